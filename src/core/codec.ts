@@ -1,0 +1,79 @@
+import { brotliCompressSync, brotliDecompressSync, constants } from "node:zlib";
+import { FerryError } from "./errors.js";
+
+/** Per-object codecs (docs/FORMAT.md §4). */
+export type Codec = "raw" | "br";
+export const CODECS: readonly Codec[] = ["raw", "br"];
+
+export function isCodec(value: unknown): value is Codec {
+  return value === "raw" || value === "br";
+}
+
+/** Compression pays only when it saves at least this fraction. */
+const MIN_SAVING = 0.03;
+
+export interface Encoded {
+  readonly codec: Codec;
+  readonly bytes: Uint8Array;
+}
+
+export function brotli(data: Uint8Array, quality: number): Uint8Array {
+  return brotliCompressSync(data, {
+    params: {
+      [constants.BROTLI_PARAM_QUALITY]: quality,
+      [constants.BROTLI_PARAM_SIZE_HINT]: data.length,
+      [constants.BROTLI_PARAM_LGWIN]: 22,
+    },
+  });
+}
+
+/** Compresses with brotli, falling back to raw when the saving is below 3 %. */
+export function encodeChunk(data: Uint8Array, quality: number): Encoded {
+  if (data.length < 64) return { codec: "raw", bytes: data };
+  const compressed = brotli(data, quality);
+  if (compressed.length <= data.length * (1 - MIN_SAVING)) return { codec: "br", bytes: compressed };
+  return { codec: "raw", bytes: data };
+}
+
+/**
+ * Decodes stored bytes; the output may not exceed `expectedSize` (a decompression bomb or a lying
+ * object is a typed error, never an out-of-memory).
+ */
+export function decode(codec: Codec, bytes: Uint8Array, expectedSize: number, what: string): Uint8Array {
+  if (codec === "raw") {
+    if (bytes.length !== expectedSize) throw sizeMismatch(what, expectedSize, bytes.length);
+    return bytes;
+  }
+  let out: Buffer;
+  try {
+    out = brotliDecompressSync(bytes, { maxOutputLength: Math.max(1, expectedSize) });
+  } catch (cause) {
+    throw new FerryError(
+      "E_HASH_MISMATCH",
+      `${what} does not decompress (${(cause as Error).message}); the object is corrupt or not what the manifest describes. Retry; if it persists, the repository is damaged.`,
+      { object: what, codec },
+      { cause },
+    );
+  }
+  if (out.length !== expectedSize) throw sizeMismatch(what, expectedSize, out.length);
+  return out;
+}
+
+function sizeMismatch(what: string, expected: number, actual: number): FerryError {
+  return new FerryError(
+    "E_HASH_MISMATCH",
+    `${what} decodes to ${actual} bytes, expected ${expected}; the object is corrupt. Retry; if it persists, the repository is damaged.`,
+    { object: what, expected, actual },
+  );
+}
+
+/** Extensions of formats that are already compressed: never worth a compression attempt. */
+const INCOMPRESSIBLE = new Set([
+  "png", "jpg", "jpeg", "webp", "gif", "ogg", "oga", "opus", "mp3", "m4a", "aac", "flac", "mp4", "webm",
+  "mkv", "zip", "gz", "tgz", "bz2", "xz", "zst", "br", "7z", "rar", "jar", "apk", "ktx2", "basis",
+]);
+
+export function isIncompressiblePath(path: string): boolean {
+  const dot = path.lastIndexOf(".");
+  return dot >= 0 && INCOMPRESSIBLE.has(path.slice(dot + 1).toLowerCase());
+}

@@ -1,0 +1,56 @@
+/**
+ * One error type for all of Ferry. `code` is stable and documented (README "Error codes");
+ * `data` carries the structured facts (path, url, expected/actual) for programs; `message` names the
+ * object and says what to do, for people.
+ */
+export type FerryErrorCode =
+  | "E_USAGE"
+  | "E_FORMAT"
+  | "E_UNSUPPORTED_FORMAT"
+  | "E_UNSAFE_PATH"
+  | "E_SYMLINK"
+  | "E_SIGNATURE"
+  | "E_KEY"
+  | "E_EXPIRED"
+  | "E_ROLLBACK"
+  | "E_HASH_MISMATCH"
+  | "E_TOO_LARGE"
+  | "E_HTTP"
+  | "E_NETWORK"
+  | "E_RANGE"
+  | "E_LOCKED"
+  | "E_NOT_INSTALLED"
+  | "E_IO"
+  | "E_ABORTED"
+  | "E_DAMAGED";
+
+export type ErrorData = Readonly<Record<string, string | number | boolean | null | undefined>>;
+
+export class FerryError extends Error {
+  override readonly name = "FerryError";
+  readonly code: FerryErrorCode;
+  readonly data: ErrorData;
+
+  constructor(code: FerryErrorCode, message: string, data: ErrorData = {}, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.data = data;
+  }
+}
+
+export function isFerryError(error: unknown, code?: FerryErrorCode): error is FerryError {
+  return error instanceof FerryError && (code === undefined || error.code === code);
+}
+
+/** Wraps a Node system error (ENOENT, EACCES, ...) into E_IO naming the operation and path. */
+export function ioError(operation: string, path: string, cause: unknown): FerryError {
+  if (cause instanceof FerryError) return cause;
+  const sys = (cause as { code?: string } | null)?.code ?? "unknown";
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  return new FerryError(
+    "E_IO",
+    `${operation} failed for ${path}: ${detail}. Check that the path exists and is accessible, and that the disk is not full.`,
+    { operation, path, systemCode: sys },
+    { cause },
+  );
+}

@@ -1,0 +1,146 @@
+import { canonicalBytes } from "./canonical-json.js";
+import { type ChunkingParams, validateChunking } from "./chunker.js";
+import { type Codec, isCodec } from "./codec.js";
+import { FerryError } from "./errors.js";
+import { isSha256Hex, type Sha256Hex } from "./hash.js";
+import { checkFormatHeader, JsonReader } from "./json-reader.js";
+import { assertSafePathSet, comparePaths } from "./paths.js";
+
+/** Release manifest, docs/FORMAT.md §5. */
+export interface ChunkRef {
+  readonly hash: Sha256Hex;
+  readonly size: number;
+  readonly pack: number;
+  readonly offset: number;
+  readonly length: number;
+  readonly codec: Codec;
+}
+
+export interface FileEntry {
+  readonly path: string;
+  readonly size: number;
+  readonly sha256: Sha256Hex;
+  readonly executable: boolean;
+  readonly package: string;
+  readonly chunks: readonly ChunkRef[];
+}
+
+export interface PackRef {
+  readonly id: Sha256Hex;
+  readonly size: number;
+}
+
+export interface ObjectRef {
+  readonly hash: Sha256Hex;
+  readonly size: number;
+}
+
+export interface Manifest {
+  readonly format: 1;
+  readonly version: string;
+  readonly created: string;
+  readonly previous: ObjectRef | null;
+  readonly chunking: ChunkingParams;
+  readonly packs: readonly PackRef[];
+  readonly packages: Readonly<Record<string, { readonly optional: boolean }>>;
+  readonly files: readonly FileEntry[];
+}
+
+export const VERSION_PATTERN = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
+export const TIME_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+const PACKAGE_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const HASH_PATTERN = /^[0-9a-f]{64}$/;
+
+export function manifestToJson(manifest: Manifest): unknown {
+  return {
+    format: 1,
+    type: "ferry-release",
+    requires: [],
+    version: manifest.version,
+    created: manifest.created,
+    previous: manifest.previous,
+    chunking: manifest.chunking,
+    packs: manifest.packs,
+    packages: manifest.packages,
+    files: manifest.files.map((f) => ({
+      path: f.path,
+      size: f.size,
+      sha256: f.sha256,
+      executable: f.executable,
+      package: f.package,
+      chunks: f.chunks.map((c) => [c.hash, c.size, c.pack, c.offset, c.length, c.codec]),
+    })),
+  };
+}
+
+/** Canonical (deterministic) bytes of a manifest, before compression. */
+export function serializeManifest(manifest: Manifest): Uint8Array {
+  return canonicalBytes(manifestToJson(manifest));
+}
+
+/** Parses and fully validates an untrusted manifest. */
+export function parseManifest(json: unknown, document = "release manifest"): Manifest {
+  const r = new JsonReader(document, json);
+  checkFormatHeader(r, "ferry-release");
+  const version = r.string("version", VERSION_PATTERN);
+  const created = r.string("created", TIME_PATTERN);
+  const prev = r.optionalObject("previous");
+  const previous = prev ? { hash: prev.string("hash", HASH_PATTERN), size: prev.integer("size", 1) } : null;
+  const c = r.object("chunking");
+  const chunking: ChunkingParams = {
+    algorithm: c.string("algorithm", /^fastcdc-gear32-v1$/) as "fastcdc-gear32-v1",
+    min: c.integer("min"),
+    avg: c.integer("avg"),
+    max: c.integer("max"),
+  };
+  validateChunking(chunking);
+  const packs = r.objects("packs").map((p) => ({ id: p.string("id", HASH_PATTERN), size: p.integer("size") }));
+  const packages: Record<string, { optional: boolean }> = {};
+  for (const [name, p] of r.entries("packages")) {
+    if (!PACKAGE_PATTERN.test(name)) throw malformed(document, `package name ${JSON.stringify(name)}`);
+    packages[name] = { optional: p.boolean("optional") };
+  }
+  const files = r.objects("files").map((f): FileEntry => {
+    const path = f.string("path");
+    const size = f.integer("size");
+    const pkg = f.string("package", PACKAGE_PATTERN);
+    if (!(pkg in packages)) throw malformed(document, `package ${JSON.stringify(pkg)} of ${path}`);
+    let total = 0;
+    const chunks = f.array("chunks").map((tuple, i): ChunkRef => {
+      const chunk = parseChunkTuple(tuple, packs);
+      if (!chunk) throw malformed(document, `chunk ${i} of ${path}`);
+      total += chunk.size;
+      return chunk;
+    });
+    if (total !== size) throw malformed(document, `size of ${path} (chunks sum to ${total}, size says ${size})`);
+    return { path, size, sha256: f.string("sha256", HASH_PATTERN), executable: f.boolean("executable"), package: pkg, chunks };
+  });
+  for (let i = 1; i < files.length; i++) {
+    if (comparePaths(files[i - 1]!.path, files[i]!.path) >= 0) throw malformed(document, "file order (must be sorted, unique)");
+  }
+  assertSafePathSet(files.map((f) => f.path), document);
+  return { format: 1, version, created, previous, chunking, packs, packages, files };
+}
+
+function parseChunkTuple(tuple: unknown, packs: readonly PackRef[]): ChunkRef | undefined {
+  if (!Array.isArray(tuple) || tuple.length !== 6) return undefined;
+  const [hash, size, pack, offset, length, codec] = tuple as unknown[];
+  const ints = [size, pack, offset, length].every((n) => typeof n === "number" && Number.isSafeInteger(n) && n >= 0);
+  if (!isSha256Hex(hash) || !ints || !isCodec(codec)) return undefined;
+  const ref = { hash, size: size as number, pack: pack as number, offset: offset as number, length: length as number, codec };
+  const packRef = packs[ref.pack];
+  if (!packRef || ref.size === 0 || ref.length === 0 || ref.offset + ref.length > packRef.size) return undefined;
+  if (codec === "raw" && ref.length !== ref.size) return undefined;
+  return ref;
+}
+
+function malformed(document: string, what: string): FerryError {
+  return new FerryError("E_FORMAT", `${document} is malformed: invalid ${what}. The repository is corrupt or was written by an incompatible tool.`, {
+    document,
+    field: what,
+  });
+}
+
+export function totalSize(manifest: Manifest): number {
+  return manifest.files.reduce((sum, f) => sum + f.size, 0);
+}
