@@ -1,0 +1,300 @@
+import { decode } from "../core/codec.js";
+import { FerryError } from "../core/errors.js";
+import { sha256 } from "../core/hash.js";
+import type { ChunkRef, Manifest } from "../core/manifest.js";
+import { boundaryOf, parseContentRange, parseMultipart } from "../core/multipart.js";
+import { coalesce, groupForMultiRange, type PackRange, rangeHeader } from "../core/ranges.js";
+import type { Clock } from "../ports/clock.js";
+import type { FileSystem } from "../ports/fs.js";
+import type { Transport, TransportResponse } from "../ports/transport.js";
+import type { EventSink, RangeMode } from "./events.js";
+import { httpError, isTransient, readCapped } from "./http.js";
+import type { InstallLayout } from "./layout.js";
+import type { RemoteRepository } from "./remote.js";
+
+export interface FetcherOptions {
+  readonly transport: Transport;
+  readonly clock: Clock;
+  readonly fs: FileSystem;
+  readonly layout: InstallLayout;
+  readonly repo: RemoteRepository;
+  readonly manifest: Manifest;
+  readonly emit: EventSink;
+  readonly signal?: AbortSignal | undefined;
+  /** Parallel requests (default 4). */
+  readonly concurrency?: number | undefined;
+  /** Attempts per request group before giving up (default 5). */
+  readonly maxAttempts?: number | undefined;
+  readonly initialMode?: RangeMode | undefined;
+}
+
+const PROGRESS_STEP = 256 * 1024;
+
+/**
+ * Downloads chunks by HTTP range into staging/chunks, verifying each one. Degrades multi-range → single
+ * range → whole pack when the host ignores ranges, and reports each step as a `range-mode` event.
+ * Verified chunks are kept on disk, so a retry or a later run never downloads them again.
+ */
+export class ChunkFetcher {
+  mode: RangeMode;
+  bytesDownloaded = 0;
+  requests = 0;
+  chunksFetched = 0;
+  private readonly needed = new Map<number, Map<string, ChunkRef>>();
+  private readonly fullPack = new Map<number, Promise<void>>();
+  private totalBytes = 0;
+  private lastProgress = 0;
+
+  constructor(private readonly options: FetcherOptions) {
+    this.mode = options.initialMode ?? "multi";
+  }
+
+  async fetch(ranges: readonly PackRange[]): Promise<void> {
+    this.totalBytes += ranges.reduce((s, r) => s + r.end - r.start, 0);
+    for (const range of ranges) for (const chunk of range.chunks) this.need(chunk);
+    const jobs = [...groupBy(ranges, (r) => r.pack).values()].flatMap((packRanges) => groupForMultiRange(packRanges));
+    // The first request runs alone: if the host ignores ranges, later requests already know it.
+    const [first, ...rest] = jobs;
+    if (first) await this.runJob(first[0]!.pack, first);
+    await pool(rest, this.options.concurrency ?? 4, (job) => this.runJob(job[0]!.pack, job));
+    this.emitProgress(true);
+  }
+
+  /** Fetches one chunk on its own (used when a local copy turns out to be damaged). */
+  async fetchOne(chunk: ChunkRef): Promise<void> {
+    await this.fetch(coalesce([chunk]));
+  }
+
+  private need(chunk: ChunkRef): void {
+    let pack = this.needed.get(chunk.pack);
+    if (!pack) this.needed.set(chunk.pack, (pack = new Map()));
+    pack.set(chunk.hash, chunk);
+  }
+
+  private remaining(pack: number, within?: readonly PackRange[]): ChunkRef[] {
+    const needed = this.needed.get(pack);
+    if (!needed) return [];
+    if (!within) return [...needed.values()];
+    return within.flatMap((r) => r.chunks).filter((c) => needed.has(c.hash));
+  }
+
+  private async runJob(pack: number, job?: readonly PackRange[]): Promise<void> {
+    const maxAttempts = this.options.maxAttempts ?? 5;
+    for (let attempt = 1; ; attempt++) {
+      const remaining = this.remaining(pack, job);
+      if (remaining.length === 0) return;
+      try {
+        await this.attempt(pack, remaining);
+        if (this.remaining(pack, job).length === remaining.length) {
+          throw new FerryError("E_RANGE", `The server answered for ${this.options.repo.packUrl(this.packId(pack))} without any requested byte range. Check the server or proxy configuration.`, {
+            url: this.options.repo.packUrl(this.packId(pack)),
+          });
+        }
+      } catch (error) {
+        if (!isTransient(error) || attempt >= maxAttempts || this.options.signal?.aborted) throw error;
+        const delayMs = Math.min(5000, 200 * 2 ** (attempt - 1));
+        const e = error as FerryError;
+        this.options.emit({ type: "retry", url: this.options.repo.packUrl(this.packId(pack)), attempt, delayMs, code: e.code, message: e.message });
+        await this.options.clock.sleep(delayMs, this.options.signal);
+      }
+    }
+  }
+
+  private packId(pack: number): string {
+    return this.options.manifest.packs[pack]!.id;
+  }
+
+  private async attempt(pack: number, chunks: readonly ChunkRef[]): Promise<void> {
+    if (this.mode === "full") return this.fetchWholePack(pack);
+    const ranges = coalesce(chunks);
+    if (this.mode === "multi" && ranges.length > 1) return this.request(pack, ranges);
+    for (const range of ranges) {
+      if ((this.mode as RangeMode) === "full") return this.fetchWholePack(pack); // a previous range may have downgraded
+      await this.request(pack, [range]);
+    }
+  }
+
+  /** Whole-pack mode: one download per pack, shared by every job that needs it. */
+  private fetchWholePack(pack: number): Promise<void> {
+    let running = this.fullPack.get(pack);
+    if (!running) {
+      running = this.request(pack, undefined).finally(() => this.fullPack.delete(pack));
+      this.fullPack.set(pack, running);
+    }
+    return running;
+  }
+
+  private downgrade(mode: RangeMode, reason: string, url: string): void {
+    const order: RangeMode[] = ["multi", "single", "full"];
+    if (order.indexOf(mode) <= order.indexOf(this.mode)) return;
+    this.mode = mode;
+    this.options.emit({ type: "range-mode", mode, reason, url });
+  }
+
+  private async request(pack: number, ranges: readonly PackRange[] | undefined): Promise<void> {
+    const url = this.options.repo.packUrl(this.packId(pack));
+    const packSize = this.options.manifest.packs[pack]!.size;
+    const headers: Record<string, string> = ranges ? { range: rangeHeader(ranges) } : {};
+    this.requests++;
+    this.options.repo.requests++;
+    const response = await this.options.transport.get(url, { headers, ...(this.options.signal ? { signal: this.options.signal } : {}) });
+    if (response.status === 200) {
+      if (ranges) {
+        const multi = ranges.length > 1;
+        this.downgrade(
+          multi ? "single" : "full",
+          multi ? "the server answered a multi-range request with the whole pack" : "the server ignores range requests",
+          url,
+        );
+      }
+      return this.extract(response, pack, 0, packSize, url);
+    }
+    if (response.status !== 206) {
+      await response.cancel();
+      if (response.status === 416) {
+        throw new FerryError("E_RANGE", `${url} rejected the byte range (HTTP 416): the pack is shorter than the manifest says. The repository is damaged.`, { url });
+      }
+      throw httpError(url, response.status, "pack");
+    }
+    if (!ranges) {
+      await response.cancel();
+      throw new FerryError("E_RANGE", `${url} answered a plain GET with 206 Partial Content.`, { url });
+    }
+    const boundary = boundaryOf(response.header("content-type"));
+    if (boundary) {
+      const cap = ranges.reduce((s, r) => s + r.end - r.start + 256, 4096);
+      const body = await readCapped(response, cap, "multipart range response", (n) => this.countBytes(n));
+      for (const part of parseMultipart(body, boundary, url)) {
+        this.checkRange(part.start, part.end, packSize, url);
+        await this.extractBuffer(pack, part.start, part.data, url);
+      }
+      return;
+    }
+    const range = parseContentRange(response.header("content-range"));
+    if (!range) {
+      await response.cancel();
+      throw new FerryError("E_RANGE", `${url} sent 206 without a valid Content-Range header.`, { url });
+    }
+    this.checkRange(range.start, range.end, packSize, url);
+    if (range.total !== undefined && range.total !== packSize) {
+      await response.cancel();
+      throw new FerryError("E_RANGE", `${url} is ${range.total} bytes but the manifest says ${packSize}. The repository is damaged or a proxy serves another object.`, { url });
+    }
+    return this.extract(response, pack, range.start, range.end, url);
+  }
+
+  private checkRange(start: number, end: number, packSize: number, url: string): void {
+    if (end > packSize) {
+      throw new FerryError("E_RANGE", `${url} sent bytes ${start}-${end - 1}, beyond the pack's ${packSize} bytes.`, { url, start, end });
+    }
+  }
+
+  /** Streams a contiguous body covering [start, end) of the pack and keeps every needed chunk in it. */
+  private async extract(response: TransportResponse, pack: number, start: number, end: number, url: string): Promise<void> {
+    const wanted = this.remaining(pack)
+      .filter((c) => c.offset >= start && c.offset + c.length <= end)
+      .sort((a, b) => a.offset - b.offset);
+    let buffer = Buffer.alloc(0);
+    let bufferStart = start;
+    let received = 0;
+    let next = 0;
+    for await (const part of response.body) {
+      received += part.length;
+      this.countBytes(part.length);
+      if (received > end - start) {
+        await response.cancel();
+        throw new FerryError("E_RANGE", `${url} sent more bytes than the range ${start}-${end - 1} holds.`, { url });
+      }
+      buffer = buffer.length === 0 ? Buffer.from(part) : Buffer.concat([buffer, part]);
+      while (next < wanted.length) {
+        const chunk = wanted[next]!;
+        const from = chunk.offset - bufferStart;
+        if (from + chunk.length > buffer.length) break;
+        await this.accept(chunk, buffer.subarray(from, from + chunk.length), url);
+        next++;
+      }
+      // Drop bytes no remaining chunk needs: memory stays about one chunk.
+      const keepFrom = next < wanted.length ? wanted[next]!.offset : bufferStart + buffer.length;
+      buffer = buffer.subarray(keepFrom - bufferStart);
+      bufferStart = keepFrom;
+      if (next >= wanted.length && end - start - received > 0) {
+        await response.cancel(); // everything needed arrived; do not download the rest
+        return;
+      }
+    }
+    if (next < wanted.length) {
+      throw new FerryError("E_NETWORK", `The download of ${url} stopped after ${received} of ${end - start} bytes.`, { url, received, expected: end - start });
+    }
+  }
+
+  private async extractBuffer(pack: number, start: number, data: Uint8Array, url: string): Promise<void> {
+    const end = start + data.length;
+    for (const chunk of this.remaining(pack)) {
+      if (chunk.offset >= start && chunk.offset + chunk.length <= end) {
+        await this.accept(chunk, data.subarray(chunk.offset - start, chunk.offset - start + chunk.length), url);
+      }
+    }
+  }
+
+  /** Verifies a stored chunk and keeps it in staging; only verified bytes are ever written. */
+  private async accept(chunk: ChunkRef, stored: Uint8Array, url: string): Promise<void> {
+    const what = `chunk ${chunk.hash} at ${url} offset ${chunk.offset}`;
+    const data = decode(chunk.codec, stored, chunk.size, what);
+    const actual = sha256(data);
+    if (actual !== chunk.hash) {
+      throw new FerryError("E_HASH_MISMATCH", `The ${what} has sha256 ${actual}: the pack is corrupt or was tampered with. Nothing was installed; report this to the publisher.`, {
+        url,
+        offset: chunk.offset,
+        expected: chunk.hash,
+        actual,
+      });
+    }
+    const { fs, layout } = this.options;
+    const temp = `${layout.stagedChunk(chunk.hash)}.tmp`;
+    await fs.writeFile(temp, data);
+    await fs.rename(temp, layout.stagedChunk(chunk.hash));
+    this.needed.get(chunk.pack)?.delete(chunk.hash);
+    this.chunksFetched++;
+  }
+
+  private countBytes(n: number): void {
+    this.bytesDownloaded += n;
+    this.emitProgress(false);
+  }
+
+  private emitProgress(final: boolean): void {
+    if (!final && this.bytesDownloaded - this.lastProgress < PROGRESS_STEP) return;
+    if (final && this.lastProgress === this.bytesDownloaded) return;
+    this.lastProgress = this.bytesDownloaded;
+    this.options.emit({ type: "download", bytes: this.bytesDownloaded, totalBytes: Math.max(this.totalBytes, this.bytesDownloaded) });
+  }
+}
+
+function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
+}
+
+/** Runs `work` over `items` with at most `limit` at once; the first failure rejects (others finish). */
+async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let index = 0;
+  let failure: unknown;
+  const worker = async () => {
+    while (index < items.length && failure === undefined) {
+      const item = items[index++]!;
+      try {
+        await work(item);
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== undefined) throw failure;
+}

@@ -1,0 +1,80 @@
+import { totalSize } from "../core/manifest.js";
+import { type ClientDeps, makeContext, withInstall } from "./context.js";
+import { hashFile } from "./local-index.js";
+import { requireState } from "./state.js";
+import { loadInstalledManifest } from "./update.js";
+
+export interface StatusResult {
+  readonly installDir: string;
+  readonly version: string;
+  readonly channel: string;
+  readonly repo: string;
+  readonly serial: number;
+  readonly files: number;
+  readonly bytes: number;
+  readonly expires: string | null;
+}
+
+/** What is installed. Reads only local state (after recovering an interrupted commit). */
+export async function status(installDir: string, deps: ClientDeps = {}): Promise<StatusResult> {
+  const ctx = makeContext(installDir, deps);
+  await requireState(ctx.fs, ctx.layout);
+  return withInstall(ctx, deps, async () => {
+    const state = await requireState(ctx.fs, ctx.layout);
+    const manifest = await loadInstalledManifest(ctx, state);
+    const expires = (state.pointer as { signed?: { expires?: unknown } } | null)?.signed?.expires;
+    return {
+      installDir: ctx.layout.root,
+      version: state.version,
+      channel: state.channel,
+      repo: state.repo,
+      serial: state.serial,
+      files: manifest.files.length,
+      bytes: totalSize(manifest),
+      expires: typeof expires === "string" ? expires : null,
+    };
+  });
+}
+
+export interface VerifyProblem {
+  readonly path: string;
+  readonly problem: "missing" | "changed" | "not-a-file";
+  readonly expected: string;
+  readonly actual?: string;
+}
+
+export interface VerifyResult {
+  readonly version: string;
+  readonly filesChecked: number;
+  readonly bytesChecked: number;
+  readonly problems: readonly VerifyProblem[];
+  readonly ok: boolean;
+}
+
+/** Re-hashes every installed file against the installed (signed, pinned) manifest. */
+export async function verify(installDir: string, deps: ClientDeps = {}): Promise<VerifyResult> {
+  const ctx = makeContext(installDir, deps);
+  await requireState(ctx.fs, ctx.layout);
+  return withInstall(ctx, deps, async () => {
+    const state = await requireState(ctx.fs, ctx.layout);
+    const manifest = await loadInstalledManifest(ctx, state);
+    const problems: VerifyProblem[] = [];
+    let bytesChecked = 0;
+    for (const file of manifest.files) {
+      const native = ctx.layout.file(file.path);
+      const stat = await ctx.fs.stat(native);
+      if (!stat) {
+        problems.push({ path: file.path, problem: "missing", expected: file.sha256 });
+        continue;
+      }
+      if (stat.kind !== "file") {
+        problems.push({ path: file.path, problem: "not-a-file", expected: file.sha256, actual: stat.kind });
+        continue;
+      }
+      const hashed = await hashFile(ctx.fs, native, manifest.chunking);
+      bytesChecked += hashed.size;
+      if (hashed.sha256 !== file.sha256) problems.push({ path: file.path, problem: "changed", expected: file.sha256, actual: hashed.sha256 });
+    }
+    return { version: state.version, filesChecked: manifest.files.length, bytesChecked, problems, ok: problems.length === 0 };
+  });
+}

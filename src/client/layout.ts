@@ -1,0 +1,43 @@
+import { join } from "node:path";
+
+/** Paths inside an install directory (docs/FORMAT.md §7). */
+export class InstallLayout {
+  constructor(readonly root: string) {}
+  get ferry(): string {
+    return join(this.root, ".ferry");
+  }
+  get state(): string {
+    return join(this.ferry, "state.json");
+  }
+  get journal(): string {
+    return join(this.ferry, "journal.json");
+  }
+  get lock(): string {
+    return join(this.ferry, "lock");
+  }
+  get manifests(): string {
+    return join(this.ferry, "manifests");
+  }
+  manifest(hash: string): string {
+    return join(this.manifests, hash);
+  }
+  get staging(): string {
+    return join(this.ferry, "staging");
+  }
+  get stagedChunks(): string {
+    return join(this.staging, "chunks");
+  }
+  stagedChunk(hash: string): string {
+    return join(this.stagedChunks, hash);
+  }
+  get stagedFiles(): string {
+    return join(this.staging, "files");
+  }
+  stagedFile(name: string): string {
+    return join(this.stagedFiles, name);
+  }
+  /** Native path of a release path (validated before it gets here). */
+  file(path: string): string {
+    return join(this.root, ...path.split("/"));
+  }
+}

@@ -1,0 +1,60 @@
+import { hostname } from "node:os";
+import { FerryError } from "../core/errors.js";
+import type { Clock } from "../ports/clock.js";
+import type { FileSystem } from "../ports/fs.js";
+import type { InstallLayout } from "./layout.js";
+
+export interface LockOptions {
+  /** How long to wait for another updater to finish (default 0: fail at once with E_LOCKED). */
+  readonly waitMs?: number;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: string }).code === "EPERM";
+  }
+}
+
+/**
+ * One updater per install: `.ferry/lock` is created with O_EXCL. A lock whose owner process is gone
+ * (same host, pid not alive) is stale and taken over.
+ */
+export async function acquireLock(fs: FileSystem, layout: InstallLayout, clock: Clock, options: LockOptions = {}): Promise<() => Promise<void>> {
+  await fs.mkdirp(layout.ferry);
+  const deadline = clock.now().getTime() + (options.waitMs ?? 0);
+  const me = new TextEncoder().encode(JSON.stringify({ pid: process.pid, host: hostname(), started: clock.now().toISOString() }));
+  while (true) {
+    if (await fs.createExclusive(layout.lock, me)) {
+      return async () => {
+        await fs.unlink(layout.lock);
+      };
+    }
+    const owner = await readOwner(fs, layout);
+    if (owner && owner.host === hostname() && !processAlive(owner.pid)) {
+      // Stale: remove and retry the exclusive create (another waiter may win the race; that is fine).
+      await fs.unlink(layout.lock);
+      continue;
+    }
+    if (clock.now().getTime() >= deadline) {
+      throw new FerryError(
+        "E_LOCKED",
+        `${layout.root} is being updated by another process (pid ${owner?.pid ?? "?"} on ${owner?.host ?? "?"}). Wait for it to finish; if no updater is running, delete ${layout.lock}.`,
+        { path: layout.lock, pid: owner?.pid ?? null },
+      );
+    }
+    await clock.sleep(100);
+  }
+}
+
+async function readOwner(fs: FileSystem, layout: InstallLayout): Promise<{ pid: number; host: string } | undefined> {
+  try {
+    const owner = JSON.parse(new TextDecoder().decode(await fs.readFile(layout.lock))) as { pid?: unknown; host?: unknown };
+    return typeof owner.pid === "number" && typeof owner.host === "string" ? { pid: owner.pid, host: owner.host } : undefined;
+  } catch {
+    // A lock file being written this instant, or removed: treat as held by an unknown owner.
+    return undefined;
+  }
+}

@@ -1,0 +1,79 @@
+import { decode } from "../core/codec.js";
+import { FerryError } from "../core/errors.js";
+import { sha256 } from "../core/hash.js";
+import { parseJson } from "../core/json-reader.js";
+import type { PublicKey } from "../core/keys.js";
+import { type Manifest, parseManifest } from "../core/manifest.js";
+import { MAX_POINTER_BYTES, type ManifestRef, type SignedPointer, verifyPointer } from "../core/pointer.js";
+import type { Transport } from "../ports/transport.js";
+import { httpError, readCapped } from "./http.js";
+
+/** Read access to a repository by URL: signed pointer, verified manifest, pack URLs. */
+export class RemoteRepository {
+  readonly base: string;
+  metadataBytes = 0;
+  requests = 0;
+
+  constructor(
+    url: string,
+    private readonly transport: Transport,
+  ) {
+    this.base = url.endsWith("/") ? url : `${url}/`;
+  }
+
+  url(path: string): string {
+    return new URL(path, this.base).toString();
+  }
+
+  packUrl(id: string): string {
+    return this.url(`packs/${id}.pack`);
+  }
+
+  private async getBytes(path: string, cap: number, what: string, signal?: AbortSignal): Promise<Uint8Array> {
+    const url = this.url(path);
+    this.requests++;
+    const response = await this.transport.get(url, signal ? { signal } : {});
+    if (response.status !== 200) {
+      await response.cancel();
+      throw httpError(url, response.status, what);
+    }
+    const bytes = await readCapped(response, cap, what);
+    this.metadataBytes += bytes.length;
+    return bytes;
+  }
+
+  async pointer(channel: string, trusted: readonly PublicKey[], signal?: AbortSignal): Promise<SignedPointer> {
+    const path = `channels/${channel}.json`;
+    const bytes = await this.getBytes(path, MAX_POINTER_BYTES, `channel pointer '${channel}'`, signal);
+    const pointer = verifyPointer(bytes, trusted, this.url(path));
+    if (pointer.body.channel !== channel) {
+      throw new FerryError("E_SIGNATURE", `${this.url(path)} is signed for channel '${pointer.body.channel}', not '${channel}': a pointer was swapped.`, { url: this.url(path) });
+    }
+    return pointer;
+  }
+
+  async manifestBytes(ref: ManifestRef, signal?: AbortSignal): Promise<Uint8Array> {
+    const path = `manifests/${ref.hash}`;
+    const bytes = await this.getBytes(path, ref.size, "release manifest", signal);
+    checkManifestBytes(bytes, ref, this.url(path));
+    return bytes;
+  }
+}
+
+/** Verifies stored manifest bytes against the pointer's pin, then decodes and parses them. */
+export function checkManifestBytes(bytes: Uint8Array, ref: ManifestRef, where: string): void {
+  const actual = sha256(bytes);
+  if (bytes.length !== ref.size || actual !== ref.hash) {
+    throw new FerryError("E_HASH_MISMATCH", `The release manifest ${where} does not match the signed pointer (sha256 ${actual}, expected ${ref.hash}). The repository or a cache is corrupt or tampered with.`, {
+      url: where,
+      expected: ref.hash,
+      actual,
+    });
+  }
+}
+
+export function decodeManifest(bytes: Uint8Array, ref: ManifestRef, where: string): Manifest {
+  checkManifestBytes(bytes, ref, where);
+  const raw = decode(ref.codec, bytes, ref.rawSize, `release manifest ${where}`);
+  return parseManifest(parseJson(`release manifest ${where}`, raw), `release manifest ${where}`);
+}

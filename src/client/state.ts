@@ -1,0 +1,65 @@
+import { canonicalJson } from "../core/canonical-json.js";
+import { FerryError } from "../core/errors.js";
+import { checkFormatHeader, JsonReader, parseJson } from "../core/json-reader.js";
+import type { ManifestRef } from "../core/pointer.js";
+import type { FileSystem } from "../ports/fs.js";
+import type { InstallLayout } from "./layout.js";
+
+export interface StatCacheEntry {
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ino: number;
+}
+
+/** `.ferry/state.json`, docs/FORMAT.md §7. */
+export interface InstallState {
+  readonly channel: string;
+  readonly repo: string;
+  readonly version: string;
+  readonly serial: number;
+  readonly manifest: ManifestRef;
+  readonly pointer: unknown;
+  readonly files: Readonly<Record<string, StatCacheEntry>>;
+}
+
+export function stateToJson(state: InstallState): unknown {
+  return { format: 1, type: "ferry-install", ...state };
+}
+
+export function parseState(json: unknown, document: string): InstallState {
+  const r = new JsonReader(document, json);
+  checkFormatHeader(r, "ferry-install");
+  const m = r.object("manifest");
+  const files: Record<string, StatCacheEntry> = {};
+  for (const [path, f] of r.entries("files")) {
+    files[path] = { size: f.integer("size"), mtimeMs: f.integer("mtimeMs"), ino: f.integer("ino") };
+  }
+  return {
+    channel: r.string("channel"),
+    repo: r.string("repo"),
+    version: r.string("version"),
+    serial: r.integer("serial"),
+    manifest: { hash: m.string("hash", /^[0-9a-f]{64}$/), size: m.integer("size", 1), codec: "br", rawSize: m.integer("rawSize", 1) },
+    pointer: (json as { pointer: unknown }).pointer,
+    files,
+  };
+}
+
+export async function readState(fs: FileSystem, layout: InstallLayout): Promise<InstallState | undefined> {
+  if (!(await fs.stat(layout.state))) return undefined;
+  return parseState(parseJson(layout.state, await fs.readFile(layout.state)), layout.state);
+}
+
+export async function requireState(fs: FileSystem, layout: InstallLayout): Promise<InstallState> {
+  const state = await readState(fs, layout);
+  if (!state) {
+    throw new FerryError("E_NOT_INSTALLED", `${layout.root} has no Ferry install (no .ferry/state.json). Run 'ferry update <repo-url> ${layout.root} --trust <key>' to install.`, {
+      path: layout.root,
+    });
+  }
+  return state;
+}
+
+export function encodeState(state: InstallState): Uint8Array {
+  return new TextEncoder().encode(canonicalJson(stateToJson(state)));
+}

@@ -1,0 +1,233 @@
+import { FerryError } from "../core/errors.js";
+import type { PublicKey } from "../core/keys.js";
+import type { Manifest } from "../core/manifest.js";
+import { plan as makePlan, type Plan } from "../core/planner.js";
+import { checkFreshness, type SignedPointer } from "../core/pointer.js";
+import { assembleFile } from "./assemble.js";
+import { type ClientDeps, type Context, makeContext, withInstall } from "./context.js";
+import type { RangeMode } from "./events.js";
+import { ChunkFetcher } from "./fetcher.js";
+import { applyJournal, writeJournal } from "./journal.js";
+import { buildLocalIndex, cacheEntry, type LocalIndex } from "./local-index.js";
+import { decodeManifest, RemoteRepository } from "./remote.js";
+import { encodeState, type InstallState, readState, type StatCacheEntry } from "./state.js";
+
+export interface UpdateOptions extends ClientDeps {
+  readonly repoUrl: string;
+  readonly installDir: string;
+  readonly trust: readonly PublicKey[];
+  readonly channel?: string;
+  readonly concurrency?: number;
+  /** Start in this range mode (default "multi"); Ferry degrades further by itself when needed. */
+  readonly rangeMode?: RangeMode;
+}
+
+export interface UpdateSummary {
+  readonly upToDate: boolean;
+  readonly version: string;
+  readonly previousVersion: string | null;
+  readonly serial: number;
+  readonly bytesDownloaded: number;
+  readonly metadataBytes: number;
+  readonly requests: number;
+  readonly filesWritten: number;
+  readonly filesDeleted: number;
+  readonly filesKept: number;
+  readonly chunksFetched: number;
+  readonly bytesReused: number;
+  readonly bytesHashed: number;
+  readonly rangeMode: RangeMode;
+  readonly durationMs: number;
+}
+
+interface Prepared {
+  readonly pointer: SignedPointer;
+  readonly state: InstallState | undefined;
+  readonly repo: RemoteRepository;
+  readonly manifestBytes?: Uint8Array;
+  readonly manifest?: Manifest;
+  readonly local?: LocalIndex;
+  readonly plan?: Plan;
+}
+
+/** Steps shared by check and update: pointer (verified, fresh), manifest (pinned), local index, plan. */
+async function prepare(ctx: Context, options: UpdateOptions, started: Date): Promise<Prepared> {
+  const channel = options.channel ?? "stable";
+  const repo = new RemoteRepository(options.repoUrl, ctx.transport);
+  const state = await readState(ctx.fs, ctx.layout);
+  if (state && state.channel !== channel) {
+    throw new FerryError("E_USAGE", `${ctx.layout.root} follows channel '${state.channel}', not '${channel}'. Pass --channel ${state.channel}.`, { channel, installed: state.channel });
+  }
+  const pointer = await repo.pointer(channel, options.trust, ctx.signal);
+  checkFreshness(pointer.body, started, state ? { serial: state.serial, manifestHash: state.manifest.hash } : undefined, repo.url(`channels/${channel}.json`));
+  ctx.emit({ type: "pointer", version: pointer.body.version, serial: pointer.body.serial, installedVersion: state?.version ?? null });
+  if (state && state.manifest.hash === pointer.body.manifest.hash) return { pointer, state, repo };
+
+  const ref = pointer.body.manifest;
+  const manifestBytes = await repo.manifestBytes(ref, ctx.signal);
+  const manifest = decodeManifest(manifestBytes, ref, repo.url(`manifests/${ref.hash}`));
+  if (manifest.version !== pointer.body.version) {
+    throw new FerryError("E_SIGNATURE", `The signed pointer says version ${pointer.body.version} but its manifest says ${manifest.version}.`, { version: manifest.version });
+  }
+  const installed = state ? await loadInstalledManifest(ctx, state) : undefined;
+  const local = await buildLocalIndex(ctx.fs, ctx.layout, installed, state?.files ?? {}, manifest);
+  const stored = new Set((await ctx.fs.readdir(ctx.layout.stagedChunks)).filter((n) => /^[0-9a-f]{64}$/.test(n)));
+  const plan = makePlan(manifest, local.files, stored);
+  return { pointer, state, repo, manifestBytes, manifest, local, plan };
+}
+
+export async function loadInstalledManifest(ctx: Context, state: InstallState): Promise<Manifest> {
+  const path = ctx.layout.manifest(state.manifest.hash);
+  return decodeManifest(await ctx.fs.readFile(path), state.manifest, path);
+}
+
+export interface CheckResult {
+  readonly updateAvailable: boolean;
+  readonly installedVersion: string | null;
+  readonly version: string;
+  readonly serial: number;
+  readonly downloadBytes: number;
+  readonly filesToWrite: number;
+  readonly filesToDelete: number;
+  readonly metadataBytes: number;
+}
+
+/** Is an update available, and how many bytes would it download? Changes nothing but the lock. */
+export async function check(options: UpdateOptions): Promise<CheckResult> {
+  const ctx = makeContext(options.installDir, options);
+  const started = ctx.clock.now();
+  return withInstall(ctx, options, async () => {
+    const p = await prepare(ctx, options, started);
+    return {
+      updateAvailable: p.plan !== undefined,
+      installedVersion: p.state?.version ?? null,
+      version: p.pointer.body.version,
+      serial: p.pointer.body.serial,
+      downloadBytes: p.plan?.downloadBytes ?? 0,
+      filesToWrite: p.plan?.writes.length ?? 0,
+      filesToDelete: p.plan?.deletes.length ?? 0,
+      metadataBytes: p.repo.metadataBytes,
+    };
+  });
+}
+
+/**
+ * Installs or updates to the channel's current release: verify, plan, download only what is missing,
+ * stage and verify everything, then one journaled commit. On any failure before the commit the install
+ * is unchanged (verified downloads stay in staging for the next run).
+ */
+export async function update(options: UpdateOptions): Promise<UpdateSummary> {
+  const ctx = makeContext(options.installDir, options);
+  const started = ctx.clock.now();
+  return withInstall(ctx, options, async () => {
+    const p = await prepare(ctx, options, started);
+    const { pointer, state, repo } = p;
+    const base = { version: pointer.body.version, previousVersion: state?.version ?? null, serial: pointer.body.serial };
+    if (!p.plan || !p.manifest || !p.manifestBytes || !p.local) {
+      if (state && pointer.body.serial > state.serial) {
+        // Re-signed pointer, same release: remember the newer serial (rollback protection).
+        await ctx.fs.writeFileAtomic(ctx.layout.state, encodeState({ ...state, serial: pointer.body.serial, pointer: pointer.document }));
+      }
+      return summary(base, true, repo, undefined, 0, 0, 0, 0, 0, "multi", started, ctx);
+    }
+    const { plan, manifest, local } = p;
+    ctx.emit({
+      type: "plan",
+      version: manifest.version,
+      filesToWrite: plan.writes.length,
+      filesToKeep: plan.keep.length,
+      filesToDelete: plan.deletes.length,
+      chunksToFetch: plan.fetch.length,
+      downloadBytes: plan.downloadBytes,
+      writeBytes: plan.writeBytes,
+    });
+
+    const fetcher = new ChunkFetcher({
+      transport: ctx.transport,
+      clock: ctx.clock,
+      fs: ctx.fs,
+      layout: ctx.layout,
+      repo,
+      manifest,
+      emit: ctx.emit,
+      signal: ctx.signal,
+      concurrency: options.concurrency,
+      initialMode: options.rangeMode,
+    });
+    await ctx.fs.mkdirp(ctx.layout.stagedChunks);
+    await fetcher.fetch(plan.ranges);
+
+    await ctx.fs.removeTree(ctx.layout.stagedFiles);
+    await ctx.fs.mkdirp(ctx.layout.stagedFiles);
+    const files: Record<string, StatCacheEntry> = {};
+    let bytesReused = 0;
+    const moves: [string, string, boolean][] = [];
+    for (const [i, write] of plan.writes.entries()) {
+      if (ctx.signal?.aborted) throw new FerryError("E_ABORTED", "The update was cancelled before the commit; the install is unchanged.");
+      const name = String(i);
+      const result = await assembleFile({ fs: ctx.fs, layout: ctx.layout, refetch: (chunk) => fetcher.fetchOne(chunk) }, write, name);
+      bytesReused += result.reusedBytes;
+      files[write.file.path] = cacheEntry(result.stat);
+      moves.push([name, write.file.path, write.file.executable]);
+      ctx.emit({ type: "assemble", path: write.file.path, done: i + 1, total: plan.writes.length });
+    }
+    for (const path of plan.keep) files[path] = cacheEntry(local.stats.get(path)!);
+
+    await ctx.fs.mkdirp(ctx.layout.manifests);
+    await ctx.fs.writeFileAtomic(ctx.layout.manifest(pointer.body.manifest.hash), p.manifestBytes);
+    const newState: InstallState = {
+      channel: pointer.body.channel,
+      repo: repo.base,
+      version: manifest.version,
+      serial: pointer.body.serial,
+      manifest: pointer.body.manifest,
+      pointer: pointer.document,
+      files,
+    };
+    if (ctx.signal?.aborted) throw new FerryError("E_ABORTED", "The update was cancelled before the commit; the install is unchanged.");
+    // The point of no return: once the journal is durable, recovery rolls forward to the new release.
+    await writeJournal(ctx.fs, ctx.layout, { moves, deletes: plan.deletes, state: newState });
+    ctx.emit({ type: "commit", moves: moves.length, deletes: plan.deletes.length });
+    await applyJournal(ctx.fs, ctx.layout, { moves, deletes: plan.deletes, state: newState });
+    await cleanup(ctx, pointer.body.manifest.hash);
+    return summary(base, false, repo, fetcher, plan.writes.length, plan.deletes.length, plan.keep.length, bytesReused, local.hashedBytes, fetcher.mode, started, ctx);
+  });
+}
+
+async function cleanup(ctx: Context, keepManifest: string): Promise<void> {
+  await ctx.fs.removeTree(ctx.layout.staging);
+  for (const name of await ctx.fs.readdir(ctx.layout.manifests)) {
+    if (name !== keepManifest) await ctx.fs.unlink(ctx.layout.manifest(name));
+  }
+}
+
+function summary(
+  base: { version: string; previousVersion: string | null; serial: number },
+  upToDate: boolean,
+  repo: RemoteRepository,
+  fetcher: ChunkFetcher | undefined,
+  filesWritten: number,
+  filesDeleted: number,
+  filesKept: number,
+  bytesReused: number,
+  bytesHashed: number,
+  rangeMode: RangeMode,
+  started: Date,
+  ctx: Context,
+): UpdateSummary {
+  return {
+    ...base,
+    upToDate,
+    bytesDownloaded: (fetcher?.bytesDownloaded ?? 0) + repo.metadataBytes,
+    metadataBytes: repo.metadataBytes,
+    requests: repo.requests,
+    filesWritten,
+    filesDeleted,
+    filesKept,
+    chunksFetched: fetcher?.chunksFetched ?? 0,
+    bytesReused,
+    bytesHashed,
+    rangeMode,
+    durationMs: ctx.clock.now().getTime() - started.getTime(),
+  };
+}

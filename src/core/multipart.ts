@@ -1,0 +1,49 @@
+import { FerryError } from "./errors.js";
+
+/** One part of a multipart/byteranges body (RFC 9110 §14.6). */
+export interface BytePart {
+  readonly start: number;
+  readonly end: number; // exclusive
+  readonly data: Uint8Array;
+}
+
+export function parseContentRange(value: string | undefined): { start: number; end: number; total: number | undefined } | undefined {
+  const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(value?.trim() ?? "");
+  if (!m) return undefined;
+  const start = Number(m[1]);
+  const end = Number(m[2]) + 1;
+  if (end <= start) return undefined;
+  return { start, end, total: m[3] === "*" ? undefined : Number(m[3]) };
+}
+
+export function boundaryOf(contentType: string | undefined): string | undefined {
+  const m = /^multipart\/byteranges\s*;.*boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType ?? "");
+  return m ? (m[1] ?? m[2]) : undefined;
+}
+
+/** Parses a complete multipart/byteranges body; each part's length must match its Content-Range. */
+export function parseMultipart(body: Uint8Array, boundary: string, url: string): BytePart[] {
+  const buffer = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const delimiter = Buffer.from(`--${boundary}`);
+  const parts: BytePart[] = [];
+  let position = buffer.indexOf(delimiter);
+  const bad = (why: string) =>
+    new FerryError("E_RANGE", `The multipart range response from ${url} is malformed (${why}). The server or a proxy mangled it; Ferry will retry with single ranges.`, { url, why });
+  if (position < 0) throw bad("no boundary");
+  while (true) {
+    position += delimiter.length;
+    if (buffer[position] === 0x2d && buffer[position + 1] === 0x2d) return parts; // closing "--"
+    const headerEnd = buffer.indexOf("\r\n\r\n", position);
+    if (headerEnd < 0) throw bad("unterminated part headers");
+    const headers = buffer.subarray(position, headerEnd).toString("latin1");
+    const rangeLine = /content-range:\s*([^\r\n]+)/i.exec(headers);
+    const range = parseContentRange(rangeLine?.[1]);
+    if (!range) throw bad("part without a valid Content-Range");
+    const dataStart = headerEnd + 4;
+    const dataEnd = dataStart + (range.end - range.start);
+    if (dataEnd > buffer.length) throw bad("part shorter than its Content-Range");
+    parts.push({ start: range.start, end: range.end, data: buffer.subarray(dataStart, dataEnd) });
+    position = buffer.indexOf(delimiter, dataEnd);
+    if (position < 0) throw bad("missing closing boundary");
+  }
+}

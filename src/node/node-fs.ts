@@ -1,0 +1,178 @@
+import { randomBytes } from "node:crypto";
+import { constants, createReadStream } from "node:fs";
+import { chmod, lstat, mkdir, open, readdir, readFile, rename, rm, rmdir, unlink, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { FerryError, ioError } from "../core/errors.js";
+import type { FileStat, FileSystem, FileWriter } from "../ports/fs.js";
+
+const BLOCK = 1024 * 1024;
+
+async function io<T>(operation: string, path: string, action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (cause) {
+    throw ioError(operation, path, cause);
+  }
+}
+
+function isCode(error: unknown, ...codes: string[]): boolean {
+  return codes.includes((error as { code?: string } | null)?.code ?? "");
+}
+
+/** The Node file-system adapter: durable (fsync) where the commit protocol needs it. */
+export class NodeFileSystem implements FileSystem {
+  async stat(path: string): Promise<FileStat | undefined> {
+    try {
+      const s = await lstat(path);
+      const kind = s.isFile() ? "file" : s.isDirectory() ? "directory" : s.isSymbolicLink() ? "symlink" : "other";
+      return { kind, size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, executable: (s.mode & 0o100) !== 0 };
+    } catch (error) {
+      if (isCode(error, "ENOENT", "ENOTDIR")) return undefined;
+      throw ioError("stat", path, error);
+    }
+  }
+
+  readFile(path: string): Promise<Uint8Array> {
+    return io("read", path, () => readFile(path));
+  }
+
+  readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+    return io("read", path, async () => {
+      const handle = await open(path, "r");
+      try {
+        const buffer = Buffer.alloc(length);
+        let done = 0;
+        while (done < length) {
+          const { bytesRead } = await handle.read(buffer, done, length - done, offset + done);
+          if (bytesRead === 0) break;
+          done += bytesRead;
+        }
+        return buffer.subarray(0, done);
+      } finally {
+        await handle.close();
+      }
+    });
+  }
+
+  async *readBlocks(path: string): AsyncIterable<Uint8Array> {
+    const stream = createReadStream(path, { highWaterMark: BLOCK });
+    try {
+      for await (const block of stream) yield block as Buffer;
+    } catch (error) {
+      throw ioError("read", path, error);
+    }
+  }
+
+  createWriter(path: string, mode = 0o644): Promise<FileWriter> {
+    return io("create", path, async () => {
+      const handle = await open(path, "w", mode);
+      return {
+        write: (data) =>
+          io("write", path, async () => {
+            let done = 0;
+            while (done < data.length) done += (await handle.write(data, done)).bytesWritten;
+          }),
+        commit: () =>
+          io("sync", path, async () => {
+            await handle.sync();
+            await handle.close();
+          }),
+        abort: () => handle.close().catch(() => undefined),
+      };
+    });
+  }
+
+  writeFile(path: string, data: Uint8Array): Promise<void> {
+    return io("write", path, () => writeFile(path, data));
+  }
+
+  async writeFileAtomic(path: string, data: Uint8Array, mode = 0o644): Promise<void> {
+    const temp = `${path}.tmp-${randomBytes(6).toString("hex")}`;
+    const writer = await this.createWriter(temp, mode);
+    try {
+      await writer.write(data);
+      await writer.commit();
+    } catch (error) {
+      await writer.abort();
+      await unlink(temp).catch(() => undefined);
+      throw error;
+    }
+    await this.rename(temp, path);
+    await this.fsyncDir(dirname(path));
+  }
+
+  async createExclusive(path: string, data: Uint8Array): Promise<boolean> {
+    try {
+      const handle = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
+      try {
+        await handle.write(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      return true;
+    } catch (error) {
+      if (isCode(error, "EEXIST")) return false;
+      throw ioError("create", path, error);
+    }
+  }
+
+  rename(from: string, to: string): Promise<void> {
+    return io("rename", `${from} -> ${to}`, () => rename(from, to));
+  }
+
+  async unlink(path: string): Promise<void> {
+    try {
+      await unlink(path);
+    } catch (error) {
+      if (!isCode(error, "ENOENT")) throw ioError("delete", path, error);
+    }
+  }
+
+  async mkdirp(path: string): Promise<void> {
+    await io("mkdir", path, () => mkdir(path, { recursive: true }));
+  }
+
+  async rmdirIfEmpty(path: string): Promise<boolean> {
+    try {
+      await rmdir(path);
+      return true;
+    } catch (error) {
+      if (isCode(error, "ENOTEMPTY", "EEXIST", "ENOENT", "ENOTDIR")) return false;
+      throw ioError("rmdir", path, error);
+    }
+  }
+
+  removeTree(path: string): Promise<void> {
+    return io("remove", path, () => rm(path, { recursive: true, force: true }));
+  }
+
+  async readdir(path: string): Promise<string[]> {
+    try {
+      return await readdir(path);
+    } catch (error) {
+      if (isCode(error, "ENOENT")) return [];
+      throw ioError("readdir", path, error);
+    }
+  }
+
+  chmod(path: string, mode: number): Promise<void> {
+    return io("chmod", path, () => chmod(path, mode));
+  }
+
+  async fsyncDir(path: string): Promise<void> {
+    if (process.platform === "win32") return; // directories cannot be opened for fsync on Windows
+    const handle = await io("open directory", path, () => open(path, "r"));
+    try {
+      await handle.sync();
+    } catch (error) {
+      if (!isCode(error, "EINVAL", "EISDIR")) throw ioError("sync directory", path, error);
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+export function notFound(path: string, what: string): FerryError {
+  return new FerryError("E_IO", `${what} ${path} does not exist.`, { path });
+}

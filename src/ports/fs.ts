@@ -1,0 +1,44 @@
+/**
+ * The file-system port: all installer I/O goes through it, so tests can record or fault it.
+ * Paths are absolute native paths. Methods throw FerryError E_IO (or pass through FerryError).
+ */
+export interface FileStat {
+  readonly kind: "file" | "directory" | "symlink" | "other";
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ino: number;
+  readonly executable: boolean;
+}
+
+export interface FileWriter {
+  write(data: Uint8Array): Promise<void>;
+  /** fsync then close. */
+  commit(): Promise<void>;
+  /** Close without syncing (on failure paths). */
+  abort(): Promise<void>;
+}
+
+export interface FileSystem {
+  /** lstat: never follows a symlink; undefined when the path does not exist. */
+  stat(path: string): Promise<FileStat | undefined>;
+  readFile(path: string): Promise<Uint8Array>;
+  readRange(path: string, offset: number, length: number): Promise<Uint8Array>;
+  /** Streams a file in blocks; memory stays bounded whatever the file size. */
+  readBlocks(path: string): AsyncIterable<Uint8Array>;
+  createWriter(path: string, mode?: number): Promise<FileWriter>;
+  /** Plain write, no fsync: for data that is re-verified before use (staged chunks). */
+  writeFile(path: string, data: Uint8Array): Promise<void>;
+  /** Temp file + fsync + rename + directory fsync. */
+  writeFileAtomic(path: string, data: Uint8Array, mode?: number): Promise<void>;
+  /** Creates the file only if absent; false when it exists. */
+  createExclusive(path: string, data: Uint8Array): Promise<boolean>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  mkdirp(path: string): Promise<void>;
+  /** Removes an empty directory; false when it is not empty or absent. */
+  rmdirIfEmpty(path: string): Promise<boolean>;
+  removeTree(path: string): Promise<void>;
+  readdir(path: string): Promise<string[]>;
+  chmod(path: string, mode: number): Promise<void>;
+  fsyncDir(path: string): Promise<void>;
+}

@@ -1,0 +1,220 @@
+import { promisify } from "node:util";
+import { brotliCompress, constants } from "node:zlib";
+import { type ChunkingParams, Chunker, DEFAULT_CHUNKING } from "../core/chunker.js";
+import { brotli, type Codec, isIncompressiblePath } from "../core/codec.js";
+import { FerryError, ioError } from "../core/errors.js";
+import { sha256, sha256Stream } from "../core/hash.js";
+import { parseJson } from "../core/json-reader.js";
+import type { SigningKey } from "../core/keys.js";
+import { type ChunkRef, type FileEntry, type Manifest, serializeManifest, VERSION_PATTERN } from "../core/manifest.js";
+import { CHANNEL_PATTERN, type PointerBody, signPointer } from "../core/pointer.js";
+import { type KnownChunk, loadChunkIndex } from "./repo-index.js";
+import { PackWriter, type PendingLocation } from "./pack-writer.js";
+import { DirectoryStore, type RepoStore } from "./repo-store.js";
+import { scanBuildDirectory } from "./scan.js";
+import { createReadStream } from "node:fs";
+
+export interface PublishOptions {
+  readonly buildDir: string;
+  readonly repo: string | RepoStore;
+  readonly version: string;
+  readonly key: SigningKey;
+  readonly channel?: string;
+  readonly chunking?: ChunkingParams;
+  /** Brotli quality 0..11 for chunks (default 9: measured best size/speed trade-off, README). */
+  readonly quality?: number;
+  readonly maxPackSize?: number;
+  /** Creation time recorded in the manifest (default now; set for reproducible output). */
+  readonly created?: Date;
+  readonly expiresInDays?: number;
+  readonly onEvent?: (event: PublishEvent) => void;
+}
+
+export type PublishEvent =
+  | { readonly type: "scan"; readonly files: number; readonly bytes: number }
+  | { readonly type: "file"; readonly path: string; readonly done: number; readonly total: number; readonly bytesDone: number; readonly bytesTotal: number };
+
+export interface PublishResult {
+  readonly version: string;
+  readonly channel: string;
+  readonly serial: number;
+  readonly manifestHash: string;
+  readonly manifestBytes: number;
+  readonly files: number;
+  readonly bytes: number;
+  readonly chunks: number;
+  readonly newChunks: number;
+  readonly newPacks: number;
+  readonly storedBytes: number;
+}
+
+const DEFAULT_MAX_PACK = 64 * 1024 * 1024;
+const IN_FLIGHT = 8;
+const brotliAsync = promisify(brotliCompress);
+
+function timestamp(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/**
+ * Publishes a build directory as a release: packs (new chunks only), then the manifest, then the signed
+ * channel pointer last. Memory is bounded by IN_FLIGHT chunks, whatever the file sizes.
+ */
+export async function publish(options: PublishOptions): Promise<PublishResult> {
+  const channel = options.channel ?? "stable";
+  if (!CHANNEL_PATTERN.test(channel)) throw new FerryError("E_USAGE", `Invalid channel name ${JSON.stringify(channel)}: use lowercase letters, digits, '.', '_' or '-'.`, { channel });
+  if (!VERSION_PATTERN.test(options.version)) {
+    throw new FerryError("E_USAGE", `Invalid version ${JSON.stringify(options.version)}: use letters, digits and . + _ - (at most 64).`, { version: options.version });
+  }
+  const chunking = options.chunking ?? DEFAULT_CHUNKING;
+  const quality = options.quality ?? 9;
+  const store = typeof options.repo === "string" ? new DirectoryStore(options.repo) : options.repo;
+  await store.write("ferry-repo.json", new TextEncoder().encode('{"format":1,"type":"ferry-repo"}\n'));
+
+  const files = await scanBuildDirectory(options.buildDir);
+  const totalBytes = files.reduce((s, f) => s + f.size, 0);
+  options.onEvent?.({ type: "scan", files: files.length, bytes: totalBytes });
+
+  const known = await loadChunkIndex(store);
+  const fresh = new Map<string, { size: number; codec: Codec; location: PendingLocation }>();
+  const packs = new PackWriter(store, options.maxPackSize ?? DEFAULT_MAX_PACK);
+  const pendingFiles: { file: (typeof files)[number]; sha256: string; chunks: { hash: string; size: number }[] }[] = [];
+  let bytesDone = 0;
+  let chunkCount = 0;
+
+  for (const [index, file] of files.entries()) {
+    const chunker = new Chunker(chunking);
+    const fileHash = sha256Stream();
+    const chunks: { hash: string; size: number }[] = [];
+    const inFlight: Promise<void>[] = [];
+    const incompressible = isIncompressiblePath(file.path);
+    const handle = async (data: Buffer): Promise<void> => {
+      const hash = sha256(data);
+      chunks.push({ hash, size: data.length });
+      chunkCount++;
+      if (known.has(hash) || fresh.has(hash)) return;
+      const entry = { size: data.length, codec: "raw" as Codec, location: undefined as unknown as PendingLocation };
+      fresh.set(hash, entry);
+      // Compression runs in the thread pool; appends stay in order so packs are deterministic.
+      const encoded = encode(Buffer.from(data), quality, incompressible);
+      const previous = inFlight.at(-1) ?? Promise.resolve();
+      const appended = (async () => {
+        const { codec, bytes } = await encoded;
+        await previous;
+        entry.codec = codec;
+        entry.location = await packs.append(hash, data.length, codec, bytes);
+      })();
+      inFlight.push(appended);
+      if (inFlight.length >= IN_FLIGHT) await inFlight.shift();
+    };
+    try {
+      for await (const block of createReadStream(file.absolute, { highWaterMark: 1024 * 1024 })) {
+        fileHash.update(block as Buffer);
+        for (const chunk of chunker.push(block as Buffer)) await handle(chunk);
+      }
+    } catch (error) {
+      throw ioError("read", file.absolute, error);
+    }
+    for (const chunk of chunker.finish()) await handle(chunk);
+    await Promise.all(inFlight);
+    if (fileHash.length !== file.size) {
+      throw new FerryError("E_IO", `${file.absolute} changed size while being published (${file.size} -> ${fileHash.length}); publish from a build directory nothing else writes to.`, { path: file.absolute });
+    }
+    pendingFiles.push({ file, sha256: fileHash.digest(), chunks });
+    bytesDone += file.size;
+    options.onEvent?.({ type: "file", path: file.path, done: index + 1, total: files.length, bytesDone, bytesTotal: totalBytes });
+  }
+  await packs.close();
+
+  // Resolve locations: packs are numbered in order of first reference, so output is deterministic.
+  const packIds: string[] = [];
+  const packSizes = new Map<string, number>(packs.written.map((p) => [p.id, p.size]));
+  const packIndex = new Map<string, number>();
+  const refOf = (hash: string, size: number): ChunkRef => {
+    const old: KnownChunk | undefined = known.get(hash);
+    const loc = old ?? (() => {
+      const f = fresh.get(hash)!;
+      return { pack: f.location.pack!, offset: f.location.offset, length: f.location.length, codec: f.codec, packSize: packSizes.get(f.location.pack!)! };
+    })();
+    if (old) packSizes.set(old.pack, old.packSize);
+    let pack = packIndex.get(loc.pack);
+    if (pack === undefined) {
+      pack = packIds.length;
+      packIds.push(loc.pack);
+      packIndex.set(loc.pack, pack);
+    }
+    return { hash, size, pack, offset: loc.offset, length: loc.length, codec: loc.codec };
+  };
+  const entries: FileEntry[] = pendingFiles.map(({ file, sha256: hash, chunks }) => ({
+    path: file.path,
+    size: file.size,
+    sha256: hash,
+    executable: file.executable,
+    package: "base",
+    chunks: chunks.map((c) => refOf(c.hash, c.size)),
+  }));
+
+  const previousPointer = await readPreviousPointer(store, channel);
+  const created = options.created ?? new Date();
+  const manifest: Manifest = {
+    format: 1,
+    version: options.version,
+    created: timestamp(created),
+    previous: previousPointer?.manifest ?? null,
+    chunking,
+    packs: packIds.map((id) => ({ id, size: packSizes.get(id)! })),
+    packages: { base: { optional: false } },
+    files: entries,
+  };
+  const raw = serializeManifest(manifest);
+  const compressed = brotli(raw, 11);
+  const manifestHash = sha256(compressed);
+  await store.write(`manifests/${manifestHash}`, compressed);
+
+  const serial = (previousPointer?.serial ?? 0) + 1;
+  const now = options.created ?? new Date();
+  const body: PointerBody = {
+    channel,
+    version: options.version,
+    serial,
+    published: timestamp(now),
+    expires: timestamp(new Date(now.getTime() + (options.expiresInDays ?? 30) * 86_400_000)),
+    manifest: { hash: manifestHash, size: compressed.length, codec: "br", rawSize: raw.length },
+  };
+  await store.write(`channels/${channel}.json`, signPointer(body, options.key));
+  return {
+    version: options.version,
+    channel,
+    serial,
+    manifestHash,
+    manifestBytes: compressed.length,
+    files: entries.length,
+    bytes: totalBytes,
+    chunks: chunkCount,
+    newChunks: fresh.size,
+    newPacks: packs.written.length,
+    storedBytes: packs.written.reduce((s, p) => s + p.size, 0),
+  };
+}
+
+async function encode(data: Buffer, quality: number, incompressible: boolean): Promise<{ codec: Codec; bytes: Uint8Array }> {
+  if (incompressible || data.length < 64) return { codec: "raw", bytes: data };
+  const compressed = await brotliAsync(data, {
+    params: { [constants.BROTLI_PARAM_QUALITY]: quality, [constants.BROTLI_PARAM_SIZE_HINT]: data.length, [constants.BROTLI_PARAM_LGWIN]: 22 },
+  });
+  return compressed.length <= data.length * 0.97 ? { codec: "br", bytes: compressed } : { codec: "raw", bytes: data };
+}
+
+/** The channel's current pointer (unverified: the publisher wrote it), for serial and history. */
+async function readPreviousPointer(store: RepoStore, channel: string): Promise<{ serial: number; manifest: { hash: string; size: number } } | undefined> {
+  const bytes = await store.read(`channels/${channel}.json`);
+  if (!bytes) return undefined;
+  const doc = parseJson(`channel pointer channels/${channel}.json`, bytes) as { signed?: { serial?: unknown; manifest?: { hash?: unknown; size?: unknown } } };
+  const serial = doc.signed?.serial;
+  const hash = doc.signed?.manifest?.hash;
+  const size = doc.signed?.manifest?.size;
+  if (typeof serial !== "number" || typeof hash !== "string" || typeof size !== "number") {
+    throw new FerryError("E_FORMAT", `The existing channel pointer channels/${channel}.json is malformed; fix or remove it before publishing.`, { channel });
+  }
+  return { serial, manifest: { hash, size } };
+}

@@ -1,0 +1,86 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { ioError } from "../core/errors.js";
+
+/**
+ * Where a publisher writes a repository. A directory today; object storage later implements the same
+ * four operations. Every write is atomic: readers see the old object or the whole new one.
+ */
+export interface RepoStore {
+  read(path: string): Promise<Uint8Array | undefined>;
+  list(prefix: string): Promise<string[]>;
+  exists(path: string): Promise<boolean>;
+  write(path: string, data: Uint8Array): Promise<void>;
+  /** Moves a finished local temp file (from tempPath) into the repository. */
+  putFile(path: string, localFile: string): Promise<void>;
+  tempPath(): Promise<string>;
+}
+
+export class DirectoryStore implements RepoStore {
+  constructor(readonly root: string) {}
+
+  async read(path: string): Promise<Uint8Array | undefined> {
+    try {
+      return await readFile(join(this.root, path));
+    } catch (error) {
+      if ((error as { code?: string }).code === "ENOENT") return undefined;
+      throw ioError("read", join(this.root, path), error);
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    try {
+      return (await readdir(join(this.root, prefix))).filter((n) => !n.includes(".tmp-")).map((n) => `${prefix}/${n}`);
+    } catch (error) {
+      if ((error as { code?: string }).code === "ENOENT") return [];
+      throw ioError("list", join(this.root, prefix), error);
+    }
+  }
+
+  async exists(path: string): Promise<boolean> {
+    try {
+      await stat(join(this.root, path));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async write(path: string, data: Uint8Array): Promise<void> {
+    const temp = await this.tempPath();
+    const handle = await open(temp, "w", 0o644).catch((e) => {
+      throw ioError("create", temp, e);
+    });
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } catch (error) {
+      await handle.close();
+      await unlink(temp).catch(() => undefined);
+      throw ioError("write", temp, error);
+    }
+    await handle.close();
+    await this.putFile(path, temp);
+  }
+
+  async putFile(path: string, localFile: string): Promise<void> {
+    const target = join(this.root, path);
+    try {
+      await mkdir(dirname(target), { recursive: true });
+      await rename(localFile, target);
+      const dir = await open(dirname(target), "r");
+      await dir.sync().finally(() => dir.close());
+    } catch (error) {
+      throw ioError("write", target, error);
+    }
+  }
+
+  async tempPath(): Promise<string> {
+    const dir = join(this.root, "packs");
+    await mkdir(dir, { recursive: true }).catch((e) => {
+      throw ioError("mkdir", dir, e);
+    });
+    return join(dir, `.tmp-${randomBytes(8).toString("hex")}`);
+  }
+}

@@ -1,0 +1,51 @@
+import { lstat, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { FerryError, ioError } from "../core/errors.js";
+import { assertSafePathSet, comparePaths } from "../core/paths.js";
+
+export interface ScannedFile {
+  readonly path: string;
+  readonly absolute: string;
+  readonly size: number;
+  readonly executable: boolean;
+}
+
+/**
+ * Lists every regular file under `root`, sorted by release path. Symlinks and special files are refused
+ * (never followed); any unreadable entry fails the scan: a partial release is never published.
+ */
+export async function scanBuildDirectory(root: string): Promise<ScannedFile[]> {
+  const files: ScannedFile[] = [];
+  async function walk(dir: string, prefix: string): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (cause) {
+      throw ioError("read directory", dir, cause);
+    }
+    for (const name of names) {
+      const absolute = join(dir, name);
+      const path = prefix + name.normalize("NFC");
+      let stats: Awaited<ReturnType<typeof lstat>>;
+      try {
+        stats = await lstat(absolute);
+      } catch (cause) {
+        throw ioError("stat", absolute, cause);
+      }
+      if (stats.isSymbolicLink()) {
+        throw new FerryError(
+          "E_SYMLINK",
+          `${absolute} is a symbolic link. Ferry publishes regular files only and never follows links; replace the link with the file it points to.`,
+          { path: absolute },
+        );
+      }
+      if (stats.isDirectory()) await walk(absolute, path + "/");
+      else if (stats.isFile()) files.push({ path, absolute, size: stats.size, executable: (stats.mode & 0o100) !== 0 });
+      else throw new FerryError("E_IO", `${absolute} is not a regular file or directory (a socket, FIFO or device); remove it from the build.`, { path: absolute });
+    }
+  }
+  await walk(root, "");
+  files.sort((a, b) => comparePaths(a.path, b.path));
+  assertSafePathSet(files.map((f) => f.path), `build directory ${root}`);
+  return files;
+}
