@@ -44,10 +44,10 @@ interface Prepared {
   readonly pointer: SignedPointer;
   readonly state: InstallState | undefined;
   readonly repo: RemoteRepository;
-  readonly manifestBytes?: Uint8Array;
-  readonly manifest?: Manifest;
-  readonly local?: LocalIndex;
-  readonly plan?: Plan;
+  readonly manifestBytes: Uint8Array;
+  readonly manifest: Manifest;
+  readonly local: LocalIndex;
+  readonly plan: Plan;
 }
 
 /** Steps shared by check and update: pointer (verified, fresh), manifest (pinned), local index, plan. */
@@ -61,15 +61,15 @@ async function prepare(ctx: Context, options: UpdateOptions, started: Date): Pro
   const pointer = await repo.pointer(channel, options.trust, ctx.signal);
   checkFreshness(pointer.body, started, state ? { serial: state.serial, manifestHash: state.manifest.hash } : undefined, repo.url(`channels/${channel}.json`));
   ctx.emit({ type: "pointer", version: pointer.body.version, serial: pointer.body.serial, installedVersion: state?.version ?? null });
-  if (state && state.manifest.hash === pointer.body.manifest.hash) return { pointer, state, repo };
-
   const ref = pointer.body.manifest;
-  const manifestBytes = await repo.manifestBytes(ref, ctx.signal);
-  const manifest = decodeManifest(manifestBytes, ref, repo.url(`manifests/${ref.hash}`));
+  const installed = state ? await loadInstalledManifest(ctx, state) : undefined;
+  // Same release as installed: no metadata download, but the plan still restores damaged or missing files.
+  const sameRelease = state !== undefined && installed !== undefined && state.manifest.hash === ref.hash;
+  const manifestBytes = sameRelease ? await ctx.fs.readFile(ctx.layout.manifest(ref.hash)) : await repo.manifestBytes(ref, ctx.signal);
+  const manifest = sameRelease ? installed : decodeManifest(manifestBytes, ref, repo.url(`manifests/${ref.hash}`));
   if (manifest.version !== pointer.body.version) {
     throw new FerryError("E_SIGNATURE", `The signed pointer says version ${pointer.body.version} but its manifest says ${manifest.version}.`, { version: manifest.version });
   }
-  const installed = state ? await loadInstalledManifest(ctx, state) : undefined;
   const local = await buildLocalIndex(ctx.fs, ctx.layout, installed, state?.files ?? {}, manifest);
   const stored = new Set((await ctx.fs.readdir(ctx.layout.stagedChunks)).filter((n) => /^[0-9a-f]{64}$/.test(n)));
   const plan = makePlan(manifest, local.files, stored);
@@ -99,13 +99,13 @@ export async function check(options: UpdateOptions): Promise<CheckResult> {
   return withInstall(ctx, options, async () => {
     const p = await prepare(ctx, options, started);
     return {
-      updateAvailable: p.plan !== undefined,
+      updateAvailable: !isNoop(p),
       installedVersion: p.state?.version ?? null,
       version: p.pointer.body.version,
       serial: p.pointer.body.serial,
-      downloadBytes: p.plan?.downloadBytes ?? 0,
-      filesToWrite: p.plan?.writes.length ?? 0,
-      filesToDelete: p.plan?.deletes.length ?? 0,
+      downloadBytes: p.plan.downloadBytes,
+      filesToWrite: p.plan.writes.length,
+      filesToDelete: p.plan.deletes.length,
       metadataBytes: p.repo.metadataBytes,
     };
   });
@@ -123,7 +123,7 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
     const p = await prepare(ctx, options, started);
     const { pointer, state, repo } = p;
     const base = { version: pointer.body.version, previousVersion: state?.version ?? null, serial: pointer.body.serial };
-    if (!p.plan || !p.manifest || !p.manifestBytes || !p.local) {
+    if (isNoop(p)) {
       if (state && pointer.body.serial > state.serial) {
         // Re-signed pointer, same release: remember the newer serial (rollback protection).
         await ctx.fs.writeFileAtomic(ctx.layout.state, encodeState({ ...state, serial: pointer.body.serial, pointer: pointer.document }));
@@ -192,6 +192,11 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
     await cleanup(ctx, pointer.body.manifest.hash);
     return summary(base, false, repo, fetcher, plan.writes.length, plan.deletes.length, plan.keep.length, bytesReused, local.hashedBytes, fetcher.mode, started, ctx);
   });
+}
+
+/** Nothing to write or delete, and the installed release is the channel's. */
+function isNoop(p: Prepared): boolean {
+  return p.state !== undefined && p.state.manifest.hash === p.pointer.body.manifest.hash && p.plan.writes.length === 0 && p.plan.deletes.length === 0;
 }
 
 async function cleanup(ctx: Context, keepManifest: string): Promise<void> {
