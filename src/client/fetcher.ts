@@ -214,9 +214,11 @@ export class ChunkFetcher {
         next++;
       }
       // Drop bytes no remaining chunk needs: memory stays about one chunk.
+      // Invariant: buffer[0] is pack byte `bufferStart`, so bytes still to come are never misplaced.
       const keepFrom = next < wanted.length ? wanted[next]!.offset : bufferStart + buffer.length;
-      buffer = buffer.subarray(keepFrom - bufferStart);
-      bufferStart = keepFrom;
+      const drop = Math.min(keepFrom - bufferStart, buffer.length);
+      buffer = buffer.subarray(drop);
+      bufferStart += drop;
       if (next >= wanted.length && end - start - received > 0) {
         await response.cancel(); // everything needed arrived; do not download the rest
         return;

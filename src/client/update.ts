@@ -20,6 +20,8 @@ export interface UpdateOptions extends ClientDeps {
   readonly concurrency?: number;
   /** Start in this range mode (default "multi"); Ferry degrades further by itself when needed. */
   readonly rangeMode?: RangeMode;
+  /** Attempts per download request before the update fails (default 5). */
+  readonly maxAttempts?: number;
 }
 
 export interface UpdateSummary {
@@ -153,6 +155,7 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
       signal: ctx.signal,
       concurrency: options.concurrency,
       initialMode: options.rangeMode,
+      maxAttempts: options.maxAttempts,
     });
     await ctx.fs.mkdirp(ctx.layout.stagedChunks);
     await fetcher.fetch(plan.ranges);

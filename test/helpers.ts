@@ -1,0 +1,86 @@
+import { createHash } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  generateKeyPair,
+  type PublicKey,
+  parsePrivateKey,
+  parsePublicKey,
+  type SigningKey,
+} from "../src/core/keys.js";
+import { publish } from "../src/publisher/publish.js";
+import { sampleGame, writeGame } from "../src/testing/game-fixture.js";
+
+export async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "ferry-test-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export function keys(): { key: SigningKey; pub: PublicKey; publicText: string } {
+  const { privatePem, publicText } = generateKeyPair();
+  return {
+    key: parsePrivateKey(privatePem, "test key"),
+    pub: parsePublicKey(publicText, "test pub"),
+    publicText,
+  };
+}
+
+/** path → "sha256 x|-" for every file under dir, excluding .ferry/. */
+export async function readTree(dir: string, prefix = ""): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  let names: string[];
+  try {
+    names = await readdir(join(dir, prefix));
+  } catch {
+    return out;
+  }
+  for (const name of names) {
+    const rel = prefix ? `${prefix}/${name}` : name;
+    if (rel === ".ferry") continue;
+    const s = await stat(join(dir, rel));
+    if (s.isDirectory()) for (const [k, v] of await readTree(dir, rel)) out.set(k, v);
+    else
+      out.set(
+        rel,
+        `${createHash("sha256")
+          .update(await readFile(join(dir, rel)))
+          .digest("hex")} ${s.mode & 0o100 ? "x" : "-"}`,
+      );
+  }
+  return out;
+}
+
+export function expectedTree(version: 1 | 2 | 3): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [path, file] of sampleGame(version)) {
+    out.set(path, `${createHash("sha256").update(file.data).digest("hex")} ${file.executable ? "x" : "-"}`);
+  }
+  return out;
+}
+
+/** Publishes sample game versions 1..n into `repo` (builds under dir/build-vN). */
+export async function publishVersions(
+  dir: string,
+  repo: string,
+  key: SigningKey,
+  versions: readonly (1 | 2 | 3)[],
+): Promise<void> {
+  for (const v of versions) {
+    const build = join(dir, `build-v${v}`);
+    await writeGame(build, sampleGame(v));
+    await publish({
+      buildDir: build,
+      repo,
+      version: `${v}.0.0`,
+      key,
+      created: new Date(Date.UTC(2026, 0, v)),
+      expiresInDays: 36500,
+    });
+  }
+}
+
+export function sortedEntries(map: Map<string, string>): [string, string][] {
+  return [...map.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+}
