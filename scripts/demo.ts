@@ -3,8 +3,7 @@
  * game into a local repository, serves it on loopback, installs v1, updates to v2 and prints what was
  * downloaded — all through the real CLI, as a studio and a player would run it.
  */
-import { execFile } from "node:child_process";
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -30,8 +29,19 @@ try {
   await ferry("keygen", join(work, "keys"));
   const key = join(work, "keys", "ferry.key");
   const trust = join(work, "keys", "ferry.pub");
-  await ferry("publish", join(work, "game-v1"), "--repo", join(work, "repo"), "--version", "1.0.0", "--key", key);
-  const serving = spawn(process.execPath, [cli, "serve", join(work, "repo"), "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  await ferry(
+    "publish",
+    join(work, "game-v1"),
+    "--repo",
+    join(work, "repo"),
+    "--version",
+    "1.0.0",
+    "--key",
+    key,
+  );
+  const serving = spawn(process.execPath, [cli, "serve", join(work, "repo"), "--port", "0"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   server = serving;
   const url = await new Promise<string>((resolve, reject) => {
     serving.stdout.setEncoding("utf8");
@@ -44,9 +54,20 @@ try {
   process.stdout.write(`\n(serving the repository at ${url})\n`);
   const install = join(work, "player", "game");
   await ferry("update", url, install, "--trust", trust);
-  await ferry("publish", join(work, "game-v2"), "--repo", join(work, "repo"), "--version", "2.0.0", "--key", key);
+  await ferry(
+    "publish",
+    join(work, "game-v2"),
+    "--repo",
+    join(work, "repo"),
+    "--version",
+    "2.0.0",
+    "--key",
+    key,
+  );
   await ferry("check", url, install, "--trust", trust);
-  const summary = JSON.parse((await ferry("update", url, install, "--trust", trust, "--json")).trim().split("\n").at(-1)!);
+  const summary = JSON.parse(
+    (await ferry("update", url, install, "--trust", trust, "--json")).trim().split("\n").at(-1)!,
+  );
   await ferry("verify", install);
   await ferry("status", install);
   process.stdout.write(

@@ -123,6 +123,21 @@ describe("canonical JSON", () => {
     assert.throws(() => canonicalJson(undefined), isFormatError);
   });
 
+  it("never emits invalid JSON for sparse arrays (a hole is like undefined: E_FORMAT)", () => {
+    // Regression: Array.prototype.map skipped holes, so canonicalJson([, 1]) returned "[,1]", not JSON.
+    // biome-ignore lint/suspicious/noSparseArray: the hole is the point of this test
+    for (const value of [[, 1], new Array(2), { x: [1, , 2] }]) {
+      let text: string | undefined;
+      try {
+        text = canonicalJson(value);
+      } catch (e) {
+        assert.ok(isFormatError(e));
+        continue;
+      }
+      assert.doesNotThrow(() => JSON.parse(text), `canonicalJson emitted invalid JSON: ${text}`);
+    }
+  });
+
   it("rejects values JSON cannot represent (bigint, symbol, function) with E_FORMAT", () => {
     assert.throws(() => canonicalJson(1n), isFormatError);
     assert.throws(() => canonicalJson({ a: 1n }), isFormatError);

@@ -28,6 +28,8 @@ import {
 import { FerryError } from "../src/core/errors.js";
 
 const SMALL: ChunkingParams = { algorithm: "fastcdc-gear32-v1", min: 256, avg: 1024, max: 4096 };
+/** The golden vectors were cut with these parameters (the first default); they pin the algorithm, not the default. */
+const MEDIUM: ChunkingParams = { algorithm: "fastcdc-gear32-v1", min: 4096, avg: 16384, max: 65536 };
 
 // ---------------------------------------------------------------------------------------------------
 // Deterministic input generators
@@ -190,10 +192,10 @@ const zerosInput = (): Uint8Array => new Uint8Array(200000);
 
 const GOLDEN: readonly Golden[] = [
   {
-    name: "counter-mode SHA-256, 384 KiB, DEFAULT_CHUNKING",
+    name: "counter-mode SHA-256, 384 KiB, min 4 KiB / avg 16 KiB / max 64 KiB",
     input: counterInput,
     inputSha256: COUNTER_SHA,
-    params: DEFAULT_CHUNKING,
+    params: MEDIUM,
     lengths: [
       19607, 17518, 24766, 20113, 17280, 4935, 17497, 20760, 28852, 23716, 30435, 19610, 16503, 20631, 16726,
       17741, 22119, 17771, 20304, 5179, 11153,
@@ -238,10 +240,10 @@ const GOLDEN: readonly Golden[] = [
     ],
   },
   {
-    name: "LCG word text, 256 KiB, DEFAULT_CHUNKING",
+    name: "LCG word text, 256 KiB, min 4 KiB / avg 16 KiB / max 64 KiB",
     input: textInput,
     inputSha256: TEXT_SHA,
-    params: DEFAULT_CHUNKING,
+    params: MEDIUM,
     lengths: [
       22074, 16581, 19031, 14820, 20492, 18821, 17315, 11988, 16987, 17702, 6736, 9400, 9121, 12233, 20353,
       21779, 6711,
@@ -280,10 +282,10 @@ const GOLDEN: readonly Golden[] = [
     ],
   },
   {
-    name: "200000 zero bytes, DEFAULT_CHUNKING (no cut point: max-length chunks)",
+    name: "200000 zero bytes, min 4 KiB / avg 16 KiB / max 64 KiB (no cut point: max-length chunks)",
     input: zerosInput,
     inputSha256: ZEROS_SHA,
-    params: DEFAULT_CHUNKING,
+    params: MEDIUM,
     lengths: [65536, 65536, 65536, 3392],
     firstChunks: [
       "de2f256064a0af797747c2b97505dc0b9f3df0de4f489eac731c23ae9ca9cc31",
@@ -327,7 +329,12 @@ describe("chunker: golden vectors (fastcdc-gear32-v1)", () => {
   }
 
   it("DEFAULT_CHUNKING is the documented publisher default", () => {
-    assert.deepEqual(DEFAULT_CHUNKING, { algorithm: "fastcdc-gear32-v1", min: 4096, avg: 16384, max: 65536 });
+    assert.deepEqual(DEFAULT_CHUNKING, {
+      algorithm: "fastcdc-gear32-v1",
+      min: 16384,
+      avg: 65536,
+      max: 262144,
+    });
   });
 
   it("an empty input has no chunks", () => {

@@ -159,47 +159,64 @@ test("an interrupted download resumes without downloading verified chunks again"
   await publishVersions(s.dir, s.repo, s.key, [2]);
   const planned = (await check({ repoUrl: s.server.url, installDir: s.install, trust: [s.pub] }))
     .downloadBytes;
-  // Every pack response breaks after 20 KB: the update fails, but what arrived intact is kept.
+  // Every pack response breaks after 90% of the planned bytes: the update fails, but verified chunks are kept.
   const proxy = await startHostileProxy(s.server.url, {
-    ranges: "none",
-    truncateAfterBytes: 40_000,
+    truncateAfterBytes: Math.floor(planned * 0.9),
     truncateCount: 1000,
   });
   t.after(() => proxy.close());
+  const events: UpdateEvent[] = [];
   await rejects(
-    update({ repoUrl: proxy.url, installDir: s.install, trust: [s.pub], maxAttempts: 1 }),
+    update({
+      repoUrl: proxy.url,
+      installDir: s.install,
+      trust: [s.pub],
+      maxAttempts: 1,
+      onEvent: (e) => events.push(e),
+    }),
     "E_NETWORK",
   );
   await assertTree(s.install, 1);
+  const plan = events.find((e) => e.type === "plan");
+  assert.ok(plan?.type === "plan");
+  const staged = await readdir(join(s.install, ".ferry", "staging", "chunks"));
+  assert.ok(staged.length >= 1, "chunks that arrived before the break are kept");
   const resumed = await s.run();
   await assertTree(s.install, 2);
-  assert.ok(
-    resumed.bytesDownloaded < planned,
-    `resume downloaded ${resumed.bytesDownloaded} B, less than the ${planned} B planned`,
+  assert.equal(
+    resumed.chunksFetched,
+    plan.chunksToFetch - staged.length,
+    "kept chunks are not downloaded again",
   );
 });
 
-test("transient failures are retried", async (t) => {
+test("transient failures (HTTP 503) of metadata and packs are retried with backoff", async (t) => {
   const s = await setup(t, [1]);
-  const proxy = await startHostileProxy(s.server.url, { failFirst: 2, failStatus: 503 });
+  const proxy = await startHostileProxy(s.server.url, { failFirst: 3, failStatus: 503 });
   t.after(() => proxy.close());
   const events: UpdateEvent[] = [];
-  // The pointer request itself is not retried by the library; the first two failures hit it... so start after it.
-  proxy.setBehaviour({});
+  const clock = { now: () => new Date(), sleep: async () => undefined };
   const first = await update({
     repoUrl: proxy.url,
     installDir: s.install,
     trust: [s.pub],
+    clock,
     onEvent: (e) => events.push(e),
   });
   assert.equal(first.version, "1.0.0");
+  assert.equal(events.filter((e) => e.type === "retry").length, 3);
+  await assertTree(s.install, 1);
+
   await publishVersions(s.dir, s.repo, s.key, [2]);
+  const { rm } = await import("node:fs/promises");
+  await rm(join(s.install, "sprites", "item_004.png"));
+  // Fail every other request, so pack requests fail too; five attempts each get through.
   let requests = 0;
+  const { HttpTransport } = await import("../src/node/http-transport.js");
   const flaky = {
     async get(url: string, request?: { headers?: Readonly<Record<string, string>>; signal?: AbortSignal }) {
       requests++;
-      const { HttpTransport } = await import("../src/node/http-transport.js");
-      if (url.endsWith(".pack") && requests % 2 === 1) {
+      if (requests % 2 === 1) {
         return {
           status: 503,
           url,
@@ -217,13 +234,13 @@ test("transient failures are retried", async (t) => {
     installDir: s.install,
     trust: [s.pub],
     transport: flaky,
-    clock: { now: () => new Date(), sleep: async () => undefined },
+    clock,
     onEvent: (e) => retried.push(e),
   });
   await assertTree(s.install, 2);
   assert.ok(
-    retried.some((e) => e.type === "retry"),
-    "a retry event was reported",
+    retried.some((e) => e.type === "retry" && e.url.endsWith(".pack")),
+    "a pack request was retried",
   );
 });
 

@@ -88,7 +88,7 @@ describe("manifest: parse", () => {
     assert.equal(m.format, 1);
     assert.equal(m.version, "1.2.0");
     assert.deepEqual(m.previous, { hash: H("9"), size: 1234 });
-    assert.deepEqual(m.chunking, DEFAULT_CHUNKING);
+    assert.deepEqual(m.chunking, { algorithm: "fastcdc-gear32-v1", min: 4096, avg: 16384, max: 65536 });
     assert.deepEqual(m.packages, { base: { optional: false }, hd: { optional: true } });
     assert.equal(m.files.length, 3);
     assert.deepEqual(m.files[0]!.chunks[0], {
@@ -129,6 +129,8 @@ describe("manifest: parse", () => {
   const rejections: [string, FerryErrorCode, (d: Json) => void][] = [
     ["format 2", "E_UNSUPPORTED_FORMAT", (d) => (d.format = 2)],
     ["format 99", "E_UNSUPPORTED_FORMAT", (d) => (d.format = 99)],
+    // Regression: format 0 used to be E_FORMAT; the preamble says any unknown format is E_UNSUPPORTED_FORMAT.
+    ["format 0", "E_UNSUPPORTED_FORMAT", (d) => (d.format = 0)],
     ["unknown requires feature", "E_UNSUPPORTED_FORMAT", (d) => (d.requires = ["deltas"])],
     ["unknown requires feature after none", "E_UNSUPPORTED_FORMAT", (d) => (d.requires = ["tree", "x"])],
     ["missing format", "E_FORMAT", (d) => delete d.format],

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { check, update } from "../client/update.js";
-import { status, verify } from "../client/inspect.js";
 import type { UpdateEvent } from "../client/events.js";
+import { status, verify } from "../client/inspect.js";
+import { check, update } from "../client/update.js";
 import { FerryError } from "../core/errors.js";
-import { parsePrivateKey, parsePublicKey, type PublicKey } from "../core/keys.js";
+import { type PublicKey, parsePrivateKey, parsePublicKey } from "../core/keys.js";
 import { keygen } from "../publisher/keygen.js";
 import { publish } from "../publisher/publish.js";
 import { formatListenMessage, serveRepository } from "../server/static-server.js";
@@ -49,12 +49,18 @@ function need<T>(value: T | undefined, what: string): T {
 }
 
 async function loadTrust(values: readonly string[] | undefined): Promise<PublicKey[]> {
-  if (!values || values.length === 0) throw usage("Missing --trust <public-key>: Ferry only installs what a key you trust signed");
+  if (!values || values.length === 0)
+    throw usage("Missing --trust <public-key>: Ferry only installs what a key you trust signed");
   return Promise.all(
     values.map(async (value) => {
       if (value.startsWith("ferry-ed25519:")) return parsePublicKey(value, "--trust");
       const text = await readFile(value, "utf8").catch((cause) => {
-        throw new FerryError("E_KEY", `Cannot read the public key file ${value}: ${(cause as Error).message}.`, { path: value }, { cause });
+        throw new FerryError(
+          "E_KEY",
+          `Cannot read the public key file ${value}: ${(cause as Error).message}.`,
+          { path: value },
+          { cause },
+        );
       });
       return parsePublicKey(text, value);
     }),
@@ -83,16 +89,25 @@ async function main(argv: string[]): Promise<number> {
     case "keygen": {
       const result = await keygen(need(args[0], "<dir>"));
       if (json) out({ type: "result", ...result });
-      else process.stdout.write(`Wrote ${result.privateKeyPath} (keep it secret) and ${result.publicKeyPath} (ship it with your game).\nKey id: ${result.keyid}\n`);
+      else
+        process.stdout.write(
+          `Wrote ${result.privateKeyPath} (keep it secret) and ${result.publicKeyPath} (ship it with your game).\nKey id: ${result.keyid}\n`,
+        );
       return 0;
     }
     case "publish": {
       const pem = await readFile(need(values.key, "--key <ferry.key>"), "utf8").catch((cause) => {
-        throw new FerryError("E_KEY", `Cannot read the private key ${values.key}: ${(cause as Error).message}.`, { path: values.key ?? "" }, { cause });
+        throw new FerryError(
+          "E_KEY",
+          `Cannot read the private key ${values.key}: ${(cause as Error).message}.`,
+          { path: values.key ?? "" },
+          { cause },
+        );
       });
       const epoch = process.env.SOURCE_DATE_EPOCH;
       const expiresDays = values["expires-days"] === undefined ? undefined : Number(values["expires-days"]);
-      if (expiresDays !== undefined && !(expiresDays > 0)) throw usage("--expires-days must be a positive number");
+      if (expiresDays !== undefined && !(expiresDays > 0))
+        throw usage("--expires-days must be a positive number");
       const result = await publish({
         buildDir: need(args[0], "<build-dir>"),
         repo: need(values.repo, "--repo <repo-dir>"),
@@ -116,7 +131,11 @@ async function main(argv: string[]): Promise<number> {
     case "serve": {
       const port = values.port === undefined ? 8080 : Number(values.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw usage("--port must be 0..65535");
-      const server = await serveRepository({ root: need(args[0], "<repo-dir>"), host: values.host ?? "127.0.0.1", port });
+      const server = await serveRepository({
+        root: need(args[0], "<repo-dir>"),
+        host: values.host ?? "127.0.0.1",
+        port,
+      });
       process.stdout.write(`${formatListenMessage(server.url)}\n`);
       await new Promise<void>((resolve) => {
         const stop = () => void server.close().then(resolve);
@@ -191,11 +210,16 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     const json = process.argv.includes("--json");
     if (error instanceof FerryError) {
-      if (json) process.stdout.write(`${JSON.stringify({ type: "error", code: error.code, message: error.message, data: error.data })}\n`);
+      if (json)
+        process.stdout.write(
+          `${JSON.stringify({ type: "error", code: error.code, message: error.message, data: error.data })}\n`,
+        );
       process.stderr.write(`ferry: ${error.code}: ${error.message}\n`);
       process.exitCode = error.code === "E_USAGE" ? 2 : 1;
     } else {
-      process.stderr.write(`ferry: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.stderr.write(
+        `ferry: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
       process.exitCode = 1;
     }
   },

@@ -35,10 +35,14 @@ export class ProgressRenderer {
         this.progress(event.bytes, event.totalBytes);
         break;
       case "range-mode":
-        this.line(`Note: ${event.reason} (${event.url}); switching to ${event.mode === "full" ? "whole-pack downloads" : "single-range requests"}.`);
+        this.line(
+          `Note: ${event.reason} (${event.url}); switching to ${event.mode === "full" ? "whole-pack downloads" : "single-range requests"}.`,
+        );
         break;
       case "retry":
-        this.line(`Retrying ${event.url} in ${event.delayMs} ms (attempt ${event.attempt}): ${event.message}`);
+        this.line(
+          `Retrying ${event.url} in ${event.delayMs} ms (attempt ${event.attempt}): ${event.message}`,
+        );
         break;
       case "commit":
         this.line(`Applying: ${event.moves} files in, ${event.deletes} removed.`);
@@ -59,7 +63,9 @@ export class ProgressRenderer {
     const speed = bytes / seconds;
     const eta = speed > 0 ? Math.max(0, (total - bytes) / speed) : 0;
     const bar = "#".repeat(filled) + "-".repeat(width - filled);
-    this.out.write(`\r[${bar}] ${formatBytes(bytes)} / ${formatBytes(total)}  ${formatBytes(speed)}/s  ETA ${eta.toFixed(0)}s `);
+    this.out.write(
+      `\r[${bar}] ${formatBytes(bytes)} / ${formatBytes(total)}  ${formatBytes(speed)}/s  ETA ${eta.toFixed(0)}s `,
+    );
     this.drawn = true;
   }
 

@@ -16,7 +16,11 @@ export interface AssembleDeps {
  * Builds one new file in staging from its chunk sources, verifying every chunk and then the whole file
  * (SHA-256 and size) before it can be committed. Returns the staged file's stat (for the stat cache).
  */
-export async function assembleFile(deps: AssembleDeps, write: FileWrite, stagedName: string): Promise<{ reusedBytes: number; stat: FileStat }> {
+export async function assembleFile(
+  deps: AssembleDeps,
+  write: FileWrite,
+  stagedName: string,
+): Promise<{ reusedBytes: number; stat: FileStat }> {
   const { fs, layout } = deps;
   const target = layout.stagedFile(stagedName);
   const writer = await fs.createWriter(target, write.file.executable ? 0o755 : 0o644);
@@ -30,9 +34,13 @@ export async function assembleFile(deps: AssembleDeps, write: FileWrite, stagedN
         await deps.refetch(chunk);
         data = await readSource(fs, layout, { kind: "store" }, chunk);
         if (data === undefined) {
-          throw new FerryError("E_IO", `Chunk ${chunk.hash} of ${write.file.path} could not be read back from ${layout.stagedChunk(chunk.hash)} after download. Check the disk.`, {
-            path: write.file.path,
-          });
+          throw new FerryError(
+            "E_IO",
+            `Chunk ${chunk.hash} of ${write.file.path} could not be read back from ${layout.stagedChunk(chunk.hash)} after download. Check the disk.`,
+            {
+              path: write.file.path,
+            },
+          );
         }
       } else if (source.kind === "local") {
         reusedBytes += chunk.size;
@@ -47,11 +55,15 @@ export async function assembleFile(deps: AssembleDeps, write: FileWrite, stagedN
   }
   const actual = whole.digest();
   if (actual !== write.file.sha256 || whole.length !== write.file.size) {
-    throw new FerryError("E_HASH_MISMATCH", `Assembled ${write.file.path} has sha256 ${actual}, expected ${write.file.sha256}. Nothing was installed; run the update again.`, {
-      path: write.file.path,
-      expected: write.file.sha256,
-      actual,
-    });
+    throw new FerryError(
+      "E_HASH_MISMATCH",
+      `Assembled ${write.file.path} has sha256 ${actual}, expected ${write.file.sha256}. Nothing was installed; run the update again.`,
+      {
+        path: write.file.path,
+        expected: write.file.sha256,
+        actual,
+      },
+    );
   }
   await fs.chmod(target, write.file.executable ? 0o755 : 0o644);
   const stat = await fs.stat(target);
@@ -60,7 +72,12 @@ export async function assembleFile(deps: AssembleDeps, write: FileWrite, stagedN
 }
 
 /** The chunk's bytes from its source, or undefined when that copy is missing or damaged. */
-async function readSource(fs: FileSystem, layout: InstallLayout, source: ChunkSource, chunk: ChunkRef): Promise<Uint8Array | undefined> {
+async function readSource(
+  fs: FileSystem,
+  layout: InstallLayout,
+  source: ChunkSource,
+  chunk: ChunkRef,
+): Promise<Uint8Array | undefined> {
   let data: Uint8Array;
   if (source.kind === "local") {
     try {

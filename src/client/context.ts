@@ -1,10 +1,10 @@
 import { resolve } from "node:path";
+import { HttpTransport } from "../node/http-transport.js";
+import { NodeFileSystem } from "../node/node-fs.js";
+import { systemClock } from "../node/system-clock.js";
 import type { Clock } from "../ports/clock.js";
 import type { FileSystem } from "../ports/fs.js";
 import type { Transport } from "../ports/transport.js";
-import { NodeFileSystem } from "../node/node-fs.js";
-import { HttpTransport } from "../node/http-transport.js";
-import { systemClock } from "../node/system-clock.js";
 import type { EventSink } from "./events.js";
 import { recover } from "./journal.js";
 import { InstallLayout } from "./layout.js";
@@ -47,7 +47,12 @@ export function makeContext(installDir: string, deps: ClientDeps): Context {
  */
 export async function withInstall<T>(ctx: Context, deps: ClientDeps, work: () => Promise<T>): Promise<T> {
   await ctx.fs.mkdirp(ctx.layout.root);
-  const release = await acquireLock(ctx.fs, ctx.layout, ctx.clock, deps.lockWaitMs === undefined ? {} : { waitMs: deps.lockWaitMs });
+  const release = await acquireLock(
+    ctx.fs,
+    ctx.layout,
+    ctx.clock,
+    deps.lockWaitMs === undefined ? {} : { waitMs: deps.lockWaitMs },
+  );
   try {
     if (await recover(ctx.fs, ctx.layout)) ctx.emit({ type: "recovered", journal: ctx.layout.journal });
     return await work();

@@ -3,7 +3,12 @@ export type RangeMode = "multi" | "single" | "full";
 
 export type UpdateEvent =
   | { readonly type: "recovered"; readonly journal: string }
-  | { readonly type: "pointer"; readonly version: string; readonly serial: number; readonly installedVersion: string | null }
+  | {
+      readonly type: "pointer";
+      readonly version: string;
+      readonly serial: number;
+      readonly installedVersion: string | null;
+    }
   | {
       readonly type: "plan";
       readonly version: string;
@@ -16,7 +21,14 @@ export type UpdateEvent =
     }
   | { readonly type: "download"; readonly bytes: number; readonly totalBytes: number }
   | { readonly type: "range-mode"; readonly mode: RangeMode; readonly reason: string; readonly url: string }
-  | { readonly type: "retry"; readonly url: string; readonly attempt: number; readonly delayMs: number; readonly code: string; readonly message: string }
+  | {
+      readonly type: "retry";
+      readonly url: string;
+      readonly attempt: number;
+      readonly delayMs: number;
+      readonly code: string;
+      readonly message: string;
+    }
   | { readonly type: "assemble"; readonly path: string; readonly done: number; readonly total: number }
   | { readonly type: "commit"; readonly moves: number; readonly deletes: number };
 

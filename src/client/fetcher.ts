@@ -8,7 +8,7 @@ import type { Clock } from "../ports/clock.js";
 import type { FileSystem } from "../ports/fs.js";
 import type { Transport, TransportResponse } from "../ports/transport.js";
 import type { EventSink, RangeMode } from "./events.js";
-import { httpError, isTransient, readCapped } from "./http.js";
+import { backoffMs, httpError, isTransient, readCapped } from "./http.js";
 import type { InstallLayout } from "./layout.js";
 import type { RemoteRepository } from "./remote.js";
 
@@ -52,7 +52,9 @@ export class ChunkFetcher {
   async fetch(ranges: readonly PackRange[]): Promise<void> {
     this.totalBytes += ranges.reduce((s, r) => s + r.end - r.start, 0);
     for (const range of ranges) for (const chunk of range.chunks) this.need(chunk);
-    const jobs = [...groupBy(ranges, (r) => r.pack).values()].flatMap((packRanges) => groupForMultiRange(packRanges));
+    const jobs = [...groupBy(ranges, (r) => r.pack).values()].flatMap((packRanges) =>
+      groupForMultiRange(packRanges),
+    );
     // The first request runs alone: if the host ignores ranges, later requests already know it.
     const [first, ...rest] = jobs;
     if (first) await this.runJob(first[0]!.pack, first);
@@ -66,8 +68,8 @@ export class ChunkFetcher {
   }
 
   private need(chunk: ChunkRef): void {
-    let pack = this.needed.get(chunk.pack);
-    if (!pack) this.needed.set(chunk.pack, (pack = new Map()));
+    const pack = this.needed.get(chunk.pack) ?? new Map<string, ChunkRef>();
+    this.needed.set(chunk.pack, pack);
     pack.set(chunk.hash, chunk);
   }
 
@@ -86,15 +88,26 @@ export class ChunkFetcher {
       try {
         await this.attempt(pack, remaining);
         if (this.remaining(pack, job).length === remaining.length) {
-          throw new FerryError("E_RANGE", `The server answered for ${this.options.repo.packUrl(this.packId(pack))} without any requested byte range. Check the server or proxy configuration.`, {
-            url: this.options.repo.packUrl(this.packId(pack)),
-          });
+          throw new FerryError(
+            "E_RANGE",
+            `The server answered for ${this.options.repo.packUrl(this.packId(pack))} without any requested byte range. Check the server or proxy configuration.`,
+            {
+              url: this.options.repo.packUrl(this.packId(pack)),
+            },
+          );
         }
       } catch (error) {
         if (!isTransient(error) || attempt >= maxAttempts || this.options.signal?.aborted) throw error;
-        const delayMs = Math.min(5000, 200 * 2 ** (attempt - 1));
+        const delayMs = backoffMs(attempt);
         const e = error as FerryError;
-        this.options.emit({ type: "retry", url: this.options.repo.packUrl(this.packId(pack)), attempt, delayMs, code: e.code, message: e.message });
+        this.options.emit({
+          type: "retry",
+          url: this.options.repo.packUrl(this.packId(pack)),
+          attempt,
+          delayMs,
+          code: e.code,
+          message: e.message,
+        });
         await this.options.clock.sleep(delayMs, this.options.signal);
       }
     }
@@ -137,13 +150,18 @@ export class ChunkFetcher {
     const headers: Record<string, string> = ranges ? { range: rangeHeader(ranges) } : {};
     this.requests++;
     this.options.repo.requests++;
-    const response = await this.options.transport.get(url, { headers, ...(this.options.signal ? { signal: this.options.signal } : {}) });
+    const response = await this.options.transport.get(url, {
+      headers,
+      ...(this.options.signal ? { signal: this.options.signal } : {}),
+    });
     if (response.status === 200) {
       if (ranges) {
         const multi = ranges.length > 1;
         this.downgrade(
           multi ? "single" : "full",
-          multi ? "the server answered a multi-range request with the whole pack" : "the server ignores range requests",
+          multi
+            ? "the server answered a multi-range request with the whole pack"
+            : "the server ignores range requests",
           url,
         );
       }
@@ -152,7 +170,11 @@ export class ChunkFetcher {
     if (response.status !== 206) {
       await response.cancel();
       if (response.status === 416) {
-        throw new FerryError("E_RANGE", `${url} rejected the byte range (HTTP 416): the pack is shorter than the manifest says. The repository is damaged.`, { url });
+        throw new FerryError(
+          "E_RANGE",
+          `${url} rejected the byte range (HTTP 416): the pack is shorter than the manifest says. The repository is damaged.`,
+          { url },
+        );
       }
       throw httpError(url, response.status, "pack");
     }
@@ -178,19 +200,33 @@ export class ChunkFetcher {
     this.checkRange(range.start, range.end, packSize, url);
     if (range.total !== undefined && range.total !== packSize) {
       await response.cancel();
-      throw new FerryError("E_RANGE", `${url} is ${range.total} bytes but the manifest says ${packSize}. The repository is damaged or a proxy serves another object.`, { url });
+      throw new FerryError(
+        "E_RANGE",
+        `${url} is ${range.total} bytes but the manifest says ${packSize}. The repository is damaged or a proxy serves another object.`,
+        { url },
+      );
     }
     return this.extract(response, pack, range.start, range.end, url);
   }
 
   private checkRange(start: number, end: number, packSize: number, url: string): void {
     if (end > packSize) {
-      throw new FerryError("E_RANGE", `${url} sent bytes ${start}-${end - 1}, beyond the pack's ${packSize} bytes.`, { url, start, end });
+      throw new FerryError(
+        "E_RANGE",
+        `${url} sent bytes ${start}-${end - 1}, beyond the pack's ${packSize} bytes.`,
+        { url, start, end },
+      );
     }
   }
 
   /** Streams a contiguous body covering [start, end) of the pack and keeps every needed chunk in it. */
-  private async extract(response: TransportResponse, pack: number, start: number, end: number, url: string): Promise<void> {
+  private async extract(
+    response: TransportResponse,
+    pack: number,
+    start: number,
+    end: number,
+    url: string,
+  ): Promise<void> {
     const wanted = this.remaining(pack)
       .filter((c) => c.offset >= start && c.offset + c.length <= end)
       .sort((a, b) => a.offset - b.offset);
@@ -203,7 +239,9 @@ export class ChunkFetcher {
       this.countBytes(part.length);
       if (received > end - start) {
         await response.cancel();
-        throw new FerryError("E_RANGE", `${url} sent more bytes than the range ${start}-${end - 1} holds.`, { url });
+        throw new FerryError("E_RANGE", `${url} sent more bytes than the range ${start}-${end - 1} holds.`, {
+          url,
+        });
       }
       buffer = buffer.length === 0 ? Buffer.from(part) : Buffer.concat([buffer, part]);
       while (next < wanted.length) {
@@ -225,7 +263,11 @@ export class ChunkFetcher {
       }
     }
     if (next < wanted.length) {
-      throw new FerryError("E_NETWORK", `The download of ${url} stopped after ${received} of ${end - start} bytes.`, { url, received, expected: end - start });
+      throw new FerryError(
+        "E_NETWORK",
+        `The download of ${url} stopped after ${received} of ${end - start} bytes.`,
+        { url, received, expected: end - start },
+      );
     }
   }
 
@@ -233,7 +275,11 @@ export class ChunkFetcher {
     const end = start + data.length;
     for (const chunk of this.remaining(pack)) {
       if (chunk.offset >= start && chunk.offset + chunk.length <= end) {
-        await this.accept(chunk, data.subarray(chunk.offset - start, chunk.offset - start + chunk.length), url);
+        await this.accept(
+          chunk,
+          data.subarray(chunk.offset - start, chunk.offset - start + chunk.length),
+          url,
+        );
       }
     }
   }
@@ -244,12 +290,16 @@ export class ChunkFetcher {
     const data = decode(chunk.codec, stored, chunk.size, what);
     const actual = sha256(data);
     if (actual !== chunk.hash) {
-      throw new FerryError("E_HASH_MISMATCH", `The ${what} has sha256 ${actual}: the pack is corrupt or was tampered with. Nothing was installed; report this to the publisher.`, {
-        url,
-        offset: chunk.offset,
-        expected: chunk.hash,
-        actual,
-      });
+      throw new FerryError(
+        "E_HASH_MISMATCH",
+        `The ${what} has sha256 ${actual}: the pack is corrupt or was tampered with. Nothing was installed; report this to the publisher.`,
+        {
+          url,
+          offset: chunk.offset,
+          expected: chunk.hash,
+          actual,
+        },
+      );
     }
     const { fs, layout } = this.options;
     const temp = `${layout.stagedChunk(chunk.hash)}.tmp`;
@@ -268,7 +318,11 @@ export class ChunkFetcher {
     if (!final && this.bytesDownloaded - this.lastProgress < PROGRESS_STEP) return;
     if (final && this.lastProgress === this.bytesDownloaded) return;
     this.lastProgress = this.bytesDownloaded;
-    this.options.emit({ type: "download", bytes: this.bytesDownloaded, totalBytes: Math.max(this.totalBytes, this.bytesDownloaded) });
+    this.options.emit({
+      type: "download",
+      bytes: this.bytesDownloaded,
+      totalBytes: Math.max(this.totalBytes, this.bytesDownloaded),
+    });
   }
 }
 

@@ -9,7 +9,9 @@ export function isTransientStatus(status: number): boolean {
 export function isTransient(error: unknown): boolean {
   if (!(error instanceof FerryError)) return false;
   if (error.code === "E_NETWORK") return true;
-  return error.code === "E_HTTP" && typeof error.data.status === "number" && isTransientStatus(error.data.status);
+  return (
+    error.code === "E_HTTP" && typeof error.data.status === "number" && isTransientStatus(error.data.status)
+  );
 }
 
 export function httpError(url: string, status: number, what: string): FerryError {
@@ -19,11 +21,20 @@ export function httpError(url: string, status: number, what: string): FerryError
       : isTransientStatus(status)
         ? "The server is failing; retry later."
         : "Check the server configuration.";
-  return new FerryError("E_HTTP", `Fetching ${what} from ${url} failed with HTTP ${status}. ${hint}`, { url, status, object: what });
+  return new FerryError("E_HTTP", `Fetching ${what} from ${url} failed with HTTP ${status}. ${hint}`, {
+    url,
+    status,
+    object: what,
+  });
 }
 
 /** Reads a whole body, enforcing `cap` while streaming (endless data fails fast, never fills memory). */
-export async function readCapped(response: TransportResponse, cap: number, what: string, onBytes?: (n: number) => void): Promise<Uint8Array> {
+export async function readCapped(
+  response: TransportResponse,
+  cap: number,
+  what: string,
+  onBytes?: (n: number) => void,
+): Promise<Uint8Array> {
   const declared = Number(response.header("content-length") ?? Number.NaN);
   if (declared > cap) {
     await response.cancel();
@@ -41,11 +52,45 @@ export async function readCapped(response: TransportResponse, cap: number, what:
     parts.push(part);
   }
   if (Number.isFinite(declared) && declared !== total) {
-    throw new FerryError("E_NETWORK", `The response for ${what} from ${response.url} ended after ${total} of ${declared} bytes.`, { url: response.url, got: total, expected: declared });
+    throw new FerryError(
+      "E_NETWORK",
+      `The response for ${what} from ${response.url} ended after ${total} of ${declared} bytes.`,
+      { url: response.url, got: total, expected: declared },
+    );
   }
   return Buffer.concat(parts, total);
 }
 
 function tooLarge(url: string, what: string, cap: number): FerryError {
-  return new FerryError("E_TOO_LARGE", `${what} from ${url} is larger than the ${cap} bytes allowed; the server is sending something other than what was signed.`, { url, cap, object: what });
+  return new FerryError(
+    "E_TOO_LARGE",
+    `${what} from ${url} is larger than the ${cap} bytes allowed; the server is sending something other than what was signed.`,
+    { url, cap, object: what },
+  );
+}
+
+export interface RetryPolicy {
+  readonly maxAttempts: number;
+  readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly signal?: AbortSignal | undefined;
+  readonly onRetry?: (attempt: number, delayMs: number, error: FerryError) => void;
+}
+
+/** Exponential backoff (200 ms doubling, capped at 5 s) between attempts. */
+export function backoffMs(attempt: number): number {
+  return Math.min(5000, 200 * 2 ** (attempt - 1));
+}
+
+/** Runs `work` until it succeeds, fails with a non-transient error, or attempts run out. */
+export async function withRetries<T>(policy: RetryPolicy, work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isTransient(error) || attempt >= policy.maxAttempts || policy.signal?.aborted) throw error;
+      const delayMs = backoffMs(attempt);
+      policy.onRetry?.(attempt, delayMs, error as FerryError);
+      await policy.sleep(delayMs, policy.signal);
+    }
+  }
 }

@@ -73,8 +73,15 @@ export async function verify(installDir: string, deps: ClientDeps = {}): Promise
       }
       const hashed = await hashFile(ctx.fs, native, manifest.chunking);
       bytesChecked += hashed.size;
-      if (hashed.sha256 !== file.sha256) problems.push({ path: file.path, problem: "changed", expected: file.sha256, actual: hashed.sha256 });
+      if (hashed.sha256 !== file.sha256)
+        problems.push({ path: file.path, problem: "changed", expected: file.sha256, actual: hashed.sha256 });
     }
-    return { version: state.version, filesChecked: manifest.files.length, bytesChecked, problems, ok: problems.length === 0 };
+    return {
+      version: state.version,
+      filesChecked: manifest.files.length,
+      bytesChecked,
+      problems,
+      ok: problems.length === 0,
+    };
   });
 }

@@ -16,7 +16,13 @@ export interface Journal {
 }
 
 export async function writeJournal(fs: FileSystem, layout: InstallLayout, journal: Journal): Promise<void> {
-  const json = { format: 1, type: "ferry-journal", moves: journal.moves, deletes: journal.deletes, state: stateToJson(journal.state) };
+  const json = {
+    format: 1,
+    type: "ferry-journal",
+    moves: journal.moves,
+    deletes: journal.deletes,
+    state: stateToJson(journal.state),
+  };
   await fs.writeFileAtomic(layout.journal, new TextEncoder().encode(canonicalJson(json)));
 }
 
@@ -25,14 +31,20 @@ function parseJournal(json: unknown, document: string): Journal {
   checkFormatHeader(r, "ferry-journal");
   const moves = r.array("moves").map((m) => {
     const [name, path, executable] = m as [unknown, unknown, unknown];
-    if (typeof name !== "string" || !/^\d+$/.test(name) || typeof path !== "string" || typeof executable !== "boolean") {
+    if (
+      typeof name !== "string" ||
+      !/^\d+$/.test(name) ||
+      typeof path !== "string" ||
+      typeof executable !== "boolean"
+    ) {
       throw new FerryError("E_FORMAT", `${document} has a malformed move entry.`, { document });
     }
     assertSafePath(path, document);
     return [name, path, executable] as const;
   });
   const deletes = r.array("deletes").map((p) => {
-    if (typeof p !== "string") throw new FerryError("E_FORMAT", `${document} has a malformed delete entry.`, { document });
+    if (typeof p !== "string")
+      throw new FerryError("E_FORMAT", `${document} has a malformed delete entry.`, { document });
     assertSafePath(p, document);
     return p;
   });
@@ -40,7 +52,12 @@ function parseJournal(json: unknown, document: string): Journal {
 }
 
 /** Refuses to write through a symlinked directory inside the install (it could point anywhere). */
-async function assertNoSymlinkParents(fs: FileSystem, layout: InstallLayout, path: string, checked: Set<string>): Promise<void> {
+async function assertNoSymlinkParents(
+  fs: FileSystem,
+  layout: InstallLayout,
+  path: string,
+  checked: Set<string>,
+): Promise<void> {
   const segments = path.split("/");
   for (let i = 1; i < segments.length; i++) {
     const dir = segments.slice(0, i).join("/");
@@ -48,10 +65,14 @@ async function assertNoSymlinkParents(fs: FileSystem, layout: InstallLayout, pat
     const stat = await fs.stat(layout.file(dir));
     // Deletes run first, so a file the old release had where a directory is now needed is already gone.
     if (stat && stat.kind !== "directory") {
-      throw new FerryError("E_UNSAFE_PATH", `Cannot write ${path}: ${layout.file(dir)} is a ${stat.kind}, not a directory. Ferry never writes through links; remove it and run the update again.`, {
-        path,
-        blocker: layout.file(dir),
-      });
+      throw new FerryError(
+        "E_UNSAFE_PATH",
+        `Cannot write ${path}: ${layout.file(dir)} is a ${stat.kind}, not a directory. Ferry never writes through links; remove it and run the update again.`,
+        {
+          path,
+          blocker: layout.file(dir),
+        },
+      );
     }
     checked.add(dir);
   }
@@ -89,7 +110,11 @@ export async function applyJournal(fs: FileSystem, layout: InstallLayout, journa
     await fs.chmod(staged, executable ? 0o755 : 0o644);
     const existing = await fs.stat(target);
     if (existing?.kind === "directory" || existing?.kind === "symlink") {
-      throw new FerryError("E_UNSAFE_PATH", `Cannot replace ${target}: it is a ${existing.kind}. Remove it and run the update again.`, { path });
+      throw new FerryError(
+        "E_UNSAFE_PATH",
+        `Cannot replace ${target}: it is a ${existing.kind}. Remove it and run the update again.`,
+        { path },
+      );
     }
     await fs.rename(staged, target);
     syncDirs.add(dirname(target));

@@ -1,4 +1,4 @@
-import { type ChunkingParams, Chunker } from "../core/chunker.js";
+import { Chunker, type ChunkingParams } from "../core/chunker.js";
 import { sha256, sha256Stream } from "../core/hash.js";
 import type { Manifest } from "../core/manifest.js";
 import type { LocalFile } from "../core/planner.js";
@@ -26,7 +26,12 @@ export async function hashFile(fs: FileSystem, path: string, chunking: ChunkingP
 }
 
 export function statMatches(stat: FileStat, cached: StatCacheEntry | undefined): boolean {
-  return cached !== undefined && stat.size === cached.size && Math.floor(stat.mtimeMs) === cached.mtimeMs && stat.ino === cached.ino;
+  return (
+    cached !== undefined &&
+    stat.size === cached.size &&
+    Math.floor(stat.mtimeMs) === cached.mtimeMs &&
+    stat.ino === cached.ino
+  );
 }
 
 export function cacheEntry(stat: FileStat): StatCacheEntry {
@@ -59,12 +64,19 @@ export async function buildLocalIndex(
   let hashedBytes = 0;
   for (const path of [...paths].sort()) {
     const stat = await fs.stat(layout.file(path));
-    if (!stat || stat.kind !== "file") continue;
+    if (stat?.kind !== "file") continue;
     stats.set(path, stat);
     const entry = installedByPath.get(path);
     const tracked = entry !== undefined;
     if (entry && statMatches(stat, statCache[path])) {
-      files.push({ path, sha256: entry.sha256, size: entry.size, executable: stat.executable, tracked, chunks: entry.chunks.map((c) => [c.hash, c.size]) });
+      files.push({
+        path,
+        sha256: entry.sha256,
+        size: entry.size,
+        executable: stat.executable,
+        tracked,
+        chunks: entry.chunks.map((c) => [c.hash, c.size]),
+      });
       continue;
     }
     const hashed = await hashFile(fs, layout.file(path), target.chunking);

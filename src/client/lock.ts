@@ -22,10 +22,17 @@ function processAlive(pid: number): boolean {
  * One updater per install: `.ferry/lock` is created with O_EXCL. A lock whose owner process is gone
  * (same host, pid not alive) is stale and taken over.
  */
-export async function acquireLock(fs: FileSystem, layout: InstallLayout, clock: Clock, options: LockOptions = {}): Promise<() => Promise<void>> {
+export async function acquireLock(
+  fs: FileSystem,
+  layout: InstallLayout,
+  clock: Clock,
+  options: LockOptions = {},
+): Promise<() => Promise<void>> {
   await fs.mkdirp(layout.ferry);
   const deadline = clock.now().getTime() + (options.waitMs ?? 0);
-  const me = new TextEncoder().encode(JSON.stringify({ pid: process.pid, host: hostname(), started: clock.now().toISOString() }));
+  const me = new TextEncoder().encode(
+    JSON.stringify({ pid: process.pid, host: hostname(), started: clock.now().toISOString() }),
+  );
   while (true) {
     if (await fs.createExclusive(layout.lock, me)) {
       return async () => {
@@ -49,10 +56,18 @@ export async function acquireLock(fs: FileSystem, layout: InstallLayout, clock: 
   }
 }
 
-async function readOwner(fs: FileSystem, layout: InstallLayout): Promise<{ pid: number; host: string } | undefined> {
+async function readOwner(
+  fs: FileSystem,
+  layout: InstallLayout,
+): Promise<{ pid: number; host: string } | undefined> {
   try {
-    const owner = JSON.parse(new TextDecoder().decode(await fs.readFile(layout.lock))) as { pid?: unknown; host?: unknown };
-    return typeof owner.pid === "number" && typeof owner.host === "string" ? { pid: owner.pid, host: owner.host } : undefined;
+    const owner = JSON.parse(new TextDecoder().decode(await fs.readFile(layout.lock))) as {
+      pid?: unknown;
+      host?: unknown;
+    };
+    return typeof owner.pid === "number" && typeof owner.host === "string"
+      ? { pid: owner.pid, host: owner.host }
+      : undefined;
   } catch {
     // A lock file being written this instant, or removed: treat as held by an unknown owner.
     return undefined;

@@ -6,7 +6,8 @@ import type { PublicKey } from "../core/keys.js";
 import { type Manifest, parseManifest } from "../core/manifest.js";
 import { MAX_POINTER_BYTES, type ManifestRef, type SignedPointer, verifyPointer } from "../core/pointer.js";
 import type { Transport } from "../ports/transport.js";
-import { httpError, readCapped } from "./http.js";
+import type { EventSink } from "./events.js";
+import { httpError, type RetryPolicy, readCapped, withRetries } from "./http.js";
 
 /** Read access to a repository by URL: signed pointer, verified manifest, pack URLs. */
 export class RemoteRepository {
@@ -17,6 +18,10 @@ export class RemoteRepository {
   constructor(
     url: string,
     private readonly transport: Transport,
+    private readonly retry: Omit<RetryPolicy, "onRetry"> & { readonly emit?: EventSink } = {
+      maxAttempts: 1,
+      sleep: async () => undefined,
+    },
   ) {
     this.base = url.endsWith("/") ? url : `${url}/`;
   }
@@ -31,23 +36,35 @@ export class RemoteRepository {
 
   private async getBytes(path: string, cap: number, what: string, signal?: AbortSignal): Promise<Uint8Array> {
     const url = this.url(path);
-    this.requests++;
-    const response = await this.transport.get(url, signal ? { signal } : {});
-    if (response.status !== 200) {
-      await response.cancel();
-      throw httpError(url, response.status, what);
-    }
-    const bytes = await readCapped(response, cap, what);
-    this.metadataBytes += bytes.length;
-    return bytes;
+    const onRetry = (attempt: number, delayMs: number, error: FerryError) =>
+      this.retry.emit?.({ type: "retry", url, attempt, delayMs, code: error.code, message: error.message });
+    return withRetries({ ...this.retry, onRetry }, async () => {
+      this.requests++;
+      const response = await this.transport.get(url, signal ? { signal } : {});
+      if (response.status !== 200) {
+        await response.cancel();
+        throw httpError(url, response.status, what);
+      }
+      const bytes = await readCapped(response, cap, what);
+      this.metadataBytes += bytes.length;
+      return bytes;
+    });
   }
 
-  async pointer(channel: string, trusted: readonly PublicKey[], signal?: AbortSignal): Promise<SignedPointer> {
+  async pointer(
+    channel: string,
+    trusted: readonly PublicKey[],
+    signal?: AbortSignal,
+  ): Promise<SignedPointer> {
     const path = `channels/${channel}.json`;
     const bytes = await this.getBytes(path, MAX_POINTER_BYTES, `channel pointer '${channel}'`, signal);
     const pointer = verifyPointer(bytes, trusted, this.url(path));
     if (pointer.body.channel !== channel) {
-      throw new FerryError("E_SIGNATURE", `${this.url(path)} is signed for channel '${pointer.body.channel}', not '${channel}': a pointer was swapped.`, { url: this.url(path) });
+      throw new FerryError(
+        "E_SIGNATURE",
+        `${this.url(path)} is signed for channel '${pointer.body.channel}', not '${channel}': a pointer was swapped.`,
+        { url: this.url(path) },
+      );
     }
     return pointer;
   }
@@ -64,11 +81,15 @@ export class RemoteRepository {
 export function checkManifestBytes(bytes: Uint8Array, ref: ManifestRef, where: string): void {
   const actual = sha256(bytes);
   if (bytes.length !== ref.size || actual !== ref.hash) {
-    throw new FerryError("E_HASH_MISMATCH", `The release manifest ${where} does not match the signed pointer (sha256 ${actual}, expected ${ref.hash}). The repository or a cache is corrupt or tampered with.`, {
-      url: where,
-      expected: ref.hash,
-      actual,
-    });
+    throw new FerryError(
+      "E_HASH_MISMATCH",
+      `The release manifest ${where} does not match the signed pointer (sha256 ${actual}, expected ${ref.hash}). The repository or a cache is corrupt or tampered with.`,
+      {
+        url: where,
+        expected: ref.hash,
+        actual,
+      },
+    );
   }
 }
 

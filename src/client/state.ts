@@ -39,7 +39,12 @@ export function parseState(json: unknown, document: string): InstallState {
     repo: r.string("repo"),
     version: r.string("version"),
     serial: r.integer("serial"),
-    manifest: { hash: m.string("hash", /^[0-9a-f]{64}$/), size: m.integer("size", 1), codec: "br", rawSize: m.integer("rawSize", 1) },
+    manifest: {
+      hash: m.string("hash", /^[0-9a-f]{64}$/),
+      size: m.integer("size", 1),
+      codec: "br",
+      rawSize: m.integer("rawSize", 1),
+    },
     pointer: (json as { pointer: unknown }).pointer,
     files,
   };
@@ -53,9 +58,13 @@ export async function readState(fs: FileSystem, layout: InstallLayout): Promise<
 export async function requireState(fs: FileSystem, layout: InstallLayout): Promise<InstallState> {
   const state = await readState(fs, layout);
   if (!state) {
-    throw new FerryError("E_NOT_INSTALLED", `${layout.root} has no Ferry install (no .ferry/state.json). Run 'ferry update <repo-url> ${layout.root} --trust <key>' to install.`, {
-      path: layout.root,
-    });
+    throw new FerryError(
+      "E_NOT_INSTALLED",
+      `${layout.root} has no Ferry install (no .ferry/state.json). Run 'ferry update <repo-url> ${layout.root} --trust <key>' to install.`,
+      {
+        path: layout.root,
+      },
+    );
   }
   return state;
 }

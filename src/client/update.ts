@@ -55,25 +55,54 @@ interface Prepared {
 /** Steps shared by check and update: pointer (verified, fresh), manifest (pinned), local index, plan. */
 async function prepare(ctx: Context, options: UpdateOptions, started: Date): Promise<Prepared> {
   const channel = options.channel ?? "stable";
-  const repo = new RemoteRepository(options.repoUrl, ctx.transport);
+  const repo = new RemoteRepository(options.repoUrl, ctx.transport, {
+    maxAttempts: options.maxAttempts ?? 5,
+    sleep: (ms, signal) => ctx.clock.sleep(ms, signal),
+    signal: ctx.signal,
+    emit: ctx.emit,
+  });
   const state = await readState(ctx.fs, ctx.layout);
   if (state && state.channel !== channel) {
-    throw new FerryError("E_USAGE", `${ctx.layout.root} follows channel '${state.channel}', not '${channel}'. Pass --channel ${state.channel}.`, { channel, installed: state.channel });
+    throw new FerryError(
+      "E_USAGE",
+      `${ctx.layout.root} follows channel '${state.channel}', not '${channel}'. Pass --channel ${state.channel}.`,
+      { channel, installed: state.channel },
+    );
   }
   const pointer = await repo.pointer(channel, options.trust, ctx.signal);
-  checkFreshness(pointer.body, started, state ? { serial: state.serial, manifestHash: state.manifest.hash } : undefined, repo.url(`channels/${channel}.json`));
-  ctx.emit({ type: "pointer", version: pointer.body.version, serial: pointer.body.serial, installedVersion: state?.version ?? null });
+  checkFreshness(
+    pointer.body,
+    started,
+    state ? { serial: state.serial, manifestHash: state.manifest.hash } : undefined,
+    repo.url(`channels/${channel}.json`),
+  );
+  ctx.emit({
+    type: "pointer",
+    version: pointer.body.version,
+    serial: pointer.body.serial,
+    installedVersion: state?.version ?? null,
+  });
   const ref = pointer.body.manifest;
   const installed = state ? await loadInstalledManifest(ctx, state) : undefined;
   // Same release as installed: no metadata download, but the plan still restores damaged or missing files.
   const sameRelease = state !== undefined && installed !== undefined && state.manifest.hash === ref.hash;
-  const manifestBytes = sameRelease ? await ctx.fs.readFile(ctx.layout.manifest(ref.hash)) : await repo.manifestBytes(ref, ctx.signal);
-  const manifest = sameRelease ? installed : decodeManifest(manifestBytes, ref, repo.url(`manifests/${ref.hash}`));
+  const manifestBytes = sameRelease
+    ? await ctx.fs.readFile(ctx.layout.manifest(ref.hash))
+    : await repo.manifestBytes(ref, ctx.signal);
+  const manifest = sameRelease
+    ? installed
+    : decodeManifest(manifestBytes, ref, repo.url(`manifests/${ref.hash}`));
   if (manifest.version !== pointer.body.version) {
-    throw new FerryError("E_SIGNATURE", `The signed pointer says version ${pointer.body.version} but its manifest says ${manifest.version}.`, { version: manifest.version });
+    throw new FerryError(
+      "E_SIGNATURE",
+      `The signed pointer says version ${pointer.body.version} but its manifest says ${manifest.version}.`,
+      { version: manifest.version },
+    );
   }
   const local = await buildLocalIndex(ctx.fs, ctx.layout, installed, state?.files ?? {}, manifest);
-  const stored = new Set((await ctx.fs.readdir(ctx.layout.stagedChunks)).filter((n) => /^[0-9a-f]{64}$/.test(n)));
+  const stored = new Set(
+    (await ctx.fs.readdir(ctx.layout.stagedChunks)).filter((n) => /^[0-9a-f]{64}$/.test(n)),
+  );
   const plan = makePlan(manifest, local.files, stored);
   return { pointer, state, repo, manifestBytes, manifest, local, plan };
 }
@@ -124,11 +153,18 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
   return withInstall(ctx, options, async () => {
     const p = await prepare(ctx, options, started);
     const { pointer, state, repo } = p;
-    const base = { version: pointer.body.version, previousVersion: state?.version ?? null, serial: pointer.body.serial };
+    const base = {
+      version: pointer.body.version,
+      previousVersion: state?.version ?? null,
+      serial: pointer.body.serial,
+    };
     if (isNoop(p)) {
       if (state && pointer.body.serial > state.serial) {
         // Re-signed pointer, same release: remember the newer serial (rollback protection).
-        await ctx.fs.writeFileAtomic(ctx.layout.state, encodeState({ ...state, serial: pointer.body.serial, pointer: pointer.document }));
+        await ctx.fs.writeFileAtomic(
+          ctx.layout.state,
+          encodeState({ ...state, serial: pointer.body.serial, pointer: pointer.document }),
+        );
       }
       return summary(base, true, repo, undefined, 0, 0, 0, 0, 0, "multi", started, ctx);
     }
@@ -166,9 +202,17 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
     let bytesReused = 0;
     const moves: [string, string, boolean][] = [];
     for (const [i, write] of plan.writes.entries()) {
-      if (ctx.signal?.aborted) throw new FerryError("E_ABORTED", "The update was cancelled before the commit; the install is unchanged.");
+      if (ctx.signal?.aborted)
+        throw new FerryError(
+          "E_ABORTED",
+          "The update was cancelled before the commit; the install is unchanged.",
+        );
       const name = String(i);
-      const result = await assembleFile({ fs: ctx.fs, layout: ctx.layout, refetch: (chunk) => fetcher.fetchOne(chunk) }, write, name);
+      const result = await assembleFile(
+        { fs: ctx.fs, layout: ctx.layout, refetch: (chunk) => fetcher.fetchOne(chunk) },
+        write,
+        name,
+      );
       bytesReused += result.reusedBytes;
       files[write.file.path] = cacheEntry(result.stat);
       moves.push([name, write.file.path, write.file.executable]);
@@ -187,19 +231,41 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
       pointer: pointer.document,
       files,
     };
-    if (ctx.signal?.aborted) throw new FerryError("E_ABORTED", "The update was cancelled before the commit; the install is unchanged.");
+    if (ctx.signal?.aborted)
+      throw new FerryError(
+        "E_ABORTED",
+        "The update was cancelled before the commit; the install is unchanged.",
+      );
     // The point of no return: once the journal is durable, recovery rolls forward to the new release.
     await writeJournal(ctx.fs, ctx.layout, { moves, deletes: plan.deletes, state: newState });
     ctx.emit({ type: "commit", moves: moves.length, deletes: plan.deletes.length });
     await applyJournal(ctx.fs, ctx.layout, { moves, deletes: plan.deletes, state: newState });
     await cleanup(ctx, pointer.body.manifest.hash);
-    return summary(base, false, repo, fetcher, plan.writes.length, plan.deletes.length, plan.keep.length, bytesReused, local.hashedBytes, fetcher.mode, started, ctx);
+    return summary(
+      base,
+      false,
+      repo,
+      fetcher,
+      plan.writes.length,
+      plan.deletes.length,
+      plan.keep.length,
+      bytesReused,
+      local.hashedBytes,
+      fetcher.mode,
+      started,
+      ctx,
+    );
   });
 }
 
 /** Nothing to write or delete, and the installed release is the channel's. */
 function isNoop(p: Prepared): boolean {
-  return p.state !== undefined && p.state.manifest.hash === p.pointer.body.manifest.hash && p.plan.writes.length === 0 && p.plan.deletes.length === 0;
+  return (
+    p.state !== undefined &&
+    p.state.manifest.hash === p.pointer.body.manifest.hash &&
+    p.plan.writes.length === 0 &&
+    p.plan.deletes.length === 0
+  );
 }
 
 async function cleanup(ctx: Context, keepManifest: string): Promise<void> {

@@ -12,7 +12,7 @@ export function canonicalJson(value: unknown): string {
     }
     return String(value);
   }
-  if (Array.isArray(value)) return "[" + value.map(canonicalJson).join(",") + "]";
+  if (Array.isArray(value)) return "[" + Array.from(value, canonicalJson).join(",") + "]"; // holes become undefined and are refused
   if (typeof value === "object") {
     const entries = Object.entries(value as Record<string, unknown>)
       .filter(([, v]) => v !== undefined)

@@ -11,9 +11,9 @@ export interface ChunkingParams {
 
 export const DEFAULT_CHUNKING: ChunkingParams = {
   algorithm: "fastcdc-gear32-v1",
-  min: 4096,
-  avg: 16384,
-  max: 65536,
+  min: 16384,
+  avg: 65536,
+  max: 262144,
 };
 
 export const GEAR: Uint32Array = (() => {

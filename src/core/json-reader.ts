@@ -41,7 +41,8 @@ export class JsonReader {
 
   integer(field: string, min = 0): number {
     const v = this.raw(field);
-    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) this.fail(field, `an integer >= ${min}`);
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min)
+      this.fail(field, `an integer >= ${min}`);
     return v;
   }
 
@@ -70,7 +71,8 @@ export class JsonReader {
 
   objects(field: string): JsonReader[] {
     return this.array(field).map((item, i) => {
-      if (typeof item !== "object" || item === null || Array.isArray(item)) this.fail(`${field}[${i}]`, "an object");
+      if (typeof item !== "object" || item === null || Array.isArray(item))
+        this.fail(`${field}[${i}]`, "an object");
       return new JsonReader(this.document, item, `${this.where}${field}[${i}].`);
     });
   }
@@ -96,8 +98,12 @@ export function parseJson(document: string, bytes: Uint8Array): unknown {
 }
 
 /** Checks `format` and `requires` (docs/FORMAT.md, preamble). */
-export function checkFormatHeader(reader: JsonReader, type: string, supportedFeatures: readonly string[] = []): void {
-  const format = reader.integer("format", 1);
+export function checkFormatHeader(
+  reader: JsonReader,
+  type: string,
+  supportedFeatures: readonly string[] = [],
+): void {
+  const format = reader.integer("format", 0);
   if (format !== 1) {
     throw new FerryError(
       "E_UNSUPPORTED_FORMAT",

@@ -1,4 +1,11 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from "node:crypto";
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  sign,
+  verify,
+} from "node:crypto";
 import { FerryError } from "./errors.js";
 import { sha256 } from "./hash.js";
 
@@ -24,8 +31,11 @@ export function generateKeyPair(): { privatePem: string; publicText: string } {
 
 export function parsePublicKey(text: string, source: string): PublicKey {
   const trimmed = text.trim();
-  const raw = trimmed.startsWith(PUBLIC_PREFIX) ? Buffer.from(trimmed.slice(PUBLIC_PREFIX.length), "base64") : undefined;
-  if (!raw || raw.length !== 32) {
+  const raw = trimmed.startsWith(PUBLIC_PREFIX)
+    ? Buffer.from(trimmed.slice(PUBLIC_PREFIX.length), "base64")
+    : undefined;
+  // Node's base64 decoder is lenient; only the exact canonical encoding of 32 bytes is a key.
+  if (raw?.length !== 32 || raw.toString("base64") !== trimmed.slice(PUBLIC_PREFIX.length)) {
     throw new FerryError(
       "E_KEY",
       `${source} is not a Ferry public key (expected one line "ferry-ed25519:<base64>"). Pass the ferry.pub written by 'ferry keygen'.`,
@@ -46,10 +56,19 @@ export function parsePrivateKey(pem: string, source: string): SigningKey {
   try {
     key = createPrivateKey({ key: pem, format: "pem" });
   } catch (cause) {
-    throw new FerryError("E_KEY", `${source} is not a PEM private key. Pass the ferry.key written by 'ferry keygen'.`, { source }, { cause });
+    throw new FerryError(
+      "E_KEY",
+      `${source} is not a PEM private key. Pass the ferry.key written by 'ferry keygen'.`,
+      { source },
+      { cause },
+    );
   }
   if (key.asymmetricKeyType !== "ed25519") {
-    throw new FerryError("E_KEY", `${source} is a ${key.asymmetricKeyType} key; Ferry signs with Ed25519. Create one with 'ferry keygen'.`, { source });
+    throw new FerryError(
+      "E_KEY",
+      `${source} is a ${key.asymmetricKeyType} key; Ferry signs with Ed25519. Create one with 'ferry keygen'.`,
+      { source },
+    );
   }
   const raw = createPublicKey(key).export({ format: "der", type: "spki" }).subarray(SPKI_PREFIX.length);
   return { keyid: sha256(raw), key };

@@ -94,7 +94,9 @@ export function parseManifest(json: unknown, document = "release manifest"): Man
     max: c.integer("max"),
   };
   validateChunking(chunking);
-  const packs = r.objects("packs").map((p) => ({ id: p.string("id", HASH_PATTERN), size: p.integer("size") }));
+  const packs = r
+    .objects("packs")
+    .map((p) => ({ id: p.string("id", HASH_PATTERN), size: p.integer("size") }));
   const packages: Record<string, { optional: boolean }> = {};
   for (const [name, p] of r.entries("packages")) {
     if (!PACKAGE_PATTERN.test(name)) throw malformed(document, `package name ${JSON.stringify(name)}`);
@@ -104,7 +106,7 @@ export function parseManifest(json: unknown, document = "release manifest"): Man
     const path = f.string("path");
     const size = f.integer("size");
     const pkg = f.string("package", PACKAGE_PATTERN);
-    if (!(pkg in packages)) throw malformed(document, `package ${JSON.stringify(pkg)} of ${path}`);
+    if (!Object.hasOwn(packages, pkg)) throw malformed(document, `package ${JSON.stringify(pkg)} of ${path}`);
     let total = 0;
     const chunks = f.array("chunks").map((tuple, i): ChunkRef => {
       const chunk = parseChunkTuple(tuple, packs);
@@ -112,33 +114,59 @@ export function parseManifest(json: unknown, document = "release manifest"): Man
       total += chunk.size;
       return chunk;
     });
-    if (total !== size) throw malformed(document, `size of ${path} (chunks sum to ${total}, size says ${size})`);
-    return { path, size, sha256: f.string("sha256", HASH_PATTERN), executable: f.boolean("executable"), package: pkg, chunks };
+    if (total !== size)
+      throw malformed(document, `size of ${path} (chunks sum to ${total}, size says ${size})`);
+    return {
+      path,
+      size,
+      sha256: f.string("sha256", HASH_PATTERN),
+      executable: f.boolean("executable"),
+      package: pkg,
+      chunks,
+    };
   });
   for (let i = 1; i < files.length; i++) {
-    if (comparePaths(files[i - 1]!.path, files[i]!.path) >= 0) throw malformed(document, "file order (must be sorted, unique)");
+    if (comparePaths(files[i - 1]!.path, files[i]!.path) >= 0)
+      throw malformed(document, "file order (must be sorted, unique)");
   }
-  assertSafePathSet(files.map((f) => f.path), document);
+  assertSafePathSet(
+    files.map((f) => f.path),
+    document,
+  );
   return { format: 1, version, created, previous, chunking, packs, packages, files };
 }
 
 function parseChunkTuple(tuple: unknown, packs: readonly PackRef[]): ChunkRef | undefined {
   if (!Array.isArray(tuple) || tuple.length !== 6) return undefined;
   const [hash, size, pack, offset, length, codec] = tuple as unknown[];
-  const ints = [size, pack, offset, length].every((n) => typeof n === "number" && Number.isSafeInteger(n) && n >= 0);
+  const ints = [size, pack, offset, length].every(
+    (n) => typeof n === "number" && Number.isSafeInteger(n) && n >= 0,
+  );
   if (!isSha256Hex(hash) || !ints || !isCodec(codec)) return undefined;
-  const ref = { hash, size: size as number, pack: pack as number, offset: offset as number, length: length as number, codec };
+  const ref = {
+    hash,
+    size: size as number,
+    pack: pack as number,
+    offset: offset as number,
+    length: length as number,
+    codec,
+  };
   const packRef = packs[ref.pack];
-  if (!packRef || ref.size === 0 || ref.length === 0 || ref.offset + ref.length > packRef.size) return undefined;
+  if (!packRef || ref.size === 0 || ref.length === 0 || ref.offset + ref.length > packRef.size)
+    return undefined;
   if (codec === "raw" && ref.length !== ref.size) return undefined;
   return ref;
 }
 
 function malformed(document: string, what: string): FerryError {
-  return new FerryError("E_FORMAT", `${document} is malformed: invalid ${what}. The repository is corrupt or was written by an incompatible tool.`, {
-    document,
-    field: what,
-  });
+  return new FerryError(
+    "E_FORMAT",
+    `${document} is malformed: invalid ${what}. The repository is corrupt or was written by an incompatible tool.`,
+    {
+      document,
+      field: what,
+    },
+  );
 }
 
 export function totalSize(manifest: Manifest): number {

@@ -7,7 +7,9 @@ export interface BytePart {
   readonly data: Uint8Array;
 }
 
-export function parseContentRange(value: string | undefined): { start: number; end: number; total: number | undefined } | undefined {
+export function parseContentRange(
+  value: string | undefined,
+): { start: number; end: number; total: number | undefined } | undefined {
   const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(value?.trim() ?? "");
   if (!m) return undefined;
   const start = Number(m[1]);
@@ -28,7 +30,11 @@ export function parseMultipart(body: Uint8Array, boundary: string, url: string):
   const parts: BytePart[] = [];
   let position = buffer.indexOf(delimiter);
   const bad = (why: string) =>
-    new FerryError("E_RANGE", `The multipart range response from ${url} is malformed (${why}). The server or a proxy mangled it; Ferry will retry with single ranges.`, { url, why });
+    new FerryError(
+      "E_RANGE",
+      `The multipart range response from ${url} is malformed (${why}). The server or a proxy mangled it; Ferry will retry with single ranges.`,
+      { url, why },
+    );
   if (position < 0) throw bad("no boundary");
   while (true) {
     position += delimiter.length;

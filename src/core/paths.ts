@@ -21,10 +21,13 @@ export function unsafePathReason(path: string): string | undefined {
     if (segment === "") return "the path has an empty segment (leading, trailing or doubled '/')";
     if (segment === "." || segment === "..") return `the path has a '${segment}' segment`;
     const bad = FORBIDDEN_CHAR.exec(segment);
-    if (bad) return `the path contains the forbidden character U+${bad[0].charCodeAt(0).toString(16).padStart(4, "0")}`;
+    if (bad)
+      return `the path contains the forbidden character U+${bad[0].charCodeAt(0).toString(16).padStart(4, "0")}`;
     if (segment.endsWith(".") || segment.endsWith(" ")) return "a segment ends with a dot or a space";
-    if (RESERVED_DEVICE.test(segment.split(".")[0] ?? "")) return `'${segment}' is a reserved device name on Windows`;
-    if (utf8.encode(segment).length > MAX_SEGMENT_BYTES) return `a segment is longer than ${MAX_SEGMENT_BYTES} bytes`;
+    if (RESERVED_DEVICE.test(segment.split(".")[0] ?? ""))
+      return `'${segment}' is a reserved device name on Windows`;
+    if (utf8.encode(segment).length > MAX_SEGMENT_BYTES)
+      return `a segment is longer than ${MAX_SEGMENT_BYTES} bytes`;
   }
   if (segments[0]?.toLowerCase() === ".ferry") return "the path is inside .ferry/, which Ferry reserves";
   return undefined;

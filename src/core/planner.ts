@@ -64,7 +64,12 @@ export function plan(
   for (const file of target.files) {
     targetPaths.add(file.path);
     const have = localByPath.get(file.path);
-    if (have && have.sha256 === file.sha256 && have.size === file.size && have.executable === file.executable) {
+    if (
+      have &&
+      have.sha256 === file.sha256 &&
+      have.size === file.size &&
+      have.executable === file.executable
+    ) {
       keep.push(file.path);
       continue;
     }

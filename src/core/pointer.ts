@@ -36,7 +36,10 @@ function signedJson(body: PointerBody): Record<string, unknown> {
 
 export function signPointer(body: PointerBody, key: SigningKey): Uint8Array {
   const signed = signedJson(body);
-  const document = { signed, signatures: [{ keyid: key.keyid, sig: signBytes(key, canonicalBytes(signed)) }] };
+  const document = {
+    signed,
+    signatures: [{ keyid: key.keyid, sig: signBytes(key, canonicalBytes(signed)) }],
+  };
   return new TextEncoder().encode(JSON.stringify(document, null, 2) + "\n");
 }
 
@@ -88,7 +91,12 @@ export interface InstalledPosition {
 }
 
 /** Expiry (against the update's fixed start time) and rollback checks, FORMAT.md §6. */
-export function checkFreshness(body: PointerBody, now: Date, installed: InstalledPosition | undefined, url: string): void {
+export function checkFreshness(
+  body: PointerBody,
+  now: Date,
+  installed: InstalledPosition | undefined,
+  url: string,
+): void {
   const expires = new Date(body.expires);
   if (!(expires.getTime() > now.getTime())) {
     throw new FerryError(

@@ -19,7 +19,10 @@ export interface CoalesceOptions {
 export const DEFAULT_COALESCE: CoalesceOptions = { maxGap: 16 * 1024, maxRange: 8 * 1024 * 1024 };
 
 /** Groups chunks into per-pack ranges; over-read is bounded by maxGap per joined pair. */
-export function coalesce(chunks: readonly ChunkRef[], options: CoalesceOptions = DEFAULT_COALESCE): PackRange[] {
+export function coalesce(
+  chunks: readonly ChunkRef[],
+  options: CoalesceOptions = DEFAULT_COALESCE,
+): PackRange[] {
   const sorted = [...chunks].sort((a, b) => a.pack - b.pack || a.offset - b.offset);
   const ranges: PackRange[] = [];
   let current: { pack: number; start: number; end: number; chunks: ChunkRef[] } | undefined;
@@ -47,7 +50,11 @@ export function coalesce(chunks: readonly ChunkRef[], options: CoalesceOptions =
  * Groups one pack's ranges into multi-range requests whose Range header stays under `maxHeader`
  * characters (nginx rejects ~8 KiB headers) and whose total body stays under `maxBytes`.
  */
-export function groupForMultiRange(ranges: readonly PackRange[], maxHeader = 3500, maxBytes = 16 * 1024 * 1024): PackRange[][] {
+export function groupForMultiRange(
+  ranges: readonly PackRange[],
+  maxHeader = 3500,
+  maxBytes = 16 * 1024 * 1024,
+): PackRange[][] {
   const groups: PackRange[][] = [];
   let group: PackRange[] = [];
   let header = "bytes=".length;
@@ -55,7 +62,10 @@ export function groupForMultiRange(ranges: readonly PackRange[], maxHeader = 350
   for (const range of ranges) {
     const spec = `${range.start}-${range.end - 1},`.length;
     const length = range.end - range.start;
-    if (group.length > 0 && (header + spec > maxHeader || bytes + length > maxBytes || group[0]!.pack !== range.pack)) {
+    if (
+      group.length > 0 &&
+      (header + spec > maxHeader || bytes + length > maxBytes || group[0]!.pack !== range.pack)
+    ) {
       groups.push(group);
       group = [];
       header = "bytes=".length;

@@ -11,9 +11,15 @@ export class HttpTransport implements Transport {
         ...(request.signal ? { signal: request.signal } : {}),
       });
     } catch (cause) {
-      if (request.signal?.aborted) throw new FerryError("E_ABORTED", `Download of ${url} was cancelled.`, { url }, { cause });
+      if (request.signal?.aborted)
+        throw new FerryError("E_ABORTED", `Download of ${url} was cancelled.`, { url }, { cause });
       const detail = (cause as { cause?: { code?: string } }).cause?.code ?? (cause as Error).message;
-      throw new FerryError("E_NETWORK", `Could not reach ${url} (${detail}). Check the network and the repository URL.`, { url, detail }, { cause });
+      throw new FerryError(
+        "E_NETWORK",
+        `Could not reach ${url} (${detail}). Check the network and the repository URL.`,
+        { url, detail },
+        { cause },
+      );
     }
     const body = response.body;
     return {
@@ -25,8 +31,14 @@ export class HttpTransport implements Transport {
         try {
           for await (const chunk of body) yield chunk as Uint8Array;
         } catch (cause) {
-          if (request.signal?.aborted) throw new FerryError("E_ABORTED", `Download of ${url} was cancelled.`, { url }, { cause });
-          throw new FerryError("E_NETWORK", `The connection to ${url} broke during the download (${(cause as Error).message}).`, { url }, { cause });
+          if (request.signal?.aborted)
+            throw new FerryError("E_ABORTED", `Download of ${url} was cancelled.`, { url }, { cause });
+          throw new FerryError(
+            "E_NETWORK",
+            `The connection to ${url} broke during the download (${(cause as Error).message}).`,
+            { url },
+            { cause },
+          );
         }
       })(),
       cancel: async () => {

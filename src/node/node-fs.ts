@@ -1,6 +1,18 @@
 import { randomBytes } from "node:crypto";
 import { constants, createReadStream } from "node:fs";
-import { chmod, lstat, mkdir, open, readdir, readFile, rename, rm, rmdir, unlink, writeFile } from "node:fs/promises";
+import {
+  chmod,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  rmdir,
+  unlink,
+  writeFile,
+} from "node:fs/promises";
 import { dirname } from "node:path";
 import { FerryError, ioError } from "../core/errors.js";
 import type { FileStat, FileSystem, FileWriter } from "../ports/fs.js";
@@ -24,7 +36,13 @@ export class NodeFileSystem implements FileSystem {
   async stat(path: string): Promise<FileStat | undefined> {
     try {
       const s = await lstat(path);
-      const kind = s.isFile() ? "file" : s.isDirectory() ? "directory" : s.isSymbolicLink() ? "symlink" : "other";
+      const kind = s.isFile()
+        ? "file"
+        : s.isDirectory()
+          ? "directory"
+          : s.isSymbolicLink()
+            ? "symlink"
+            : "other";
       return { kind, size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, executable: (s.mode & 0o100) !== 0 };
     } catch (error) {
       if (isCode(error, "ENOENT", "ENOTDIR")) return undefined;

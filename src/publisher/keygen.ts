@@ -4,7 +4,9 @@ import { FerryError, ioError } from "../core/errors.js";
 import { generateKeyPair, parsePublicKey } from "../core/keys.js";
 
 /** Writes `<dir>/ferry.key` (mode 0600) and `<dir>/ferry.pub`; refuses to overwrite an existing key. */
-export async function keygen(dir: string): Promise<{ privateKeyPath: string; publicKeyPath: string; keyid: string }> {
+export async function keygen(
+  dir: string,
+): Promise<{ privateKeyPath: string; publicKeyPath: string; keyid: string }> {
   const privateKeyPath = join(dir, "ferry.key");
   const publicKeyPath = join(dir, "ferry.pub");
   for (const path of [privateKeyPath, publicKeyPath]) {
@@ -12,7 +14,12 @@ export async function keygen(dir: string): Promise<{ privateKeyPath: string; pub
       () => true,
       () => false,
     );
-    if (exists) throw new FerryError("E_USAGE", `${path} already exists; Ferry never overwrites a key. Move it away or choose another directory.`, { path });
+    if (exists)
+      throw new FerryError(
+        "E_USAGE",
+        `${path} already exists; Ferry never overwrites a key. Move it away or choose another directory.`,
+        { path },
+      );
   }
   const { privatePem, publicText } = generateKeyPair();
   try {

@@ -16,7 +16,14 @@ export interface PendingLocation {
  */
 export class PackWriter {
   private current:
-    | { path: string; handle: Awaited<ReturnType<typeof open>>; size: number; hash: ReturnType<typeof sha256Stream>; locations: PendingLocation[]; index: [string, number, number, number, string][] }
+    | {
+        path: string;
+        handle: Awaited<ReturnType<typeof open>>;
+        size: number;
+        hash: ReturnType<typeof sha256Stream>;
+        locations: PendingLocation[];
+        index: [string, number, number, number, string][];
+      }
     | undefined;
   readonly written: { id: string; size: number }[] = [];
 
@@ -25,8 +32,14 @@ export class PackWriter {
     private readonly maxPackSize: number,
   ) {}
 
-  async append(chunkHash: string, chunkSize: number, codec: string, stored: Uint8Array): Promise<PendingLocation> {
-    if (this.current && this.current.size > 0 && this.current.size + stored.length > this.maxPackSize) await this.close();
+  async append(
+    chunkHash: string,
+    chunkSize: number,
+    codec: string,
+    stored: Uint8Array,
+  ): Promise<PendingLocation> {
+    if (this.current && this.current.size > 0 && this.current.size + stored.length > this.maxPackSize)
+      await this.close();
     if (!this.current) {
       const path = await this.store.tempPath();
       const handle = await open(path, "w", 0o644).catch((e) => {

@@ -1,18 +1,24 @@
+import { createReadStream } from "node:fs";
 import { promisify } from "node:util";
 import { brotliCompress, constants } from "node:zlib";
-import { type ChunkingParams, Chunker, DEFAULT_CHUNKING } from "../core/chunker.js";
-import { brotli, type Codec, isIncompressiblePath } from "../core/codec.js";
+import { Chunker, type ChunkingParams, DEFAULT_CHUNKING } from "../core/chunker.js";
+import { brotli, type Codec, isIncompressiblePath, windowBits } from "../core/codec.js";
 import { FerryError, ioError } from "../core/errors.js";
 import { sha256, sha256Stream } from "../core/hash.js";
 import { parseJson } from "../core/json-reader.js";
 import type { SigningKey } from "../core/keys.js";
-import { type ChunkRef, type FileEntry, type Manifest, serializeManifest, VERSION_PATTERN } from "../core/manifest.js";
+import {
+  type ChunkRef,
+  type FileEntry,
+  type Manifest,
+  serializeManifest,
+  VERSION_PATTERN,
+} from "../core/manifest.js";
 import { CHANNEL_PATTERN, type PointerBody, signPointer } from "../core/pointer.js";
-import { type KnownChunk, loadChunkIndex } from "./repo-index.js";
 import { PackWriter, type PendingLocation } from "./pack-writer.js";
+import { type KnownChunk, loadChunkIndex } from "./repo-index.js";
 import { DirectoryStore, type RepoStore } from "./repo-store.js";
 import { scanBuildDirectory } from "./scan.js";
-import { createReadStream } from "node:fs";
 
 export interface PublishOptions {
   readonly buildDir: string;
@@ -32,7 +38,14 @@ export interface PublishOptions {
 
 export type PublishEvent =
   | { readonly type: "scan"; readonly files: number; readonly bytes: number }
-  | { readonly type: "file"; readonly path: string; readonly done: number; readonly total: number; readonly bytesDone: number; readonly bytesTotal: number };
+  | {
+      readonly type: "file";
+      readonly path: string;
+      readonly done: number;
+      readonly total: number;
+      readonly bytesDone: number;
+      readonly bytesTotal: number;
+    };
 
 export interface PublishResult {
   readonly version: string;
@@ -62,9 +75,18 @@ function timestamp(date: Date): string {
  */
 export async function publish(options: PublishOptions): Promise<PublishResult> {
   const channel = options.channel ?? "stable";
-  if (!CHANNEL_PATTERN.test(channel)) throw new FerryError("E_USAGE", `Invalid channel name ${JSON.stringify(channel)}: use lowercase letters, digits, '.', '_' or '-'.`, { channel });
+  if (!CHANNEL_PATTERN.test(channel))
+    throw new FerryError(
+      "E_USAGE",
+      `Invalid channel name ${JSON.stringify(channel)}: use lowercase letters, digits, '.', '_' or '-'.`,
+      { channel },
+    );
   if (!VERSION_PATTERN.test(options.version)) {
-    throw new FerryError("E_USAGE", `Invalid version ${JSON.stringify(options.version)}: use letters, digits and . + _ - (at most 64).`, { version: options.version });
+    throw new FerryError(
+      "E_USAGE",
+      `Invalid version ${JSON.stringify(options.version)}: use letters, digits and . + _ - (at most 64).`,
+      { version: options.version },
+    );
   }
   const chunking = options.chunking ?? DEFAULT_CHUNKING;
   const quality = options.quality ?? 9;
@@ -78,7 +100,11 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
   const known = await loadChunkIndex(store);
   const fresh = new Map<string, { size: number; codec: Codec; location: PendingLocation }>();
   const packs = new PackWriter(store, options.maxPackSize ?? DEFAULT_MAX_PACK);
-  const pendingFiles: { file: (typeof files)[number]; sha256: string; chunks: { hash: string; size: number }[] }[] = [];
+  const pendingFiles: {
+    file: (typeof files)[number];
+    sha256: string;
+    chunks: { hash: string; size: number }[];
+  }[] = [];
   let bytesDone = 0;
   let chunkCount = 0;
 
@@ -93,7 +119,11 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
       chunks.push({ hash, size: data.length });
       chunkCount++;
       if (known.has(hash) || fresh.has(hash)) return;
-      const entry = { size: data.length, codec: "raw" as Codec, location: undefined as unknown as PendingLocation };
+      const entry = {
+        size: data.length,
+        codec: "raw" as Codec,
+        location: undefined as unknown as PendingLocation,
+      };
       fresh.set(hash, entry);
       // Compression runs in the thread pool; appends stay in order so packs are deterministic.
       const encoded = encode(Buffer.from(data), quality, incompressible);
@@ -118,11 +148,22 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     for (const chunk of chunker.finish()) await handle(chunk);
     await Promise.all(inFlight);
     if (fileHash.length !== file.size) {
-      throw new FerryError("E_IO", `${file.absolute} changed size while being published (${file.size} -> ${fileHash.length}); publish from a build directory nothing else writes to.`, { path: file.absolute });
+      throw new FerryError(
+        "E_IO",
+        `${file.absolute} changed size while being published (${file.size} -> ${fileHash.length}); publish from a build directory nothing else writes to.`,
+        { path: file.absolute },
+      );
     }
     pendingFiles.push({ file, sha256: fileHash.digest(), chunks });
     bytesDone += file.size;
-    options.onEvent?.({ type: "file", path: file.path, done: index + 1, total: files.length, bytesDone, bytesTotal: totalBytes });
+    options.onEvent?.({
+      type: "file",
+      path: file.path,
+      done: index + 1,
+      total: files.length,
+      bytesDone,
+      bytesTotal: totalBytes,
+    });
   }
   await packs.close();
 
@@ -132,10 +173,18 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
   const packIndex = new Map<string, number>();
   const refOf = (hash: string, size: number): ChunkRef => {
     const old: KnownChunk | undefined = known.get(hash);
-    const loc = old ?? (() => {
-      const f = fresh.get(hash)!;
-      return { pack: f.location.pack!, offset: f.location.offset, length: f.location.length, codec: f.codec, packSize: packSizes.get(f.location.pack!)! };
-    })();
+    const loc =
+      old ??
+      (() => {
+        const f = fresh.get(hash)!;
+        return {
+          pack: f.location.pack!,
+          offset: f.location.offset,
+          length: f.location.length,
+          codec: f.codec,
+          packSize: packSizes.get(f.location.pack!)!,
+        };
+      })();
     if (old) packSizes.set(old.pack, old.packSize);
     let pack = packIndex.get(loc.pack);
     if (pack === undefined) {
@@ -197,24 +246,43 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
   };
 }
 
-async function encode(data: Buffer, quality: number, incompressible: boolean): Promise<{ codec: Codec; bytes: Uint8Array }> {
+async function encode(
+  data: Buffer,
+  quality: number,
+  incompressible: boolean,
+): Promise<{ codec: Codec; bytes: Uint8Array }> {
   if (incompressible || data.length < 64) return { codec: "raw", bytes: data };
   const compressed = await brotliAsync(data, {
-    params: { [constants.BROTLI_PARAM_QUALITY]: quality, [constants.BROTLI_PARAM_SIZE_HINT]: data.length, [constants.BROTLI_PARAM_LGWIN]: 22 },
+    params: {
+      [constants.BROTLI_PARAM_QUALITY]: quality,
+      [constants.BROTLI_PARAM_SIZE_HINT]: data.length,
+      [constants.BROTLI_PARAM_LGWIN]: windowBits(data.length),
+    },
   });
-  return compressed.length <= data.length * 0.97 ? { codec: "br", bytes: compressed } : { codec: "raw", bytes: data };
+  return compressed.length <= data.length * 0.97
+    ? { codec: "br", bytes: compressed }
+    : { codec: "raw", bytes: data };
 }
 
 /** The channel's current pointer (unverified: the publisher wrote it), for serial and history. */
-async function readPreviousPointer(store: RepoStore, channel: string): Promise<{ serial: number; manifest: { hash: string; size: number } } | undefined> {
+async function readPreviousPointer(
+  store: RepoStore,
+  channel: string,
+): Promise<{ serial: number; manifest: { hash: string; size: number } } | undefined> {
   const bytes = await store.read(`channels/${channel}.json`);
   if (!bytes) return undefined;
-  const doc = parseJson(`channel pointer channels/${channel}.json`, bytes) as { signed?: { serial?: unknown; manifest?: { hash?: unknown; size?: unknown } } };
+  const doc = parseJson(`channel pointer channels/${channel}.json`, bytes) as {
+    signed?: { serial?: unknown; manifest?: { hash?: unknown; size?: unknown } };
+  };
   const serial = doc.signed?.serial;
   const hash = doc.signed?.manifest?.hash;
   const size = doc.signed?.manifest?.size;
   if (typeof serial !== "number" || typeof hash !== "string" || typeof size !== "number") {
-    throw new FerryError("E_FORMAT", `The existing channel pointer channels/${channel}.json is malformed; fix or remove it before publishing.`, { channel });
+    throw new FerryError(
+      "E_FORMAT",
+      `The existing channel pointer channels/${channel}.json is malformed; fix or remove it before publishing.`,
+      { channel },
+    );
   }
   return { serial, manifest: { hash, size } };
 }

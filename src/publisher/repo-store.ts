@@ -31,7 +31,9 @@ export class DirectoryStore implements RepoStore {
 
   async list(prefix: string): Promise<string[]> {
     try {
-      return (await readdir(join(this.root, prefix))).filter((n) => !n.includes(".tmp-")).map((n) => `${prefix}/${n}`);
+      return (await readdir(join(this.root, prefix)))
+        .filter((n) => !n.includes(".tmp-"))
+        .map((n) => `${prefix}/${n}`);
     } catch (error) {
       if ((error as { code?: string }).code === "ENOENT") return [];
       throw ioError("list", join(this.root, prefix), error);

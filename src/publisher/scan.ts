@@ -40,12 +40,21 @@ export async function scanBuildDirectory(root: string): Promise<ScannedFile[]> {
         );
       }
       if (stats.isDirectory()) await walk(absolute, path + "/");
-      else if (stats.isFile()) files.push({ path, absolute, size: stats.size, executable: (stats.mode & 0o100) !== 0 });
-      else throw new FerryError("E_IO", `${absolute} is not a regular file or directory (a socket, FIFO or device); remove it from the build.`, { path: absolute });
+      else if (stats.isFile())
+        files.push({ path, absolute, size: stats.size, executable: (stats.mode & 0o100) !== 0 });
+      else
+        throw new FerryError(
+          "E_IO",
+          `${absolute} is not a regular file or directory (a socket, FIFO or device); remove it from the build.`,
+          { path: absolute },
+        );
     }
   }
   await walk(root, "");
   files.sort((a, b) => comparePaths(a.path, b.path));
-  assertSafePathSet(files.map((f) => f.path), `build directory ${root}`);
+  assertSafePathSet(
+    files.map((f) => f.path),
+    `build directory ${root}`,
+  );
   return files;
 }
