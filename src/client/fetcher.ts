@@ -10,6 +10,7 @@ import type { Transport, TransportResponse } from "../ports/transport.js";
 import type { EventSink, RangeMode } from "./events.js";
 import { backoffMs, httpError, isTransient, readCapped } from "./http.js";
 import type { InstallLayout } from "./layout.js";
+import { pool } from "./pool.js";
 import type { RemoteRepository } from "./remote.js";
 
 export interface FetcherOptions {
@@ -335,22 +336,4 @@ function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
     else groups.set(k, [item]);
   }
   return groups;
-}
-
-/** Runs `work` over `items` with at most `limit` at once; the first failure rejects (others finish). */
-async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let index = 0;
-  let failure: unknown;
-  const worker = async () => {
-    while (index < items.length && failure === undefined) {
-      const item = items[index++]!;
-      try {
-        await work(item);
-      } catch (error) {
-        failure ??= error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure !== undefined) throw failure;
 }

@@ -9,6 +9,7 @@ import type { RangeMode } from "./events.js";
 import { ChunkFetcher } from "./fetcher.js";
 import { applyJournal, writeJournal } from "./journal.js";
 import { buildLocalIndex, cacheEntry, type LocalIndex } from "./local-index.js";
+import { pool } from "./pool.js";
 import { decodeManifest, RemoteRepository } from "./remote.js";
 import { encodeState, type InstallState, readState, type StatCacheEntry } from "./state.js";
 
@@ -41,6 +42,8 @@ export interface UpdateSummary {
   readonly rangeMode: RangeMode;
   readonly durationMs: number;
 }
+
+const ASSEMBLE_CONCURRENCY = 4;
 
 interface Prepared {
   readonly pointer: SignedPointer;
@@ -166,7 +169,12 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
           encodeState({ ...state, serial: pointer.body.serial, pointer: pointer.document }),
         );
       }
-      return summary(base, true, repo, undefined, 0, 0, 0, 0, 0, "multi", started, ctx);
+      return summary(ctx, started, repo, {
+        ...base,
+        upToDate: true,
+        filesKept: p.plan.keep.length,
+        bytesHashed: p.local.hashedBytes,
+      });
     }
     const { plan, manifest, local } = p;
     ctx.emit({
@@ -200,24 +208,29 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
     await ctx.fs.mkdirp(ctx.layout.stagedFiles);
     const files: Record<string, StatCacheEntry> = {};
     let bytesReused = 0;
-    const moves: [string, string, boolean][] = [];
-    for (const [i, write] of plan.writes.entries()) {
-      if (ctx.signal?.aborted)
+    // Files are assembled in parallel: each ends with an fsync, and those waits overlap.
+    const moves = plan.writes.map((w, i): [string, string, boolean] => [
+      String(i),
+      w.file.path,
+      w.file.executable,
+    ]);
+    let assembled = 0;
+    await pool([...plan.writes.entries()], ASSEMBLE_CONCURRENCY, async ([i, write]) => {
+      if (ctx.signal?.aborted) {
         throw new FerryError(
           "E_ABORTED",
           "The update was cancelled before the commit; the install is unchanged.",
         );
-      const name = String(i);
+      }
       const result = await assembleFile(
         { fs: ctx.fs, layout: ctx.layout, refetch: (chunk) => fetcher.fetchOne(chunk) },
         write,
-        name,
+        String(i),
       );
       bytesReused += result.reusedBytes;
       files[write.file.path] = cacheEntry(result.stat);
-      moves.push([name, write.file.path, write.file.executable]);
-      ctx.emit({ type: "assemble", path: write.file.path, done: i + 1, total: plan.writes.length });
-    }
+      ctx.emit({ type: "assemble", path: write.file.path, done: ++assembled, total: plan.writes.length });
+    });
     for (const path of plan.keep) files[path] = cacheEntry(local.stats.get(path)!);
 
     await ctx.fs.mkdirp(ctx.layout.manifests);
@@ -241,20 +254,16 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
     ctx.emit({ type: "commit", moves: moves.length, deletes: plan.deletes.length });
     await applyJournal(ctx.fs, ctx.layout, { moves, deletes: plan.deletes, state: newState });
     await cleanup(ctx, pointer.body.manifest.hash);
-    return summary(
-      base,
-      false,
-      repo,
-      fetcher,
-      plan.writes.length,
-      plan.deletes.length,
-      plan.keep.length,
+    return summary(ctx, started, repo, {
+      ...base,
+      upToDate: false,
+      filesWritten: plan.writes.length,
+      filesDeleted: plan.deletes.length,
+      filesKept: plan.keep.length,
       bytesReused,
-      local.hashedBytes,
-      fetcher.mode,
-      started,
-      ctx,
-    );
+      bytesHashed: local.hashedBytes,
+      fetcher,
+    });
   });
 }
 
@@ -275,33 +284,27 @@ async function cleanup(ctx: Context, keepManifest: string): Promise<void> {
   }
 }
 
-function summary(
-  base: { version: string; previousVersion: string | null; serial: number },
-  upToDate: boolean,
-  repo: RemoteRepository,
-  fetcher: ChunkFetcher | undefined,
-  filesWritten: number,
-  filesDeleted: number,
-  filesKept: number,
-  bytesReused: number,
-  bytesHashed: number,
-  rangeMode: RangeMode,
-  started: Date,
-  ctx: Context,
-): UpdateSummary {
+type SummaryParts = Pick<UpdateSummary, "version" | "previousVersion" | "serial" | "upToDate"> &
+  Partial<
+    Pick<UpdateSummary, "filesWritten" | "filesDeleted" | "filesKept" | "bytesReused" | "bytesHashed">
+  > & {
+    readonly fetcher?: ChunkFetcher;
+  };
+
+function summary(ctx: Context, started: Date, repo: RemoteRepository, parts: SummaryParts): UpdateSummary {
+  const { fetcher, ...rest } = parts;
   return {
-    ...base,
-    upToDate,
+    filesWritten: 0,
+    filesDeleted: 0,
+    filesKept: 0,
+    bytesReused: 0,
+    bytesHashed: 0,
+    ...rest,
     bytesDownloaded: (fetcher?.bytesDownloaded ?? 0) + repo.metadataBytes,
     metadataBytes: repo.metadataBytes,
     requests: repo.requests,
-    filesWritten,
-    filesDeleted,
-    filesKept,
     chunksFetched: fetcher?.chunksFetched ?? 0,
-    bytesReused,
-    bytesHashed,
-    rangeMode,
+    rangeMode: fetcher?.mode ?? "multi",
     durationMs: ctx.clock.now().getTime() - started.getTime(),
   };
 }
