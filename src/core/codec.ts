@@ -26,21 +26,32 @@ export function windowBits(size: number): number {
 }
 
 export function brotli(data: Uint8Array, quality: number): Uint8Array {
-  return brotliCompressSync(data, {
-    params: {
-      [constants.BROTLI_PARAM_QUALITY]: quality,
-      [constants.BROTLI_PARAM_SIZE_HINT]: data.length,
-      [constants.BROTLI_PARAM_LGWIN]: windowBits(data.length),
-    },
-  });
+  return brotliCompressSync(data, { params: brotliParams(data.length, quality) });
 }
 
 /** Compresses with brotli, falling back to raw when the saving is below 3 %. */
 export function encodeChunk(data: Uint8Array, quality: number): Encoded {
-  if (data.length < 64) return { codec: "raw", bytes: data };
-  const compressed = brotli(data, quality);
-  if (compressed.length <= data.length * (1 - MIN_SAVING)) return { codec: "br", bytes: compressed };
-  return { codec: "raw", bytes: data };
+  return worthCompressing(data) ? chooseEncoding(data, brotli(data, quality)) : { codec: "raw", bytes: data };
+}
+
+/** Tiny inputs never shrink enough to pay for a codec. */
+export function worthCompressing(data: Uint8Array): boolean {
+  return data.length >= 64;
+}
+
+/** Keeps the compressed form only when it saves at least MIN_SAVING. */
+export function chooseEncoding(raw: Uint8Array, compressed: Uint8Array): Encoded {
+  return compressed.length <= raw.length * (1 - MIN_SAVING)
+    ? { codec: "br", bytes: compressed }
+    : { codec: "raw", bytes: raw };
+}
+
+export function brotliParams(size: number, quality: number): Record<number, number> {
+  return {
+    [constants.BROTLI_PARAM_QUALITY]: quality,
+    [constants.BROTLI_PARAM_SIZE_HINT]: size,
+    [constants.BROTLI_PARAM_LGWIN]: windowBits(size),
+  };
 }
 
 /**

@@ -1,8 +1,16 @@
 import { createReadStream } from "node:fs";
 import { promisify } from "node:util";
-import { brotliCompress, constants } from "node:zlib";
+import { brotliCompress } from "node:zlib";
 import { Chunker, type ChunkingParams, DEFAULT_CHUNKING } from "../core/chunker.js";
-import { brotli, type Codec, isIncompressiblePath, windowBits } from "../core/codec.js";
+import {
+  brotli,
+  brotliParams,
+  type Codec,
+  chooseEncoding,
+  type Encoded,
+  isIncompressiblePath,
+  worthCompressing,
+} from "../core/codec.js";
 import { FerryError, ioError } from "../core/errors.js";
 import { sha256, sha256Stream } from "../core/hash.js";
 import { parseJson } from "../core/json-reader.js";
@@ -246,22 +254,9 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
   };
 }
 
-async function encode(
-  data: Buffer,
-  quality: number,
-  incompressible: boolean,
-): Promise<{ codec: Codec; bytes: Uint8Array }> {
-  if (incompressible || data.length < 64) return { codec: "raw", bytes: data };
-  const compressed = await brotliAsync(data, {
-    params: {
-      [constants.BROTLI_PARAM_QUALITY]: quality,
-      [constants.BROTLI_PARAM_SIZE_HINT]: data.length,
-      [constants.BROTLI_PARAM_LGWIN]: windowBits(data.length),
-    },
-  });
-  return compressed.length <= data.length * 0.97
-    ? { codec: "br", bytes: compressed }
-    : { codec: "raw", bytes: data };
+async function encode(data: Buffer, quality: number, incompressible: boolean): Promise<Encoded> {
+  if (incompressible || !worthCompressing(data)) return { codec: "raw", bytes: data };
+  return chooseEncoding(data, await brotliAsync(data, { params: brotliParams(data.length, quality) }));
 }
 
 /** The channel's current pointer (unverified: the publisher wrote it), for serial and history. */
