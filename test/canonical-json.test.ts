@@ -125,7 +125,7 @@ describe("canonical JSON", () => {
 
   it("never emits invalid JSON for sparse arrays (a hole is like undefined: E_FORMAT)", () => {
     // Regression: Array.prototype.map skipped holes, so canonicalJson([, 1]) returned "[,1]", not JSON.
-    // biome-ignore lint/suspicious/noSparseArray: the hole is the point of this test
+    // eslint-disable-next-line no-sparse-arrays -- the hole is the point of this test
     for (const value of [[, 1], new Array(2), { x: [1, , 2] }]) {
       let text: string | undefined;
       try {

@@ -161,7 +161,7 @@ function specCut(data: Uint8Array, s: number, p: ChunkingParams): number {
 
 function specChunkLengths(data: Uint8Array, p: ChunkingParams): number[] {
   const lengths: number[] = [];
-  for (let s = 0; s < data.length; ) {
+  for (let s = 0; s < data.length;) {
     const length = specCut(data, s, p);
     lengths.push(length);
     s += length;

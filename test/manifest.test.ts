@@ -316,32 +316,28 @@ const manifestArb: fc.Arbitrary<Manifest> = fc
               package: fc.constantFrom(...base.packageNames),
               chunks: fc.array(chunkArb(base.packs), { maxLength: 4 }),
             })
-            .map(
-              (f): FileEntry => ({
-                path,
-                size: f.chunks.reduce((sum, c) => sum + c.size, 0),
-                sha256: f.sha256,
-                executable: f.executable,
-                package: f.package,
-                chunks: f.chunks,
-              }),
-            ),
+            .map((f): FileEntry => ({
+              path,
+              size: f.chunks.reduce((sum, c) => sum + c.size, 0),
+              sha256: f.sha256,
+              executable: f.executable,
+              package: f.package,
+              chunks: f.chunks,
+            })),
         ),
       )
-      .map(
-        (fileEntries): Manifest => ({
-          format: 1,
-          version: base.version,
-          created: base.created,
-          previous: base.previous,
-          chunking: base.chunking,
-          packs: base.packs,
-          packages: Object.fromEntries(
-            base.packageNames.map((name, i) => [name, { optional: base.optional[i]! }]),
-          ),
-          files: fileEntries,
-        }),
-      ),
+      .map((fileEntries): Manifest => ({
+        format: 1,
+        version: base.version,
+        created: base.created,
+        previous: base.previous,
+        chunking: base.chunking,
+        packs: base.packs,
+        packages: Object.fromEntries(
+          base.packageNames.map((name, i) => [name, { optional: base.optional[i]! }]),
+        ),
+        files: fileEntries,
+      })),
   );
 
 function roundTrip(bytes: Uint8Array): Manifest {

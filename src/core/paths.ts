@@ -6,7 +6,7 @@ export const MAX_PATH_BYTES = 1024;
 
 const RESERVED_DEVICE = /^(con|prn|aux|nul|com[1-9]|lpt[1-9])$/i;
 // Below U+0020, U+007F, backslash and colon are never allowed in a segment.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const FORBIDDEN_CHAR = /[\u0000-\u001f\u007f\\:]/;
 const utf8 = new TextEncoder();
 

@@ -15,8 +15,7 @@ export interface LocalFile {
 
 /** Where the bytes of one chunk of a new file come from. */
 export type ChunkSource =
-  | { readonly kind: "local"; readonly path: string; readonly offset: number }
-  | { readonly kind: "store" }; // staging/chunks: already there (resume) or fetched by this plan
+  { readonly kind: "local"; readonly path: string; readonly offset: number } | { readonly kind: "store" }; // staging/chunks: already there (resume) or fetched by this plan
 
 export interface FileWrite {
   readonly file: FileEntry;

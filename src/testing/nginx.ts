@@ -54,7 +54,7 @@ function tempPathDirectives(nginx: string, prefix: string): string[] {
 
 /** nginx string literal; refuses characters that would need escaping or start a variable. */
 function quote(value: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we refuse
+  // eslint-disable-next-line no-control-regex -- control characters are what we refuse
   if (/["\\$\u0000-\u001f]/.test(value))
     throw new Error(`nginx: cannot use path ${JSON.stringify(value)} in a config`);
   return `"${value}"`;
