@@ -15,7 +15,7 @@ const HELP = `ferry — signed, content-addressed live updates for games and app
 
 Usage:
   ferry keygen <dir>
-  ferry publish <build-dir> --repo <repo-dir> --version <v> --key <ferry.key> [--channel stable] [--expires-days 30] [--json]
+  ferry publish <build-dir> --repo <repo-dir> --version <v> --key <ferry.key> [--channel stable] [--expires-days 30] [--quality 0-11] [--json]
   ferry serve <repo-dir> [--host 127.0.0.1] [--port 8080]
   ferry update <repo-url> <install-dir> --trust <ferry.pub> [--channel stable] [--json]
   ferry check <repo-url> <install-dir> --trust <ferry.pub> [--channel stable] [--json]
@@ -35,6 +35,7 @@ const OPTIONS = {
   host: { type: "string" },
   port: { type: "string" },
   "expires-days": { type: "string" },
+  quality: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -116,6 +117,7 @@ async function main(argv: string[]): Promise<number> {
         ...(values.channel ? { channel: values.channel } : {}),
         ...(epoch ? { created: new Date(Number(epoch) * 1000) } : {}),
         ...(expiresDays ? { expiresInDays: expiresDays } : {}),
+        ...(values.quality === undefined ? {} : { quality: Number(values.quality) }),
         onEvent: (event) => {
           if (json) out(event);
         },

@@ -35,7 +35,10 @@ export interface PublishOptions {
   readonly key: SigningKey;
   readonly channel?: string;
   readonly chunking?: ChunkingParams;
-  /** Brotli quality 0..11 for chunks (default 9: measured best size/speed trade-off, README). */
+  /**
+   * Brotli quality 0..11 for chunks. Default 8: on the corpus's 64 KiB text chunks it is 0.07 % larger
+   * than 9 at 4.3x the speed (15 vs 3.5 MB/s); 11 is 6.5 % smaller at 0.6 MB/s.
+   */
   readonly quality?: number;
   readonly maxPackSize?: number;
   /** Creation time recorded in the manifest (default now; set for reproducible output). */
@@ -97,7 +100,12 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     );
   }
   const chunking = options.chunking ?? DEFAULT_CHUNKING;
-  const quality = options.quality ?? 9;
+  const quality = options.quality ?? 8;
+  if (!Number.isInteger(quality) || quality < 0 || quality > 11) {
+    throw new FerryError("E_USAGE", `Invalid Brotli quality ${quality}: use an integer from 0 to 11.`, {
+      quality,
+    });
+  }
   const store = typeof options.repo === "string" ? new DirectoryStore(options.repo) : options.repo;
   await store.write("ferry-repo.json", new TextEncoder().encode('{"format":1,"type":"ferry-repo"}\n'));
 
