@@ -321,3 +321,37 @@ test("a second updater fails with E_LOCKED; a lock left by a dead process is rec
   await s.run();
   await assertTree(s.install, 1);
 });
+
+test("two concurrent updaters: one runs, the other fails with E_LOCKED (or waits when asked to)", async (t) => {
+  const s = await setup(t, [1]);
+  const proxy = await startHostileProxy(s.server.url, { delayMs: 100 });
+  t.after(() => proxy.close());
+  const slow = update({ repoUrl: proxy.url, installDir: s.install, trust: [s.pub] });
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  await rejects(s.run(), "E_LOCKED");
+  const waiting = s.run({ lockWaitMs: 30_000 });
+  assert.equal((await slow).version, "1.0.0");
+  assert.equal((await waiting).upToDate, true);
+  await assertTree(s.install, 1);
+});
+
+test("cancelling with an AbortSignal stops the update with E_ABORTED and leaves the install unchanged", async (t) => {
+  const s = await setup(t, [1]);
+  await s.run();
+  await publishVersions(s.dir, s.repo, s.key, [2]);
+  const proxy = await startHostileProxy(s.server.url, { delayMs: 200 });
+  t.after(() => proxy.close());
+  const controller = new AbortController();
+  const running = update({
+    repoUrl: proxy.url,
+    installDir: s.install,
+    trust: [s.pub],
+    signal: controller.signal,
+    onEvent: (e) => {
+      if (e.type === "plan") controller.abort();
+    },
+  });
+  await rejects(running, "E_ABORTED");
+  await assertTree(s.install, 1);
+  assert.equal((await s.run()).version, "2.0.0");
+});

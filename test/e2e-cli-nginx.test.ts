@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { rm } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
@@ -38,6 +38,8 @@ test("CLI end to end against a real nginx: keygen, publish, update, check, statu
   assert.equal((await ferry("keygen", join(dir, "keys"))).code, 0);
   const key = join(dir, "keys", "ferry.key");
   const pub = join(dir, "keys", "ferry.pub");
+  assert.equal((await stat(key)).mode & 0o777, 0o600, "the private key is readable by its owner only");
+  assert.equal((await ferry("keygen", join(dir, "keys"))).code, 1, "keygen never overwrites a key");
   assert.equal(
     (await ferry("publish", join(dir, "v1"), "--repo", repo, "--version", "1.0.0", "--key", key)).code,
     0,
