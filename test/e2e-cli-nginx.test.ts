@@ -39,7 +39,11 @@ test("CLI end to end against a real nginx: keygen, publish, update, check, statu
   const key = join(dir, "keys", "ferry.key");
   const pub = join(dir, "keys", "ferry.pub");
   assert.equal((await stat(key)).mode & 0o777, 0o600, "the private key is readable by its owner only");
-  assert.equal((await ferry("keygen", join(dir, "keys"))).code, 2, "keygen never overwrites a key (usage error)");
+  assert.equal(
+    (await ferry("keygen", join(dir, "keys"))).code,
+    2,
+    "keygen never overwrites a key (usage error)",
+  );
   assert.equal(
     (await ferry("publish", join(dir, "v1"), "--repo", repo, "--version", "1.0.0", "--key", key)).code,
     0,
