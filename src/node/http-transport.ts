@@ -1,47 +1,118 @@
 import { FerryError } from "../core/errors.js";
 import type { Transport, TransportRequest, TransportResponse } from "../ports/transport.js";
 
-/** HTTP(S) transport on Node's built-in fetch (undici). Redirects are followed by fetch (max 20). */
+export interface HttpTransportOptions {
+  /** A request fails (as a retryable E_NETWORK) when no byte arrives for this long. Default 30 s. */
+  readonly idleTimeoutMs?: number;
+  /** Redirects followed per request. Default 5. */
+  readonly maxRedirects?: number;
+}
+
+/** Headers that carry credentials: never forwarded to another origin on redirect. */
+const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"];
+
+/**
+ * HTTP(S) transport on Node's built-in fetch (undici). Redirects are followed here, not by fetch, so
+ * their number is capped and credentials never cross origins; a stalled connection times out.
+ */
 export class HttpTransport implements Transport {
+  private readonly idleTimeoutMs: number;
+  private readonly maxRedirects: number;
+
+  constructor(options: HttpTransportOptions = {}) {
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
+    this.maxRedirects = options.maxRedirects ?? 5;
+  }
+
   async get(url: string, request: TransportRequest = {}): Promise<TransportResponse> {
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        headers: { "accept-encoding": "identity", ...request.headers },
-        ...(request.signal ? { signal: request.signal } : {}),
-      });
-    } catch (cause) {
+    const idle = new AbortController();
+    const signal = request.signal ? AbortSignal.any([request.signal, idle.signal]) : idle.signal;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => idle.abort(), this.idleTimeoutMs).unref();
+    };
+    const disarm = () => clearTimeout(timer);
+    const fail = (cause: unknown, during: string): FerryError => {
+      disarm();
       if (request.signal?.aborted)
-        throw new FerryError("E_ABORTED", `Download of ${url} was cancelled.`, { url }, { cause });
+        return new FerryError("E_ABORTED", `Download of ${url} was cancelled.`, { url }, { cause });
+      if (idle.signal.aborted) {
+        return new FerryError(
+          "E_NETWORK",
+          `${url} sent nothing for ${this.idleTimeoutMs / 1000} s ${during}; the connection is stalled.`,
+          { url },
+          { cause },
+        );
+      }
       const detail = (cause as { cause?: { code?: string } }).cause?.code ?? (cause as Error).message;
-      throw new FerryError(
+      return new FerryError(
         "E_NETWORK",
-        `Could not reach ${url} (${detail}). Check the network and the repository URL.`,
+        `Network error ${during} ${url} (${detail}). Check the network and the repository URL.`,
         { url, detail },
         { cause },
       );
+    };
+
+    let current = url;
+    let headers: Record<string, string> = { "accept-encoding": "identity", ...request.headers };
+    let response: Response;
+    for (let redirects = 0; ; redirects++) {
+      arm();
+      try {
+        response = await fetch(current, { headers, signal, redirect: "manual" });
+      } catch (cause) {
+        throw fail(cause, "connecting to");
+      }
+      const location = response.headers.get("location");
+      if (response.status < 300 || response.status >= 400 || response.status === 304 || !location) break;
+      await response.body?.cancel().catch(() => undefined);
+      if (redirects >= this.maxRedirects) {
+        disarm();
+        throw new FerryError(
+          "E_HTTP",
+          `${url} redirected more than ${this.maxRedirects} times; check the hosting configuration.`,
+          { url, status: response.status },
+        );
+      }
+      const next = new URL(location, current);
+      if (next.protocol !== "http:" && next.protocol !== "https:") {
+        disarm();
+        throw new FerryError(
+          "E_HTTP",
+          `${current} redirected to a ${next.protocol} URL, which Ferry does not follow.`,
+          { url: current, location },
+        );
+      }
+      if (next.origin !== new URL(current).origin) {
+        headers = Object.fromEntries(
+          Object.entries(headers).filter(([name]) => !CREDENTIAL_HEADERS.includes(name.toLowerCase())),
+        );
+      }
+      current = next.toString();
     }
+
     const body = response.body;
+    const finalUrl = current;
     return {
       status: response.status,
-      url: response.url || url,
+      url: finalUrl,
       header: (name) => response.headers.get(name) ?? undefined,
       body: (async function* () {
-        if (!body) return;
+        if (!body) return disarm();
         try {
-          for await (const chunk of body) yield chunk as Uint8Array;
+          for await (const chunk of body) {
+            arm();
+            yield chunk as Uint8Array;
+          }
         } catch (cause) {
-          if (request.signal?.aborted)
-            throw new FerryError("E_ABORTED", `Download of ${url} was cancelled.`, { url }, { cause });
-          throw new FerryError(
-            "E_NETWORK",
-            `The connection to ${url} broke during the download (${(cause as Error).message}).`,
-            { url },
-            { cause },
-          );
+          throw fail(cause, "while downloading");
+        } finally {
+          disarm();
         }
       })(),
       cancel: async () => {
+        disarm();
         await body?.cancel().catch(() => undefined);
       },
     };
