@@ -263,13 +263,13 @@ const chunkingArb = fc.constantFrom(
   { algorithm: "fastcdc-gear32-v1" as const, min: 64, avg: 128, max: 16 * 1024 * 1024 },
 );
 
-function chunkArb(packs: readonly PackRef[]): fc.Arbitrary<ChunkRef> {
+function chunkArb(packs: readonly PackRef[], maxSize: number): fc.Arbitrary<ChunkRef> {
   return fc
     .record({
       hash: hexArb,
       pack: fc.nat({ max: packs.length - 1 }),
       codec: fc.constantFrom("raw" as const, "br" as const),
-      size: fc.integer({ min: 1, max: 70000 }),
+      size: fc.integer({ min: 1, max: Math.min(70000, maxSize) }), // FORMAT.md §5: size <= chunking.max
       lengthFraction: fc.double({ min: 0, max: 1, noNaN: true }),
       offsetFraction: fc.double({ min: 0, max: 1, noNaN: true }),
     })
@@ -314,7 +314,7 @@ const manifestArb: fc.Arbitrary<Manifest> = fc
               sha256: hexArb,
               executable: fc.boolean(),
               package: fc.constantFrom(...base.packageNames),
-              chunks: fc.array(chunkArb(base.packs), { maxLength: 4 }),
+              chunks: fc.array(chunkArb(base.packs, base.chunking.max), { maxLength: 4 }),
             })
             .map((f): FileEntry => ({
               path,

@@ -1,8 +1,9 @@
+import { randomBytes } from "node:crypto";
 import { decode } from "../core/codec.js";
-import { FerryError } from "../core/errors.js";
+import { FerryError, isFerryError } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
 import type { ChunkRef, Manifest } from "../core/manifest.js";
-import { boundaryOf, parseContentRange, parseMultipart } from "../core/multipart.js";
+import { boundaryOf, type BytePart, parseContentRange, parseMultipart } from "../core/multipart.js";
 import { coalesce, groupForMultiRange, type PackRange, rangeHeader } from "../core/ranges.js";
 import type { Clock } from "../ports/clock.js";
 import type { FileSystem } from "../ports/fs.js";
@@ -87,8 +88,9 @@ export class ChunkFetcher {
       const remaining = this.remaining(pack, job);
       if (remaining.length === 0) return;
       try {
+        const modeBefore = this.mode;
         await this.attempt(pack, remaining);
-        if (this.remaining(pack, job).length === remaining.length) {
+        if (this.remaining(pack, job).length === remaining.length && this.mode === modeBefore) {
           throw new FerryError(
             "E_RANGE",
             `The server answered for ${this.options.repo.packUrl(this.packId(pack))} without any requested byte range. Check the server or proxy configuration.`,
@@ -187,8 +189,16 @@ export class ChunkFetcher {
     if (boundary) {
       const cap = ranges.reduce((s, r) => s + r.end - r.start + 256, 4096);
       const body = await readCapped(response, cap, "multipart range response", (n) => this.countBytes(n));
-      for (const part of parseMultipart(body, boundary, url)) {
-        this.checkRange(part.start, part.end, packSize, url);
+      let parts: BytePart[];
+      try {
+        parts = parseMultipart(body, boundary, url);
+      } catch (error) {
+        if (!isFerryError(error, "E_RANGE")) throw error;
+        this.downgrade("single", `the multi-range answer could not be parsed (${error.data.why})`, url);
+        return;
+      }
+      for (const part of parts) {
+        this.checkRange(part.start, part.end, packSize, url, ranges);
         await this.extractBuffer(pack, part.start, part.data, url);
       }
       return;
@@ -198,7 +208,7 @@ export class ChunkFetcher {
       await response.cancel();
       throw new FerryError("E_RANGE", `${url} sent 206 without a valid Content-Range header.`, { url });
     }
-    this.checkRange(range.start, range.end, packSize, url);
+    this.checkRange(range.start, range.end, packSize, url, ranges);
     if (range.total !== undefined && range.total !== packSize) {
       await response.cancel();
       throw new FerryError(
@@ -210,11 +220,20 @@ export class ChunkFetcher {
     return this.extract(response, pack, range.start, range.end, url);
   }
 
-  private checkRange(start: number, end: number, packSize: number, url: string): void {
-    if (end > packSize) {
+  /** A part must lie inside the pack and inside the span that was asked for (bounded over-read). */
+  private checkRange(
+    start: number,
+    end: number,
+    packSize: number,
+    url: string,
+    asked: readonly PackRange[],
+  ): void {
+    const low = Math.min(...asked.map((r) => r.start));
+    const high = Math.max(...asked.map((r) => r.end));
+    if (end > packSize || start < low || end > high) {
       throw new FerryError(
         "E_RANGE",
-        `${url} sent bytes ${start}-${end - 1}, beyond the pack's ${packSize} bytes.`,
+        `${url} sent bytes ${start}-${end - 1}, outside the requested ${low}-${high - 1} (pack of ${packSize} bytes). A proxy or server mangles range requests.`,
         { url, start, end },
       );
     }
@@ -287,6 +306,9 @@ export class ChunkFetcher {
 
   /** Verifies a stored chunk and keeps it in staging; only verified bytes are ever written. */
   private async accept(chunk: ChunkRef, stored: Uint8Array, url: string): Promise<void> {
+    // Claim the chunk first: concurrent whole-pack answers may carry it twice; only one writes it.
+    const needed = this.needed.get(chunk.pack);
+    if (!needed?.delete(chunk.hash)) return;
     const what = `chunk ${chunk.hash} at ${url} offset ${chunk.offset}`;
     const data = decode(chunk.codec, stored, chunk.size, what);
     const actual = sha256(data);
@@ -303,10 +325,9 @@ export class ChunkFetcher {
       );
     }
     const { fs, layout } = this.options;
-    const temp = `${layout.stagedChunk(chunk.hash)}.tmp`;
+    const temp = `${layout.stagedChunk(chunk.hash)}.tmp-${randomBytes(4).toString("hex")}`;
     await fs.writeFile(temp, data);
     await fs.rename(temp, layout.stagedChunk(chunk.hash));
-    this.needed.get(chunk.pack)?.delete(chunk.hash);
     this.chunksFetched++;
   }
 

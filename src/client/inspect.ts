@@ -2,6 +2,7 @@ import { totalSize } from "../core/manifest.js";
 import { type ClientDeps, makeContext, withInstall } from "./context.js";
 import { hashFile } from "./local-index.js";
 import { requireState } from "./state.js";
+import { FerryError } from "../core/errors.js";
 import { loadInstalledManifest } from "./update.js";
 
 export interface StatusResult {
@@ -18,7 +19,7 @@ export interface StatusResult {
 /** What is installed. Reads only local state (after recovering an interrupted commit). */
 export async function status(installDir: string, deps: ClientDeps = {}): Promise<StatusResult> {
   const ctx = makeContext(installDir, deps);
-  await requireState(ctx.fs, ctx.layout);
+  await requireInstallDir(ctx);
   return withInstall(ctx, deps, async () => {
     const state = await requireState(ctx.fs, ctx.layout);
     const manifest = await loadInstalledManifest(ctx, state);
@@ -54,7 +55,7 @@ export interface VerifyResult {
 /** Re-hashes every installed file against the installed (signed, pinned) manifest. */
 export async function verify(installDir: string, deps: ClientDeps = {}): Promise<VerifyResult> {
   const ctx = makeContext(installDir, deps);
-  await requireState(ctx.fs, ctx.layout);
+  await requireInstallDir(ctx);
   return withInstall(ctx, deps, async () => {
     const state = await requireState(ctx.fs, ctx.layout);
     const manifest = await loadInstalledManifest(ctx, state);
@@ -84,4 +85,15 @@ export async function verify(installDir: string, deps: ClientDeps = {}): Promise
       ok: problems.length === 0,
     };
   });
+}
+
+/** Read-only commands refuse a directory that was never installed into (and do not create .ferry/). */
+async function requireInstallDir(ctx: ReturnType<typeof makeContext>): Promise<void> {
+  if ((await ctx.fs.stat(ctx.layout.ferry))?.kind !== "directory") {
+    throw new FerryError(
+      "E_NOT_INSTALLED",
+      `${ctx.layout.root} has no Ferry install (no .ferry/). Run 'ferry update <repo-url> ${ctx.layout.root} --trust <key>' to install.`,
+      { path: ctx.layout.root },
+    );
+  }
 }

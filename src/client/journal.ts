@@ -2,7 +2,7 @@ import { dirname } from "node:path";
 import { canonicalJson } from "../core/canonical-json.js";
 import { FerryError } from "../core/errors.js";
 import { checkFormatHeader, JsonReader, parseJson } from "../core/json-reader.js";
-import { assertSafePath } from "../core/paths.js";
+import { assertSafePath, collisionKey } from "../core/paths.js";
 import type { FileSystem } from "../ports/fs.js";
 import type { InstallLayout } from "./layout.js";
 import { encodeState, type InstallState, parseState, stateToJson } from "./state.js";
@@ -51,8 +51,16 @@ function parseJournal(json: unknown, document: string): Journal {
   return { moves, deletes, state: parseState((json as { state: unknown }).state, `${document} state`) };
 }
 
-/** Refuses to write through a symlinked directory inside the install (it could point anywhere). */
-async function assertNoSymlinkParents(
+function unsafe(path: string, blocker: string, why: string): FerryError {
+  return new FerryError(
+    "E_UNSAFE_PATH",
+    `Cannot update ${path}: ${blocker} ${why}. Ferry never writes through links or over files it does not track; move it away and run the update again.`,
+    { path, blocker },
+  );
+}
+
+/** Refuses to touch a path whose parent inside the install is a symlink (it could point anywhere). */
+async function assertRealParents(
   fs: FileSystem,
   layout: InstallLayout,
   path: string,
@@ -63,61 +71,102 @@ async function assertNoSymlinkParents(
     const dir = segments.slice(0, i).join("/");
     if (checked.has(dir)) continue;
     const stat = await fs.stat(layout.file(dir));
-    // Deletes run first, so a file the old release had where a directory is now needed is already gone.
-    if (stat && stat.kind !== "directory") {
-      throw new FerryError(
-        "E_UNSAFE_PATH",
-        `Cannot write ${path}: ${layout.file(dir)} is a ${stat.kind}, not a directory. Ferry never writes through links; remove it and run the update again.`,
-        {
-          path,
-          blocker: layout.file(dir),
-        },
-      );
-    }
+    if (!stat) return; // nothing deeper exists either
+    if (stat.kind !== "directory") throw unsafe(path, layout.file(dir), `is a ${stat.kind}, not a directory`);
     checked.add(dir);
+  }
+}
+
+/** Every file below a directory, as release paths (for the "directory becomes a file" case). */
+async function filesBelow(fs: FileSystem, layout: InstallLayout, dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of await fs.readdir(layout.file(dir))) {
+    const path = `${dir}/${name}`;
+    const stat = await fs.stat(layout.file(path));
+    if (stat?.kind === "directory") out.push(...(await filesBelow(fs, layout, path)));
+    else out.push(path);
+  }
+  return out;
+}
+
+/**
+ * Checked before the journal is written, while the install is still the old release: every move can
+ * happen (no symlinked parent, no untracked file where a directory is needed, no directory that keeps
+ * files where a file is needed) and no delete goes through a link. After the journal, a commit must not
+ * meet an obstacle it cannot pass.
+ */
+export async function preflightCommit(
+  fs: FileSystem,
+  layout: InstallLayout,
+  moves: Journal["moves"],
+  deletes: readonly string[],
+): Promise<void> {
+  const deleted = new Set(deletes);
+  const checked = new Set<string>();
+  for (const path of deletes) await assertRealParents(fs, layout, path, checked);
+  for (const [, path] of moves) {
+    const segments = path.split("/");
+    for (let i = 1; i < segments.length; i++) {
+      const dir = segments.slice(0, i).join("/");
+      const stat = await fs.stat(layout.file(dir));
+      if (!stat) break;
+      if (stat.kind === "directory") continue;
+      if (stat.kind === "file" && deleted.has(dir)) break; // removed before the moves
+      throw unsafe(path, layout.file(dir), `is a ${stat.kind} where the new release needs a directory`);
+    }
+    const target = await fs.stat(layout.file(path));
+    if (target?.kind === "directory") {
+      const kept = (await filesBelow(fs, layout, path)).filter((f) => !deleted.has(f));
+      if (kept.length > 0)
+        throw unsafe(path, layout.file(kept[0]!), "is in a directory the new release replaces with a file");
+    } else if (target && target.kind !== "file" && target.kind !== "symlink") {
+      throw unsafe(path, layout.file(path), `is a ${target.kind}`);
+    }
   }
 }
 
 /**
  * Performs (or finishes) a journaled commit. Idempotent: every step may already have happened, because
- * a previous run may have died anywhere in here. A missing staged file means its move already happened.
+ * a previous run may have died anywhere in here. A missing staged file means its move already happened
+ * (staged files and the journal were fsynced before the journal was written).
  */
 export async function applyJournal(fs: FileSystem, layout: InstallLayout, journal: Journal): Promise<void> {
+  const checked = new Set<string>();
+  const targets = new Map(Object.keys(journal.state.files).map((p) => [collisionKey(p), p]));
   const touchedDirs = new Set<string>();
   for (const path of journal.deletes) {
+    await assertRealParents(fs, layout, path, checked);
     const native = layout.file(path);
     const stat = await fs.stat(native);
-    if (stat && stat.kind !== "directory") await fs.unlink(native);
+    if (!stat || stat.kind === "directory") continue;
+    // On a case-insensitive file system "Readme.txt" (old) and "README.txt" (new) are one file.
+    const twin = targets.get(collisionKey(path));
+    if (twin !== undefined && twin !== path && (await fs.stat(layout.file(twin)))?.ino === stat.ino) continue;
+    await fs.unlink(native);
     touchedDirs.add(dirname(native));
   }
+  for (const dir of touchedDirs) await fs.fsyncDir(dir);
   // Remove directories the deletes left empty, deepest first, never above the install root.
-  const dirs = [...touchedDirs].sort((a, b) => b.length - a.length);
-  for (let dir of dirs) {
+  for (let dir of [...touchedDirs].sort((a, b) => b.length - a.length)) {
     while (dir.length > layout.root.length && dir.startsWith(layout.root)) {
       if (!(await fs.rmdirIfEmpty(dir))) break;
       dir = dirname(dir);
     }
   }
-  const checked = new Set<string>();
   const syncDirs = new Set<string>();
   for (const [name, path, executable] of journal.moves) {
-    const staged = layout.stagedFile(name);
-    const stat = await fs.stat(staged);
-    if (!stat) continue;
-    await assertNoSymlinkParents(fs, layout, path, checked);
     const target = layout.file(path);
+    syncDirs.add(dirname(target)); // also for moves a previous, killed run made: their entries need fsync too
+    const staged = layout.stagedFile(name);
+    if (!(await fs.stat(staged))) continue;
+    await assertRealParents(fs, layout, path, checked);
     await fs.mkdirp(dirname(target));
     await fs.chmod(staged, executable ? 0o755 : 0o644);
-    const existing = await fs.stat(target);
-    if (existing?.kind === "directory" || existing?.kind === "symlink") {
-      throw new FerryError(
-        "E_UNSAFE_PATH",
-        `Cannot replace ${target}: it is a ${existing.kind}. Remove it and run the update again.`,
-        { path },
-      );
+    // Preflight allowed a directory here only if the deletes emptied it.
+    if ((await fs.stat(target))?.kind === "directory" && !(await fs.rmdirIfEmpty(target))) {
+      throw unsafe(path, target, "is a directory that is not empty");
     }
     await fs.rename(staged, target);
-    syncDirs.add(dirname(target));
   }
   for (const dir of syncDirs) await fs.fsyncDir(dir);
   await fs.writeFileAtomic(layout.state, encodeState(journal.state));

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { FerryError } from "../core/errors.js";
 import type { Clock } from "../ports/clock.js";
@@ -36,13 +37,14 @@ export async function acquireLock(
   while (true) {
     if (await fs.createExclusive(layout.lock, me)) {
       return async () => {
-        await fs.unlink(layout.lock);
+        // Release only a lock that is still ours: never remove another updater's lock.
+        const current = await fs.readFile(layout.lock).catch(() => undefined);
+        if (current && Buffer.from(current).equals(Buffer.from(me))) await fs.unlink(layout.lock);
       };
     }
-    const owner = await readOwner(fs, layout);
+    const owner = await readOwner(fs, layout.lock);
     if (owner && owner.host === hostname() && !processAlive(owner.pid)) {
-      // Stale: remove and retry the exclusive create (another waiter may win the race; that is fine).
-      await fs.unlink(layout.lock);
+      await takeOverStale(fs, layout, owner.pid);
       continue;
     }
     if (clock.now().getTime() >= deadline) {
@@ -56,12 +58,31 @@ export async function acquireLock(
   }
 }
 
-async function readOwner(
-  fs: FileSystem,
-  layout: InstallLayout,
-): Promise<{ pid: number; host: string } | undefined> {
+/**
+ * Moves a stale lock aside under a unique name, then checks that what was moved is the dead owner's:
+ * a rename is atomic, so two waiters cannot both remove it, and a fresh lock taken in between is put
+ * back instead of being lost.
+ */
+async function takeOverStale(fs: FileSystem, layout: InstallLayout, deadPid: number): Promise<void> {
+  const aside = `${layout.lock}.stale-${process.pid}-${randomBytes(4).toString("hex")}`;
   try {
-    const owner = JSON.parse(new TextDecoder().decode(await fs.readFile(layout.lock))) as {
+    await fs.rename(layout.lock, aside);
+  } catch {
+    return; // someone else moved it first
+  }
+  const moved = await readOwner(fs, aside);
+  if (moved?.pid === deadPid) {
+    await fs.unlink(aside);
+    return;
+  }
+  // We moved a live updater's fresh lock: restore it unless yet another lock appeared meanwhile.
+  if (!(await fs.stat(layout.lock))) await fs.rename(aside, layout.lock);
+  else await fs.unlink(aside);
+}
+
+async function readOwner(fs: FileSystem, path: string): Promise<{ pid: number; host: string } | undefined> {
+  try {
+    const owner = JSON.parse(new TextDecoder().decode(await fs.readFile(path))) as {
       pid?: unknown;
       host?: unknown;
     };

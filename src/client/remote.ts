@@ -23,7 +23,15 @@ export class RemoteRepository {
       sleep: async () => undefined,
     },
   ) {
-    this.base = url.endsWith("/") ? url : `${url}/`;
+    const base = url.endsWith("/") ? url : `${url}/`;
+    if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) {
+      throw new FerryError(
+        "E_USAGE",
+        `${JSON.stringify(url)} is not an http(s) repository URL, e.g. https://cdn.example.com/mygame/.`,
+        { url },
+      );
+    }
+    this.base = base;
   }
 
   url(path: string): string {

@@ -8,7 +8,7 @@ import type { InstallLayout } from "./layout.js";
 export interface StatCacheEntry {
   readonly size: number;
   readonly mtimeMs: number;
-  readonly ino: number;
+  readonly ino: string;
 }
 
 /** `.ferry/state.json`, docs/FORMAT.md §7. */
@@ -32,7 +32,11 @@ export function parseState(json: unknown, document: string): InstallState {
   const m = r.object("manifest");
   const files: Record<string, StatCacheEntry> = {};
   for (const [path, f] of r.entries("files")) {
-    files[path] = { size: f.integer("size"), mtimeMs: f.integer("mtimeMs"), ino: f.integer("ino") };
+    files[path] = {
+      size: f.integer("size"),
+      mtimeMs: f.integer("mtimeMs", Number.MIN_SAFE_INTEGER), // before 1970 is possible (archives)
+      ino: f.string("ino", /^\d{1,40}$/),
+    };
   }
   return {
     channel: r.string("channel"),

@@ -1,13 +1,14 @@
+import { canonicalJson } from "../core/canonical-json.js";
 import { FerryError } from "../core/errors.js";
 import type { PublicKey } from "../core/keys.js";
 import type { Manifest } from "../core/manifest.js";
 import { plan as makePlan, type Plan } from "../core/planner.js";
-import { checkFreshness, type SignedPointer } from "../core/pointer.js";
+import { CHANNEL_PATTERN, checkFreshness, type SignedPointer } from "../core/pointer.js";
 import { assembleFile } from "./assemble.js";
 import { type ClientDeps, type Context, makeContext, withInstall } from "./context.js";
 import type { RangeMode } from "./events.js";
 import { ChunkFetcher } from "./fetcher.js";
-import { applyJournal, writeJournal } from "./journal.js";
+import { applyJournal, preflightCommit, writeJournal } from "./journal.js";
 import { buildLocalIndex, cacheEntry, type LocalIndex } from "./local-index.js";
 import { pool } from "./pool.js";
 import { decodeManifest, RemoteRepository } from "./remote.js";
@@ -58,6 +59,13 @@ interface Prepared {
 /** Steps shared by check and update: pointer (verified, fresh), manifest (pinned), local index, plan. */
 async function prepare(ctx: Context, options: UpdateOptions, started: Date): Promise<Prepared> {
   const channel = options.channel ?? "stable";
+  if (!CHANNEL_PATTERN.test(channel)) {
+    throw new FerryError(
+      "E_USAGE",
+      `Invalid channel name ${JSON.stringify(channel)}: lowercase letters, digits, '.', '_' or '-'.`,
+      { channel },
+    );
+  }
   const repo = new RemoteRepository(options.repoUrl, ctx.transport, {
     maxAttempts: options.maxAttempts ?? 5,
     sleep: (ms, signal) => ctx.clock.sleep(ms, signal),
@@ -162,11 +170,18 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
       serial: pointer.body.serial,
     };
     if (isNoop(p)) {
-      if (state && pointer.body.serial > state.serial) {
-        // Re-signed pointer, same release: remember the newer serial (rollback protection).
+      // Remember a newer serial (re-signed pointer: rollback protection) and refreshed stat-cache
+      // entries (e.g. after the install was copied), so the next run does not re-hash.
+      const files = Object.fromEntries(
+        p.plan.keep.map((path) => [path, cacheEntry(p.local.stats.get(path)!)]),
+      );
+      if (
+        state &&
+        (pointer.body.serial > state.serial || canonicalJson(files) !== canonicalJson(state.files))
+      ) {
         await ctx.fs.writeFileAtomic(
           ctx.layout.state,
-          encodeState({ ...state, serial: pointer.body.serial, pointer: pointer.document }),
+          encodeState({ ...state, serial: pointer.body.serial, pointer: pointer.document, files }),
         );
       }
       return summary(ctx, started, repo, {
@@ -249,6 +264,8 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
         "E_ABORTED",
         "The update was cancelled before the commit; the install is unchanged.",
       );
+    await preflightCommit(ctx.fs, ctx.layout, moves, plan.deletes);
+    await ctx.fs.fsyncDir(ctx.layout.stagedFiles);
     // The point of no return: once the journal is durable, recovery rolls forward to the new release.
     await writeJournal(ctx.fs, ctx.layout, { moves, deletes: plan.deletes, state: newState });
     ctx.emit({ type: "commit", moves: moves.length, deletes: plan.deletes.length });

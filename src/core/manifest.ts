@@ -109,7 +109,7 @@ export function parseManifest(json: unknown, document = "release manifest"): Man
     if (!Object.hasOwn(packages, pkg)) throw malformed(document, `package ${JSON.stringify(pkg)} of ${path}`);
     let total = 0;
     const chunks = f.array("chunks").map((tuple, i): ChunkRef => {
-      const chunk = parseChunkTuple(tuple, packs);
+      const chunk = parseChunkTuple(tuple, packs, chunking.max);
       if (!chunk) throw malformed(document, `chunk ${i} of ${path}`);
       total += chunk.size;
       return chunk;
@@ -136,7 +136,7 @@ export function parseManifest(json: unknown, document = "release manifest"): Man
   return { format: 1, version, created, previous, chunking, packs, packages, files };
 }
 
-function parseChunkTuple(tuple: unknown, packs: readonly PackRef[]): ChunkRef | undefined {
+function parseChunkTuple(tuple: unknown, packs: readonly PackRef[], maxSize: number): ChunkRef | undefined {
   if (!Array.isArray(tuple) || tuple.length !== 6) return undefined;
   const [hash, size, pack, offset, length, codec] = tuple as unknown[];
   const ints = [size, pack, offset, length].every(
@@ -152,7 +152,13 @@ function parseChunkTuple(tuple: unknown, packs: readonly PackRef[]): ChunkRef | 
     codec,
   };
   const packRef = packs[ref.pack];
-  if (!packRef || ref.size === 0 || ref.length === 0 || ref.offset + ref.length > packRef.size)
+  if (
+    !packRef ||
+    ref.size === 0 ||
+    ref.size > maxSize ||
+    ref.length === 0 ||
+    ref.offset + ref.length > packRef.size
+  )
     return undefined;
   if (codec === "raw" && ref.length !== ref.size) return undefined;
   return ref;

@@ -35,7 +35,7 @@ function isCode(error: unknown, ...codes: string[]): boolean {
 export class NodeFileSystem implements FileSystem {
   async stat(path: string): Promise<FileStat | undefined> {
     try {
-      const s = await lstat(path);
+      const s = await lstat(path, { bigint: true });
       const kind = s.isFile()
         ? "file"
         : s.isDirectory()
@@ -43,7 +43,13 @@ export class NodeFileSystem implements FileSystem {
           : s.isSymbolicLink()
             ? "symlink"
             : "other";
-      return { kind, size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, executable: (s.mode & 0o100) !== 0 };
+      return {
+        kind,
+        size: Number(s.size),
+        mtimeMs: Number(s.mtimeNs / 1_000_000n),
+        ino: s.ino.toString(),
+        executable: (s.mode & 0o100n) !== 0n,
+      };
     } catch (error) {
       if (isCode(error, "ENOENT", "ENOTDIR")) return undefined;
       throw ioError("stat", path, error);

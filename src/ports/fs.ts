@@ -6,7 +6,8 @@ export interface FileStat {
   readonly kind: "file" | "directory" | "symlink" | "other";
   readonly size: number;
   readonly mtimeMs: number;
-  readonly ino: number;
+  /** Inode (file id) as a decimal string: NTFS and network file ids exceed 2^53. */
+  readonly ino: string;
   readonly executable: boolean;
 }
 
