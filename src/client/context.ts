@@ -53,10 +53,17 @@ export async function withInstall<T>(ctx: Context, deps: ClientDeps, work: () =>
     ctx.clock,
     deps.lockWaitMs === undefined ? {} : { waitMs: deps.lockWaitMs },
   );
+  let result: T;
   try {
     if (await recover(ctx.fs, ctx.layout)) ctx.emit({ type: "recovered", journal: ctx.layout.journal });
-    return await work();
-  } finally {
-    await release();
+    result = await work();
+  } catch (error) {
+    // The operation's own error is the one to report; a failing lock release must not replace it.
+    await release().catch((releaseError: unknown) => {
+      if (error instanceof Error && !error.cause) Object.assign(error, { cause: releaseError });
+    });
+    throw error;
   }
+  await release();
+  return result;
 }
