@@ -355,3 +355,31 @@ test("cancelling with an AbortSignal stops the update with E_ABORTED and leaves 
   await assertTree(s.install, 1);
   assert.equal((await s.run()).version, "2.0.0");
 });
+
+test("a host that ignores multi-range (like S3) costs one whole-pack download, not one per request", async (t) => {
+  const dir = await tempDir(t);
+  const repo = join(dir, "repo");
+  const k = keys();
+  const build = join(dir, "build");
+  const { pseudoRandom } = await import("../src/testing/game-fixture.js");
+  await mkdir(build);
+  for (let i = 0; i < 600; i++)
+    await writeFile(join(build, `tile_${String(i).padStart(3, "0")}.png`), pseudoRandom(`tile${i}`, 20_000));
+  const { publish } = await import("../src/publisher/publish.js");
+  await publish({ buildDir: build, repo, version: "1", key: k.key });
+  const server = await serveRepository({ root: repo });
+  t.after(() => server.close());
+  const install = join(dir, "install");
+  await update({ repoUrl: server.url, installDir: install, trust: [k.pub] });
+  // Losing every other tile needs 300 separate ranges: more than one multi-range request's worth.
+  const { rm } = await import("node:fs/promises");
+  for (let i = 0; i < 600; i += 2) await rm(join(install, `tile_${String(i).padStart(3, "0")}.png`));
+  const proxy = await startHostileProxy(server.url, { ranges: "no-multi" });
+  t.after(() => proxy.close());
+  const result = await update({ repoUrl: proxy.url, installDir: install, trust: [k.pub] });
+  assert.equal(result.filesWritten, 300);
+  assert.equal(result.rangeMode, "single");
+  const packRequests = proxy.stats.paths.filter((p) => p.endsWith(".pack")).length;
+  assert.equal(packRequests, 1, `pack requests: ${packRequests}`);
+  assert.equal((await verify(install)).ok, true);
+});

@@ -45,6 +45,8 @@ export class ChunkFetcher {
   private readonly needed = new Map<number, Map<string, ChunkRef>>();
   private readonly fullPack = new Map<number, Promise<void>>();
   private totalBytes = 0;
+  /** Set once a multi-range request was answered with 206, or any range request with 200. */
+  private rangeSupportKnown = false;
   private lastProgress = 0;
 
   constructor(private readonly options: FetcherOptions) {
@@ -57,10 +59,15 @@ export class ChunkFetcher {
     const jobs = [...groupBy(ranges, (r) => r.pack).values()].flatMap((packRanges) =>
       groupForMultiRange(packRanges),
     );
-    // The first request runs alone: if the host ignores ranges, later requests already know it.
-    const [first, ...rest] = jobs;
-    if (first) await this.runJob(first[0]!.pack, first);
-    await pool(rest, this.options.concurrency ?? 4, (job) => this.runJob(job[0]!.pack, job));
+    // Jobs run one at a time until the host has shown how it answers a multi-range request (or a few
+    // jobs have run): a host that ignores ranges then costs one whole-pack download, not one per
+    // parallel request.
+    const queue = [...jobs];
+    for (let solo = 0; solo < 3 && !this.rangeSupportKnown && queue.length > 0; solo++) {
+      const job = queue.shift()!;
+      await this.runJob(job[0]!.pack, job);
+    }
+    await pool(queue, this.options.concurrency ?? 4, (job) => this.runJob(job[0]!.pack, job));
     this.emitProgress(true);
   }
 
@@ -157,6 +164,9 @@ export class ChunkFetcher {
       headers,
       ...(this.options.signal ? { signal: this.options.signal } : {}),
     });
+    if (response.status === 200 || (response.status === 206 && (ranges?.length ?? 0) > 1)) {
+      this.rangeSupportKnown = true;
+    }
     if (response.status === 200) {
       if (ranges) {
         const multi = ranges.length > 1;
