@@ -1,47 +1,11 @@
 import assert from "node:assert/strict";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { type IncomingHttpHeaders, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { serveRepository } from "../src/server/static-server.js";
 import { startHostileProxy } from "../src/testing/hostile-proxy.js";
-
-interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-  /** Set when the connection broke before the declared body arrived. */
-  error?: string;
-}
-
-/** Collects whatever arrives, including a body cut short by a dropped connection. */
-function get(
-  base: string,
-  path: string,
-  headers: Record<string, string> = {},
-  method = "GET",
-): Promise<Reply> {
-  const url = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: url.hostname, port: url.port, path, method, headers, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        const reply = (error?: string): void => {
-          const base = { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) };
-          resolve(error === undefined ? base : { ...base, error });
-        };
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => reply());
-        res.on("error", (e) => reply((e as { code?: string }).code ?? e.message));
-        res.on("aborted", () => reply("aborted"));
-      },
-    );
-    req.on("error", reject);
-    req.end();
-  });
-}
+import { get } from "./raw-http.js";
 
 const content = Buffer.alloc(50_000);
 for (let i = 0; i < content.length; i++) content[i] = (i * 7 + (i >> 9)) & 0xff;

@@ -1,42 +1,12 @@
 import assert from "node:assert/strict";
+import { request } from "node:http";
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from "node:fs/promises";
-import { type IncomingHttpHeaders, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { formatListenMessage, serveRepository } from "../src/server/static-server.js";
-
-interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
-/** Raw request: the path is sent exactly as given (fetch would normalise `..` and `%2e%2e` away). */
-function get(
-  base: string,
-  path: string,
-  headers: Record<string, string> = {},
-  method = "GET",
-): Promise<Reply> {
-  const url = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: url.hostname, port: url.port, path, method, headers, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end();
-  });
-}
+import { get } from "./raw-http.js";
 
 interface Part {
   headers: Record<string, string>;
