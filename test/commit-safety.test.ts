@@ -127,3 +127,17 @@ test("hostile input: a deeply nested pointer and a bad repository URL are typed 
   );
   assert.deepEqual(await readdir(join(dir, "i", ".ferry")), [], "nothing was staged and no lock was left");
 });
+
+test("a lost copy of the installed manifest is fetched again by its pinned hash", async (t) => {
+  const s = await setup(t, { "a.txt": "a", "b.txt": "b" });
+  const manifests = join(s.install, ".ferry", "manifests");
+  for (const name of await readdir(manifests)) await writeFile(join(manifests, name), "damaged");
+  await s.release({ "a.txt": "a2" });
+  await s.run();
+  assert.deepEqual(
+    names(await readTree(s.install)),
+    ["a.txt"],
+    "b.txt, tracked by the old release, is deleted",
+  );
+  assert.equal((await verify(s.install)).ok, true);
+});

@@ -94,7 +94,7 @@ async function prepare(ctx: Context, options: UpdateOptions, started: Date): Pro
     installedVersion: state?.version ?? null,
   });
   const ref = pointer.body.manifest;
-  const installed = state ? await loadInstalledManifest(ctx, state) : undefined;
+  const installed = state ? await loadInstalledManifestOrRefetch(ctx, state, repo) : undefined;
   // Same release as installed: no metadata download, but the plan still restores damaged or missing files.
   const sameRelease = state !== undefined && installed !== undefined && state.manifest.hash === ref.hash;
   const manifestBytes = sameRelease
@@ -116,6 +116,24 @@ async function prepare(ctx: Context, options: UpdateOptions, started: Date): Pro
   );
   const plan = makePlan(manifest, local.files, stored);
   return { pointer, state, repo, manifestBytes, manifest, local, plan };
+}
+
+/** The installed manifest; if the local copy is lost or damaged, the same (pinned) bytes from the repository. */
+async function loadInstalledManifestOrRefetch(
+  ctx: Context,
+  state: InstallState,
+  repo: RemoteRepository,
+): Promise<Manifest> {
+  try {
+    return await loadInstalledManifest(ctx, state);
+  } catch (localError) {
+    const bytes = await repo.manifestBytes(state.manifest, ctx.signal).catch(() => {
+      throw localError;
+    });
+    await ctx.fs.mkdirp(ctx.layout.manifests);
+    await ctx.fs.writeFileAtomic(ctx.layout.manifest(state.manifest.hash), bytes);
+    return decodeManifest(bytes, state.manifest, repo.url(`manifests/${state.manifest.hash}`));
+  }
 }
 
 export async function loadInstalledManifest(ctx: Context, state: InstallState): Promise<Manifest> {
