@@ -209,6 +209,7 @@ export class ChunkFetcher {
       }
       for (const part of parts) {
         this.checkRange(part.start, part.end, packSize, url, ranges);
+        this.checkTotal(part.total, packSize, url);
         await this.extractBuffer(pack, part.start, part.data, url);
       }
       return;
@@ -219,15 +220,19 @@ export class ChunkFetcher {
       throw new FerryError("E_RANGE", `${url} sent 206 without a valid Content-Range header.`, { url });
     }
     this.checkRange(range.start, range.end, packSize, url, ranges);
-    if (range.total !== undefined && range.total !== packSize) {
-      await response.cancel();
+    if (range.total !== undefined && range.total !== packSize) await response.cancel();
+    this.checkTotal(range.total, packSize, url);
+    return this.extract(response, pack, range.start, range.end, url);
+  }
+
+  private checkTotal(total: number | undefined, packSize: number, url: string): void {
+    if (total !== undefined && total !== packSize) {
       throw new FerryError(
         "E_RANGE",
-        `${url} is ${range.total} bytes but the manifest says ${packSize}. The repository is damaged or a proxy serves another object.`,
-        { url },
+        `${url} is ${total} bytes but the manifest says ${packSize}. The repository is damaged or a proxy serves another object.`,
+        { url, total, packSize },
       );
     }
-    return this.extract(response, pack, range.start, range.end, url);
   }
 
   /** A part must lie inside the pack and inside the span that was asked for (bounded over-read). */

@@ -4,6 +4,8 @@ import { FerryError } from "./errors.js";
 export interface BytePart {
   readonly start: number;
   readonly end: number; // exclusive
+  /** The object's full length as the part claims it (undefined for `*`). */
+  readonly total: number | undefined;
   readonly data: Uint8Array;
 }
 
@@ -48,7 +50,12 @@ export function parseMultipart(body: Uint8Array, boundary: string, url: string):
     const dataStart = headerEnd + 4;
     const dataEnd = dataStart + (range.end - range.start);
     if (dataEnd > buffer.length) throw bad("part shorter than its Content-Range");
-    parts.push({ start: range.start, end: range.end, data: buffer.subarray(dataStart, dataEnd) });
+    parts.push({
+      start: range.start,
+      end: range.end,
+      total: range.total,
+      data: buffer.subarray(dataStart, dataEnd),
+    });
     position = buffer.indexOf(delimiter, dataEnd);
     if (position < 0) throw bad("missing closing boundary");
   }
