@@ -7,9 +7,8 @@ import { test } from "node:test";
 import { status } from "../src/client/inspect.js";
 import { update } from "../src/client/update.js";
 import { NodeFileSystem } from "../src/node/node-fs.js";
-import { serveRepository } from "../src/server/static-server.js";
 import { faultyFileSystem } from "../src/testing/faulty-fs.js";
-import { expectedTree, keys, publishVersions, readTree, sortedEntries, tempDir } from "./helpers.js";
+import { expectedTree, readTree, sortedEntries, v1InstallWithV2Published } from "./helpers.js";
 
 /**
  * Kill points: the update v1 -> v2 is stopped at every mutating file-system operation in turn (all of
@@ -17,15 +16,7 @@ import { expectedTree, keys, publishVersions, readTree, sortedEntries, tempDir }
  * exactly v1 or exactly v2, and a re-run must reach v2.
  */
 test("a crash at any file-system operation leaves v1 or v2, never a mix, and a re-run finishes", async (t) => {
-  const dir = await tempDir(t);
-  const repo = join(dir, "repo");
-  const k = keys();
-  await publishVersions(dir, repo, k.key, [1]);
-  const server = await serveRepository({ root: repo });
-  t.after(() => server.close());
-  const template = join(dir, "template");
-  await update({ repoUrl: server.url, installDir: template, trust: [k.pub] });
-  await publishVersions(dir, repo, k.key, [2]);
+  const { dir, server, template, ...k } = await v1InstallWithV2Published(t);
 
   const v1 = JSON.stringify(sortedEntries(expectedTree(1)));
   const v2 = JSON.stringify(sortedEntries(expectedTree(2)));

@@ -9,7 +9,9 @@ import {
   parsePublicKey,
   type SigningKey,
 } from "../src/core/keys.js";
+import { update } from "../src/client/update.js";
 import { publish } from "../src/publisher/publish.js";
+import { serveRepository } from "../src/server/static-server.js";
 import { sampleGame, writeGame } from "../src/testing/game-fixture.js";
 
 export async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
@@ -83,4 +85,21 @@ export async function publishVersions(
 
 export function sortedEntries(map: Map<string, string>): [string, string][] {
   return [...map.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+}
+
+/**
+ * A served repository at v1, an install of v1 at `template` (copy it per trial), then v2 published:
+ * the starting point of the crash and kill batteries.
+ */
+export async function v1InstallWithV2Published(t: Parameters<typeof tempDir>[0]) {
+  const dir = await tempDir(t);
+  const repo = join(dir, "repo");
+  const k = keys();
+  await publishVersions(dir, repo, k.key, [1]);
+  const server = await serveRepository({ root: repo });
+  t.after(() => server.close());
+  const template = join(dir, "template");
+  await update({ repoUrl: server.url, installDir: template, trust: [k.pub] });
+  await publishVersions(dir, repo, k.key, [2]);
+  return { dir, server, template, ...k };
 }

@@ -4,10 +4,8 @@ import { cp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { status } from "../src/client/inspect.js";
-import { update } from "../src/client/update.js";
-import { serveRepository } from "../src/server/static-server.js";
 import { startHostileProxy } from "../src/testing/hostile-proxy.js";
-import { expectedTree, keys, publishVersions, readTree, sortedEntries, tempDir } from "./helpers.js";
+import { expectedTree, readTree, sortedEntries, v1InstallWithV2Published } from "./helpers.js";
 
 const cli = join(import.meta.dirname, "..", "src", "cli", "main.js");
 const iterations = Number(process.env.FERRY_KILL_ITERATIONS ?? "24");
@@ -25,18 +23,10 @@ function runCli(args: string[], killAfterMs?: number): Promise<{ code: number | 
  * must reach v2. FERRY_KILL_ITERATIONS sets the count.
  */
 test(`SIGKILL at random times during ferry update (${iterations} runs): never a mixed tree`, async (t) => {
-  const dir = await tempDir(t);
-  const repo = join(dir, "repo");
-  const k = keys();
-  await publishVersions(dir, repo, k.key, [1]);
-  const server = await serveRepository({ root: repo });
-  t.after(() => server.close());
+  const { dir, server, template, ...k } = await v1InstallWithV2Published(t);
   // A small per-response delay stretches the download so kills land in every phase.
   const proxy = await startHostileProxy(server.url, { delayMs: 30 });
   t.after(() => proxy.close());
-  const template = join(dir, "template");
-  await update({ repoUrl: server.url, installDir: template, trust: [k.pub] });
-  await publishVersions(dir, repo, k.key, [2]);
   const trust = k.publicText.trim();
 
   const measured = join(dir, "measured");

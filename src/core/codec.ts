@@ -3,7 +3,6 @@ import { FerryError } from "./errors.js";
 
 /** Per-object codecs (docs/FORMAT.md §4). */
 export type Codec = "raw" | "br";
-export const CODECS: readonly Codec[] = ["raw", "br"];
 
 export function isCodec(value: unknown): value is Codec {
   return value === "raw" || value === "br";

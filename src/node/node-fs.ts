@@ -14,7 +14,7 @@ import {
   writeFile,
 } from "node:fs/promises";
 import { dirname } from "node:path";
-import { FerryError, ioError } from "../core/errors.js";
+import { ioError } from "../core/errors.js";
 import type { FileStat, FileSystem, FileWriter } from "../ports/fs.js";
 
 const BLOCK = 1024 * 1024;
@@ -195,8 +195,4 @@ export class NodeFileSystem implements FileSystem {
       await handle.close();
     }
   }
-}
-
-export function notFound(path: string, what: string): FerryError {
-  return new FerryError("E_IO", `${what} ${path} does not exist.`, { path });
 }

@@ -114,7 +114,8 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
   options.onEvent?.({ type: "scan", files: files.length, bytes: totalBytes });
 
   const known = await loadChunkIndex(store);
-  const fresh = new Map<string, { size: number; codec: Codec; location: PendingLocation }>();
+  // location is set once the chunk is appended; every append is awaited before locations are resolved.
+  const fresh = new Map<string, { size: number; codec: Codec; location: PendingLocation | undefined }>();
   const packs = new PackWriter(store, options.maxPackSize ?? DEFAULT_MAX_PACK);
   const pendingFiles: {
     file: (typeof files)[number];
@@ -135,10 +136,10 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
       chunks.push({ hash, size: data.length });
       chunkCount++;
       if (known.has(hash) || fresh.has(hash)) return;
-      const entry = {
+      const entry: { size: number; codec: Codec; location: PendingLocation | undefined } = {
         size: data.length,
-        codec: "raw" as Codec,
-        location: undefined as unknown as PendingLocation,
+        codec: "raw",
+        location: undefined,
       };
       fresh.set(hash, entry);
       // Compression runs in the thread pool; appends stay in order so packs are deterministic.
@@ -193,12 +194,13 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
       old ??
       (() => {
         const f = fresh.get(hash)!;
+        const location = f.location!;
         return {
-          pack: f.location.pack!,
-          offset: f.location.offset,
-          length: f.location.length,
+          pack: location.pack!,
+          offset: location.offset,
+          length: location.length,
           codec: f.codec,
-          packSize: packSizes.get(f.location.pack!)!,
+          packSize: packSizes.get(location.pack!)!,
         };
       })();
     if (old) packSizes.set(old.pack, old.packSize);
