@@ -91,10 +91,16 @@ test("CLI end to end against a real nginx: keygen, publish, update, check, statu
   assert.equal(damaged.code, 1);
   assert.match(damaged.stdout, /missing\s+README\.txt/);
   await ferry("keygen", join(dir, "other"));
-  const wrongKey = await ferry("update", server.url, install, "--trust", join(dir, "other", "ferry.pub"));
+  // A fresh install with the wrong key: root/1.json is not signed by it. An existing install: the key
+  // is neither the one it was installed with nor a root key of its stored root.
+  const otherKey = join(dir, "other", "ferry.pub");
+  const wrongKey = await ferry("update", server.url, join(dir, "fresh"), "--trust", otherKey);
   assert.equal(wrongKey.code, 1);
-  assert.match(wrongKey.stderr, /^ferry: E_SIGNATURE: .*channels\/stable\.json/);
+  assert.match(wrongKey.stderr, /^ferry: E_SIGNATURE: root metadata .*root\/1\.json/);
   assert.equal(wrongKey.stderr.trim().split("\n").length, 1);
+  const wrongKeyInstalled = await ferry("update", server.url, install, "--trust", otherKey);
+  assert.equal(wrongKeyInstalled.code, 1);
+  assert.match(wrongKeyInstalled.stderr, /^ferry: E_KEY: --trust names key/);
   assert.equal((await ferry("update", server.url)).code, 2);
   assert.equal((await ferry("frobnicate")).code, 2);
   // Repair: the missing file comes back, downloading only its chunk.

@@ -7,11 +7,19 @@ import { FerryError, type FerryErrorCode } from "../src/core/errors.js";
 import {
   generateKeyPair,
   parsePrivateKey,
+  type PublicKey,
   parsePublicKey,
   signBytes,
   verifyBytes,
 } from "../src/core/keys.js";
-import { checkFreshness, type PointerBody, signPointer, verifyPointer } from "../src/core/pointer.js";
+import {
+  checkFreshness,
+  parsePointer,
+  type PointerBody,
+  signPointer,
+  verifyPointer,
+} from "../src/core/pointer.js";
+import type { RootBody } from "../src/core/root.js";
 
 const URL = "https://cdn.example/game/channels/stable.json";
 
@@ -38,6 +46,7 @@ const BODY: PointerBody = {
   channel: "stable",
   version: "1.2.0",
   serial: 7,
+  root: 1,
   published: "2026-11-21T22:00:00Z",
   expires: "2026-12-21T22:00:00Z",
   manifest: { hash: "ab".repeat(32), size: 5120, codec: "br", rawSize: 40960 },
@@ -47,6 +56,20 @@ type Doc = { signed: Record<string, unknown>; signatures: { keyid: string; sig: 
   string,
   unknown
 >;
+
+/** A root whose release role is exactly `keys`, threshold 1 (roles themselves: test/trust-roles.test.ts). */
+function verifyWith(bytes: Uint8Array, keys: readonly PublicKey[]) {
+  const root: RootBody = {
+    version: 1,
+    expires: "2099-01-01T00:00:00Z",
+    keys: new Map(keys.map((k) => [k.keyid, k])),
+    roles: {
+      root: { keyids: keys.map((k) => k.keyid), threshold: 1 },
+      release: { keyids: keys.map((k) => k.keyid), threshold: 1 },
+    },
+  };
+  return verifyPointer(parsePointer(bytes, URL), root);
+}
 
 function parseDoc(bytes: Uint8Array): Doc {
   return JSON.parse(new TextDecoder().decode(bytes)) as Doc;
@@ -122,9 +145,9 @@ describe("keys", () => {
 
 describe("pointer: sign and verify", () => {
   it("signPointer -> verifyPointer round trip", () => {
-    const bytes = signPointer(BODY, privateA);
+    const bytes = signPointer(BODY, [privateA]);
     assert.ok(bytes.length < 64 * 1024);
-    const verified = verifyPointer(bytes, [publicA], URL);
+    const verified = verifyWith(bytes, [publicA]);
     assert.deepEqual(verified.body, BODY);
     const doc = parseDoc(bytes);
     assert.deepEqual(verified.document, doc);
@@ -134,26 +157,26 @@ describe("pointer: sign and verify", () => {
   });
 
   it("the signature covers the canonical JSON bytes of `signed`", () => {
-    const doc = parseDoc(signPointer(BODY, privateA));
+    const doc = parseDoc(signPointer(BODY, [privateA]));
     assert.equal(verifyBytes(publicA, canonicalBytes(doc.signed), doc.signatures[0]!.sig), true);
   });
 
   it("verifies when one of several trusted keys signed it", () => {
-    const bytes = signPointer(BODY, privateB);
-    assert.deepEqual(verifyPointer(bytes, [publicA, publicB], URL).body, BODY);
+    const bytes = signPointer(BODY, [privateB]);
+    assert.deepEqual(verifyWith(bytes, [publicA, publicB]).body, BODY);
   });
 
   it("wrong key -> E_SIGNATURE", () => {
-    const bytes = signPointer(BODY, privateB);
-    const err = expectCode(() => verifyPointer(bytes, [publicA], URL), "E_SIGNATURE");
+    const bytes = signPointer(BODY, [privateB]);
+    const err = expectCode(() => verifyWith(bytes, [publicA]), "E_SIGNATURE");
     assert.ok(err.message.includes(URL));
-    expectCode(() => verifyPointer(bytes, [], URL), "E_SIGNATURE");
+    expectCode(() => verifyWith(bytes, []), "E_SIGNATURE");
   });
 
   it("a signature by another key under the trusted key id -> E_SIGNATURE", () => {
-    const doc = parseDoc(signPointer(BODY, privateB));
+    const doc = parseDoc(signPointer(BODY, [privateB]));
     doc.signatures[0]!.keyid = publicA.keyid;
-    expectCode(() => verifyPointer(encode(doc), [publicA], URL), "E_SIGNATURE");
+    expectCode(() => verifyWith(encode(doc), [publicA]), "E_SIGNATURE");
   });
 
   const tampers: [string, (signed: Record<string, unknown>) => void][] = [
@@ -167,43 +190,43 @@ describe("pointer: sign and verify", () => {
   ];
   for (const [what, change] of tampers) {
     it(`tampering with signed.${what} -> E_SIGNATURE`, () => {
-      const doc = parseDoc(signPointer(BODY, privateA));
+      const doc = parseDoc(signPointer(BODY, [privateA]));
       change(doc.signed);
-      expectCode(() => verifyPointer(encode(doc, 2), [publicA], URL), "E_SIGNATURE");
+      expectCode(() => verifyWith(encode(doc, 2), [publicA]), "E_SIGNATURE");
     });
   }
 
   it("a single flipped byte inside `signed` -> E_SIGNATURE (or E_FORMAT when it breaks the JSON)", () => {
-    const bytes = signPointer(BODY, privateA);
+    const bytes = signPointer(BODY, [privateA]);
     const text = new TextDecoder().decode(bytes);
     const at = text.indexOf('"serial": 7');
     assert.ok(at > 0);
     const tampered = Buffer.from(bytes);
     tampered[at + '"serial": '.length] = "9".charCodeAt(0);
-    expectCode(() => verifyPointer(tampered, [publicA], URL), "E_SIGNATURE");
+    expectCode(() => verifyWith(tampered, [publicA]), "E_SIGNATURE");
   });
 
   it("a signature of the wrong length -> E_SIGNATURE", () => {
     for (const length of [0, 32, 63, 65, 128]) {
-      const doc = parseDoc(signPointer(BODY, privateA));
+      const doc = parseDoc(signPointer(BODY, [privateA]));
       const sig = Buffer.from(doc.signatures[0]!.sig, "base64");
       const wrong = Buffer.alloc(length);
       sig.copy(wrong, 0, 0, Math.min(length, sig.length));
       doc.signatures[0]!.sig = wrong.toString("base64");
-      expectCode(() => verifyPointer(encode(doc), [publicA], URL), "E_SIGNATURE");
+      expectCode(() => verifyWith(encode(doc), [publicA]), "E_SIGNATURE");
     }
   });
 
   it("a signature with one flipped bit -> E_SIGNATURE", () => {
-    const doc = parseDoc(signPointer(BODY, privateA));
+    const doc = parseDoc(signPointer(BODY, [privateA]));
     const sig = Buffer.from(doc.signatures[0]!.sig, "base64");
     sig[10] = sig[10]! ^ 1;
     doc.signatures[0]!.sig = sig.toString("base64");
-    expectCode(() => verifyPointer(encode(doc), [publicA], URL), "E_SIGNATURE");
+    expectCode(() => verifyWith(encode(doc), [publicA]), "E_SIGNATURE");
   });
 
   it("reordered keys and different whitespace still verify (signature is over canonical JSON)", () => {
-    const doc = parseDoc(signPointer(BODY, privateA));
+    const doc = parseDoc(signPointer(BODY, [privateA]));
     const reverse = (o: Record<string, unknown>): Record<string, unknown> =>
       Object.fromEntries(
         Object.entries(o)
@@ -222,23 +245,23 @@ describe("pointer: sign and verify", () => {
       encode(doc),
       new TextEncoder().encode(`\n\t ${JSON.stringify(doc, null, "\t")} \n`),
     ]) {
-      assert.deepEqual(verifyPointer(bytes, [publicA], URL).body, BODY);
+      assert.deepEqual(verifyWith(bytes, [publicA]).body, BODY);
     }
   });
 
   it("unsigned additions outside `signed` and an extra untrusted signature do not matter", () => {
-    const doc = parseDoc(signPointer(BODY, privateA));
-    const other = parseDoc(signPointer(BODY, privateB));
+    const doc = parseDoc(signPointer(BODY, [privateA]));
+    const other = parseDoc(signPointer(BODY, [privateB]));
     doc.comment = "mirror note";
     doc.signatures.unshift(other.signatures[0]!);
-    assert.deepEqual(verifyPointer(encode(doc), [publicA], URL).body, BODY);
+    assert.deepEqual(verifyWith(encode(doc), [publicA]).body, BODY);
   });
 
   it("malformed documents -> E_FORMAT", () => {
-    expectCode(() => verifyPointer(new TextEncoder().encode("not json"), [publicA], URL), "E_FORMAT");
-    expectCode(() => verifyPointer(new Uint8Array([0xff, 0xfe, 0x7b, 0x7d]), [publicA], URL), "E_FORMAT");
-    expectCode(() => verifyPointer(encode({ signatures: [] }), [publicA], URL), "E_FORMAT");
-    expectCode(() => verifyPointer(encode({ signed: {}, signatures: "x" }), [publicA], URL), "E_FORMAT");
+    expectCode(() => verifyWith(new TextEncoder().encode("not json"), [publicA]), "E_FORMAT");
+    expectCode(() => verifyWith(new Uint8Array([0xff, 0xfe, 0x7b, 0x7d]), [publicA]), "E_FORMAT");
+    expectCode(() => verifyWith(encode({ signatures: [] }), [publicA]), "E_FORMAT");
+    expectCode(() => verifyWith(encode({ signed: {}, signatures: "x" }), [publicA]), "E_FORMAT");
   });
 
   it("a validly signed pointer with format 2 -> E_UNSUPPORTED_FORMAT; bad fields -> E_FORMAT", () => {
@@ -248,36 +271,29 @@ describe("pointer: sign and verify", () => {
         signatures: [{ keyid: privateA.keyid, sig: signBytes(privateA, canonicalBytes(signed)) }],
       });
     const base = { format: 1, type: "ferry-channel", ...BODY };
-    assert.deepEqual(verifyPointer(signCustom(base), [publicA], URL).body, BODY);
+    assert.deepEqual(verifyWith(signCustom(base), [publicA]).body, BODY);
+    expectCode(() => verifyWith(signCustom({ ...base, format: 2 }), [publicA]), "E_UNSUPPORTED_FORMAT");
     expectCode(
-      () => verifyPointer(signCustom({ ...base, format: 2 }), [publicA], URL),
+      () => verifyWith(signCustom({ ...base, requires: ["tuf"] }), [publicA]),
       "E_UNSUPPORTED_FORMAT",
     );
+    expectCode(() => verifyWith(signCustom({ ...base, type: "ferry-release" }), [publicA]), "E_FORMAT");
+    expectCode(() => verifyWith(signCustom({ ...base, channel: "Stable" }), [publicA]), "E_FORMAT");
+    expectCode(() => verifyWith(signCustom({ ...base, serial: 0 }), [publicA]), "E_FORMAT");
+    expectCode(() => verifyWith(signCustom({ ...base, expires: "tomorrow" }), [publicA]), "E_FORMAT");
     expectCode(
-      () => verifyPointer(signCustom({ ...base, requires: ["tuf"] }), [publicA], URL),
-      "E_UNSUPPORTED_FORMAT",
-    );
-    expectCode(
-      () => verifyPointer(signCustom({ ...base, type: "ferry-release" }), [publicA], URL),
-      "E_FORMAT",
-    );
-    expectCode(() => verifyPointer(signCustom({ ...base, channel: "Stable" }), [publicA], URL), "E_FORMAT");
-    expectCode(() => verifyPointer(signCustom({ ...base, serial: 0 }), [publicA], URL), "E_FORMAT");
-    expectCode(() => verifyPointer(signCustom({ ...base, expires: "tomorrow" }), [publicA], URL), "E_FORMAT");
-    expectCode(
-      () =>
-        verifyPointer(signCustom({ ...base, manifest: { ...BODY.manifest, codec: "raw" } }), [publicA], URL),
+      () => verifyWith(signCustom({ ...base, manifest: { ...BODY.manifest, codec: "raw" } }), [publicA]),
       "E_FORMAT",
     );
     // Unknown fields inside `signed` are covered by the signature and otherwise ignored.
-    assert.deepEqual(verifyPointer(signCustom({ ...base, mirrors: ["x"] }), [publicA], URL).body, BODY);
+    assert.deepEqual(verifyWith(signCustom({ ...base, mirrors: ["x"] }), [publicA]).body, BODY);
   });
 });
 
 describe("pointer: checkFreshness", () => {
   const expires = new Date(BODY.expires);
   const before = new Date(expires.getTime() - 1000);
-  const installed = { serial: 7, manifestHash: BODY.manifest.hash };
+  const installed = { serial: 7, manifestHash: BODY.manifest.hash, version: BODY.version };
 
   it("accepts a pointer that expires after now, with no installed state", () => {
     checkFreshness(BODY, before, undefined, URL);
@@ -300,18 +316,19 @@ describe("pointer: checkFreshness", () => {
 
   it("lower serial -> E_ROLLBACK", () => {
     expectCode(
-      () => checkFreshness(BODY, before, { serial: 8, manifestHash: BODY.manifest.hash }, URL),
+      () =>
+        checkFreshness(BODY, before, { serial: 8, manifestHash: BODY.manifest.hash, version: "1.0" }, URL),
       "E_ROLLBACK",
     );
     expectCode(
-      () => checkFreshness(BODY, before, { serial: 100, manifestHash: "cd".repeat(32) }, URL),
+      () => checkFreshness(BODY, before, { serial: 100, manifestHash: "cd".repeat(32), version: "1.0" }, URL),
       "E_ROLLBACK",
     );
   });
 
   it("same serial naming another manifest -> E_ROLLBACK", () => {
     expectCode(
-      () => checkFreshness(BODY, before, { serial: 7, manifestHash: "cd".repeat(32) }, URL),
+      () => checkFreshness(BODY, before, { serial: 7, manifestHash: "cd".repeat(32), version: "1.0" }, URL),
       "E_ROLLBACK",
     );
   });
@@ -321,7 +338,7 @@ describe("pointer: checkFreshness", () => {
   });
 
   it("higher serial -> ok (with the same or another manifest)", () => {
-    checkFreshness(BODY, before, { serial: 6, manifestHash: BODY.manifest.hash }, URL);
-    checkFreshness(BODY, before, { serial: 1, manifestHash: "cd".repeat(32) }, URL);
+    checkFreshness(BODY, before, { serial: 6, manifestHash: BODY.manifest.hash, version: "1.0" }, URL);
+    checkFreshness(BODY, before, { serial: 1, manifestHash: "cd".repeat(32), version: "1.0" }, URL);
   });
 });

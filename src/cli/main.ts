@@ -1,37 +1,52 @@
 #!/usr/bin/env node
-import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import type { UpdateEvent } from "../client/events.js";
 import { status, verify } from "../client/inspect.js";
 import { check, update } from "../client/update.js";
 import { FerryError } from "../core/errors.js";
-import { type PublicKey, parsePrivateKey, parsePublicKey } from "../core/keys.js";
 import { keygen } from "../publisher/keygen.js";
 import { publish } from "../publisher/publish.js";
+import { resign } from "../publisher/resign.js";
+import { initRoot, rotateRoot } from "../publisher/roots.js";
+import { loadKeyFiles, loadSigningKeys, loadTrust } from "./key-files.js";
 import { formatListenMessage, serveRepository } from "../server/static-server.js";
 import { formatBytes, ProgressRenderer } from "./render.js";
 
 const HELP = `ferry — signed, content-addressed live updates for games and apps
 
 Usage:
-  ferry keygen <dir>
-  ferry publish <build-dir> --repo <repo-dir> --version <v> --key <ferry.key> [--channel stable] [--expires-days 30] [--quality 0-11] [--json]
+  ferry keygen <dir> [--name ferry]
+  ferry publish <build-dir> --repo <repo-dir> --version <v> --key <release.key>... [--channel stable] [--expires-days 30] [--quality 0-11] [--json]
+  ferry resign --repo <repo-dir> --key <release.key>... [--channel stable] [--expires-days 30]
+  ferry root init --repo <repo-dir> --root-key <root.key|.pub>... --release-key <release.pub>... [--root-threshold 1] [--release-threshold 1] [--expires-days 365]
+  ferry root rotate --repo <repo-dir> --sign <root.key>... [--root-key <k>...] [--release-key <k>...] [--root-threshold n] [--release-threshold n] [--expires-days 365]
   ferry serve <repo-dir> [--host 127.0.0.1] [--port 8080]
-  ferry update <repo-url> <install-dir> --trust <ferry.pub> [--channel stable] [--json]
-  ferry check <repo-url> <install-dir> --trust <ferry.pub> [--channel stable] [--json]
+  ferry update <repo-url> <install-dir> --trust <root.pub|root.json>... [--trust-threshold 1] [--channel stable] [--allow-downgrade] [--json]
+  ferry check <repo-url> <install-dir> --trust <root.pub|root.json>... [--channel stable] [--allow-downgrade] [--json]
   ferry status <install-dir> [--json]
   ferry verify <install-dir> [--json]
 
---trust takes a public key file or the key text itself (ferry-ed25519:...); repeat it to trust several keys.
+--trust takes a root public key (file or the text ferry-ed25519:...; repeat for several, with --trust-threshold)
+or a root metadata file (root/<n>.json) shipped with the game. 'ferry publish' on a repository without root
+metadata creates root/1.json in which the publishing key is root and release key; see docs/SECURITY.md for
+an offline root key and rotation.
 Exit codes: 0 success (also "already up to date"), 1 failure, 2 usage error.
 `;
 
 const OPTIONS = {
   repo: { type: "string" },
   version: { type: "string" },
-  key: { type: "string" },
   channel: { type: "string" },
+  key: { type: "string", multiple: true },
   trust: { type: "string", multiple: true },
+  "trust-threshold": { type: "string" },
+  "allow-downgrade": { type: "boolean" },
+  "root-key": { type: "string", multiple: true },
+  "release-key": { type: "string", multiple: true },
+  sign: { type: "string", multiple: true },
+  "root-threshold": { type: "string" },
+  "release-threshold": { type: "string" },
+  name: { type: "string" },
   host: { type: "string" },
   port: { type: "string" },
   "expires-days": { type: "string" },
@@ -49,23 +64,18 @@ function need<T>(value: T | undefined, what: string): T {
   return value;
 }
 
-async function loadTrust(values: readonly string[] | undefined): Promise<PublicKey[]> {
-  if (!values || values.length === 0)
-    throw usage("Missing --trust <public-key>: Ferry only installs what a key you trust signed");
-  return Promise.all(
-    values.map(async (value) => {
-      if (value.startsWith("ferry-ed25519:")) return parsePublicKey(value, "--trust");
-      const text = await readFile(value, "utf8").catch((cause) => {
-        throw new FerryError(
-          "E_KEY",
-          `Cannot read the public key file ${value}: ${(cause as Error).message}.`,
-          { path: value },
-          { cause },
-        );
-      });
-      return parsePublicKey(text, value);
-    }),
-  );
+function positiveInteger(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw usage(`${flag} must be a positive integer`);
+  return n;
+}
+
+function expiryDays(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const days = Number(value);
+  if (!(days > 0) || !Number.isFinite(days)) throw usage("--expires-days must be a positive number");
+  return days;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -88,7 +98,7 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case "keygen": {
-      const result = await keygen(need(args[0], "<dir>"));
+      const result = await keygen(need(args[0], "<dir>"), values.name ?? "ferry");
       if (json) out({ type: "result", ...result });
       else
         process.stdout.write(
@@ -97,23 +107,13 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "publish": {
-      const pem = await readFile(need(values.key, "--key <ferry.key>"), "utf8").catch((cause) => {
-        throw new FerryError(
-          "E_KEY",
-          `Cannot read the private key ${values.key}: ${(cause as Error).message}.`,
-          { path: values.key ?? "" },
-          { cause },
-        );
-      });
       const epoch = process.env.SOURCE_DATE_EPOCH;
-      const expiresDays = values["expires-days"] === undefined ? undefined : Number(values["expires-days"]);
-      if (expiresDays !== undefined && !(expiresDays > 0))
-        throw usage("--expires-days must be a positive number");
+      const expiresDays = expiryDays(values["expires-days"]);
       const result = await publish({
         buildDir: need(args[0], "<build-dir>"),
         repo: need(values.repo, "--repo <repo-dir>"),
         version: need(values.version, "--version <version>"),
-        key: parsePrivateKey(pem, values.key!),
+        key: await loadSigningKeys(need(values.key, "--key <release.key>"), "--key"),
         ...(values.channel ? { channel: values.channel } : {}),
         ...(epoch ? { created: new Date(Number(epoch) * 1000) } : {}),
         ...(expiresDays ? { expiresInDays: expiresDays } : {}),
@@ -127,6 +127,60 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(
           `Published ${result.version} to channel '${result.channel}' (serial ${result.serial}): ${result.files} files, ${formatBytes(result.bytes)}; ` +
             `${result.newChunks} of ${result.chunks} chunks new, ${formatBytes(result.storedBytes)} written in ${result.newPacks} pack(s); manifest ${formatBytes(result.manifestBytes)}.\n`,
+        );
+      return 0;
+    }
+    case "resign": {
+      const expiresDays = expiryDays(values["expires-days"]);
+      const body = await resign({
+        repo: need(values.repo, "--repo <repo-dir>"),
+        keys: await loadSigningKeys(need(values.key, "--key <release.key>"), "--key"),
+        ...(values.channel ? { channel: values.channel } : {}),
+        ...(expiresDays ? { expiresInDays: expiresDays } : {}),
+      });
+      if (json) out({ type: "result", ...body });
+      else
+        process.stdout.write(
+          `Re-signed channel '${body.channel}' (${body.version}): serial ${body.serial}, root ${body.root}, expires ${body.expires}.\n`,
+        );
+      return 0;
+    }
+    case "root": {
+      const action = args[0];
+      if (action !== "init" && action !== "rotate")
+        throw usage("Use 'ferry root init' or 'ferry root rotate'");
+      const rootKeys = values["root-key"] ? await loadKeyFiles(values["root-key"], "--root-key") : undefined;
+      const releaseKeys = values["release-key"]
+        ? await loadKeyFiles(values["release-key"], "--release-key")
+        : undefined;
+      const signers =
+        action === "init"
+          ? (rootKeys ?? []).flatMap((k) => (k.signing ? [k.signing] : []))
+          : await loadSigningKeys(need(values.sign, "--sign <root.key>"), "--sign");
+      const rootThreshold = positiveInteger(values["root-threshold"], "--root-threshold");
+      const releaseThreshold = positiveInteger(values["release-threshold"], "--release-threshold");
+      const expiresDays = expiryDays(values["expires-days"]);
+      const change = {
+        repo: need(values.repo, "--repo <repo-dir>"),
+        signers,
+        ...(rootKeys ? { rootKeys: rootKeys.map((k) => k.public) } : {}),
+        ...(releaseKeys ? { releaseKeys: releaseKeys.map((k) => k.public) } : {}),
+        ...(rootThreshold ? { rootThreshold } : {}),
+        ...(releaseThreshold ? { releaseThreshold } : {}),
+        ...(expiresDays ? { expiresInDays: expiresDays } : {}),
+      };
+      const body = action === "init" ? await initRoot(change) : await rotateRoot(change);
+      const summary = {
+        version: body.version,
+        expires: body.expires,
+        root: body.roles.root,
+        release: body.roles.release,
+      };
+      if (json) out({ type: "result", ...summary });
+      else
+        process.stdout.write(
+          `Wrote root/${body.version}.json: ${body.roles.root.threshold} of ${body.roles.root.keyids.length} root key(s), ${body.roles.release.threshold} of ${body.roles.release.keyids.length} release key(s), expires ${body.expires}.` +
+            (action === "rotate" ? " Run 'ferry resign' for each channel so clients move to it.\n" : "\n"),
         );
       return 0;
     }
@@ -151,8 +205,12 @@ async function main(argv: string[]): Promise<number> {
       const options = {
         repoUrl: need(args[0], "<repo-url>"),
         installDir: need(args[1], "<install-dir>"),
-        trust: await loadTrust(values.trust),
+        trust: await loadTrust(
+          values.trust,
+          positiveInteger(values["trust-threshold"], "--trust-threshold") ?? 1,
+        ),
         ...(values.channel ? { channel: values.channel } : {}),
+        ...(values["allow-downgrade"] ? { allowDowngrade: true } : {}),
         onEvent,
       };
       if (command === "check") {

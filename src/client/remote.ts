@@ -2,14 +2,14 @@ import { decode } from "../core/codec.js";
 import { FerryError } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
 import { parseJson } from "../core/json-reader.js";
-import type { PublicKey } from "../core/keys.js";
 import { type Manifest, parseManifest } from "../core/manifest.js";
-import { MAX_POINTER_BYTES, type ManifestRef, type SignedPointer, verifyPointer } from "../core/pointer.js";
+import { MAX_POINTER_BYTES, type ManifestRef } from "../core/pointer.js";
+import { MAX_ROOT_BYTES } from "../core/root.js";
 import type { Transport } from "../ports/transport.js";
 import type { EventSink } from "./events.js";
 import { httpError, type RetryPolicy, readCapped, withRetries } from "./http.js";
 
-/** Read access to a repository by URL: signed pointer, verified manifest, pack URLs. */
+/** Read access to a repository by URL: pointer and root bytes (verified by trust.ts), verified manifest, pack URLs. */
 export class RemoteRepository {
   readonly base: string;
   metadataBytes = 0;
@@ -59,22 +59,17 @@ export class RemoteRepository {
     });
   }
 
-  async pointer(
-    channel: string,
-    trusted: readonly PublicKey[],
-    signal?: AbortSignal,
-  ): Promise<SignedPointer> {
-    const path = `channels/${channel}.json`;
-    const bytes = await this.getBytes(path, MAX_POINTER_BYTES, `channel pointer '${channel}'`, signal);
-    const pointer = verifyPointer(bytes, trusted, this.url(path));
-    if (pointer.body.channel !== channel) {
-      throw new FerryError(
-        "E_SIGNATURE",
-        `${this.url(path)} is signed for channel '${pointer.body.channel}', not '${channel}': a pointer was swapped.`,
-        { url: this.url(path) },
-      );
-    }
-    return pointer;
+  async pointerBytes(channel: string, signal?: AbortSignal): Promise<Uint8Array> {
+    return this.getBytes(
+      `channels/${channel}.json`,
+      MAX_POINTER_BYTES,
+      `channel pointer '${channel}'`,
+      signal,
+    );
+  }
+
+  async rootBytes(version: number, signal?: AbortSignal): Promise<Uint8Array> {
+    return this.getBytes(`root/${version}.json`, MAX_ROOT_BYTES, `root metadata version ${version}`, signal);
   }
 
   async manifestBytes(ref: ManifestRef, signal?: AbortSignal): Promise<Uint8Array> {

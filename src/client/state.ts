@@ -19,6 +19,13 @@ export interface InstallState {
   readonly serial: number;
   readonly manifest: ManifestRef;
   readonly pointer: unknown;
+  /** The newest root metadata document this install verified (docs/FORMAT.md §6). */
+  readonly root: unknown;
+  /**
+   * Key ids the install was first trusted with (--trust keys, or a shipped root's root keys). A later
+   * --trust must name these or keys of the stored root's root role, so a wrong key is reported, not ignored.
+   */
+  readonly trustedKeys: readonly string[];
   readonly files: Readonly<Record<string, StatCacheEntry>>;
 }
 
@@ -30,6 +37,7 @@ export function parseState(json: unknown, document: string): InstallState {
   const r = new JsonReader(document, json);
   checkFormatHeader(r, "ferry-install");
   const m = r.object("manifest");
+  r.object("root"); // an object here; verified as root metadata where it is used
   const files: Record<string, StatCacheEntry> = {};
   for (const [path, f] of r.entries("files")) {
     files[path] = {
@@ -50,6 +58,15 @@ export function parseState(json: unknown, document: string): InstallState {
       rawSize: m.integer("rawSize", 1),
     },
     pointer: (json as { pointer: unknown }).pointer,
+    root: (json as { root: unknown }).root,
+    trustedKeys: r.array("trustedKeys").map((id, i) => {
+      if (typeof id !== "string" || !/^[0-9a-f]{64}$/.test(id)) {
+        throw new FerryError("E_FORMAT", `${document} is malformed: trustedKeys[${i}] should be a key id.`, {
+          document,
+        });
+      }
+      return id;
+    }),
     files,
   };
 }

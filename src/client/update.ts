@@ -1,9 +1,9 @@
 import { canonicalJson } from "../core/canonical-json.js";
 import { FerryError } from "../core/errors.js";
-import type { PublicKey } from "../core/keys.js";
 import type { Manifest } from "../core/manifest.js";
 import { plan as makePlan, type Plan } from "../core/planner.js";
 import { CHANNEL_PATTERN, checkFreshness, type SignedPointer } from "../core/pointer.js";
+import type { TrustedRoot } from "../core/root.js";
 import { assembleFile } from "./assemble.js";
 import { type ClientDeps, type Context, makeContext, withInstall } from "./context.js";
 import type { RangeMode } from "./events.js";
@@ -13,11 +13,15 @@ import { buildLocalIndex, cacheEntry, type LocalIndex } from "./local-index.js";
 import { pool } from "./pool.js";
 import { decodeManifest, RemoteRepository } from "./remote.js";
 import { encodeState, type InstallState, readState, type StatCacheEntry } from "./state.js";
+import { anchorKeyids, fetchVerifiedPointer, toAnchor, type TrustOption } from "./trust.js";
 
 export interface UpdateOptions extends ClientDeps {
   readonly repoUrl: string;
   readonly installDir: string;
-  readonly trust: readonly PublicKey[];
+  /** Root keys or a root file (see TrustAnchor); an installed release's stored root supersedes keys. */
+  readonly trust: TrustOption;
+  /** Accept a pointer with a lower serial or version than installed. Only ever set by the caller. */
+  readonly allowDowngrade?: boolean;
   readonly channel?: string;
   readonly concurrency?: number;
   /** Start in this range mode (default "multi"); Ferry degrades further by itself when needed. */
@@ -48,6 +52,8 @@ const ASSEMBLE_CONCURRENCY = 4;
 
 interface Prepared {
   readonly pointer: SignedPointer;
+  readonly root: TrustedRoot;
+  readonly trustedKeys: readonly string[];
   readonly state: InstallState | undefined;
   readonly repo: RemoteRepository;
   readonly manifestBytes: Uint8Array;
@@ -80,12 +86,15 @@ async function prepare(ctx: Context, options: UpdateOptions, started: Date): Pro
       { channel, installed: state.channel },
     );
   }
-  const pointer = await repo.pointer(channel, options.trust, ctx.signal);
+  const anchor = toAnchor(options.trust);
+  const { pointer, root } = await fetchVerifiedPointer(repo, channel, anchor, state, started, ctx.signal);
+  const trustedKeys = state?.trustedKeys ?? anchorKeyids(anchor, root);
   checkFreshness(
     pointer.body,
     started,
-    state ? { serial: state.serial, manifestHash: state.manifest.hash } : undefined,
+    state ? { serial: state.serial, manifestHash: state.manifest.hash, version: state.version } : undefined,
     repo.url(`channels/${channel}.json`),
+    options.allowDowngrade === true,
   );
   ctx.emit({
     type: "pointer",
@@ -115,7 +124,7 @@ async function prepare(ctx: Context, options: UpdateOptions, started: Date): Pro
     (await ctx.fs.readdir(ctx.layout.stagedChunks)).filter((n) => /^[0-9a-f]{64}$/.test(n)),
   );
   const plan = makePlan(manifest, local.files, stored);
-  return { pointer, state, repo, manifestBytes, manifest, local, plan };
+  return { pointer, root, trustedKeys, state, repo, manifestBytes, manifest, local, plan };
 }
 
 /** The installed manifest; if the local copy is lost or damaged, the same (pinned) bytes from the repository. */
@@ -188,18 +197,26 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
       serial: pointer.body.serial,
     };
     if (isNoop(p)) {
-      // Remember a newer serial (re-signed pointer: rollback protection) and refreshed stat-cache
-      // entries (e.g. after the install was copied), so the next run does not re-hash.
+      // Remember a newer serial (re-signed pointer: rollback protection), a newer root (rotated keys),
+      // and refreshed stat-cache entries (e.g. after the install was copied), so the next run does not re-hash.
       const files = Object.fromEntries(
         p.plan.keep.map((path) => [path, cacheEntry(p.local.stats.get(path)!)]),
       );
       if (
         state &&
-        (pointer.body.serial > state.serial || canonicalJson(files) !== canonicalJson(state.files))
+        (pointer.body.serial !== state.serial ||
+          canonicalJson(p.root.document) !== canonicalJson(state.root) ||
+          canonicalJson(files) !== canonicalJson(state.files))
       ) {
         await ctx.fs.writeFileAtomic(
           ctx.layout.state,
-          encodeState({ ...state, serial: pointer.body.serial, pointer: pointer.document, files }),
+          encodeState({
+            ...state,
+            serial: pointer.body.serial,
+            pointer: pointer.document,
+            root: p.root.document,
+            files,
+          }),
         );
       }
       return summary(ctx, started, repo, {
@@ -275,6 +292,8 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
       serial: pointer.body.serial,
       manifest: pointer.body.manifest,
       pointer: pointer.document,
+      root: p.root.document,
+      trustedKeys: p.trustedKeys,
       files,
     };
     if (ctx.signal?.aborted)

@@ -74,6 +74,19 @@ export function parsePrivateKey(pem: string, source: string): SigningKey {
   return { keyid: sha256(raw), key };
 }
 
+/** The public half of a signing key. */
+export function publicKeyOf(signing: SigningKey): PublicKey {
+  const raw = new Uint8Array(
+    createPublicKey(signing.key).export({ format: "der", type: "spki" }).subarray(SPKI_PREFIX.length),
+  );
+  return { keyid: signing.keyid, raw, key: createPublicKey(signing.key) };
+}
+
+/** The one-line text form `ferry-ed25519:<base64>` (public key files and root metadata). */
+export function publicKeyText(key: PublicKey): string {
+  return `${PUBLIC_PREFIX}${Buffer.from(key.raw).toString("base64")}`;
+}
+
 export function signBytes(key: SigningKey, data: Uint8Array): string {
   return sign(null, data, key.key).toString("base64");
 }

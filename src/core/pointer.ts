@@ -1,8 +1,10 @@
-import { canonicalBytes } from "./canonical-json.js";
 import { FerryError } from "./errors.js";
-import { checkFormatHeader, JsonReader, parseJson } from "./json-reader.js";
-import { type PublicKey, type SigningKey, signBytes, verifyBytes } from "./keys.js";
+import { checkFormatHeader } from "./json-reader.js";
+import type { SigningKey } from "./keys.js";
 import { TIME_PATTERN, VERSION_PATTERN } from "./manifest.js";
+import type { RootBody } from "./root.js";
+import { type Envelope, parseEnvelope, requireThreshold, signEnvelope } from "./signed.js";
+import { compareVersions } from "./version.js";
 
 /** Signed channel pointer, docs/FORMAT.md §6. */
 export interface ManifestRef {
@@ -16,6 +18,8 @@ export interface PointerBody {
   readonly channel: string;
   readonly version: string;
   readonly serial: number;
+  /** The root version whose release keys sign this pointer; a client walks its roots up to it. */
+  readonly root: number;
   readonly published: string;
   readonly expires: string;
   readonly manifest: ManifestRef;
@@ -27,54 +31,48 @@ export interface SignedPointer {
   readonly document: unknown;
 }
 
+/** A pointer parsed but not yet verified: only `claimedRoot` may be used, to find the root to verify with. */
+export interface UnverifiedPointer {
+  readonly envelope: Envelope;
+  readonly claimedRoot: number;
+  readonly url: string;
+}
+
 export const CHANNEL_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 export const MAX_POINTER_BYTES = 64 * 1024;
 
-function signedJson(body: PointerBody): Record<string, unknown> {
-  return { format: 1, type: "ferry-channel", ...body };
+export function signPointer(body: PointerBody, keys: readonly SigningKey[]): Uint8Array {
+  return signEnvelope({ format: 1, type: "ferry-channel", ...body }, keys);
 }
 
-export function signPointer(body: PointerBody, key: SigningKey): Uint8Array {
-  const signed = signedJson(body);
-  const document = {
-    signed,
-    signatures: [{ keyid: key.keyid, sig: signBytes(key, canonicalBytes(signed)) }],
-  };
-  return new TextEncoder().encode(JSON.stringify(document, null, 2) + "\n");
+export function parsePointer(bytes: Uint8Array, url: string): UnverifiedPointer {
+  const envelope = parseEnvelope(`channel pointer ${url}`, bytes);
+  return { envelope, claimedRoot: envelope.signed.integer("root", 1), url };
 }
 
 /**
- * Parses a pointer and checks that a trusted key signed it. Expiry and rollback are policy checks done
- * by the caller against the update's start time and the installed state (see checkFreshness).
+ * Checks that a threshold of the root's release keys signed the pointer, then reads its fields (nothing
+ * but `root` is interpreted before the signature is checked). Expiry and rollback are policy checks done
+ * by the caller against the update's start time and the installed state (checkFreshness).
  */
-export function verifyPointer(bytes: Uint8Array, trusted: readonly PublicKey[], url: string): SignedPointer {
-  const document = parseJson(`channel pointer ${url}`, bytes);
-  const r = new JsonReader(`channel pointer ${url}`, document);
-  const signedReader = r.object("signed");
-  const signed = (document as { signed: unknown }).signed;
-  const payload = canonicalBytes(signed);
-  const signatures = r.objects("signatures");
-  const valid = signatures.some((s) => {
-    const keyid = s.string("keyid");
-    const sig = s.string("sig");
-    const key = trusted.find((k) => k.keyid === keyid);
-    return key !== undefined && verifyBytes(key, payload, sig);
-  });
-  if (!valid) {
-    throw new FerryError(
-      "E_SIGNATURE",
-      `The channel pointer ${url} is not signed by a trusted key (trusted: ${trusted.map((k) => k.keyid.slice(0, 16)).join(", ")}). Someone may have tampered with it, or --trust names the wrong key.`,
-      { url, trusted: trusted.map((k) => k.keyid).join(",") },
-    );
-  }
-  checkFormatHeader(signedReader, "ferry-channel");
-  const m = signedReader.object("manifest");
+export function verifyPointer(pointer: UnverifiedPointer, root: RootBody): SignedPointer {
+  requireThreshold(
+    pointer.envelope,
+    root.keys,
+    root.roles.release,
+    `The channel pointer ${pointer.url} (checked with root version ${root.version})`,
+    "Someone may have tampered with it, or it was signed with a key the publisher's root does not authorise.",
+  );
+  const s = pointer.envelope.signed;
+  checkFormatHeader(s, "ferry-channel");
+  const m = s.object("manifest");
   const body: PointerBody = {
-    channel: signedReader.string("channel", CHANNEL_PATTERN),
-    version: signedReader.string("version", VERSION_PATTERN),
-    serial: signedReader.integer("serial", 1),
-    published: signedReader.string("published", TIME_PATTERN),
-    expires: signedReader.string("expires", TIME_PATTERN),
+    channel: s.string("channel", CHANNEL_PATTERN),
+    version: s.string("version", VERSION_PATTERN),
+    serial: s.integer("serial", 1),
+    root: s.integer("root", 1),
+    published: s.string("published", TIME_PATTERN),
+    expires: s.string("expires", TIME_PATTERN),
     manifest: {
       hash: m.string("hash", /^[0-9a-f]{64}$/),
       size: m.integer("size", 1),
@@ -82,36 +80,48 @@ export function verifyPointer(bytes: Uint8Array, trusted: readonly PublicKey[], 
       rawSize: m.integer("rawSize", 1),
     },
   };
-  return { body, document };
+  return { body, document: pointer.envelope.document };
 }
 
 export interface InstalledPosition {
   readonly serial: number;
   readonly manifestHash: string;
+  readonly version: string;
 }
 
-/** Expiry (against the update's fixed start time) and rollback checks, FORMAT.md §6. */
+/**
+ * Expiry (against the update's fixed start time) and rollback checks, FORMAT.md §6. `allowDowngrade`
+ * comes from the caller only (never from anything read from the repository).
+ */
 export function checkFreshness(
   body: PointerBody,
   now: Date,
   installed: InstalledPosition | undefined,
   url: string,
+  allowDowngrade = false,
 ): void {
   const expires = new Date(body.expires);
   if (!(expires.getTime() > now.getTime())) {
     throw new FerryError(
       "E_EXPIRED",
-      `The channel pointer ${url} expired at ${body.expires} (local time is ${now.toISOString()}). The publisher must re-publish or re-sign the channel; if the expiry looks wrong, check this machine's clock.`,
+      `The channel pointer ${url} expired at ${body.expires} (local time is ${now.toISOString()}). The publisher must re-publish or re-sign the channel ('ferry resign'); if the expiry looks wrong, check this machine's clock.`,
       { url, expires: body.expires, now: now.toISOString() },
     );
   }
-  if (!installed) return;
+  if (!installed || allowDowngrade) return;
   const conflict = body.serial === installed.serial && body.manifest.hash !== installed.manifestHash;
   if (body.serial < installed.serial || conflict) {
     throw new FerryError(
       "E_ROLLBACK",
       `The channel pointer ${url} has serial ${body.serial}, but this install has already seen serial ${installed.serial}${conflict ? " naming another release" : ""}. This looks like a replayed or stale pointer (a mirror or cache serving old data); the install was not changed.`,
       { url, serial: body.serial, installedSerial: installed.serial },
+    );
+  }
+  if (compareVersions(body.version, installed.version) < 0) {
+    throw new FerryError(
+      "E_ROLLBACK",
+      `The channel pointer ${url} names version ${body.version}, older than the installed ${installed.version}. Ferry does not downgrade unless the caller asks for it (--allow-downgrade); the install was not changed.`,
+      { url, version: body.version, installedVersion: installed.version },
     );
   }
 }

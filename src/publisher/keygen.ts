@@ -3,12 +3,19 @@ import { join } from "node:path";
 import { FerryError, ioError } from "../core/errors.js";
 import { generateKeyPair, parsePublicKey } from "../core/keys.js";
 
-/** Writes `<dir>/ferry.key` (mode 0600) and `<dir>/ferry.pub`; refuses to overwrite an existing key. */
+/** Writes `<dir>/<name>.key` (mode 0600) and `<dir>/<name>.pub`; refuses to overwrite an existing key. */
 export async function keygen(
   dir: string,
+  name = "ferry",
 ): Promise<{ privateKeyPath: string; publicKeyPath: string; keyid: string }> {
-  const privateKeyPath = join(dir, "ferry.key");
-  const publicKeyPath = join(dir, "ferry.pub");
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
+    throw new FerryError(
+      "E_USAGE",
+      `Invalid key name ${JSON.stringify(name)}: letters, digits, '.', '_', '-'.`,
+    );
+  }
+  const privateKeyPath = join(dir, `${name}.key`);
+  const publicKeyPath = join(dir, `${name}.pub`);
   for (const path of [privateKeyPath, publicKeyPath]) {
     const exists = await access(path).then(
       () => true,

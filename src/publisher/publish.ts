@@ -13,7 +13,6 @@ import {
 } from "../core/codec.js";
 import { FerryError, ioError } from "../core/errors.js";
 import { sha256, sha256Stream } from "../core/hash.js";
-import { parseJson } from "../core/json-reader.js";
 import type { SigningKey } from "../core/keys.js";
 import {
   type ChunkRef,
@@ -22,17 +21,26 @@ import {
   serializeManifest,
   VERSION_PATTERN,
 } from "../core/manifest.js";
-import { CHANNEL_PATTERN, type PointerBody, signPointer } from "../core/pointer.js";
+import {
+  CHANNEL_PATTERN,
+  parsePointer,
+  type PointerBody,
+  signPointer,
+  verifyPointer,
+} from "../core/pointer.js";
+import { expiryAfterDays, timestamp } from "../core/time.js";
 import { PackWriter, type PendingLocation } from "./pack-writer.js";
 import { type KnownChunk, loadChunkIndex } from "./repo-index.js";
 import { DirectoryStore, type RepoStore } from "./repo-store.js";
+import { ensureRoot, loadRootChain, requireReleaseKeys } from "./roots.js";
 import { scanBuildDirectory } from "./scan.js";
 
 export interface PublishOptions {
   readonly buildDir: string;
   readonly repo: string | RepoStore;
   readonly version: string;
-  readonly key: SigningKey;
+  /** Release key(s): a threshold of the newest root's release role. Without a root, root/1.json is created for them. */
+  readonly key: SigningKey | readonly SigningKey[];
   readonly channel?: string;
   readonly chunking?: ChunkingParams;
   /**
@@ -49,6 +57,8 @@ export interface PublishOptions {
 
 export type PublishEvent =
   | { readonly type: "scan"; readonly files: number; readonly bytes: number }
+  /** root/1.json was created with the publishing key(s) holding the root and release roles. */
+  | { readonly type: "root-created"; readonly keyids: readonly string[] }
   | {
       readonly type: "file";
       readonly path: string;
@@ -75,10 +85,6 @@ export interface PublishResult {
 const DEFAULT_MAX_PACK = 64 * 1024 * 1024;
 const IN_FLIGHT = 8;
 const brotliAsync = promisify(brotliCompress);
-
-function timestamp(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
-}
 
 /**
  * Publishes a build directory as a release: packs (new chunks only), then the manifest, then the signed
@@ -107,7 +113,13 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     });
   }
   const store = typeof options.repo === "string" ? new DirectoryStore(options.repo) : options.repo;
+  const keys = "keyid" in options.key ? [options.key as SigningKey] : (options.key as readonly SigningKey[]);
+  const now = options.created ?? new Date();
   await store.write("ferry-repo.json", new TextEncoder().encode('{"format":1,"type":"ferry-repo"}\n'));
+  // Trust first: a publish that clients would reject fails before any work.
+  const { root, created: rootCreated } = await ensureRoot(store, keys, now);
+  if (rootCreated) options.onEvent?.({ type: "root-created", keyids: keys.map((k) => k.keyid) });
+  requireReleaseKeys(root.body, keys, now);
 
   const files = await scanBuildDirectory(options.buildDir);
   const totalBytes = files.reduce((s, f) => s + f.size, 0);
@@ -222,11 +234,10 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
   }));
 
   const previousPointer = await readPreviousPointer(store, channel);
-  const created = options.created ?? new Date();
   const manifest: Manifest = {
     format: 1,
     version: options.version,
-    created: timestamp(created),
+    created: timestamp(now),
     previous: previousPointer?.manifest ?? null,
     chunking,
     packs: packIds.map((id) => ({ id, size: packSizes.get(id)! })),
@@ -239,16 +250,16 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
   await store.write(`manifests/${manifestHash}`, compressed);
 
   const serial = (previousPointer?.serial ?? 0) + 1;
-  const now = options.created ?? new Date();
   const body: PointerBody = {
     channel,
     version: options.version,
     serial,
+    root: root.body.version,
     published: timestamp(now),
-    expires: timestamp(new Date(now.getTime() + (options.expiresInDays ?? 30) * 86_400_000)),
+    expires: expiryAfterDays(now, options.expiresInDays ?? 30),
     manifest: { hash: manifestHash, size: compressed.length, codec: "br", rawSize: raw.length },
   };
-  await store.write(`channels/${channel}.json`, signPointer(body, options.key));
+  await store.write(`channels/${channel}.json`, signPointer(body, keys));
   return {
     version: options.version,
     channel,
@@ -269,25 +280,21 @@ async function encode(data: Buffer, quality: number, incompressible: boolean): P
   return chooseEncoding(data, await brotliAsync(data, { params: brotliParams(data.length, quality) }));
 }
 
-/** The channel's current pointer (unverified: the publisher wrote it), for serial and history. */
-async function readPreviousPointer(
-  store: RepoStore,
-  channel: string,
-): Promise<{ serial: number; manifest: { hash: string; size: number } } | undefined> {
-  const bytes = await store.read(`channels/${channel}.json`);
+/** The channel's current pointer, verified under the root it names (its serial is the base for ours). */
+async function readPreviousPointer(store: RepoStore, channel: string): Promise<PointerBody | undefined> {
+  const path = `channels/${channel}.json`;
+  const bytes = await store.read(path);
   if (!bytes) return undefined;
-  const doc = parseJson(`channel pointer channels/${channel}.json`, bytes) as {
-    signed?: { serial?: unknown; manifest?: { hash?: unknown; size?: unknown } };
-  };
-  const serial = doc.signed?.serial;
-  const hash = doc.signed?.manifest?.hash;
-  const size = doc.signed?.manifest?.size;
-  if (typeof serial !== "number" || typeof hash !== "string" || typeof size !== "number") {
+  const pointer = parsePointer(bytes, path);
+  const root = (await loadRootChain(store))[pointer.claimedRoot - 1];
+  if (!root) {
     throw new FerryError(
       "E_FORMAT",
-      `The existing channel pointer channels/${channel}.json is malformed; fix or remove it before publishing.`,
-      { channel },
+      `${path} names root version ${pointer.claimedRoot}, which the repository lacks.`,
+      {
+        channel,
+      },
     );
   }
-  return { serial, manifest: { hash, size } };
+  return verifyPointer(pointer, root.body).body;
 }

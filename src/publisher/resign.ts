@@ -1,0 +1,68 @@
+import { FerryError } from "../core/errors.js";
+import { expiryAfterDays } from "../core/time.js";
+import type { SigningKey } from "../core/keys.js";
+import {
+  CHANNEL_PATTERN,
+  parsePointer,
+  type PointerBody,
+  signPointer,
+  verifyPointer,
+} from "../core/pointer.js";
+import { DirectoryStore, type RepoStore } from "./repo-store.js";
+import { loadRootChain, requireReleaseKeys } from "./roots.js";
+
+export interface ResignOptions {
+  readonly repo: string | RepoStore;
+  readonly channel?: string;
+  readonly keys: readonly SigningKey[];
+  readonly expiresInDays?: number;
+  readonly now?: Date;
+}
+
+/**
+ * Re-signs a channel's pointer with a new expiry and the next serial, under the newest root, without
+ * touching content (a cron job keeps a channel fresh this way; also the step after rotating release keys).
+ * The current pointer is verified first under the root it names, so a tampered pointer is never blessed.
+ */
+export async function resign(options: ResignOptions): Promise<PointerBody> {
+  const channel = options.channel ?? "stable";
+  if (!CHANNEL_PATTERN.test(channel)) {
+    throw new FerryError("E_USAGE", `Invalid channel name ${JSON.stringify(channel)}.`, { channel });
+  }
+  const store = typeof options.repo === "string" ? new DirectoryStore(options.repo) : options.repo;
+  const path = `channels/${channel}.json`;
+  const bytes = await store.read(path);
+  if (!bytes) {
+    throw new FerryError(
+      "E_USAGE",
+      `The repository has no channel '${channel}' (${path}); publish to it first.`,
+      {
+        channel,
+      },
+    );
+  }
+  const chain = await loadRootChain(store);
+  const current = parsePointer(bytes, path);
+  const signedUnder = chain[current.claimedRoot - 1];
+  if (!signedUnder) {
+    throw new FerryError(
+      "E_FORMAT",
+      `${path} names root version ${current.claimedRoot}, which the repository lacks.`,
+      {
+        channel,
+      },
+    );
+  }
+  const verified = verifyPointer(current, signedUnder.body);
+  const newest = chain.at(-1)!;
+  const now = options.now ?? new Date();
+  requireReleaseKeys(newest.body, options.keys, now);
+  const body: PointerBody = {
+    ...verified.body,
+    serial: verified.body.serial + 1,
+    root: newest.body.version,
+    expires: expiryAfterDays(now, options.expiresInDays ?? 30),
+  };
+  await store.write(path, signPointer(body, options.keys));
+  return body;
+}
