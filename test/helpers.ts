@@ -79,6 +79,7 @@ export async function publishVersions(
       key,
       created: new Date(Date.UTC(2026, 0, v)),
       expiresInDays: 36500,
+      rootExpiresInDays: 36500,
     });
   }
 }

@@ -337,6 +337,33 @@ describe("pointer: checkFreshness", () => {
     checkFreshness(BODY, before, installed, URL);
   });
 
+  it("lower release version with a higher serial -> E_ROLLBACK naming both versions", () => {
+    const err = expectCode(
+      () =>
+        checkFreshness(BODY, before, { serial: 6, manifestHash: "cd".repeat(32), version: "1.10.0" }, URL),
+      "E_ROLLBACK",
+    );
+    assert.match(err.message, /1\.2\.0, older than the installed 1\.10\.0/);
+  });
+
+  it("a pre-release after its release -> E_ROLLBACK", () => {
+    expectCode(
+      () =>
+        checkFreshness(
+          { ...BODY, version: "1.2.0-rc.1" },
+          before,
+          { ...installed, serial: 1, version: "1.2.0" },
+          URL,
+        ),
+      "E_ROLLBACK",
+    );
+  });
+
+  it("allowDowngrade (the caller's decision) accepts lower serials and versions, never an expired pointer", () => {
+    checkFreshness(BODY, before, { serial: 8, manifestHash: "cd".repeat(32), version: "9.0" }, URL, true);
+    expectCode(() => checkFreshness(BODY, expires, installed, URL, true), "E_EXPIRED");
+  });
+
   it("higher serial -> ok (with the same or another manifest)", () => {
     checkFreshness(BODY, before, { serial: 6, manifestHash: BODY.manifest.hash, version: "1.0" }, URL);
     checkFreshness(BODY, before, { serial: 1, manifestHash: "cd".repeat(32), version: "1.0" }, URL);

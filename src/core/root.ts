@@ -33,6 +33,7 @@ export const MAX_ROOT_BYTES = 256 * 1024;
 /** Root versions a client walks in one update; more means the shipped root is hopelessly old. */
 export const MAX_ROOT_STEPS = 64;
 const MAX_KEYS = 64;
+const PUBLIC_KEY_PATTERN = /^ferry-ed25519:[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 
 function parseRole(r: JsonReader, name: string, keys: ReadonlyMap<string, PublicKey>, what: string): Role {
   const role = r.object(name);
@@ -70,7 +71,7 @@ export function parseRoot(bytes: Uint8Array, what: string): { envelope: Envelope
   const keys = new Map<string, PublicKey>();
   for (const [keyid] of keyEntries) {
     const key = KEYID_PATTERN.test(keyid)
-      ? parsePublicKey(keyReader.string(keyid), `${what} key ${keyid}`)
+      ? parsePublicKey(keyReader.string(keyid, PUBLIC_KEY_PATTERN), `${what} key ${keyid}`)
       : undefined;
     if (key?.keyid !== keyid) {
       throw new FerryError(

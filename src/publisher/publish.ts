@@ -52,6 +52,8 @@ export interface PublishOptions {
   /** Creation time recorded in the manifest (default now; set for reproducible output). */
   readonly created?: Date;
   readonly expiresInDays?: number;
+  /** Expiry of root/1.json when this publish creates it (default 365 days). */
+  readonly rootExpiresInDays?: number;
   readonly onEvent?: (event: PublishEvent) => void;
 }
 
@@ -117,7 +119,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
   const now = options.created ?? new Date();
   await store.write("ferry-repo.json", new TextEncoder().encode('{"format":1,"type":"ferry-repo"}\n'));
   // Trust first: a publish that clients would reject fails before any work.
-  const { root, created: rootCreated } = await ensureRoot(store, keys, now);
+  const { root, created: rootCreated } = await ensureRoot(store, keys, now, options.rootExpiresInDays);
   if (rootCreated) options.onEvent?.({ type: "root-created", keyids: keys.map((k) => k.keyid) });
   requireReleaseKeys(root.body, keys, now);
 

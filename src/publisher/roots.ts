@@ -50,13 +50,14 @@ export async function ensureRoot(
   store: RepoStore,
   keys: readonly SigningKey[],
   now: Date,
+  expiresInDays = DEFAULT_ROOT_EXPIRY_DAYS,
 ): Promise<{ root: TrustedRoot; created: boolean }> {
   const newest = (await loadRootChain(store)).at(-1);
   if (newest) return { root: newest, created: false };
   const publics = keys.map(publicKeyOf);
   const spec: RootSpec = {
     version: 1,
-    expires: daysFrom(now, DEFAULT_ROOT_EXPIRY_DAYS),
+    expires: daysFrom(now, expiresInDays),
     rootKeys: publics,
     rootThreshold: 1,
     releaseKeys: publics,
