@@ -310,3 +310,34 @@ test("--trust with a key that never trusted this install: E_KEY; a shipped root 
     (e: unknown) => e instanceof FerryError && e.code === "E_SIGNATURE",
   );
 });
+
+test("fast-forward: a stolen release key's huge serial/version blocks updates until the key is rotated", async (t) => {
+  const s = await setup(t);
+  // The attacker signs the (here harmless) v1 content as version 99.0.0 with serial 2^40; the install takes it.
+  const v1 = parsePointerBody(s.pointerV1);
+  const v2 = await pointerBody(s.repo);
+  await writePointer(s.repo, { ...v2, serial: 2 ** 40, version: "99.0.0", manifest: v1.manifest }, [s.key]);
+  await expectRefused(
+    s.install,
+    () => update(s.opts),
+    "E_SIGNATURE",
+    /says version 99\.0\.0 but its manifest says 1\.0\.0/,
+  );
+  // A consistent forgery: the attacker publishes their own build as 99.0.0 with the stolen key.
+  const evil = join(s.dir, "build-evil");
+  await writeGame(evil, sampleGame(1));
+  await publish({ buildDir: evil, repo: s.repo, version: "99.0.0", key: s.key, expiresInDays: 365 });
+  const forged = await pointerBody(s.repo);
+  await writePointer(s.repo, { ...forged, serial: 2 ** 40 }, [s.key]);
+  assert.equal((await update(s.opts)).version, "99.0.0");
+  // The publisher restores the real release, still signed by the stolen key: refused as a rollback.
+  await writePointer(s.repo, { ...v2, serial: 10 }, [s.key]);
+  await expectRefused(s.install, () => update(s.opts), "E_ROLLBACK");
+  // After rotating the release key (root 2), the new key's pointer is accepted: the floor was the old key's.
+  const releaseKey = keys();
+  await rotateRoot({ repo: s.repo, signers: [s.key], releaseKeys: [releaseKey.pub] });
+  await writePointer(s.repo, { ...v2, serial: 11, root: 2 }, [releaseKey.key]);
+  const recovered = await update(s.opts);
+  assert.equal(recovered.version, "2.0.0");
+  assert.deepEqual(sortedEntries(await readTree(s.install)), sortedEntries(expectedTree(2)));
+});

@@ -86,10 +86,11 @@ export async function fetchVerifiedPointer(
   stored: StoredTrust | undefined,
   started: Date,
   signal: AbortSignal | undefined,
-): Promise<{ pointer: SignedPointer; root: TrustedRoot }> {
+): Promise<{ pointer: SignedPointer; root: TrustedRoot; releaseKeysRotated: boolean }> {
   const url = repo.url(`channels/${channel}.json`);
   const unverified = parsePointer(await repo.pointerBytes(channel, signal), url);
-  let root = await startingRoot(repo, anchor, stored, signal);
+  const start = await startingRoot(repo, anchor, stored, signal);
+  let root = start;
   const target = unverified.claimedRoot;
   if (target - root.body.version > MAX_ROOT_STEPS) {
     throw new FerryError(
@@ -111,5 +112,9 @@ export async function fetchVerifiedPointer(
       { url },
     );
   }
-  return { pointer, root };
+  // TUF §5.3.11: after the release keys change, what the old keys signed no longer sets the rollback
+  // floor, so a publisher can recover from a fast-forward attack (a stolen key signing serial 2^50).
+  const releaseKeysRotated =
+    [...start.body.roles.release.keyids].sort().join() !== [...root.body.roles.release.keyids].sort().join();
+  return { pointer, root, releaseKeysRotated };
 }

@@ -87,12 +87,21 @@ async function prepare(ctx: Context, options: UpdateOptions, started: Date): Pro
     );
   }
   const anchor = toAnchor(options.trust);
-  const { pointer, root } = await fetchVerifiedPointer(repo, channel, anchor, state, started, ctx.signal);
+  const { pointer, root, releaseKeysRotated } = await fetchVerifiedPointer(
+    repo,
+    channel,
+    anchor,
+    state,
+    started,
+    ctx.signal,
+  );
   const trustedKeys = state?.trustedKeys ?? anchorKeyids(anchor, root);
   checkFreshness(
     pointer.body,
     started,
-    state ? { serial: state.serial, manifestHash: state.manifest.hash, version: state.version } : undefined,
+    state && !releaseKeysRotated
+      ? { serial: state.serial, manifestHash: state.manifest.hash, version: state.version }
+      : undefined,
     repo.url(`channels/${channel}.json`),
     options.allowDowngrade === true,
   );
