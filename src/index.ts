@@ -3,6 +3,7 @@
 export type { ClientDeps } from "./client/context.js";
 export type { RangeMode, UpdateEvent } from "./client/events.js";
 export { type StatusResult, status, type VerifyResult, verify } from "./client/inspect.js";
+export type { TrustAnchor, TrustOption } from "./client/trust.js";
 export { type CheckResult, check, type UpdateOptions, type UpdateSummary, update } from "./client/update.js";
 export { type ChunkingParams, DEFAULT_CHUNKING } from "./core/chunker.js";
 export { FerryError, type FerryErrorCode, isFerryError } from "./core/errors.js";
@@ -21,4 +22,7 @@ export type { FileSystem } from "./ports/fs.js";
 export type { Transport } from "./ports/transport.js";
 export { keygen } from "./publisher/keygen.js";
 export { type PublishEvent, type PublishOptions, type PublishResult, publish } from "./publisher/publish.js";
+export { type ResignOptions, resign } from "./publisher/resign.js";
+export { initRoot, type RootChange, rotateRoot } from "./publisher/roots.js";
+export { compareVersions } from "./core/version.js";
 export { serveRepository } from "./server/static-server.js";
