@@ -6,7 +6,7 @@
  * them.
  */
 import assert from "node:assert/strict";
-import { access, mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { access, lstat, mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { update } from "../src/client/update.js";
@@ -219,4 +219,89 @@ test("the publisher refuses every unsafe name Linux lets a build directory hold"
     `publisher refused ${refused} builds; not creatable on this OS: ${notCreatable.length} (${notCreatable.join("; ")})`,
   );
   assert.ok(refused >= 40, `refused ${refused}`);
+});
+
+/**
+ * A directory of the install replaced by a symlink (by another program or a local attacker) must not
+ * redirect Ferry's writes or deletes outside the install.
+ */
+test("symlinked directories at depths 1-3, a symlinked file and a dangling symlink never redirect writes", async (t) => {
+  const dir = await tempDir(t);
+  const repo = join(dir, "repo");
+  const { key, pub } = keys();
+  const v1: ForgedFile[] = [
+    { path: "a/b/c/f.txt", data: text("f1") },
+    { path: "a/b/c/gone.txt", data: text("gone") },
+    { path: "keep.txt", data: text("keep1") },
+  ];
+  const v2: ForgedFile[] = [
+    { path: "a/b/c/f.txt", data: text("f2") },
+    { path: "a/b/c/new.txt", data: text("new") },
+    { path: "keep.txt", data: text("keep2") },
+  ];
+  await forgeRelease({ repo, key, serial: 1, version: "1", files: v1 });
+  const server = await serveRepository({ root: repo });
+  t.after(() => server.close());
+  await forgeRelease({ repo, key, serial: 2, version: "2", files: v2 });
+  const scenarios: [string, (install: string, outside: string) => Promise<void>][] = [];
+  for (const depth of ["a", "a/b", "a/b/c"]) {
+    scenarios.push([
+      `directory ${depth} -> outside`,
+      async (install, outside) => {
+        // The outside directory holds the same names, so a followed link would find files to overwrite.
+        await mkdir(join(outside, "c"), { recursive: true });
+        await writeFile(join(outside, "c", "f.txt"), "outside f");
+        await writeFile(join(outside, "c", "gone.txt"), "outside gone");
+        await writeFile(join(outside, "f.txt"), "outside f");
+        await rm(join(install, depth), { recursive: true });
+        await symlink(outside, join(install, depth));
+      },
+    ]);
+  }
+  scenarios.push([
+    "dangling directory link",
+    async (install, outside) => {
+      await rm(join(install, "a"), { recursive: true });
+      await symlink(join(outside, "missing"), join(install, "a"));
+    },
+  ]);
+  scenarios.push([
+    "file link to an outside file",
+    async (install, outside) => {
+      await writeFile(join(outside, "secret.txt"), "outside secret");
+      await rm(join(install, "keep.txt"));
+      await symlink(join(outside, "secret.txt"), join(install, "keep.txt"));
+    },
+  ]);
+  for (const [name, tamper] of scenarios) {
+    const box = join(dir, name.replace(/[^a-z0-9]+/g, "-"));
+    const install = join(box, "install");
+    const outside = join(box, "outside");
+    await mkdir(outside, { recursive: true });
+    const run = () => update({ repoUrl: server.url, installDir: install, trust: [pub], maxAttempts: 1 });
+    await forgeRelease({ repo, key, serial: 1, version: "1", files: v1 });
+    await run();
+    await tamper(install, outside);
+    const outsideBefore = await sandboxListing(outside);
+    await forgeRelease({ repo, key, serial: 2, version: "2", files: v2 });
+    if (name.startsWith("file link")) {
+      // The commit renames over the link; the link's target is never opened for writing.
+      await run();
+      assert.equal(await readFile(join(install, "keep.txt"), "utf8"), "keep2");
+      assert.ok((await lstat(join(install, "keep.txt"))).isFile(), "the link was replaced by a file");
+    } else {
+      await assert.rejects(run(), (e: unknown) => {
+        assert.ok(isFerryError(e, "E_UNSAFE_PATH"), `${name}: ${String(e)}`);
+        assert.match(e.message, /symlink/);
+        return true;
+      });
+      assert.equal(await readFile(join(install, "keep.txt"), "utf8"), "keep1", `${name}: still exactly v1`);
+      assert.ok(
+        (
+          await lstat(join(install, name === "dangling directory link" ? "a" : name.split(" ")[1]!))
+        ).isSymbolicLink(),
+      );
+    }
+    assert.deepEqual(await sandboxListing(outside), outsideBefore, `${name}: nothing outside changed`);
+  }
 });
