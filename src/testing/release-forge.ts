@@ -17,6 +17,8 @@ import { signPointer } from "../core/pointer.js";
 export interface ForgedFile {
   readonly path: string;
   readonly data: Uint8Array;
+  /** Stored (brotli) bytes of the file's one chunk in place of `data` raw, e.g. a bomb. */
+  readonly storedBrotli?: Uint8Array;
 }
 
 export interface ForgeOptions {
@@ -43,6 +45,7 @@ export async function forgeRelease(options: ForgeOptions): Promise<ForgedRelease
   const packParts: Uint8Array[] = [];
   let offset = 0;
   const entries = files.map((f) => {
+    const stored = f.storedBrotli ?? f.data;
     const chunks =
       f.data.length === 0
         ? []
@@ -52,12 +55,12 @@ export async function forgeRelease(options: ForgeOptions): Promise<ForgedRelease
               size: f.data.length,
               pack: 0,
               offset,
-              length: f.data.length,
-              codec: "raw" as const,
+              length: stored.length,
+              codec: f.storedBrotli ? ("br" as const) : ("raw" as const),
             },
           ];
-    packParts.push(f.data);
-    offset += f.data.length;
+    packParts.push(stored);
+    offset += stored.length;
     return {
       path: f.path,
       size: f.data.length,
