@@ -215,6 +215,18 @@ test("the publisher refuses every unsafe name Linux lets a build directory hold"
     assert.deepEqual(await readdir(join(repo, "channels")).catch(() => []), [], `${name}: nothing published`);
     refused++;
   }
+  // A name that is not UTF-8 (Linux allows any bytes but '/' and NUL) is refused, not mangled to U+FFFD.
+  const build = join(dir, "build-not-utf8");
+  await mkdir(build, { recursive: true });
+  await writeFile(
+    Buffer.concat([Buffer.from(`${build}/bad-`), Buffer.from([0xff, 0xfe]), Buffer.from(".txt")]),
+    "x",
+  );
+  await assert.rejects(
+    publish({ buildDir: build, repo: join(dir, "repo-not-utf8"), version: "1", key }),
+    (e: unknown) => isFerryError(e, "E_UNSAFE_PATH") && e.data.rule === "invalid-utf8",
+  );
+  refused++;
   t.diagnostic(
     `publisher refused ${refused} builds; not creatable on this OS: ${notCreatable.length} (${notCreatable.join("; ")})`,
   );

@@ -18,6 +18,7 @@ export const MAX_PATH_BYTES = 1024;
 /** Stable identifiers of the rules a path can break (FerryError data.rule). */
 export type PathRule =
   | "empty"
+  | "invalid-utf8"
   | "path-too-long"
   | "lone-surrogate"
   | "absolute"
