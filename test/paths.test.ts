@@ -288,13 +288,19 @@ describe("paths: path sets (FORMAT.md §1)", () => {
 // ---------------------------------------------------------------------------------------------------
 // Properties
 
+/** Windows device names as FORMAT.md §1 defines them (incl. COM0/LPT0, superscripts, CONIN$/CONOUT$). */
 const RESERVED = new Set([
   "con",
   "prn",
   "aux",
   "nul",
-  ...[1, 2, 3, 4, 5, 6, 7, 8, 9].flatMap((n) => [`com${n}`, `lpt${n}`]),
+  "conin$",
+  "conout$",
+  ...[..."0123456789\u00b9\u00b2\u00b3"].flatMap((n) => [`com${n}`, `lpt${n}`]),
 ]);
+/** The part of a segment Windows compares with device names: before the first dot, trailing spaces removed. */
+const deviceBase = (segment: string): string =>
+  (segment.split(".")[0] ?? "").replace(/ +$/, "").toLowerCase();
 
 const SAFE_CHARS = [
   ..."abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_+=,;'()[]{}!@#$%&~",
@@ -317,7 +323,7 @@ const segmentArb = fc
     fc.option(fc.constantFrom(...SAFE_CHARS), { nil: undefined }),
   )
   .map(([first, inner, last]) => (last === undefined ? first : first + inner.join("") + last))
-  .filter((s) => !RESERVED.has((s.split(".")[0] ?? "").toLowerCase()));
+  .filter((s) => !RESERVED.has(deviceBase(s)));
 
 const safePathArb = fc
   .array(segmentArb, { minLength: 1, maxLength: 4 })
