@@ -174,16 +174,14 @@ const TARGETS: FuzzTarget<any>[] = [
       // One file renamed to a hostile path: the path rules run on an otherwise valid manifest.
       {
         weight: 1,
-        arbitrary: fc
-          .tuple(fc.nat(MANIFEST.files.length - 1), pathString)
-          .map(([i, path]) =>
-            canonicalBytes(
-              manifestToJson({
-                ...MANIFEST,
-                files: MANIFEST.files.map((f, j) => (j === i ? { ...f, path } : f)),
-              }),
-            ),
+        arbitrary: fc.tuple(fc.nat(MANIFEST.files.length - 1), pathString).map(([i, path]) =>
+          canonicalBytes(
+            manifestToJson({
+              ...MANIFEST,
+              files: MANIFEST.files.map((f, j) => (j === i ? { ...f, path } : f)),
+            }),
           ),
+        ),
       },
     ),
     run: (bytes: Uint8Array) => parseManifest(parseJson("manifest", bytes)),
