@@ -181,7 +181,9 @@ export function assertSafePathSet(paths: readonly string[], context: string): vo
         path,
         other,
         context,
-        `Paths ${JSON.stringify(other)} and ${JSON.stringify(path)} in ${context} differ only in case or Unicode normalization and would collide on Windows and macOS. Rename one of them.`,
+        other === path
+          ? `Path ${JSON.stringify(path)} appears twice in ${context}. Each path may name one file.`
+          : `Paths ${JSON.stringify(other)} and ${JSON.stringify(path)} in ${context} differ only in case or Unicode normalization and would collide on Windows and macOS. Rename one of them.`,
       );
     }
     seen.set(key, path);
