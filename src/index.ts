@@ -15,6 +15,16 @@ export {
   type SigningKey,
 } from "./core/keys.js";
 export type { FileEntry, Manifest } from "./core/manifest.js";
+export {
+  assertSafePath,
+  assertSafePathSet,
+  collisionKey,
+  MAX_PATH_BYTES,
+  MAX_SEGMENT_BYTES,
+  type PathRule,
+  type PathViolation,
+  pathViolation,
+} from "./core/paths.js";
 export { HttpTransport } from "./node/http-transport.js";
 export { NodeFileSystem } from "./node/node-fs.js";
 export type { Clock } from "./ports/clock.js";

@@ -11,6 +11,10 @@ function isHashMismatch(e: unknown): boolean {
   return e instanceof FerryError && e.code === "E_HASH_MISMATCH";
 }
 
+function isTooLarge(e: unknown): boolean {
+  return e instanceof FerryError && e.code === "E_TOO_LARGE";
+}
+
 function textOf(size: number): Uint8Array {
   const words = ["ferry", "chunk", "pack", "manifest", "release", "channel", "pointer", "signature"];
   let s = "";
@@ -69,17 +73,17 @@ describe("codec: encodeChunk", () => {
 });
 
 describe("codec: decode caps and errors", () => {
-  it("a brotli bomb (10 MB of zeros) decoded with expectedSize 1000 -> E_HASH_MISMATCH, not a crash", () => {
+  it("a brotli bomb (10 MB of zeros) decoded with expectedSize 1000 -> E_TOO_LARGE, not a crash", () => {
     const bomb = brotliCompressSync(Buffer.alloc(10_000_000), {
       params: { [constants.BROTLI_PARAM_QUALITY]: 5 },
     });
     assert.ok(bomb.length < 10_000, `bomb is ${bomb.length} bytes`);
-    assert.throws(() => decode("br", bomb, 1000, "chunk X"), isHashMismatch);
+    assert.throws(() => decode("br", bomb, 1000, "chunk X"), isTooLarge);
   });
 
-  it("br output one byte longer than expected -> E_HASH_MISMATCH", () => {
+  it("br output one byte longer than expected -> E_TOO_LARGE (decoding stops at the declared size)", () => {
     const data = textOf(5000);
-    assert.throws(() => decode("br", brotli(data, 5), 4999, "chunk"), isHashMismatch);
+    assert.throws(() => decode("br", brotli(data, 5), 4999, "chunk"), isTooLarge);
   });
 
   it("br output shorter than expected -> E_HASH_MISMATCH", () => {

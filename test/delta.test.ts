@@ -44,7 +44,11 @@ describe("delta: round trips", () => {
     const flipped = Uint8Array.from(source);
     flipped[300_000] = flipped[300_000]! ^ 0xff;
     assert.ok((await roundTrip(source, flipped)).length < 64);
-    const inserted = Buffer.concat([source.subarray(0, 1000), pseudoRandom("d8", 100), source.subarray(1000)]);
+    const inserted = Buffer.concat([
+      source.subarray(0, 1000),
+      pseudoRandom("d8", 100),
+      source.subarray(1000),
+    ]);
     assert.ok((await roundTrip(source, inserted)).length < 200);
   });
 
@@ -96,7 +100,7 @@ describe("delta: round trips", () => {
   });
 });
 
-describe("delta: hostile input is E_FORMAT or E_HASH_MISMATCH, never another error", () => {
+describe("delta: hostile input is E_FORMAT, E_HASH_MISMATCH or E_TOO_LARGE, never another error", () => {
   const source = text("abcdefghijklmnopqrstuvwxyz".repeat(200));
   const target = text(
     "abcdefghijklmnopqrstuvwxyz".repeat(100) + "INSERTED" + "abcdefghijklmnopqrstuvwxyz".repeat(100),
@@ -114,7 +118,7 @@ describe("delta: hostile input is E_FORMAT or E_HASH_MISMATCH, never another err
       return total;
     } catch (error) {
       assert.ok(error instanceof FerryError, String(error));
-      assert.ok(["E_FORMAT", "E_HASH_MISMATCH"].includes(error.code), error.code);
+      assert.ok(["E_FORMAT", "E_HASH_MISMATCH", "E_TOO_LARGE"].includes(error.code), error.code);
       return -1;
     }
   }

@@ -191,7 +191,8 @@ describe("manifest: parse", () => {
         files(d)[2]!.path = "c/tex";
       },
     ],
-    ["duplicate paths", "E_FORMAT", (d) => (files(d)[1]!.path = "bin/game")],
+    // A duplicate is the simplest collision: reported as one (E_UNSAFE_PATH), before the order check.
+    ["duplicate paths", "E_UNSAFE_PATH", (d) => (files(d)[1]!.path = "bin/game")],
     ["unsafe path", "E_UNSAFE_PATH", (d) => (files(d)[0]!.path = "../bin/game")],
     ["reserved .ferry path", "E_UNSAFE_PATH", (d) => (files(d)[0]!.path = ".ferry/state.json")],
     [

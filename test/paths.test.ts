@@ -10,6 +10,8 @@ import {
   comparePaths,
   MAX_PATH_BYTES,
   MAX_SEGMENT_BYTES,
+  type PathRule,
+  pathViolation,
   unsafePathReason,
 } from "../src/core/paths.js";
 
@@ -117,7 +119,8 @@ describe("paths: single-path rules (FORMAT.md §1)", () => {
       "name with spaces inside.txt",
       "con2.txt",
       "com10",
-      "lpt0",
+      "com¹0",
+      "lpt00",
       "conx/aux1",
       "auxiliary.txt",
       "nul_",
@@ -150,6 +153,56 @@ describe("paths: single-path rules (FORMAT.md §1)", () => {
       assert.match(err.message, /\.\.\/evil/);
     }
   });
+});
+
+describe("paths: every rejection names its rule (data.rule)", () => {
+  const byRule: [PathRule, string[]][] = [
+    ["empty", [""]],
+    ["absolute", ["/x", "//x", "\\\\server\\share\\x", "\\x"]],
+    ["drive-letter", ["C:x", "C:/x", "c:", "z:\\x"]],
+    ["lone-surrogate", ["a\ud800", "\udc00b", "x/\ud83d/y"]],
+    ["path-too-long", ["a/".repeat(600) + "b"]],
+    ["not-nfc", ["e\u0301", "\u212a"]],
+    ["empty-segment", ["a//b", "a/"]],
+    ["dot-segment", ["..", "a/../b", "./a"]],
+    ["backslash", ["a\\b", "a/..\\..\\x"]],
+    ["control-character", ["a\u0000", "a\u001f", "a\u007f", "a\u0080", "a\u009b[31m", "a\u009f"]],
+    ["colon", ["a/b:stream", "xy:z", "file.txt::$DATA"]],
+    ["windows-invalid-character", ["a<b", "a>b", 'a"b', "a|b", "a?b", "a*b", "dir/what?.txt"]],
+    ["trailing-dot-or-space", ["a.", "a ", "x/y./z"]],
+    [
+      "reserved-device-name",
+      [
+        "COM\u00b9",
+        "com\u00b2.txt",
+        "LPT\u00b3",
+        "com0",
+        "LPT0.log",
+        "conin$",
+        "CONOUT$.txt",
+        "CON .txt",
+        "nul  .tar.gz",
+        "a/Aux/b",
+      ],
+    ],
+    ["segment-too-long", ["x".repeat(256)]],
+    ["reserved-ferry", [".ferry/state.json", ".FERRY"]],
+  ];
+  for (const [rule, paths] of byRule) {
+    it(`${rule}: ${paths.length} paths`, () => {
+      for (const path of paths) {
+        assert.equal(pathViolation(path)?.rule, rule, JSON.stringify(path));
+        assert.throws(
+          () => assertSafePath(path, "release 9"),
+          (e: unknown) =>
+            isUnsafePathError(e) &&
+            (e as FerryError).data.rule === rule &&
+            (e as FerryError).data.path === path &&
+            (e as FerryError).message.includes(rule),
+        );
+      }
+    });
+  }
 });
 
 describe("paths: path sets (FORMAT.md §1)", () => {
@@ -185,6 +238,27 @@ describe("paths: path sets (FORMAT.md §1)", () => {
     assert.throws(() => assertSafePathSet([nfd, nfc], "test"), isUnsafePathError);
   });
 
+  it("folds case fully and ignores default-ignorable code points (documented superset of NTFS/APFS)", () => {
+    for (const set of [
+      ["Stra\u00dfe.txt", "Strasse.txt"],
+      ["\u1e9e", "ss"],
+      ["\u1e9e", "\u00df"],
+      ["\u03c3", "\u03c2"],
+      ["x/\u03a3", "x/\u03c2"],
+      ["\ufb01le", "file"],
+      ["a\u200db", "ab"],
+      ["a\u00adb", "AB"],
+    ]) {
+      assert.throws(
+        () => assertSafePathSet(set, "test"),
+        (e: unknown) => isUnsafePathError(e) && (e as FerryError).data.rule === "collision",
+        JSON.stringify(set),
+      );
+    }
+    // One ZWJ emoji sequence alone is fine: ignorables matter only for comparing two paths.
+    assertSafePathSet(["\u{1f468}\u200d\u{1f469}.png", "b"], "test");
+  });
+
   it("rejects a path that is both a file and a directory of another file", () => {
     for (const set of [
       ["a", "a/b"],
@@ -214,13 +288,19 @@ describe("paths: path sets (FORMAT.md §1)", () => {
 // ---------------------------------------------------------------------------------------------------
 // Properties
 
+/** Windows device names as FORMAT.md §1 defines them (incl. COM0/LPT0, superscripts, CONIN$/CONOUT$). */
 const RESERVED = new Set([
   "con",
   "prn",
   "aux",
   "nul",
-  ...[1, 2, 3, 4, 5, 6, 7, 8, 9].flatMap((n) => [`com${n}`, `lpt${n}`]),
+  "conin$",
+  "conout$",
+  ...[..."0123456789\u00b9\u00b2\u00b3"].flatMap((n) => [`com${n}`, `lpt${n}`]),
 ]);
+/** The part of a segment Windows compares with device names: before the first dot, trailing spaces removed. */
+const deviceBase = (segment: string): string =>
+  (segment.split(".")[0] ?? "").replace(/ +$/, "").toLowerCase();
 
 const SAFE_CHARS = [
   ..."abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_+=,;'()[]{}!@#$%&~",
@@ -243,7 +323,7 @@ const segmentArb = fc
     fc.option(fc.constantFrom(...SAFE_CHARS), { nil: undefined }),
   )
   .map(([first, inner, last]) => (last === undefined ? first : first + inner.join("") + last))
-  .filter((s) => !RESERVED.has((s.split(".")[0] ?? "").toLowerCase()));
+  .filter((s) => !RESERVED.has(deviceBase(s)));
 
 const safePathArb = fc
   .array(segmentArb, { minLength: 1, maxLength: 4 })

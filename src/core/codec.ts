@@ -54,10 +54,46 @@ export function brotliParams(size: number, quality: number): Record<number, numb
 }
 
 /**
- * Decodes stored bytes; the output may not exceed `expectedSize` (a decompression bomb or a lying
- * object is a typed error, never an out-of-memory).
+ * Caps on every decode (docs/SECURITY.md "Decompression"). The declared size comes from signed metadata,
+ * but a bug or a stolen key must still not make a client allocate without bound:
+ * - no object decodes to more than MAX_DECODED_BYTES;
+ * - beyond RATIO_FLOOR (which covers every chunk, as chunks are at most 16 MiB) an object may not claim
+ *   more than MAX_RATIO times its stored size (real manifests compress about 3x);
+ * - the decoder stops as soon as the output passes the declared size, so memory stays within it.
+ */
+export const MAX_DECODED_BYTES = 256 * 1024 * 1024;
+export const RATIO_FLOOR = 16 * 1024 * 1024;
+export const MAX_RATIO = 1024;
+
+/** Throws E_TOO_LARGE when an object of `storedSize` bytes may not decode to `declaredSize` bytes. */
+export function checkDecodeLimits(
+  codec: Codec,
+  storedSize: number,
+  declaredSize: number,
+  what: string,
+): void {
+  const ratioCap = Math.max(RATIO_FLOOR, MAX_RATIO * storedSize);
+  if (declaredSize > MAX_DECODED_BYTES || (codec !== "raw" && declaredSize > ratioCap)) {
+    throw new FerryError(
+      "E_TOO_LARGE",
+      `${what} claims to decode to ${declaredSize} bytes from ${storedSize}; Ferry decodes at most ${MAX_DECODED_BYTES} bytes per object and, above ${RATIO_FLOOR} bytes, a ratio of at most ${MAX_RATIO}. The metadata is hostile or corrupt; nothing was decoded.`,
+      { object: what, codec, storedSize, declaredSize },
+    );
+  }
+}
+
+/**
+ * Decodes stored bytes; the output may not exceed `expectedSize` (a decompression bomb is E_TOO_LARGE
+ * and a corrupt or short object E_HASH_MISMATCH, never an out-of-memory).
  */
 export function decode(codec: Codec, bytes: Uint8Array, expectedSize: number, what: string): Uint8Array {
+  if (!Number.isSafeInteger(expectedSize) || expectedSize < 0) {
+    throw new FerryError("E_FORMAT", `${what} has an invalid declared size ${expectedSize}.`, {
+      object: what,
+      expectedSize,
+    });
+  }
+  checkDecodeLimits(codec, bytes.length, expectedSize, what);
   if (codec === "raw") {
     if (bytes.length !== expectedSize) throw sizeMismatch(what, expectedSize, bytes.length);
     return bytes;
@@ -66,6 +102,14 @@ export function decode(codec: Codec, bytes: Uint8Array, expectedSize: number, wh
   try {
     out = brotliDecompressSync(bytes, { maxOutputLength: Math.max(1, expectedSize) });
   } catch (cause) {
+    if ((cause as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
+      throw new FerryError(
+        "E_TOO_LARGE",
+        `${what} decodes to more than its declared ${expectedSize} bytes (a decompression bomb or a corrupt object); decoding was stopped at the cap. Retry; if it persists, the repository is damaged or hostile.`,
+        { object: what, codec, cap: expectedSize },
+        { cause },
+      );
+    }
     throw new FerryError(
       "E_HASH_MISMATCH",
       `${what} does not decompress (${(cause as Error).message}); the object is corrupt or not what the manifest describes. Retry; if it persists, the repository is damaged.`,

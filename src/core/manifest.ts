@@ -4,7 +4,7 @@ import { type Codec, isCodec } from "./codec.js";
 import { FerryError } from "./errors.js";
 import { isSha256Hex, type Sha256Hex } from "./hash.js";
 import { checkFormatHeader, JsonReader } from "./json-reader.js";
-import { assertSafePathSet, comparePaths } from "./paths.js";
+import { assertSafePath, assertSafePathSet, comparePaths } from "./paths.js";
 
 /** Release manifest, docs/FORMAT.md §5. */
 export interface ChunkRef {
@@ -104,6 +104,8 @@ export function parseManifest(json: unknown, document = "release manifest"): Man
   }
   const files = r.objects("files").map((f): FileEntry => {
     const path = f.string("path");
+    // Checked before any other field, so an unsafe path is always reported as such (E_UNSAFE_PATH).
+    assertSafePath(path, document);
     const size = f.integer("size");
     const pkg = f.string("package", PACKAGE_PATTERN);
     if (!Object.hasOwn(packages, pkg)) throw malformed(document, `package ${JSON.stringify(pkg)} of ${path}`);
@@ -125,14 +127,15 @@ export function parseManifest(json: unknown, document = "release manifest"): Man
       chunks,
     };
   });
-  for (let i = 1; i < files.length; i++) {
-    if (comparePaths(files[i - 1]!.path, files[i]!.path) >= 0)
-      throw malformed(document, "file order (must be sorted, unique)");
-  }
+  // Collisions (including exact duplicates) are E_UNSAFE_PATH, so the set check comes before the order check.
   assertSafePathSet(
     files.map((f) => f.path),
     document,
   );
+  for (let i = 1; i < files.length; i++) {
+    if (comparePaths(files[i - 1]!.path, files[i]!.path) >= 0)
+      throw malformed(document, "file order (must be sorted, unique)");
+  }
   return { format: 1, version, created, previous, chunking, packs, packages, files };
 }
 

@@ -3,6 +3,25 @@ import { join } from "node:path";
 import { FerryError, ioError } from "../core/errors.js";
 import { assertSafePathSet, comparePaths } from "../core/paths.js";
 
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * A directory entry's name, which must be valid UTF-8: decoding leniently would turn two different
+ * names into the same U+FFFD spelling, and the release path would not name the file on disk.
+ */
+function utf8Name(bytes: Buffer, dir: string, prefix: string): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    const shown = prefix + bytes.toString("latin1");
+    throw new FerryError(
+      "E_UNSAFE_PATH",
+      `Unsafe path ${JSON.stringify(shown)} in build directory ${dir}: the name is not valid UTF-8 [rule invalid-utf8]. Rename the file; Ferry only accepts portable relative paths.`,
+      { path: shown, rule: "invalid-utf8", reason: "the name is not valid UTF-8", context: dir },
+    );
+  }
+}
+
 export interface ScannedFile {
   readonly path: string;
   readonly absolute: string;
@@ -17,13 +36,14 @@ export interface ScannedFile {
 export async function scanBuildDirectory(root: string): Promise<ScannedFile[]> {
   const files: ScannedFile[] = [];
   async function walk(dir: string, prefix: string): Promise<void> {
-    let names: string[];
+    let raw: Buffer[];
     try {
-      names = await readdir(dir);
+      raw = await readdir(dir, { encoding: "buffer" });
     } catch (cause) {
       throw ioError("read directory", dir, cause);
     }
-    for (const name of names) {
+    for (const bytes of raw) {
+      const name = utf8Name(bytes, dir, prefix);
       const absolute = join(dir, name);
       const path = prefix + name.normalize("NFC");
       let stats: Awaited<ReturnType<typeof lstat>>;
