@@ -31,6 +31,15 @@ export class RemoteRepository {
         { url },
       );
     }
+    const parsed = new URL(base);
+    if (parsed.username !== "" || parsed.password !== "") {
+      // fetch refuses such URLs; and credentials belong in a Transport wrapper tied to one origin.
+      throw new FerryError(
+        "E_USAGE",
+        `The repository URL ${parsed.protocol}//${parsed.host}${parsed.pathname} contains a user name or password. Remove them from the URL; pass credentials through a Transport that adds an Authorization header for that origin.`,
+        { url: `${parsed.protocol}//${parsed.host}${parsed.pathname}` },
+      );
+    }
     this.base = base;
   }
 
