@@ -3,27 +3,13 @@
  * root init, publish, a client trusting only the root key, rotation of the release key, resign.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { promisify } from "node:util";
 import { serveRepository } from "../src/server/static-server.js";
 import { sampleGame, writeGame } from "../src/testing/game-fixture.js";
+import { ferry } from "./cli.js";
 import { expectedTree, readTree, sortedEntries, tempDir } from "./helpers.js";
-
-const cli = join(import.meta.dirname, "..", "src", "cli", "main.js");
-const exec = promisify(execFile);
-
-async function ferry(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [cli, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 async function ok(...args: string[]): Promise<string> {
   const r = await ferry(...args);

@@ -1,25 +1,11 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { promisify } from "node:util";
 import { sampleGame, writeGame } from "../src/testing/game-fixture.js";
 import { findNginx, startNginx } from "../src/testing/nginx.js";
+import { ferry } from "./cli.js";
 import { expectedTree, readTree, sortedEntries, tempDir } from "./helpers.js";
-
-const cli = join(import.meta.dirname, "..", "src", "cli", "main.js");
-const exec = promisify(execFile);
-
-async function ferry(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [cli, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 function lastJson(stdout: string): Record<string, unknown> {
   return JSON.parse(stdout.trim().split("\n").at(-1)!) as Record<string, unknown>;

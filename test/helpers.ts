@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -10,9 +11,23 @@ import {
   type SigningKey,
 } from "../src/core/keys.js";
 import { update } from "../src/client/update.js";
+import { FerryError, type FerryErrorCode } from "../src/core/errors.js";
 import { publish } from "../src/publisher/publish.js";
 import { serveRepository } from "../src/server/static-server.js";
 import { sampleGame, writeGame } from "../src/testing/game-fixture.js";
+
+/** Runs `fn`, which must throw a FerryError with `code`; returns it. */
+export function expectCode(fn: () => unknown, code: FerryErrorCode): FerryError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (e) {
+    caught = e;
+  }
+  assert.ok(caught instanceof FerryError, `expected FerryError ${code}, got ${String(caught)}`);
+  assert.equal(caught.code, code, caught.message);
+  return caught;
+}
 
 export async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "ferry-test-"));

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { createHash, generateKeyPairSync } from "node:crypto";
 import { describe, it } from "node:test";
 import { canonicalBytes } from "../src/core/canonical-json.js";
-import { FerryError, type FerryErrorCode } from "../src/core/errors.js";
+import { expectCode } from "./helpers.js";
 import {
   generateKeyPair,
   parsePrivateKey,
@@ -22,18 +22,6 @@ import {
 import type { RootBody } from "../src/core/root.js";
 
 const URL = "https://cdn.example/game/channels/stable.json";
-
-function expectCode(fn: () => unknown, code: FerryErrorCode): FerryError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  assert.ok(caught instanceof FerryError, `expected FerryError ${code}, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  return caught;
-}
 
 const pairA = generateKeyPair();
 const pairB = generateKeyPair();

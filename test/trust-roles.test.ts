@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { canonicalBytes } from "../src/core/canonical-json.js";
-import { FerryError, type FerryErrorCode } from "../src/core/errors.js";
+import { expectCode } from "./helpers.js";
 import {
   generateKeyPair,
   type PublicKey,
@@ -26,18 +26,6 @@ import {
   trustNextRoot,
   trustShippedRoot,
 } from "../src/core/root.js";
-
-function expectCode(fn: () => unknown, code: FerryErrorCode): FerryError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  assert.ok(caught instanceof FerryError, `expected FerryError ${code}, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  return caught;
-}
 
 const signing: SigningKey[] = Array.from({ length: 7 }, (_, i) =>
   parsePrivateKey(generateKeyPair().privatePem, `key${i}`),
