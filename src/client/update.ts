@@ -5,6 +5,7 @@ import type { Manifest } from "../core/manifest.js";
 import { plan as makePlan, type Plan } from "../core/planner.js";
 import { CHANNEL_PATTERN, checkFreshness, type SignedPointer } from "../core/pointer.js";
 import { assembleFile } from "./assemble.js";
+import { checkDiskSpace } from "./disk-space.js";
 import { type ClientDeps, type Context, makeContext, withInstall } from "./context.js";
 import type { RangeMode } from "./events.js";
 import { ChunkFetcher } from "./fetcher.js";
@@ -221,6 +222,7 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
       writeBytes: plan.writeBytes,
     });
 
+    await checkDiskSpace(ctx, plan, manifest, p.manifestBytes.length, pointer.document);
     const fetcher = new ChunkFetcher({
       transport: ctx.transport,
       clock: ctx.clock,
