@@ -203,6 +203,7 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
           encodeState({ ...state, serial: pointer.body.serial, pointer: pointer.document, files }),
         );
       }
+      await cleanup(ctx, pointer.body.manifest.hash); // staging left by a run that failed after its commit
       return summary(ctx, started, repo, {
         ...base,
         upToDate: true,

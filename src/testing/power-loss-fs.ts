@@ -9,8 +9,8 @@ import type { Effect, InitialEntry } from "./recording-fs.js";
  * - a file's data (content and mode) written after its last fsync may be lost: the file then holds its
  *   last fsynced content, is empty, or is cut in half;
  * - a directory-entry change (create, mkdir, rename, unlink, rmdir) not followed by an fsync of its
- *   directory may be undone, each independently of the others; a rename within one directory is atomic,
- *   across directories its add and its remove are undone independently;
+ *   directory may be undone, each independently of the others; a rename is atomic (as on every
+ *   journaling file system) and durable once the target's directory is fsynced;
  * - an effect whose precondition an undone effect removed (a file created in an undone directory) is
  *   undone with it.
  * For a crash after each prefix of the trace, the states are: everything volatile lost, nothing lost,
@@ -157,7 +157,7 @@ function replayNames(
     if (e.t === "link") {
       const existing = names.get(e.path);
       if (!parentIsDir(e.path)) continue;
-      if (existing !== undefined && !(e.replace && !dirs.has(existing))) continue;
+      if (existing !== undefined) continue;
       names.set(e.path, e.ino);
       if (e.kind === "dir") dirs.add(e.ino);
     } else if (e.t === "unlink") {
@@ -269,7 +269,7 @@ function* variantsAt(
 function describe(e: Effect): string {
   switch (e.t) {
     case "link":
-      return `${e.replace ? "rename to" : e.kind === "dir" ? "mkdir" : "create"} ${e.path}`;
+      return `${e.kind === "dir" ? "mkdir" : "create"} ${e.path}`;
     case "unlink":
       return `remove ${e.path}`;
     case "move":

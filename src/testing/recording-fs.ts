@@ -6,7 +6,7 @@ import type { FileSystem, FileWriter } from "../ports/fs.js";
 /**
  * One step of a recorded run, on inode numbers of the recorder's own (paths are relative to the root,
  * "/"-separated, "" is the root). Directory-entry effects name the directory whose fsync makes them
- * durable; a cross-directory rename is two effects (add at the target, remove at the source).
+ * durable; a rename is one atomic effect, made durable by an fsync of the target's directory.
  */
 export type Effect =
   | {
@@ -15,8 +15,6 @@ export type Effect =
       readonly ino: number;
       readonly dir: number;
       readonly kind: "file" | "dir";
-      /** A rename's add may replace a file; a create or mkdir needs the name free. */
-      readonly replace: boolean;
       readonly exec: boolean;
     }
   | { readonly t: "unlink"; readonly path: string; readonly ino: number; readonly dir: number }
@@ -109,7 +107,6 @@ export class RecordingFileSystem extends ForwardingFileSystem {
       ino,
       dir: this.parentIno(rel),
       kind: "file",
-      replace: false,
       exec,
     });
     this.names.set(rel, ino);
@@ -159,12 +156,7 @@ export class RecordingFileSystem extends ForwardingFileSystem {
     const ino = this.names.get(f);
     if (ino === undefined) throw new Error(`recording: rename of unknown ${f}`);
     if (this.kinds.get(ino) !== "file") throw new Error(`recording: only file renames are modelled (${f})`);
-    const [fromDir, toDir] = [this.parentIno(f), this.parentIno(tt)];
-    if (fromDir === toDir) this.effects.push({ t: "move", from: f, to: tt, ino, dir: toDir });
-    else {
-      this.effects.push({ t: "link", path: tt, ino, dir: toDir, kind: "file", replace: true, exec: false });
-      this.effects.push({ t: "unlink", path: f, ino, dir: fromDir });
-    }
+    this.effects.push({ t: "move", from: f, to: tt, ino, dir: this.parentIno(tt) });
     this.names.delete(f);
     this.names.set(tt, ino);
   }
@@ -188,7 +180,7 @@ export class RecordingFileSystem extends ForwardingFileSystem {
     for (const p of missing) {
       const ino = this.nextIno++;
       const dir = this.parentIno(p);
-      this.effects.push({ t: "link", path: p, ino, dir, kind: "dir", replace: false, exec: false });
+      this.effects.push({ t: "link", path: p, ino, dir, kind: "dir", exec: false });
       this.names.set(p, ino);
       this.kinds.set(ino, "dir");
     }
