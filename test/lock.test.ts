@@ -5,8 +5,10 @@ import { test } from "node:test";
 import { InstallLayout } from "../src/client/layout.js";
 import { acquireLock } from "../src/client/lock.js";
 import { isFerryError } from "../src/core/errors.js";
+import { ForwardingFileSystem } from "../src/node/forwarding-fs.js";
 import { NodeFileSystem } from "../src/node/node-fs.js";
 import type { Clock } from "../src/ports/clock.js";
+import { systemError } from "../src/testing/fault-fs.js";
 import { tempDir } from "./helpers.js";
 
 /** Virtual time; `onSleep` runs at each poll (to release a lock mid-wait). */
@@ -61,7 +63,7 @@ test("a waiter gets the lock as soon as the holder releases it", async (t) => {
   await second();
 });
 
-test("stale locks are taken over: dead owner, this process without holding it, unreadable for 10 s", async (t) => {
+test("stale locks are taken over: dead owner, a failed release of this process, unreadable for 10 s", async (t) => {
   const l = await layout(t);
   await writeFile(l.lock, JSON.stringify({ pid: 2 ** 22 + 4321, host: hostname(), started: "" }));
   await (
@@ -69,10 +71,19 @@ test("stale locks are taken over: dead owner, this process without holding it, u
   )();
 
   // A release that failed leaves a lock naming this very process: the next acquire here takes it over.
-  await writeFile(l.lock, JSON.stringify({ pid: process.pid, host: hostname(), started: "" }));
+  const failing = new (class extends ForwardingFileSystem {
+    override unlink(path: string): Promise<void> {
+      return Promise.reject(systemError("EIO", "unlink", path));
+    }
+  })(fs);
+  const release = await acquireLock(failing, l, fakeClock());
+  await assert.rejects(release(), (e: unknown) => (e as { code?: string }).code === "EIO");
   await (
     await acquireLock(fs, l, fakeClock())
   )();
+  // A lock naming this process that it never failed to release is someone else's (pid reuse): kept.
+  await writeFile(l.lock, JSON.stringify({ pid: process.pid, host: hostname(), started: "" }));
+  await assert.rejects(acquireLock(fs, l, fakeClock()), (e: unknown) => isFerryError(e, "E_LOCKED"));
 
   // An empty lock (a crash between create and write) blocks only while it is fresh.
   await writeFile(l.lock, "");

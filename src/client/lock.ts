@@ -19,16 +19,16 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** Locks this process holds: a lock naming this pid that is not in here was left by a failed release. */
-const held = new Set<string>();
+/** Locks this process failed to release: they name this pid but no updater holds them. */
+const orphaned = new Set<string>();
 
 /** A lock file nobody could parse for this long was left by a crash between its creation and its write. */
 const UNREADABLE_STALE_MS = 10_000;
 
 /**
  * One updater per install: `.ferry/lock` is created with O_EXCL. Stale locks are taken over: one whose
- * owner process is gone (same host, pid not alive), one naming this process that it does not hold (a
- * release that failed), and one left empty or unreadable for UNREADABLE_STALE_MS. Other waiters poll
+ * owner process is gone (same host, pid not alive), one this process failed to release, and one left
+ * empty or unreadable for UNREADABLE_STALE_MS. Other waiters poll
  * every 100 ms up to `waitMs`, then fail with E_LOCKED.
  */
 export async function acquireLock(
@@ -44,23 +44,31 @@ export async function acquireLock(
   );
   while (true) {
     if (await fs.createExclusive(layout.lock, me)) {
-      held.add(layout.lock);
+      orphaned.delete(layout.lock);
       return async () => {
+        let current: Uint8Array;
         try {
-          // Release only a lock that is still ours: never remove another updater's lock.
-          const current = await fs.readFile(layout.lock).catch(() => undefined);
-          if (current && Buffer.from(current).equals(Buffer.from(me))) await fs.unlink(layout.lock);
-        } finally {
-          held.delete(layout.lock); // if the unlink failed, the next acquire here sees it as stale
+          current = await fs.readFile(layout.lock);
+        } catch {
+          // Gone (taken over) or unreadable: if it is still ours, the next acquire here takes it over.
+          orphaned.add(layout.lock);
+          return;
+        }
+        // Release only a lock that is still ours: never remove another updater's lock.
+        if (!Buffer.from(current).equals(Buffer.from(me))) return;
+        try {
+          await fs.unlink(layout.lock);
+        } catch (error) {
+          orphaned.add(layout.lock);
+          throw error;
         }
       };
     }
     const owner = await readOwner(fs, layout.lock);
-    if (
-      owner &&
-      owner.host === hostname() &&
-      (owner.pid === process.pid ? !held.has(layout.lock) : !processAlive(owner.pid))
-    ) {
+    const stale =
+      owner?.host === hostname() &&
+      (owner.pid === process.pid ? orphaned.has(layout.lock) : !processAlive(owner.pid));
+    if (owner && stale) {
       await takeOverStale(fs, layout, (moved) => moved?.pid === owner.pid && moved.host === owner.host);
       continue;
     }
