@@ -6,9 +6,9 @@ import { test } from "node:test";
 import { status } from "../src/client/inspect.js";
 import { update } from "../src/client/update.js";
 import { FerryError } from "../src/core/errors.js";
-import { ForwardingFileSystem } from "../src/node/forwarding-fs.js";
 import { NodeFileSystem } from "../src/node/node-fs.js";
-import type { FileWriter } from "../src/ports/fs.js";
+import type { FileSystem } from "../src/ports/fs.js";
+import { NoSyncFileSystem } from "../src/testing/no-sync-fs.js";
 import { CallFaultFileSystem } from "../src/testing/fault-fs.js";
 import { expectedTree, readTree, sortedEntries, v1InstallWithV2Published } from "./helpers.js";
 
@@ -16,15 +16,6 @@ const CODES = ["EIO", "ENOSPC", "EPERM"] as const;
 /** How many call indices to fail ("all" = every call); codes rotate over them unless FERRY_FAULT_CODES=all. */
 const pointsSetting = process.env.FERRY_FAULT_POINTS ?? "45";
 const everyCode = process.env.FERRY_FAULT_CODES === "all";
-
-/** Faults test error handling, not durability: skipping fsyncs (close instead) halves each run. */
-class NoSync extends ForwardingFileSystem {
-  override async fsyncDir(): Promise<void> {}
-  override async createWriter(path: string, mode?: number): Promise<FileWriter> {
-    const w = await super.createWriter(path, mode);
-    return { write: (d) => w.write(d), commit: () => w.abort(), abort: () => w.abort() };
-  }
-}
 
 /** Relative path → size of everything in `.ferry/`. */
 async function ferryContents(install: string, dir = ".ferry"): Promise<Map<string, number>> {
@@ -44,13 +35,13 @@ test(`an fs fault (EIO, ENOSPC, EPERM) at any call of an update: typed error, v1
   const s = await v1InstallWithV2Published(t);
   const v1 = JSON.stringify(sortedEntries(expectedTree(1)));
   const v2 = JSON.stringify(sortedEntries(expectedTree(2)));
-  const run = (install: string, fs = new NoSync(new NodeFileSystem()) as ForwardingFileSystem) =>
+  const run = (install: string, fs: FileSystem = new NoSyncFileSystem(new NodeFileSystem())) =>
     update({ repoUrl: s.server.url, installDir: install, trust: [s.pub], fs });
 
   // Count the calls of one update, and take the clean result's .ferry as the baseline.
   const counted = join(s.dir, "counted");
   await cp(s.template, counted, { recursive: true });
-  const counter = new CallFaultFileSystem(new NoSync(new NodeFileSystem()), 0, "EIO");
+  const counter = new CallFaultFileSystem(new NoSyncFileSystem(new NodeFileSystem()), 0, "EIO");
   await run(counted, counter);
   const calls = counter.calls.length;
   const baseline = await ferryContents(counted);
@@ -66,7 +57,7 @@ test(`an fs fault (EIO, ENOSPC, EPERM) at any call of an update: typed error, v1
   for (const { point, code } of cases) {
     const install = join(s.dir, `fault-${point}-${code}`);
     await cp(s.template, install, { recursive: true });
-    const faulty = new CallFaultFileSystem(new NoSync(new NodeFileSystem()), point, code);
+    const faulty = new CallFaultFileSystem(new NoSyncFileSystem(new NodeFileSystem()), point, code);
     const where = `${code} at call ${point}/${calls} (${faulty.calls[point - 1] ?? ""})`;
     stats.runs++;
     try {

@@ -8,21 +8,13 @@ import { status } from "../src/client/inspect.js";
 import { update } from "../src/client/update.js";
 import { ForwardingFileSystem } from "../src/node/forwarding-fs.js";
 import { NodeFileSystem } from "../src/node/node-fs.js";
+import { NoSyncFileSystem } from "../src/testing/no-sync-fs.js";
 import type { FileSystem, FileWriter } from "../src/ports/fs.js";
 import { crashStates, materialize } from "../src/testing/power-loss-fs.js";
 import { RecordingFileSystem } from "../src/testing/recording-fs.js";
 import { expectedTree, readTree, sortedEntries, v1InstallWithV2Published } from "./helpers.js";
 
-const maxStates = Number(process.env.FERRY_POWERLOSS_STATES ?? "120");
-
-/** Turns every fsync into a close: for runs whose durability is not what a test checks. */
-class NoSync extends ForwardingFileSystem {
-  override async fsyncDir(): Promise<void> {}
-  override async createWriter(path: string, mode?: number): Promise<FileWriter> {
-    const w = await super.createWriter(path, mode);
-    return { write: (d) => w.write(d), commit: () => w.abort(), abort: () => w.abort() };
-  }
-}
+const maxStates = Number(process.env.FERRY_POWERLOSS_STATES ?? "100");
 
 type Setup = Awaited<ReturnType<typeof v1InstallWithV2Published>>;
 
@@ -75,7 +67,7 @@ async function simulate(
           repoUrl: s.server.url,
           installDir: install,
           trust: [s.pub],
-          fs: new NoSync(new NodeFileSystem()),
+          fs: new NoSyncFileSystem(new NodeFileSystem()),
         });
         if (JSON.stringify(sortedEntries(await readTree(install))) !== v2)
           findings.push(`${where}: a re-run did not reach v2`);

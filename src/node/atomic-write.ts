@@ -31,6 +31,3 @@ export async function writeFileAtomicVia(
   }
   await fs.fsyncDir(dirname(path));
 }
-
-/** Name pattern of temp files left by an interrupted writeFileAtomicVia. */
-export const ATOMIC_TEMP = /\.tmp-[0-9a-f]{12}$/;
