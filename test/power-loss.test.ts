@@ -85,7 +85,7 @@ test(`power loss at any point of an update leaves v1 or v2 (up to ${maxStates} c
   const s = await v1InstallWithV2Published(t);
   const r = await simulate(s, "real", { rerun: true, limit: maxStates });
   t.diagnostic(
-    `trace: ${r.effects} effects, ${r.prefixes} crash points; states: ${r.candidates} generated, ${r.checked} distinct checked; recovered to old: ${r.outcomes.old}, to new: ${r.outcomes.new}`,
+    `trace: ${r.effects} effects, ${r.prefixes} crash points; states: ${r.candidates} generated, ${r.checked} distinct checked; recovered to old: ${r.outcomes.old}, to new: ${r.outcomes.new}; broken: ${r.findings.length}`,
   );
   assert.deepEqual(r.findings.slice(0, 5), []);
   assert.ok(
