@@ -14,7 +14,7 @@ import { crashStates, materialize } from "../src/testing/power-loss-fs.js";
 import { RecordingFileSystem } from "../src/testing/recording-fs.js";
 import { expectedTree, readTree, sortedEntries, v1InstallWithV2Published } from "./helpers.js";
 
-const maxStates = Number(process.env.FERRY_POWERLOSS_STATES ?? "100");
+const maxStates = Number(process.env.FERRY_POWERLOSS_STATES ?? "80");
 
 type Setup = Awaited<ReturnType<typeof v1InstallWithV2Published>>;
 
