@@ -1,7 +1,9 @@
 import { resolve } from "node:path";
 import { HttpTransport } from "../node/http-transport.js";
 import { NodeFileSystem } from "../node/node-fs.js";
+import { DEFAULT_RENAME_WAIT_MS, RenameRetryFileSystem } from "../node/rename-retry.js";
 import { systemClock } from "../node/system-clock.js";
+import { ioError, isFerryError } from "../core/errors.js";
 import type { Clock } from "../ports/clock.js";
 import type { FileSystem } from "../ports/fs.js";
 import type { Transport } from "../ports/transport.js";
@@ -31,10 +33,14 @@ export interface Context {
 }
 
 export function makeContext(installDir: string, deps: ClientDeps): Context {
+  const clock = deps.clock ?? systemClock;
   return {
-    fs: deps.fs ?? new NodeFileSystem(),
+    // Renames refused for a moment (Windows antivirus) are retried for a bounded time.
+    fs:
+      deps.fs ??
+      new RenameRetryFileSystem(new NodeFileSystem(), { clock, maxWaitMs: DEFAULT_RENAME_WAIT_MS }),
     transport: deps.transport ?? new HttpTransport(),
-    clock: deps.clock ?? systemClock,
+    clock,
     emit: deps.onEvent ?? (() => undefined),
     signal: deps.signal,
     layout: new InstallLayout(resolve(installDir)),
@@ -46,6 +52,33 @@ export function makeContext(installDir: string, deps: ClientDeps): Context {
  * install starts from exactly one release, never from a half-applied one.
  */
 export async function withInstall<T>(ctx: Context, deps: ClientDeps, work: () => Promise<T>): Promise<T> {
+  try {
+    return await lockedRun(ctx, deps, work);
+  } catch (error) {
+    throw typed(error, ctx.layout.root);
+  }
+}
+
+/**
+ * The library's boundary: a system error (an object with an errno-style code such as EIO, ENOSPC) that
+ * reached it unconverted, e.g. from a FileSystem implementation supplied by the caller, becomes E_IO;
+ * anything else (a FerryError, or a bug) passes unchanged.
+ */
+function typed(error: unknown, root: string): unknown {
+  if (isFerryError(error)) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && /^E[A-Z0-9]+$/.test(code)) {
+    const path = (error as { path?: unknown }).path;
+    return ioError(
+      String((error as { syscall?: unknown }).syscall ?? "file operation"),
+      typeof path === "string" ? path : root,
+      error,
+    );
+  }
+  return error;
+}
+
+async function lockedRun<T>(ctx: Context, deps: ClientDeps, work: () => Promise<T>): Promise<T> {
   await ctx.fs.mkdirp(ctx.layout.root);
   const release = await acquireLock(
     ctx.fs,

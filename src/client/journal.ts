@@ -1,4 +1,4 @@
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { canonicalJson } from "../core/canonical-json.js";
 import { FerryError } from "../core/errors.js";
 import { checkFormatHeader, JsonReader, parseJson } from "../core/json-reader.js";
@@ -174,8 +174,22 @@ export async function applyJournal(fs: FileSystem, layout: InstallLayout, journa
   await fs.fsyncDir(layout.ferry);
 }
 
-/** Recovery on open: rolls an interrupted commit forward. Returns true when it did. */
+/** Temp names of atomic writes and staged-chunk downloads: never read, only renamed into place. */
+const TEMP_NAME = /\.tmp-[0-9a-f]+$/;
+
+/** Removes temp files an interrupted run left in `.ferry/`, `manifests/` and `staging/chunks/`. */
+async function sweepTemps(fs: FileSystem, layout: InstallLayout): Promise<void> {
+  for (const dir of [layout.ferry, layout.manifests, layout.stagedChunks]) {
+    for (const name of await fs.readdir(dir)) if (TEMP_NAME.test(name)) await fs.unlink(join(dir, name));
+  }
+}
+
+/**
+ * Recovery on open (under the lock): rolls an interrupted commit forward and reclaims temp files a
+ * failed run left. Returns true when it finished a commit.
+ */
 export async function recover(fs: FileSystem, layout: InstallLayout): Promise<boolean> {
+  await sweepTemps(fs, layout);
   if (!(await fs.stat(layout.journal))) return false;
   const journal = parseJournal(parseJson(layout.journal, await fs.readFile(layout.journal)), layout.journal);
   await applyJournal(fs, layout, journal);

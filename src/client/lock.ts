@@ -19,9 +19,17 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** Locks this process failed to release: they name this pid but no updater holds them. */
+const orphaned = new Set<string>();
+
+/** A lock file nobody could parse for this long was left by a crash between its creation and its write. */
+const UNREADABLE_STALE_MS = 10_000;
+
 /**
- * One updater per install: `.ferry/lock` is created with O_EXCL. A lock whose owner process is gone
- * (same host, pid not alive) is stale and taken over.
+ * One updater per install: `.ferry/lock` is created with O_EXCL. Stale locks are taken over: one whose
+ * owner process is gone (same host, pid not alive), one this process failed to release, and one left
+ * empty or unreadable for UNREADABLE_STALE_MS. Other waiters poll
+ * every 100 ms up to `waitMs`, then fail with E_LOCKED.
  */
 export async function acquireLock(
   fs: FileSystem,
@@ -36,16 +44,40 @@ export async function acquireLock(
   );
   while (true) {
     if (await fs.createExclusive(layout.lock, me)) {
+      orphaned.delete(layout.lock);
       return async () => {
+        let current: Uint8Array;
+        try {
+          current = await fs.readFile(layout.lock);
+        } catch {
+          // Gone (taken over) or unreadable: if it is still ours, the next acquire here takes it over.
+          orphaned.add(layout.lock);
+          return;
+        }
         // Release only a lock that is still ours: never remove another updater's lock.
-        const current = await fs.readFile(layout.lock).catch(() => undefined);
-        if (current && Buffer.from(current).equals(Buffer.from(me))) await fs.unlink(layout.lock);
+        if (!Buffer.from(current).equals(Buffer.from(me))) return;
+        try {
+          await fs.unlink(layout.lock);
+        } catch (error) {
+          orphaned.add(layout.lock);
+          throw error;
+        }
       };
     }
     const owner = await readOwner(fs, layout.lock);
-    if (owner && owner.host === hostname() && !processAlive(owner.pid)) {
-      await takeOverStale(fs, layout, owner.pid);
+    const stale =
+      owner?.host === hostname() &&
+      (owner.pid === process.pid ? orphaned.has(layout.lock) : !processAlive(owner.pid));
+    if (owner && stale) {
+      await takeOverStale(fs, layout, (moved) => moved?.pid === owner.pid && moved.host === owner.host);
       continue;
+    }
+    if (!owner) {
+      const stat = await fs.stat(layout.lock);
+      if (stat && clock.now().getTime() - stat.mtimeMs > UNREADABLE_STALE_MS) {
+        await takeOverStale(fs, layout, (moved) => moved === undefined);
+        continue;
+      }
     }
     if (clock.now().getTime() >= deadline) {
       throw new FerryError(
@@ -59,19 +91,22 @@ export async function acquireLock(
 }
 
 /**
- * Moves a stale lock aside under a unique name, then checks that what was moved is the dead owner's:
+ * Moves a stale lock aside under a unique name, then checks that what was moved is the stale one:
  * a rename is atomic, so two waiters cannot both remove it, and a fresh lock taken in between is put
  * back instead of being lost.
  */
-async function takeOverStale(fs: FileSystem, layout: InstallLayout, deadPid: number): Promise<void> {
+async function takeOverStale(
+  fs: FileSystem,
+  layout: InstallLayout,
+  stillStale: (moved: { pid: number; host: string } | undefined) => boolean,
+): Promise<void> {
   const aside = `${layout.lock}.stale-${process.pid}-${randomBytes(4).toString("hex")}`;
   try {
     await fs.rename(layout.lock, aside);
   } catch {
     return; // someone else moved it first
   }
-  const moved = await readOwner(fs, aside);
-  if (moved?.pid === deadPid) {
+  if (stillStale(await readOwner(fs, aside))) {
     await fs.unlink(aside);
     return;
   }

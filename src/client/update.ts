@@ -5,6 +5,7 @@ import { plan as makePlan, type Plan } from "../core/planner.js";
 import { CHANNEL_PATTERN, checkFreshness, type SignedPointer } from "../core/pointer.js";
 import type { TrustedRoot } from "../core/root.js";
 import { assembleFile } from "./assemble.js";
+import { checkDiskSpace } from "./disk-space.js";
 import { type ClientDeps, type Context, makeContext, withInstall } from "./context.js";
 import type { RangeMode } from "./events.js";
 import { ChunkFetcher } from "./fetcher.js";
@@ -228,6 +229,7 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
           }),
         );
       }
+      await cleanup(ctx, pointer.body.manifest.hash); // staging left by a run that failed after its commit
       return summary(ctx, started, repo, {
         ...base,
         upToDate: true,
@@ -247,6 +249,7 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
       writeBytes: plan.writeBytes,
     });
 
+    await checkDiskSpace(ctx, plan, manifest, p.manifestBytes.length, pointer.document);
     const fetcher = new ChunkFetcher({
       transport: ctx.transport,
       clock: ctx.clock,

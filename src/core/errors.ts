@@ -22,7 +22,9 @@ export type FerryErrorCode =
   | "E_NOT_INSTALLED"
   | "E_IO"
   | "E_ABORTED"
-  | "E_DAMAGED";
+  | "E_DAMAGED"
+  /** The install's volume has less free space than the update needs; data: path, needed, available. */
+  | "E_NO_SPACE";
 
 export type ErrorData = Readonly<Record<string, string | number | boolean | null | undefined>>;
 

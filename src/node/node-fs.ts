@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { constants, createReadStream } from "node:fs";
 import {
   chmod,
@@ -10,12 +9,14 @@ import {
   rename,
   rm,
   rmdir,
+  statfs,
   unlink,
   writeFile,
 } from "node:fs/promises";
 import { dirname } from "node:path";
 import { ioError } from "../core/errors.js";
-import type { FileStat, FileSystem, FileWriter } from "../ports/fs.js";
+import type { FileStat, FileSystem, FileWriter, VolumeSpace } from "../ports/fs.js";
+import { writeFileAtomicVia } from "./atomic-write.js";
 
 const BLOCK = 1024 * 1024;
 
@@ -110,19 +111,8 @@ export class NodeFileSystem implements FileSystem {
     return io("write", path, () => writeFile(path, data));
   }
 
-  async writeFileAtomic(path: string, data: Uint8Array, mode = 0o644): Promise<void> {
-    const temp = `${path}.tmp-${randomBytes(6).toString("hex")}`;
-    const writer = await this.createWriter(temp, mode);
-    try {
-      await writer.write(data);
-      await writer.commit();
-    } catch (error) {
-      await writer.abort();
-      await unlink(temp).catch(() => undefined);
-      throw error;
-    }
-    await this.rename(temp, path);
-    await this.fsyncDir(dirname(path));
+  writeFileAtomic(path: string, data: Uint8Array, mode = 0o644): Promise<void> {
+    return writeFileAtomicVia(this, path, data, mode);
   }
 
   async createExclusive(path: string, data: Uint8Array): Promise<boolean> {
@@ -154,7 +144,14 @@ export class NodeFileSystem implements FileSystem {
   }
 
   async mkdirp(path: string): Promise<void> {
-    await io("mkdir", path, () => mkdir(path, { recursive: true }));
+    const first = await io("mkdir", path, () => mkdir(path, { recursive: true }));
+    if (first === undefined) return;
+    // A new directory's entry is durable only once its parent is fsynced: without this, a power loss
+    // could drop e.g. staging/files/ with every staged file in it while the journal survives.
+    for (let dir = path; ; dir = dirname(dir)) {
+      await this.fsyncDir(dirname(dir));
+      if (dir === first || dirname(dir) === dir) break;
+    }
   }
 
   async rmdirIfEmpty(path: string): Promise<boolean> {
@@ -194,5 +191,11 @@ export class NodeFileSystem implements FileSystem {
     } finally {
       await handle.close();
     }
+  }
+
+  async freeSpace(path: string): Promise<VolumeSpace> {
+    // bavail, not bfree: blocks reserved for root are not available to the updater.
+    const s = await io("statfs", path, () => statfs(path, { bigint: true }));
+    return { available: Number(s.bavail * s.bsize), blockSize: Number(s.bsize) };
   }
 }

@@ -1,6 +1,9 @@
 /**
  * The file-system port: all installer I/O goes through it, so tests can record or fault it.
  * Paths are absolute native paths. Methods throw FerryError E_IO (or pass through FerryError).
+ * Durability contract (what a power loss may undo): file data is durable after a writer's commit or
+ * createExclusive; a directory entry (create, rename, unlink) after fsyncDir of its directory, except
+ * directories made by mkdirp, which are durable on return. writeFile data is never durable by itself.
  */
 export interface FileStat {
   readonly kind: "file" | "directory" | "symlink" | "other";
@@ -9,6 +12,13 @@ export interface FileStat {
   /** Inode (file id) as a decimal string: NTFS and network file ids exceed 2^53. */
   readonly ino: string;
   readonly executable: boolean;
+}
+
+export interface VolumeSpace {
+  /** Bytes an unprivileged process may still write (statfs bavail × bsize). */
+  readonly available: number;
+  /** Allocation unit: every file occupies a whole number of blocks. */
+  readonly blockSize: number;
 }
 
 export interface FileWriter {
@@ -35,6 +45,7 @@ export interface FileSystem {
   createExclusive(path: string, data: Uint8Array): Promise<boolean>;
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
+  /** Creates missing directories; those it created are durable (parents fsynced) when it returns. */
   mkdirp(path: string): Promise<void>;
   /** Removes an empty directory; false when it is not empty or absent. */
   rmdirIfEmpty(path: string): Promise<boolean>;
@@ -42,4 +53,6 @@ export interface FileSystem {
   readdir(path: string): Promise<string[]>;
   chmod(path: string, mode: number): Promise<void>;
   fsyncDir(path: string): Promise<void>;
+  /** Free space on the volume holding `path` (an existing path). */
+  freeSpace(path: string): Promise<VolumeSpace>;
 }

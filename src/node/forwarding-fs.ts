@@ -1,0 +1,62 @@
+import type { FileStat, FileSystem, FileWriter, VolumeSpace } from "../ports/fs.js";
+import { writeFileAtomicVia } from "./atomic-write.js";
+
+/**
+ * A FileSystem that forwards every call to `inner`: the base of wrappers that change one concern
+ * (rename retries, recording, fault injection). writeFileAtomic is composed from this object's own
+ * primitives, so a wrapper sees (and may change) each of its steps.
+ */
+export class ForwardingFileSystem implements FileSystem {
+  constructor(protected readonly inner: FileSystem) {}
+  stat(path: string): Promise<FileStat | undefined> {
+    return this.inner.stat(path);
+  }
+  readFile(path: string): Promise<Uint8Array> {
+    return this.inner.readFile(path);
+  }
+  readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+    return this.inner.readRange(path, offset, length);
+  }
+  readBlocks(path: string): AsyncIterable<Uint8Array> {
+    return this.inner.readBlocks(path);
+  }
+  createWriter(path: string, mode?: number): Promise<FileWriter> {
+    return this.inner.createWriter(path, mode);
+  }
+  writeFile(path: string, data: Uint8Array): Promise<void> {
+    return this.inner.writeFile(path, data);
+  }
+  writeFileAtomic(path: string, data: Uint8Array, mode?: number): Promise<void> {
+    return writeFileAtomicVia(this, path, data, mode);
+  }
+  createExclusive(path: string, data: Uint8Array): Promise<boolean> {
+    return this.inner.createExclusive(path, data);
+  }
+  rename(from: string, to: string): Promise<void> {
+    return this.inner.rename(from, to);
+  }
+  unlink(path: string): Promise<void> {
+    return this.inner.unlink(path);
+  }
+  mkdirp(path: string): Promise<void> {
+    return this.inner.mkdirp(path);
+  }
+  rmdirIfEmpty(path: string): Promise<boolean> {
+    return this.inner.rmdirIfEmpty(path);
+  }
+  removeTree(path: string): Promise<void> {
+    return this.inner.removeTree(path);
+  }
+  readdir(path: string): Promise<string[]> {
+    return this.inner.readdir(path);
+  }
+  chmod(path: string, mode: number): Promise<void> {
+    return this.inner.chmod(path, mode);
+  }
+  fsyncDir(path: string): Promise<void> {
+    return this.inner.fsyncDir(path);
+  }
+  freeSpace(path: string): Promise<VolumeSpace> {
+    return this.inner.freeSpace(path);
+  }
+}
