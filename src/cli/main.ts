@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import type { UpdateEvent } from "../client/events.js";
 import { status, verify } from "../client/inspect.js";
+import { repair } from "../client/repair.js";
 import { check, update } from "../client/update.js";
 import { FerryError } from "../core/errors.js";
 import { type PublicKey, parsePrivateKey, parsePublicKey } from "../core/keys.js";
@@ -19,6 +20,7 @@ Usage:
   ferry serve <repo-dir> [--host 127.0.0.1] [--port 8080]
   ferry update <repo-url> <install-dir> --trust <ferry.pub> [--channel stable] [--json]
   ferry check <repo-url> <install-dir> --trust <ferry.pub> [--channel stable] [--json]
+  ferry repair <repo-url> <install-dir> --trust <ferry.pub> [--json]
   ferry status <install-dir> [--json]
   ferry verify <install-dir> [--json]
 
@@ -178,6 +180,27 @@ async function main(argv: string[]): Promise<number> {
         );
       return 0;
     }
+    case "repair": {
+      const result = await repair({
+        repoUrl: need(args[0], "<repo-url>"),
+        installDir: need(args[1], "<install-dir>"),
+        trust: await loadTrust(values.trust),
+        onEvent,
+      });
+      renderer.finish();
+      if (json) out({ type: "result", ...result });
+      else {
+        for (const p of result.problems) process.stdout.write(`${p.problem.padEnd(10)} ${p.path}\n`);
+        for (const path of result.untracked) process.stdout.write(`untracked  ${path} (kept)\n`);
+        process.stdout.write(
+          result.filesRepaired === 0
+            ? `OK: ${result.filesChecked} files of version ${result.version} verified (${formatBytes(result.bytesChecked)}); nothing to repair.\n`
+            : `Repaired ${result.filesRepaired} of ${result.filesChecked} files of version ${result.version}: downloaded ${formatBytes(result.bytesDownloaded)} ` +
+                `(${formatBytes(result.metadataBytes)} metadata) in ${result.requests} requests; ${formatBytes(result.bytesReused)} reused from files on disk.\n`,
+        );
+      }
+      return 0;
+    }
     case "status": {
       const result = await status(need(args[0], "<install-dir>"));
       if (json) out({ type: "result", ...result });
@@ -195,7 +218,7 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(
           result.ok
             ? `OK: ${result.filesChecked} files of version ${result.version} verified (${formatBytes(result.bytesChecked)}).\n`
-            : `DAMAGED: ${result.problems.length} of ${result.filesChecked} files missing or changed. Run 'ferry update <repo-url> <install-dir> --trust <key>' to restore them (only the damaged chunks are downloaded).\n`,
+            : `DAMAGED: ${result.problems.length} of ${result.filesChecked} files missing or changed. Run 'ferry repair <repo-url> <install-dir> --trust <key>' to restore them (only the damaged chunks are downloaded).\n`,
         );
       }
       return result.ok ? 0 : 1;

@@ -4,7 +4,13 @@ import { FerryError, isFerryError } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
 import type { ChunkRef, Manifest } from "../core/manifest.js";
 import { boundaryOf, type BytePart, parseContentRange, parseMultipart } from "../core/multipart.js";
-import { coalesce, groupForMultiRange, type PackRange, rangeHeader } from "../core/ranges.js";
+import {
+  type CoalesceOptions,
+  coalesce,
+  groupForMultiRange,
+  type PackRange,
+  rangeHeader,
+} from "../core/ranges.js";
 import type { Clock } from "../ports/clock.js";
 import type { FileSystem } from "../ports/fs.js";
 import type { Transport, TransportResponse } from "../ports/transport.js";
@@ -28,6 +34,8 @@ export interface FetcherOptions {
   /** Attempts per request group before giving up (default 5). */
   readonly maxAttempts?: number | undefined;
   readonly initialMode?: RangeMode | undefined;
+  /** How chunks are joined into ranges (default DEFAULT_COALESCE; repair joins only adjacent chunks). */
+  readonly coalesce?: CoalesceOptions | undefined;
 }
 
 const PROGRESS_STEP = 256 * 1024;
@@ -129,7 +137,7 @@ export class ChunkFetcher {
 
   private async attempt(pack: number, chunks: readonly ChunkRef[]): Promise<void> {
     if (this.mode === "full") return this.fetchWholePack(pack);
-    const ranges = coalesce(chunks);
+    const ranges = coalesce(chunks, this.options.coalesce);
     if (this.mode === "multi" && ranges.length > 1) return this.request(pack, ranges);
     for (const range of ranges) {
       if ((this.mode as RangeMode) === "full") return this.fetchWholePack(pack); // a previous range may have downgraded
