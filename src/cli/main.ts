@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { UpdateEvent } from "../client/events.js";
 import { status, verify } from "../client/inspect.js";
@@ -10,6 +11,8 @@ import { type PublicKey, parsePrivateKey, parsePublicKey } from "../core/keys.js
 import { keygen } from "../publisher/keygen.js";
 import { publish } from "../publisher/publish.js";
 import { formatListenMessage, serveRepository } from "../server/static-server.js";
+import { NodeFileSystem } from "../node/node-fs.js";
+import type { FileSystem } from "../ports/fs.js";
 import { formatBytes, ProgressRenderer } from "./render.js";
 
 const HELP = `ferry — signed, content-addressed live updates for games and apps
@@ -68,6 +71,27 @@ async function loadTrust(values: readonly string[] | undefined): Promise<PublicK
       return parsePublicKey(text, value);
     }),
   );
+}
+
+/**
+ * Test hook for child-process kill tests (src/testing/kill-points.ts): loaded only when
+ * FERRY_TEST_KILL_AT or FERRY_TEST_TRACE is set. Wraps the file system and the event sink of one
+ * operation; the library itself has no test switches.
+ */
+async function testHooks(
+  installDir: string,
+  onEvent: (event: UpdateEvent) => void,
+): Promise<{ fs?: FileSystem; onEvent: (event: UpdateEvent) => void }> {
+  if (!process.env.FERRY_TEST_KILL_AT && !process.env.FERRY_TEST_TRACE) return { onEvent };
+  const { killPointsFromEnvironment } = await import("../testing/kill-points.js");
+  const points = killPointsFromEnvironment(process.env, resolve(installDir))!;
+  return {
+    fs: points.fs(new NodeFileSystem()),
+    onEvent: (event) => {
+      points.onEvent(event);
+      onEvent(event);
+    },
+  };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -150,12 +174,13 @@ async function main(argv: string[]): Promise<number> {
     }
     case "update":
     case "check": {
+      const installDir = need(args[1], "<install-dir>");
       const options = {
         repoUrl: need(args[0], "<repo-url>"),
-        installDir: need(args[1], "<install-dir>"),
+        installDir,
         trust: await loadTrust(values.trust),
         ...(values.channel ? { channel: values.channel } : {}),
-        onEvent,
+        ...(await testHooks(installDir, onEvent)),
       };
       if (command === "check") {
         const result = await check(options);
@@ -181,11 +206,12 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "repair": {
+      const installDir = need(args[1], "<install-dir>");
       const result = await repair({
         repoUrl: need(args[0], "<repo-url>"),
-        installDir: need(args[1], "<install-dir>"),
+        installDir,
         trust: await loadTrust(values.trust),
-        onEvent,
+        ...(await testHooks(installDir, onEvent)),
       });
       renderer.finish();
       if (json) out({ type: "result", ...result });

@@ -15,7 +15,7 @@ import type { Clock } from "../ports/clock.js";
 import type { FileSystem } from "../ports/fs.js";
 import type { Transport, TransportResponse } from "../ports/transport.js";
 import type { EventSink, RangeMode } from "./events.js";
-import { backoffMs, httpError, isTransient, readCapped } from "./http.js";
+import { httpError, isTransient, parseRetryAfter, readCapped, retryDelayMs } from "./http.js";
 import type { InstallLayout } from "./layout.js";
 import { pool } from "./pool.js";
 import type { RemoteRepository } from "./remote.js";
@@ -116,8 +116,9 @@ export class ChunkFetcher {
         }
       } catch (error) {
         if (!isTransient(error) || attempt >= maxAttempts || this.options.signal?.aborted) throw error;
-        const delayMs = backoffMs(attempt);
         const e = error as FerryError;
+        const delayMs = retryDelayMs(attempt, e);
+        if (delayMs === undefined) throw error;
         this.options.emit({
           type: "retry",
           url: this.options.repo.packUrl(this.packId(pack)),
@@ -176,6 +177,15 @@ export class ChunkFetcher {
       this.rangeSupportKnown = true;
     }
     if (response.status === 200) {
+      const declared = Number(response.header("content-length") ?? packSize);
+      if (declared !== packSize) {
+        await response.cancel();
+        throw new FerryError(
+          "E_RANGE",
+          `${url} answered 200 with ${declared} bytes, but the pack is ${packSize} bytes: a server or proxy sent part of it as if it were the whole.`,
+          { url, declared, packSize },
+        );
+      }
       if (ranges) {
         const multi = ranges.length > 1;
         this.downgrade(
@@ -197,7 +207,12 @@ export class ChunkFetcher {
           { url },
         );
       }
-      throw httpError(url, response.status, "pack");
+      throw httpError(
+        url,
+        response.status,
+        "pack",
+        parseRetryAfter(response.header("retry-after"), this.options.clock.now()),
+      );
     }
     if (!ranges) {
       await response.cancel();
