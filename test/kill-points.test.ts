@@ -11,8 +11,9 @@ const workers = Number(process.env.FERRY_KILL_PARALLEL ?? "2");
 /**
  * Named checkpoints (src/testing/kill-points.ts): a traced `ferry update` v1 -> v2 lists every mutating
  * file-system operation and event as `<name>#<occurrence>`. A child update is then SIGKILLed at each
- * named point: before the first and the last occurrence of every name and after the first
- * (FERRY_KILL_POINTS=all: before and after every occurrence). After recovery the tree must be exactly v1
+ * named point: before the first occurrence of every name, and before and after the first and the last
+ * occurrence of every commit-phase name (journal, state, install tree); FERRY_KILL_POINTS=all: before
+ * and after every occurrence. After recovery the tree must be exactly v1
  * or v2, and a re-run must reach v2.
  */
 test("SIGKILL at every named checkpoint of ferry update: old or new, and a re-run reaches new", async (t) => {
@@ -36,17 +37,18 @@ test("SIGKILL at every named checkpoint of ferry update: old or new, and a re-ru
 
   const points = new Set<string>();
   for (const [name, count] of counts) {
-    const occurrences = all ? Array.from({ length: count }, (_, i) => i + 1) : [1, count];
-    for (const n of occurrences) {
-      points.add(`before@${name}#${n}`);
-      if (all || n === 1) points.add(`after@${name}#${n}`);
+    if (all) {
+      for (let n = 1; n <= count; n++) points.add(`before@${name}#${n}`).add(`after@${name}#${n}`);
+      continue;
     }
+    points.add(`before@${name}#1`);
+    if (/:(journal|state|install)$/.test(name))
+      points.add(`after@${name}#1`).add(`before@${name}#${count}`).add(`after@${name}#${count}`);
   }
   const histogram = { old: 0, new: 0 };
   const byPoint: string[] = [];
   const setup = { template, repoUrl: server.url, rerunUrl: server.url, pub, trust };
   await parallel([...points], workers, async (point, i) => {
-    if (process.env.FERRY_KILL_DEBUG) console.error(`start ${point}`);
     const trial = await killTrial(setup, join(dir, `install-${i}`), `kill ${point}`, {
       env: { FERRY_TEST_KILL_AT: point },
     });
