@@ -3,6 +3,7 @@ import { decode } from "../core/codec.js";
 import { FerryError, isFerryError } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
 import type { ChunkRef, Manifest } from "../core/manifest.js";
+import { receivedParts } from "../core/multipart-partial.js";
 import { boundaryOf, type BytePart, parseContentRange, parseMultipart } from "../core/multipart.js";
 import {
   type CoalesceOptions,
@@ -221,7 +222,23 @@ export class ChunkFetcher {
     const boundary = boundaryOf(response.header("content-type"));
     if (boundary) {
       const cap = ranges.reduce((s, r) => s + r.end - r.start + 256, 4096);
-      const body = await readCapped(response, cap, "multipart range response", (n) => this.countBytes(n));
+      const received: Uint8Array[] = [];
+      let body: Uint8Array;
+      try {
+        body = await readCapped(response, cap, "multipart range response", (part) => {
+          this.countBytes(part.length);
+          received.push(part);
+        });
+      } catch (error) {
+        // Cut off mid-way: keep the chunks that arrived whole, then report the failure (and retry).
+        if (isFerryError(error, "E_NETWORK")) {
+          for (const part of receivedParts(Buffer.concat(received), boundary)) {
+            this.checkRange(part.start, part.start + part.data.length, packSize, url, ranges);
+            await this.extractBuffer(pack, part.start, part.data, url);
+          }
+        }
+        throw error;
+      }
       let parts: BytePart[];
       try {
         parts = parseMultipart(body, boundary, url);

@@ -58,7 +58,7 @@ export async function readCapped(
   response: TransportResponse,
   cap: number,
   what: string,
-  onBytes?: (n: number) => void,
+  onPart?: (part: Uint8Array) => void,
 ): Promise<Uint8Array> {
   const declared = Number(response.header("content-length") ?? Number.NaN);
   if (declared > cap) {
@@ -69,7 +69,7 @@ export async function readCapped(
   let total = 0;
   for await (const part of response.body) {
     total += part.length;
-    onBytes?.(part.length);
+    onPart?.(part);
     if (total > cap) {
       await response.cancel();
       throw tooLarge(response.url, what, cap);
