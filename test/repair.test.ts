@@ -191,8 +191,8 @@ test(`repair battery: ${iterations} random corruptions detected by verify, repai
       `${label}: sent ${sent} B > bound ${bound} B; ranges ${proxy.stats.rangeHeaders.slice(requestsBefore).join(" ")}; affected ${[...affected.values()].map((c) => `${c.offset}+${c.length}`).join(" ")}`,
     );
     assert.equal(result.filesRepaired, damaged.size, label);
+    // Content and executable bit of every file, untracked files included: exactly v1.
     assert.equal(JSON.stringify(sortedEntries(await readTree(install))), v1, label);
-    assert.ok((await verify(install)).ok, label);
     maxBytes = Math.max(maxBytes, sent);
     maxBound = Math.max(maxBound, bound);
     maxSlack = Math.min(maxSlack, bound - sent);

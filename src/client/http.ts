@@ -22,6 +22,8 @@ export function parseRetryAfter(value: string | undefined, now: Date): number | 
   if (value === undefined) return undefined;
   const text = value.trim();
   if (/^\d{1,10}$/.test(text)) return Number(text) * 1000;
+  // IMF-fixdate and RFC 850 dates end in GMT (asctime dates are not accepted: servers must not send them).
+  if (!/^[A-Za-z]{3,9},? .*GMT$/.test(text)) return undefined;
   const date = Date.parse(text);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now.getTime());
 }
