@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { cp, rm } from "node:fs/promises";
+import { cp, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { status } from "../src/client/inspect.js";
 import { update } from "../src/client/update.js";
@@ -49,7 +49,13 @@ export async function killTrial(
   await cp(setup.template, install, { recursive: true });
   try {
     const run = await runCli(["update", setup.repoUrl, install, "--trust", setup.trust], kill);
-    await status(install); // recovery on open
+    await status(install).catch(async (error: unknown) => {
+      const lock = await readFile(join(install, ".ferry", "lock")).catch(() => undefined);
+      throw new Error(
+        `${label}: opening the install after the kill failed (lock file: ${lock === undefined ? "absent" : `${lock.length} bytes`}): ${String(error)}`,
+        { cause: error },
+      );
+    }); // recovery on open
     const tree = JSON.stringify(sortedEntries(await readTree(install)));
     const outcome = tree === V1 ? "old" : tree === V2 ? "new" : undefined;
     if (!outcome) throw new Error(`${label}: mixed tree after recovery`);
