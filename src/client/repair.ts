@@ -1,7 +1,10 @@
+import { canonicalJson } from "../core/canonical-json.js";
+import { FerryError } from "../core/errors.js";
 import { sha256Stream } from "../core/hash.js";
 import type { PublicKey } from "../core/keys.js";
 import type { FileEntry, Manifest } from "../core/manifest.js";
 import { type LocalFile, plan as makePlan } from "../core/planner.js";
+import { verifyPointer } from "../core/pointer.js";
 import { DEFAULT_COALESCE } from "../core/ranges.js";
 import type { FileStat, FileSystem } from "../ports/fs.js";
 import { type ClientDeps, makeContext, withInstall } from "./context.js";
@@ -10,9 +13,6 @@ import { requireInstallDir, type VerifyProblem } from "./inspect.js";
 import type { InstallLayout } from "./layout.js";
 import { cacheEntry, type LocalIndex } from "./local-index.js";
 import { encodeState, type InstallState, requireState } from "./state.js";
-import { verifyPointer } from "../core/pointer.js";
-import { FerryError } from "../core/errors.js";
-import { canonicalJson } from "../core/canonical-json.js";
 import { executePlan, loadInstalledManifestOrRefetch, openRepository } from "./update.js";
 
 export interface RepairOptions extends ClientDeps {
