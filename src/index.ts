@@ -2,7 +2,14 @@
 
 export type { ClientDeps } from "./client/context.js";
 export type { RangeMode, UpdateEvent } from "./client/events.js";
-export { type StatusResult, status, type VerifyResult, verify } from "./client/inspect.js";
+export {
+  type StatusResult,
+  status,
+  type VerifyProblem,
+  type VerifyResult,
+  verify,
+} from "./client/inspect.js";
+export { type RepairOptions, type RepairResult, repair } from "./client/repair.js";
 export type { TrustAnchor, TrustOption } from "./client/trust.js";
 export { type CheckResult, check, type UpdateOptions, type UpdateSummary, update } from "./client/update.js";
 export { type ChunkingParams, DEFAULT_CHUNKING } from "./core/chunker.js";

@@ -70,3 +70,49 @@ test("credentials are not forwarded to another origin on redirect; Range is", as
   assert.equal(seen.authorization, undefined);
   assert.equal(seen.range, "bytes=0-1");
 });
+
+test("headers option: sent on every request, credentials dropped across origins, accept-encoding stays identity", async (t) => {
+  const seen: IncomingHttpHeaders[] = [];
+  const other = await listen(t, (req, res) => {
+    seen.push(req.headers);
+    res.writeHead(200).end("ok");
+  });
+  const first = await listen(t, (req, res) => {
+    seen.push(req.headers);
+    res.writeHead(302, { location: `${other}/x` }).end();
+  });
+  const transport = new HttpTransport({
+    headers: {
+      authorization: "Bearer secret",
+      cookie: "a=b",
+      "x-ferry-client": "test",
+      "accept-encoding": "gzip",
+    },
+  });
+  assert.equal(await readAll((await transport.get(first)).body), "ok");
+  assert.equal(seen[0]!.authorization, "Bearer secret");
+  assert.equal(seen[0]!.cookie, "a=b");
+  assert.equal(seen[0]!["accept-encoding"], "identity");
+  assert.equal(seen[1]!.authorization, undefined);
+  assert.equal(seen[1]!.cookie, undefined);
+  assert.equal(seen[1]!["x-ferry-client"], "test");
+});
+
+test("a Content-Encoding Ferry did not ask for is refused with E_ENCODING, never decoded", async (t) => {
+  const { gzipSync } = await import("node:zlib");
+  const bomb = gzipSync(Buffer.alloc(32 * 1024 * 1024));
+  const url = await listen(t, (req, res) => {
+    const encoding = req.url === "/stacked" ? "gzip, br" : req.url === "/identity" ? "identity" : "gzip";
+    res.writeHead(200, { "content-encoding": encoding, "content-length": String(bomb.length) }).end(bomb);
+  });
+  for (const path of ["/gzip", "/stacked"]) {
+    await assert.rejects(
+      new HttpTransport().get(`${url}${path}`),
+      (e: unknown) => isFerryError(e, "E_ENCODING") && e.data.url === `${url}${path}`,
+    );
+  }
+  const identity = await new HttpTransport().get(`${url}/identity`);
+  let bytes = 0;
+  for await (const part of identity.body) bytes += part.length;
+  assert.equal(bytes, bomb.length, "identity passes through undecoded");
+});

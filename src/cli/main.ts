@@ -1,7 +1,9 @@
 #!/usr/bin/env node
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { UpdateEvent } from "../client/events.js";
 import { status, verify } from "../client/inspect.js";
+import { repair } from "../client/repair.js";
 import { check, update } from "../client/update.js";
 import { FerryError } from "../core/errors.js";
 import { keygen } from "../publisher/keygen.js";
@@ -10,6 +12,8 @@ import { resign } from "../publisher/resign.js";
 import { initRoot, rotateRoot } from "../publisher/roots.js";
 import { loadKeyFiles, loadSigningKeys, loadTrust } from "./key-files.js";
 import { formatListenMessage, serveRepository } from "../server/static-server.js";
+import { NodeFileSystem } from "../node/node-fs.js";
+import type { FileSystem } from "../ports/fs.js";
 import { formatBytes, ProgressRenderer } from "./render.js";
 
 const HELP = `ferry — signed, content-addressed live updates for games and apps
@@ -23,6 +27,7 @@ Usage:
   ferry serve <repo-dir> [--host 127.0.0.1] [--port 8080]
   ferry update <repo-url> <install-dir> --trust <root.pub|root.json>... [--trust-threshold 1] [--channel stable] [--allow-downgrade] [--json]
   ferry check <repo-url> <install-dir> --trust <root.pub|root.json>... [--channel stable] [--allow-downgrade] [--json]
+  ferry repair <repo-url> <install-dir> --trust <root.pub|root.json>... [--json]
   ferry status <install-dir> [--json]
   ferry verify <install-dir> [--json]
 
@@ -76,6 +81,27 @@ function expiryDays(value: string | undefined): number | undefined {
   const days = Number(value);
   if (!(days > 0) || !Number.isFinite(days)) throw usage("--expires-days must be a positive number");
   return days;
+}
+
+/**
+ * Test hook for child-process kill tests (src/testing/kill-points.ts): loaded only when
+ * FERRY_TEST_KILL_AT or FERRY_TEST_TRACE is set. Wraps the file system and the event sink of one
+ * operation; the library itself has no test switches.
+ */
+async function testHooks(
+  installDir: string,
+  onEvent: (event: UpdateEvent) => void,
+): Promise<{ fs?: FileSystem; onEvent: (event: UpdateEvent) => void }> {
+  if (!process.env.FERRY_TEST_KILL_AT && !process.env.FERRY_TEST_TRACE) return { onEvent };
+  const { killPointsFromEnvironment } = await import("../testing/kill-points.js");
+  const points = killPointsFromEnvironment(process.env, resolve(installDir))!;
+  return {
+    fs: points.fs(new NodeFileSystem()),
+    onEvent: (event) => {
+      points.onEvent(event);
+      onEvent(event);
+    },
+  };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -202,16 +228,17 @@ async function main(argv: string[]): Promise<number> {
     }
     case "update":
     case "check": {
+      const installDir = need(args[1], "<install-dir>");
       const options = {
         repoUrl: need(args[0], "<repo-url>"),
-        installDir: need(args[1], "<install-dir>"),
+        installDir,
         trust: await loadTrust(
           values.trust,
           positiveInteger(values["trust-threshold"], "--trust-threshold") ?? 1,
         ),
         ...(values.channel ? { channel: values.channel } : {}),
         ...(values["allow-downgrade"] ? { allowDowngrade: true } : {}),
-        onEvent,
+        ...(await testHooks(installDir, onEvent)),
       };
       if (command === "check") {
         const result = await check(options);
@@ -236,6 +263,31 @@ async function main(argv: string[]): Promise<number> {
         );
       return 0;
     }
+    case "repair": {
+      const installDir = need(args[1], "<install-dir>");
+      const result = await repair({
+        repoUrl: need(args[0], "<repo-url>"),
+        installDir,
+        trust: await loadTrust(
+          values.trust,
+          positiveInteger(values["trust-threshold"], "--trust-threshold") ?? 1,
+        ),
+        ...(await testHooks(installDir, onEvent)),
+      });
+      renderer.finish();
+      if (json) out({ type: "result", ...result });
+      else {
+        for (const p of result.problems) process.stdout.write(`${p.problem.padEnd(10)} ${p.path}\n`);
+        for (const path of result.untracked) process.stdout.write(`untracked  ${path} (kept)\n`);
+        process.stdout.write(
+          result.filesRepaired === 0
+            ? `OK: ${result.filesChecked} files of version ${result.version} verified (${formatBytes(result.bytesChecked)}); nothing to repair.\n`
+            : `Repaired ${result.filesRepaired} of ${result.filesChecked} files of version ${result.version}: downloaded ${formatBytes(result.bytesDownloaded)} ` +
+                `(${formatBytes(result.metadataBytes)} metadata) in ${result.requests} requests; ${formatBytes(result.bytesReused)} reused from files on disk.\n`,
+        );
+      }
+      return 0;
+    }
     case "status": {
       const result = await status(need(args[0], "<install-dir>"));
       if (json) out({ type: "result", ...result });
@@ -253,7 +305,7 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(
           result.ok
             ? `OK: ${result.filesChecked} files of version ${result.version} verified (${formatBytes(result.bytesChecked)}).\n`
-            : `DAMAGED: ${result.problems.length} of ${result.filesChecked} files missing or changed. Run 'ferry update <repo-url> <install-dir> --trust <key>' to restore them (only the damaged chunks are downloaded).\n`,
+            : `DAMAGED: ${result.problems.length} of ${result.filesChecked} files missing or changed. Run 'ferry repair <repo-url> <install-dir> --trust <key>' to restore them (only the damaged chunks are downloaded).\n`,
         );
       }
       return result.ok ? 0 : 1;

@@ -3,13 +3,20 @@ import { decode } from "../core/codec.js";
 import { FerryError, isFerryError } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
 import type { ChunkRef, Manifest } from "../core/manifest.js";
+import { receivedParts } from "../core/multipart-partial.js";
 import { boundaryOf, type BytePart, parseContentRange, parseMultipart } from "../core/multipart.js";
-import { coalesce, groupForMultiRange, type PackRange, rangeHeader } from "../core/ranges.js";
+import {
+  type CoalesceOptions,
+  coalesce,
+  groupForMultiRange,
+  type PackRange,
+  rangeHeader,
+} from "../core/ranges.js";
 import type { Clock } from "../ports/clock.js";
 import type { FileSystem } from "../ports/fs.js";
 import type { Transport, TransportResponse } from "../ports/transport.js";
 import type { EventSink, RangeMode } from "./events.js";
-import { backoffMs, httpError, isTransient, readCapped } from "./http.js";
+import { httpError, isTransient, parseRetryAfter, readCapped, retryDelayMs } from "./http.js";
 import type { InstallLayout } from "./layout.js";
 import { pool } from "./pool.js";
 import type { RemoteRepository } from "./remote.js";
@@ -28,6 +35,8 @@ export interface FetcherOptions {
   /** Attempts per request group before giving up (default 5). */
   readonly maxAttempts?: number | undefined;
   readonly initialMode?: RangeMode | undefined;
+  /** How chunks are joined into ranges (default DEFAULT_COALESCE; repair joins only adjacent chunks). */
+  readonly coalesce?: CoalesceOptions | undefined;
 }
 
 const PROGRESS_STEP = 256 * 1024;
@@ -108,8 +117,9 @@ export class ChunkFetcher {
         }
       } catch (error) {
         if (!isTransient(error) || attempt >= maxAttempts || this.options.signal?.aborted) throw error;
-        const delayMs = backoffMs(attempt);
         const e = error as FerryError;
+        const delayMs = retryDelayMs(attempt, e);
+        if (delayMs === undefined) throw error;
         this.options.emit({
           type: "retry",
           url: this.options.repo.packUrl(this.packId(pack)),
@@ -129,7 +139,7 @@ export class ChunkFetcher {
 
   private async attempt(pack: number, chunks: readonly ChunkRef[]): Promise<void> {
     if (this.mode === "full") return this.fetchWholePack(pack);
-    const ranges = coalesce(chunks);
+    const ranges = coalesce(chunks, this.options.coalesce);
     if (this.mode === "multi" && ranges.length > 1) return this.request(pack, ranges);
     for (const range of ranges) {
       if ((this.mode as RangeMode) === "full") return this.fetchWholePack(pack); // a previous range may have downgraded
@@ -168,6 +178,15 @@ export class ChunkFetcher {
       this.rangeSupportKnown = true;
     }
     if (response.status === 200) {
+      const declared = Number(response.header("content-length") ?? packSize);
+      if (declared !== packSize) {
+        await response.cancel();
+        throw new FerryError(
+          "E_RANGE",
+          `${url} answered 200 with ${declared} bytes, but the pack is ${packSize} bytes: a server or proxy sent part of it as if it were the whole.`,
+          { url, declared, packSize },
+        );
+      }
       if (ranges) {
         const multi = ranges.length > 1;
         this.downgrade(
@@ -189,7 +208,12 @@ export class ChunkFetcher {
           { url },
         );
       }
-      throw httpError(url, response.status, "pack");
+      throw httpError(
+        url,
+        response.status,
+        "pack",
+        parseRetryAfter(response.header("retry-after"), this.options.clock.now()),
+      );
     }
     if (!ranges) {
       await response.cancel();
@@ -198,7 +222,23 @@ export class ChunkFetcher {
     const boundary = boundaryOf(response.header("content-type"));
     if (boundary) {
       const cap = ranges.reduce((s, r) => s + r.end - r.start + 256, 4096);
-      const body = await readCapped(response, cap, "multipart range response", (n) => this.countBytes(n));
+      const received: Uint8Array[] = [];
+      let body: Uint8Array;
+      try {
+        body = await readCapped(response, cap, "multipart range response", (part) => {
+          this.countBytes(part.length);
+          received.push(part);
+        });
+      } catch (error) {
+        // Cut off mid-way: keep the chunks that arrived whole, then report the failure (and retry).
+        if (isFerryError(error, "E_NETWORK")) {
+          for (const part of receivedParts(Buffer.concat(received), boundary)) {
+            this.checkRange(part.start, part.start + part.data.length, packSize, url, ranges);
+            await this.extractBuffer(pack, part.start, part.data, url);
+          }
+        }
+        throw error;
+      }
       let parts: BytePart[];
       try {
         parts = parseMultipart(body, boundary, url);

@@ -14,18 +14,45 @@ export function isTransient(error: unknown): boolean {
   );
 }
 
-export function httpError(url: string, status: number, what: string): FerryError {
+/** The longest Retry-After Ferry waits for; a server asking for more fails the request at once. */
+export const MAX_RETRY_AFTER_MS = 60_000;
+
+/** Retry-After (RFC 9110 §10.2.3) in ms: delay-seconds or an HTTP-date; undefined when absent or invalid. */
+export function parseRetryAfter(value: string | undefined, now: Date): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d{1,10}$/.test(text)) return Number(text) * 1000;
+  // IMF-fixdate and RFC 850 dates end in GMT (asctime dates are not accepted: servers must not send them).
+  if (!/^[A-Za-z]{3,9},? .*GMT$/.test(text)) return undefined;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now.getTime());
+}
+
+export function httpError(url: string, status: number, what: string, retryAfterMs?: number): FerryError {
   const hint =
     status === 404
       ? "Check the repository URL and channel; the object may not be published yet."
       : isTransientStatus(status)
-        ? "The server is failing; retry later."
+        ? retryAfterMs === undefined
+          ? "The server is failing; retry later."
+          : `The server asks to retry after ${Math.ceil(retryAfterMs / 1000)} s.`
         : "Check the server configuration.";
   return new FerryError("E_HTTP", `Fetching ${what} from ${url} failed with HTTP ${status}. ${hint}`, {
     url,
     status,
     object: what,
+    retryAfterMs,
   });
+}
+
+/**
+ * How long to wait before attempt `attempt + 1` after `error`: the server's Retry-After when it sent one
+ * (undefined, i.e. give up now, when that exceeds MAX_RETRY_AFTER_MS), else exponential backoff.
+ */
+export function retryDelayMs(attempt: number, error: FerryError): number | undefined {
+  const asked = error.data.retryAfterMs;
+  if (typeof asked !== "number") return backoffMs(attempt);
+  return asked <= MAX_RETRY_AFTER_MS ? asked : undefined;
 }
 
 /** Reads a whole body, enforcing `cap` while streaming (endless data fails fast, never fills memory). */
@@ -33,7 +60,7 @@ export async function readCapped(
   response: TransportResponse,
   cap: number,
   what: string,
-  onBytes?: (n: number) => void,
+  onPart?: (part: Uint8Array) => void,
 ): Promise<Uint8Array> {
   const declared = Number(response.header("content-length") ?? Number.NaN);
   if (declared > cap) {
@@ -44,7 +71,7 @@ export async function readCapped(
   let total = 0;
   for await (const part of response.body) {
     total += part.length;
-    onBytes?.(part.length);
+    onPart?.(part);
     if (total > cap) {
       await response.cancel();
       throw tooLarge(response.url, what, cap);
@@ -88,7 +115,8 @@ export async function withRetries<T>(policy: RetryPolicy, work: () => Promise<T>
       return await work();
     } catch (error) {
       if (!isTransient(error) || attempt >= policy.maxAttempts || policy.signal?.aborted) throw error;
-      const delayMs = backoffMs(attempt);
+      const delayMs = retryDelayMs(attempt, error as FerryError);
+      if (delayMs === undefined) throw error;
       policy.onRetry?.(attempt, delayMs, error as FerryError);
       await policy.sleep(delayMs, policy.signal);
     }

@@ -39,7 +39,8 @@ export async function status(installDir: string, deps: ClientDeps = {}): Promise
 
 export interface VerifyProblem {
   readonly path: string;
-  readonly problem: "missing" | "changed" | "not-a-file";
+  /** "mode": the content is right but the executable bit is not. */
+  readonly problem: "missing" | "changed" | "not-a-file" | "mode";
   readonly expected: string;
   readonly actual?: string;
 }
@@ -76,6 +77,13 @@ export async function verify(installDir: string, deps: ClientDeps = {}): Promise
       bytesChecked += hashed.size;
       if (hashed.sha256 !== file.sha256)
         problems.push({ path: file.path, problem: "changed", expected: file.sha256, actual: hashed.sha256 });
+      else if (stat.executable !== file.executable)
+        problems.push({
+          path: file.path,
+          problem: "mode",
+          expected: file.executable ? "executable" : "not executable",
+          actual: stat.executable ? "executable" : "not executable",
+        });
     }
     return {
       version: state.version,
@@ -88,7 +96,7 @@ export async function verify(installDir: string, deps: ClientDeps = {}): Promise
 }
 
 /** Read-only commands refuse a directory that was never installed into (and do not create .ferry/). */
-async function requireInstallDir(ctx: ReturnType<typeof makeContext>): Promise<void> {
+export async function requireInstallDir(ctx: ReturnType<typeof makeContext>): Promise<void> {
   if ((await ctx.fs.stat(ctx.layout.ferry))?.kind !== "directory") {
     throw new FerryError(
       "E_NOT_INSTALLED",

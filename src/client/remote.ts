@@ -7,7 +7,7 @@ import { MAX_POINTER_BYTES, type ManifestRef } from "../core/pointer.js";
 import { MAX_ROOT_BYTES } from "../core/root.js";
 import type { Transport } from "../ports/transport.js";
 import type { EventSink } from "./events.js";
-import { httpError, type RetryPolicy, readCapped, withRetries } from "./http.js";
+import { httpError, parseRetryAfter, type RetryPolicy, readCapped, withRetries } from "./http.js";
 
 /** Read access to a repository by URL: pointer and root bytes (verified by trust.ts), verified manifest, pack URLs. */
 export class RemoteRepository {
@@ -60,7 +60,20 @@ export class RemoteRepository {
       const response = await this.transport.get(url, signal ? { signal } : {});
       if (response.status !== 200) {
         await response.cancel();
-        throw httpError(url, response.status, what);
+        throw httpError(
+          url,
+          response.status,
+          what,
+          parseRetryAfter(response.header("retry-after"), new Date()),
+        );
+      }
+      if (/^\s*text\/html\b/i.test(response.header("content-type") ?? "")) {
+        await response.cancel();
+        throw new FerryError(
+          "E_FORMAT",
+          `${url} answered with an HTML page instead of the ${what}: a captive portal, login page or misconfigured host is in the way. Sign in to the network or check the repository URL.`,
+          { url, object: what },
+        );
       }
       const bytes = await readCapped(response, cap, what);
       this.metadataBytes += bytes.length;

@@ -40,19 +40,18 @@ export function anchorKeyids(anchor: TrustAnchor, root: TrustedRoot): string[] {
   return anchor.kind === "keys" ? anchor.keys.map((k) => k.keyid) : [...root.body.roles.root.keyids];
 }
 
-async function startingRoot(
-  repo: RemoteRepository,
-  anchor: TrustAnchor,
-  stored: StoredTrust | undefined,
-  signal: AbortSignal | undefined,
-): Promise<TrustedRoot> {
+/**
+ * The root an installed release trusts, given what the caller trusts now (no network): the stored root,
+ * or a shipped root file when it is newer. Keys named by the caller must be ones this install knows.
+ */
+export function installedRoot(anchor: TrustAnchor, stored: StoredTrust): TrustedRoot {
   // Signatures cover `signed`, so re-encoding the stored document is exact.
-  const storedRoot = stored && trustShippedRoot(canonicalBytes(stored.root), "the install's stored root");
+  const storedRoot = trustShippedRoot(canonicalBytes(stored.root), "the install's stored root");
   if (anchor.kind === "root") {
     const shipped = trustShippedRoot(anchor.bytes, anchor.source);
-    return storedRoot && storedRoot.body.version >= shipped.body.version ? storedRoot : shipped;
+    return storedRoot.body.version >= shipped.body.version ? storedRoot : shipped;
   }
-  if (storedRoot && stored) {
+  {
     const known = anchor.keys.filter(
       (k) => stored.trustedKeys.includes(k.keyid) || storedRoot.body.roles.root.keyids.includes(k.keyid),
     );
@@ -65,6 +64,16 @@ async function startingRoot(
     }
     return storedRoot;
   }
+}
+
+async function startingRoot(
+  repo: RemoteRepository,
+  anchor: TrustAnchor,
+  stored: StoredTrust | undefined,
+  signal: AbortSignal | undefined,
+): Promise<TrustedRoot> {
+  if (stored) return installedRoot(anchor, stored);
+  if (anchor.kind === "root") return trustShippedRoot(anchor.bytes, anchor.source);
   if (anchor.keys.length === 0 || anchor.threshold < 1 || anchor.threshold > anchor.keys.length) {
     throw new FerryError(
       "E_USAGE",

@@ -2,6 +2,7 @@ import { canonicalJson } from "../core/canonical-json.js";
 import { FerryError } from "../core/errors.js";
 import type { Manifest } from "../core/manifest.js";
 import { plan as makePlan, type Plan } from "../core/planner.js";
+import type { CoalesceOptions } from "../core/ranges.js";
 import { CHANNEL_PATTERN, checkFreshness, type SignedPointer } from "../core/pointer.js";
 import type { TrustedRoot } from "../core/root.js";
 import { assembleFile } from "./assemble.js";
@@ -73,12 +74,7 @@ async function prepare(ctx: Context, options: UpdateOptions, started: Date): Pro
       { channel },
     );
   }
-  const repo = new RemoteRepository(options.repoUrl, ctx.transport, {
-    maxAttempts: options.maxAttempts ?? 5,
-    sleep: (ms, signal) => ctx.clock.sleep(ms, signal),
-    signal: ctx.signal,
-    emit: ctx.emit,
-  });
+  const repo = openRepository(ctx, options);
   const state = await readState(ctx.fs, ctx.layout);
   if (state && state.channel !== channel) {
     throw new FerryError(
@@ -137,8 +133,21 @@ async function prepare(ctx: Context, options: UpdateOptions, started: Date): Pro
   return { pointer, root, trustedKeys, state, repo, manifestBytes, manifest, local, plan };
 }
 
+/** The repository at `repoUrl`, retrying transient failures with the context's clock. */
+export function openRepository(
+  ctx: Context,
+  options: Pick<UpdateOptions, "repoUrl" | "maxAttempts">,
+): RemoteRepository {
+  return new RemoteRepository(options.repoUrl, ctx.transport, {
+    maxAttempts: options.maxAttempts ?? 5,
+    sleep: (ms, signal) => ctx.clock.sleep(ms, signal),
+    signal: ctx.signal,
+    emit: ctx.emit,
+  });
+}
+
 /** The installed manifest; if the local copy is lost or damaged, the same (pinned) bytes from the repository. */
-async function loadInstalledManifestOrRefetch(
+export async function loadInstalledManifestOrRefetch(
   ctx: Context,
   state: InstallState,
   repo: RemoteRepository,
@@ -237,89 +246,24 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
         bytesHashed: p.local.hashedBytes,
       });
     }
-    const { plan, manifest, local } = p;
-    ctx.emit({
-      type: "plan",
-      version: manifest.version,
-      filesToWrite: plan.writes.length,
-      filesToKeep: plan.keep.length,
-      filesToDelete: plan.deletes.length,
-      chunksToFetch: plan.fetch.length,
-      downloadBytes: plan.downloadBytes,
-      writeBytes: plan.writeBytes,
-    });
-
-    await checkDiskSpace(ctx, plan, manifest, p.manifestBytes.length, pointer.document);
-    const fetcher = new ChunkFetcher({
-      transport: ctx.transport,
-      clock: ctx.clock,
-      fs: ctx.fs,
-      layout: ctx.layout,
+    const { bytesReused, fetcher } = await executePlan(ctx, options, {
       repo,
-      manifest,
-      emit: ctx.emit,
-      signal: ctx.signal,
-      concurrency: options.concurrency,
-      initialMode: options.rangeMode,
-      maxAttempts: options.maxAttempts,
+      manifest: p.manifest,
+      manifestBytes: p.manifestBytes,
+      plan: p.plan,
+      local: p.local,
+      state: {
+        channel: pointer.body.channel,
+        repo: repo.base,
+        version: p.manifest.version,
+        serial: pointer.body.serial,
+        manifest: pointer.body.manifest,
+        pointer: pointer.document,
+        root: p.root.document,
+        trustedKeys: p.trustedKeys,
+      },
     });
-    await ctx.fs.mkdirp(ctx.layout.stagedChunks);
-    await fetcher.fetch(plan.ranges);
-
-    await ctx.fs.removeTree(ctx.layout.stagedFiles);
-    await ctx.fs.mkdirp(ctx.layout.stagedFiles);
-    const files: Record<string, StatCacheEntry> = {};
-    let bytesReused = 0;
-    // Files are assembled in parallel: each ends with an fsync, and those waits overlap.
-    const moves = plan.writes.map((w, i): [string, string, boolean] => [
-      String(i),
-      w.file.path,
-      w.file.executable,
-    ]);
-    let assembled = 0;
-    await pool([...plan.writes.entries()], ASSEMBLE_CONCURRENCY, async ([i, write]) => {
-      if (ctx.signal?.aborted) {
-        throw new FerryError(
-          "E_ABORTED",
-          "The update was cancelled before the commit; the install is unchanged.",
-        );
-      }
-      const result = await assembleFile(
-        { fs: ctx.fs, layout: ctx.layout, refetch: (chunk) => fetcher.fetchOne(chunk) },
-        write,
-        String(i),
-      );
-      bytesReused += result.reusedBytes;
-      files[write.file.path] = cacheEntry(result.stat);
-      ctx.emit({ type: "assemble", path: write.file.path, done: ++assembled, total: plan.writes.length });
-    });
-    for (const path of plan.keep) files[path] = cacheEntry(local.stats.get(path)!);
-
-    await ctx.fs.mkdirp(ctx.layout.manifests);
-    await ctx.fs.writeFileAtomic(ctx.layout.manifest(pointer.body.manifest.hash), p.manifestBytes);
-    const newState: InstallState = {
-      channel: pointer.body.channel,
-      repo: repo.base,
-      version: manifest.version,
-      serial: pointer.body.serial,
-      manifest: pointer.body.manifest,
-      pointer: pointer.document,
-      root: p.root.document,
-      trustedKeys: p.trustedKeys,
-      files,
-    };
-    if (ctx.signal?.aborted)
-      throw new FerryError(
-        "E_ABORTED",
-        "The update was cancelled before the commit; the install is unchanged.",
-      );
-    await preflightCommit(ctx.fs, ctx.layout, moves, plan.deletes);
-    await ctx.fs.fsyncDir(ctx.layout.stagedFiles);
-    // The point of no return: once the journal is durable, recovery rolls forward to the new release.
-    await writeJournal(ctx.fs, ctx.layout, { moves, deletes: plan.deletes, state: newState });
-    ctx.emit({ type: "commit", moves: moves.length, deletes: plan.deletes.length });
-    await applyJournal(ctx.fs, ctx.layout, { moves, deletes: plan.deletes, state: newState });
-    await cleanup(ctx, pointer.body.manifest.hash);
+    const { plan, local } = p;
     return summary(ctx, started, repo, {
       ...base,
       upToDate: false,
@@ -331,6 +275,105 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
       fetcher,
     });
   });
+}
+
+export interface ExecuteInput {
+  readonly repo: RemoteRepository;
+  readonly manifest: Manifest;
+  readonly manifestBytes: Uint8Array;
+  readonly plan: Plan;
+  readonly local: LocalIndex;
+  /** The install state after the commit, except the stat cache (filled in from the staged files). */
+  readonly state: Omit<InstallState, "files">;
+  /** The coalescing the plan was made with (default DEFAULT_COALESCE). */
+  readonly coalesce?: CoalesceOptions;
+}
+
+/**
+ * Performs a plan: download the missing chunks (verified), assemble and verify every written file in
+ * staging, then one journaled commit. Shared by update and repair. Before the journal is written the
+ * install is unchanged; after it, recovery rolls forward.
+ */
+export async function executePlan(
+  ctx: Context,
+  options: Pick<UpdateOptions, "concurrency" | "rangeMode" | "maxAttempts">,
+  input: ExecuteInput,
+): Promise<{ bytesReused: number; fetcher: ChunkFetcher }> {
+  const { plan, manifest, local, repo } = input;
+  ctx.emit({
+    type: "plan",
+    version: manifest.version,
+    filesToWrite: plan.writes.length,
+    filesToKeep: plan.keep.length,
+    filesToDelete: plan.deletes.length,
+    chunksToFetch: plan.fetch.length,
+    downloadBytes: plan.downloadBytes,
+    writeBytes: plan.writeBytes,
+  });
+
+  await checkDiskSpace(ctx, plan, manifest, input.manifestBytes.length, input.state.pointer);
+  const fetcher = new ChunkFetcher({
+    transport: ctx.transport,
+    clock: ctx.clock,
+    fs: ctx.fs,
+    layout: ctx.layout,
+    repo,
+    manifest,
+    emit: ctx.emit,
+    signal: ctx.signal,
+    concurrency: options.concurrency,
+    initialMode: options.rangeMode,
+    maxAttempts: options.maxAttempts,
+    coalesce: input.coalesce,
+  });
+  await ctx.fs.mkdirp(ctx.layout.stagedChunks);
+  await fetcher.fetch(plan.ranges);
+
+  await ctx.fs.removeTree(ctx.layout.stagedFiles);
+  await ctx.fs.mkdirp(ctx.layout.stagedFiles);
+  const files: Record<string, StatCacheEntry> = {};
+  let bytesReused = 0;
+  // Files are assembled in parallel: each ends with an fsync, and those waits overlap.
+  const moves = plan.writes.map((w, i): [string, string, boolean] => [
+    String(i),
+    w.file.path,
+    w.file.executable,
+  ]);
+  let assembled = 0;
+  await pool([...plan.writes.entries()], ASSEMBLE_CONCURRENCY, async ([i, write]) => {
+    if (ctx.signal?.aborted) {
+      throw new FerryError(
+        "E_ABORTED",
+        "The update was cancelled before the commit; the install is unchanged.",
+      );
+    }
+    const result = await assembleFile(
+      { fs: ctx.fs, layout: ctx.layout, refetch: (chunk) => fetcher.fetchOne(chunk) },
+      write,
+      String(i),
+    );
+    bytesReused += result.reusedBytes;
+    files[write.file.path] = cacheEntry(result.stat);
+    ctx.emit({ type: "assemble", path: write.file.path, done: ++assembled, total: plan.writes.length });
+  });
+  for (const path of plan.keep) files[path] = cacheEntry(local.stats.get(path)!);
+
+  await ctx.fs.mkdirp(ctx.layout.manifests);
+  await ctx.fs.writeFileAtomic(ctx.layout.manifest(input.state.manifest.hash), input.manifestBytes);
+  const newState: InstallState = { ...input.state, files };
+  if (ctx.signal?.aborted)
+    throw new FerryError(
+      "E_ABORTED",
+      "The update was cancelled before the commit; the install is unchanged.",
+    );
+  await preflightCommit(ctx.fs, ctx.layout, moves, plan.deletes);
+  await ctx.fs.fsyncDir(ctx.layout.stagedFiles);
+  // The point of no return: once the journal is durable, recovery rolls forward to the new release.
+  await writeJournal(ctx.fs, ctx.layout, { moves, deletes: plan.deletes, state: newState });
+  ctx.emit({ type: "commit", moves: moves.length, deletes: plan.deletes.length });
+  await applyJournal(ctx.fs, ctx.layout, { moves, deletes: plan.deletes, state: newState });
+  await cleanup(ctx, input.state.manifest.hash);
+  return { bytesReused, fetcher };
 }
 
 /** Nothing to write or delete, and the installed release is the channel's. */

@@ -17,6 +17,8 @@ export type FerryErrorCode =
   | "E_TOO_LARGE"
   | "E_HTTP"
   | "E_NETWORK"
+  /** A response carried a Content-Encoding (gzip, br, stacked, …) Ferry did not ask for; never decoded. */
+  | "E_ENCODING"
   | "E_RANGE"
   | "E_LOCKED"
   | "E_NOT_INSTALLED"

@@ -6,6 +6,11 @@ export interface HttpTransportOptions {
   readonly idleTimeoutMs?: number;
   /** Redirects followed per request. Default 5. */
   readonly maxRedirects?: number;
+  /**
+   * Headers sent with every request, e.g. Authorization for a private repository. Credential headers
+   * are dropped when a redirect leaves the origin.
+   */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** Headers that carry credentials: never forwarded to another origin on redirect. */
@@ -18,10 +23,12 @@ const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"];
 export class HttpTransport implements Transport {
   private readonly idleTimeoutMs: number;
   private readonly maxRedirects: number;
+  private readonly headers: Readonly<Record<string, string>>;
 
   constructor(options: HttpTransportOptions = {}) {
     this.idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
     this.maxRedirects = options.maxRedirects ?? 5;
+    this.headers = options.headers ?? {};
   }
 
   async get(url: string, request: TransportRequest = {}): Promise<TransportResponse> {
@@ -55,7 +62,11 @@ export class HttpTransport implements Transport {
     };
 
     let current = url;
-    let headers: Record<string, string> = { "accept-encoding": "identity", ...request.headers };
+    let headers: Record<string, string> = {
+      ...this.headers,
+      ...request.headers,
+      "accept-encoding": "identity",
+    };
     let response: Response;
     for (let redirects = 0; ; redirects++) {
       arm();
@@ -92,6 +103,18 @@ export class HttpTransport implements Transport {
       current = next.toString();
     }
 
+    // fetch would decode gzip/br (even stacked) transparently: a small body could expand without bound
+    // before any cap applies. Ferry asks for identity, so any other coding is refused undecoded.
+    const encoding = (response.headers.get("content-encoding") ?? "identity").trim().toLowerCase();
+    if (encoding !== "identity" && encoding !== "") {
+      disarm();
+      await response.body?.cancel().catch(() => undefined);
+      throw new FerryError(
+        "E_ENCODING",
+        `${current} was sent with Content-Encoding '${encoding}', which Ferry did not ask for (it requests identity). Configure the server or CDN not to compress Ferry's files on the fly.`,
+        { url: current, encoding },
+      );
+    }
     const body = response.body;
     const finalUrl = current;
     return {

@@ -1,6 +1,8 @@
+import { randomBytes } from "node:crypto";
 import { constants, createReadStream } from "node:fs";
 import {
   chmod,
+  link,
   lstat,
   mkdir,
   open,
@@ -115,19 +117,36 @@ export class NodeFileSystem implements FileSystem {
     return writeFileAtomicVia(this, path, data, mode);
   }
 
+  /**
+   * The file appears with its whole content or not at all: the data is written and synced under a unique
+   * temp name, then hard-linked to `path` (link fails with EEXIST if `path` exists). A process killed
+   * midway leaves at most the temp file, never an empty `path` (an empty lock would block every later run).
+   */
   async createExclusive(path: string, data: Uint8Array): Promise<boolean> {
+    // Not a `.tmp-<hex>` name: recovery sweeps those under the lock, and a contender's temp must survive
+    // until its link() (a killed contender can leave this small file behind).
+    const temp = `${path}.new-${process.pid}-${randomBytes(4).toString("hex")}`;
     try {
-      const handle = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
+      const handle = await open(temp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
       try {
         await handle.write(data);
         await handle.sync();
       } finally {
         await handle.close();
       }
-      return true;
+      try {
+        await link(temp, path);
+        return true;
+      } catch (error) {
+        if (isCode(error, "EEXIST")) return false;
+        throw error;
+      }
     } catch (error) {
-      if (isCode(error, "EEXIST")) return false;
       throw ioError("create", path, error);
+    } finally {
+      await unlink(temp).catch((error: unknown) => {
+        if (!isCode(error, "ENOENT")) throw ioError("delete", temp, error);
+      });
     }
   }
 
