@@ -25,7 +25,7 @@ Usage:
   ferry root init --repo <repo-dir> --root-key <root.key|.pub>... --release-key <release.pub>... [--root-threshold 1] [--release-threshold 1] [--expires-days 365]
   ferry root rotate --repo <repo-dir> --sign <root.key>... [--root-key <k>...] [--release-key <k>...] [--root-threshold n] [--release-threshold n] [--expires-days 365]
   ferry serve <repo-dir> [--host 127.0.0.1] [--port 8080]
-  ferry update <repo-url> <install-dir> --trust <root.pub|root.json>... [--trust-threshold 1] [--channel stable] [--allow-downgrade] [--json]
+  ferry update <repo-url> <install-dir> --trust <root.pub|root.json>... [--trust-threshold 1] [--channel stable] [--allow-downgrade] [--wait-lock <s>] [--json]
   ferry check <repo-url> <install-dir> --trust <root.pub|root.json>... [--channel stable] [--allow-downgrade] [--json]
   ferry repair <repo-url> <install-dir> --trust <root.pub|root.json>... [--json]
   ferry status <install-dir> [--json]
@@ -46,6 +46,7 @@ const OPTIONS = {
   trust: { type: "string", multiple: true },
   "trust-threshold": { type: "string" },
   "allow-downgrade": { type: "boolean" },
+  "wait-lock": { type: "string" },
   "root-key": { type: "string", multiple: true },
   "release-key": { type: "string", multiple: true },
   sign: { type: "string", multiple: true },
@@ -74,6 +75,14 @@ function positiveInteger(value: string | undefined, flag: string): number | unde
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw usage(`${flag} must be a positive integer`);
   return n;
+}
+
+/** `--wait-lock <seconds>`: wait for another updater instead of failing at once with E_LOCKED. */
+function lockWait(value: string | undefined): { lockWaitMs?: number } {
+  if (value === undefined) return {};
+  const seconds = Number(value);
+  if (!(seconds >= 0) || !Number.isFinite(seconds)) throw usage("--wait-lock must be a number of seconds");
+  return { lockWaitMs: Math.round(seconds * 1000) };
 }
 
 function expiryDays(value: string | undefined): number | undefined {
@@ -238,6 +247,7 @@ async function main(argv: string[]): Promise<number> {
         ),
         ...(values.channel ? { channel: values.channel } : {}),
         ...(values["allow-downgrade"] ? { allowDowngrade: true } : {}),
+        ...lockWait(values["wait-lock"]),
         ...(await testHooks(installDir, onEvent)),
       };
       if (command === "check") {
