@@ -42,6 +42,9 @@ export interface UpdateSummary {
   readonly filesDeleted: number;
   readonly filesKept: number;
   readonly chunksFetched: number;
+  /** Files rebuilt from a binary delta, and delta writes that fell back to chunks (source changed). */
+  readonly deltasApplied: number;
+  readonly deltaFallbacks: number;
   readonly bytesReused: number;
   readonly bytesHashed: number;
   readonly rangeMode: RangeMode;
@@ -243,6 +246,7 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
       filesToKeep: plan.keep.length,
       filesToDelete: plan.deletes.length,
       chunksToFetch: plan.fetch.length,
+      deltasToApply: plan.writes.filter((w) => w.delta).length,
       downloadBytes: plan.downloadBytes,
       writeBytes: plan.writeBytes,
     });
@@ -267,6 +271,7 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
     await ctx.fs.mkdirp(ctx.layout.stagedFiles);
     const files: Record<string, StatCacheEntry> = {};
     let bytesReused = 0;
+    const deltaCounts = { delta: 0, "delta-fallback": 0, chunks: 0 };
     // Files are assembled in parallel: each ends with an fsync, and those waits overlap.
     const moves = plan.writes.map((w, i): [string, string, boolean] => [
       String(i),
@@ -287,6 +292,7 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
         String(i),
       );
       bytesReused += result.reusedBytes;
+      deltaCounts[result.from]++;
       files[write.file.path] = cacheEntry(result.stat);
       ctx.emit({ type: "assemble", path: write.file.path, done: ++assembled, total: plan.writes.length });
     });
@@ -325,6 +331,8 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
       filesKept: plan.keep.length,
       bytesReused,
       bytesHashed: local.hashedBytes,
+      deltasApplied: deltaCounts.delta,
+      deltaFallbacks: deltaCounts["delta-fallback"],
       fetcher,
     });
   });
@@ -349,7 +357,16 @@ async function cleanup(ctx: Context, keepManifest: string): Promise<void> {
 
 type SummaryParts = Pick<UpdateSummary, "version" | "previousVersion" | "serial" | "upToDate"> &
   Partial<
-    Pick<UpdateSummary, "filesWritten" | "filesDeleted" | "filesKept" | "bytesReused" | "bytesHashed">
+    Pick<
+      UpdateSummary,
+      | "filesWritten"
+      | "filesDeleted"
+      | "filesKept"
+      | "bytesReused"
+      | "bytesHashed"
+      | "deltasApplied"
+      | "deltaFallbacks"
+    >
   > & {
     readonly fetcher?: ChunkFetcher;
   };
@@ -362,6 +379,8 @@ function summary(ctx: Context, started: Date, repo: RemoteRepository, parts: Sum
     filesKept: 0,
     bytesReused: 0,
     bytesHashed: 0,
+    deltasApplied: 0,
+    deltaFallbacks: 0,
     ...rest,
     bytesDownloaded: (fetcher?.bytesDownloaded ?? 0) + repo.metadataBytes,
     metadataBytes: repo.metadataBytes,
