@@ -157,6 +157,35 @@ describe("deltas end to end", () => {
     assert.deepEqual(sortedEntries(await readTree(s.installDir)), sortedEntries(expectedTree(2)));
   });
 
+  it("delta objects downloaded by a failed update are kept and not downloaded again", async (t) => {
+    const s = await scenario(t, 1, [2]);
+    const base = new NodeFileSystem();
+    // Fails when the first file is assembled, after every object was downloaded and staged.
+    const failing: FileSystem = Object.assign(Object.create(base) as FileSystem, {
+      createWriter: async () => {
+        throw new FerryError("E_IO", "injected failure before assembly");
+      },
+    });
+    const events: UpdateEvent[] = [];
+    await assert.rejects(
+      update({
+        repoUrl: s.server.url,
+        installDir: s.installDir,
+        trust: [s.pub],
+        fs: failing,
+        onEvent: (e) => events.push(e),
+      }),
+      (e: unknown) => e instanceof FerryError && e.message === "injected failure before assembly",
+    );
+    assert.deepEqual(sortedEntries(await readTree(s.installDir)), sortedEntries(expectedTree(1)));
+    const plan = events.find((e) => e.type === "plan");
+    assert.ok(plan?.type === "plan" && plan.deltasToApply > 0 && plan.chunksToFetch > 0);
+    const resumed = await update({ repoUrl: s.server.url, installDir: s.installDir, trust: [s.pub] });
+    assert.equal(resumed.chunksFetched, 0, "nothing is downloaded again");
+    assert.equal(resumed.deltasApplied, plan.deltasToApply);
+    assert.deepEqual(sortedEntries(await readTree(s.installDir)), sortedEntries(expectedTree(2)));
+  });
+
   it("a corrupt delta object in the repository is a typed error and the install is unchanged", async (t) => {
     const s = await scenario(t, 1, [2]);
     const manifest = await currentManifest(s.repo);

@@ -11,7 +11,7 @@ import type { InstallLayout } from "./layout.js";
  * the output into `writer` and `whole`. Memory: the delta object (at most MAX_DELTA_SIZE) plus one
  * window and one source block.
  *
- * Returns false, having written nothing, when the source no longer holds the delta's `from` content
+ * Returns the bytes copied from the source, or undefined, having written nothing, when the source no longer holds the delta's `from` content
  * (it changed or vanished after planning): the caller then builds the file from its chunks. The source
  * is verified once, before use; a change during the apply shows up in the caller's final hash check.
  */
@@ -25,10 +25,10 @@ export async function writeFromDelta(
   target: { readonly path: string; readonly size: number },
   writer: FileWriter,
   whole: { update(data: Uint8Array): void },
-): Promise<boolean> {
+): Promise<{ copiedBytes: number } | undefined> {
   const { fs, layout } = deps;
   const sourcePath = layout.file(delta.sourcePath);
-  if (!(await holds(fs, sourcePath, delta.ref.from, delta.ref.fromSize))) return false;
+  if (!(await holds(fs, sourcePath, delta.ref.from, delta.ref.fromSize))) return undefined;
   const object = deltaChunk(delta.ref);
   let bytes = await readStaged(fs, layout, object);
   if (!bytes) {
@@ -42,17 +42,19 @@ export async function writeFromDelta(
       );
     }
   }
+  const counters = { copiedBytes: 0 };
   const windows = applyDelta(
     bytes,
     (offset, length) => fs.readRange(sourcePath, offset, length),
     { sourceSize: delta.ref.fromSize, targetSize: target.size },
     `delta ${object.hash} for ${target.path}`,
+    counters,
   );
   for await (const window of windows) {
     whole.update(window);
     await writer.write(window);
   }
-  return true;
+  return counters;
 }
 
 /** Does the file at `path` have this SHA-256 and size now? A missing or unreadable file does not. */

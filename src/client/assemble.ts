@@ -34,9 +34,9 @@ export async function assembleFile(
   let from: AssembledFrom = "chunks";
   try {
     if (write.delta) {
-      from = (await writeFromDelta(deps, write.delta, write.file, writer, whole))
-        ? "delta"
-        : "delta-fallback";
+      const applied = await writeFromDelta(deps, write.delta, write.file, writer, whole);
+      from = applied ? "delta" : "delta-fallback";
+      reusedBytes += applied?.copiedBytes ?? 0;
     }
     for (const [i, chunk] of (from === "delta" ? [] : write.file.chunks).entries()) {
       const source = write.sources[i]!;
