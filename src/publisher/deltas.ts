@@ -92,8 +92,13 @@ export async function readOldFile(
   for (const chunk of file.chunks) {
     const pack = `packs/${manifest.packs[chunk.pack]!.id}.pack`;
     const what = `chunk ${chunk.hash} of ${file.path} (release ${manifest.version}) in ${pack}`;
-    const stored = await store.readRange(pack, chunk.offset, chunk.length);
-    const data = stored.length === chunk.length ? decode(chunk.codec, stored, chunk.size, what) : undefined;
+    // A missing pack, a short read or undecodable bytes all mean the same: this history is damaged.
+    const data = await store
+      .readRange(pack, chunk.offset, chunk.length)
+      .then((stored) =>
+        stored.length === chunk.length ? decode(chunk.codec, stored, chunk.size, what) : undefined,
+      )
+      .catch(() => undefined);
     if (!data || sha256(data) !== chunk.hash) {
       throw new FerryError(
         "E_HASH_MISMATCH",
