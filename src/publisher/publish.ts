@@ -107,7 +107,7 @@ const DEFAULT_DELTA_HISTORY = 3;
 const DEFAULT_DELTA_MAX_FILE = 256 * 1024 * 1024;
 /**
  * Brotli quality of delta windows. On the corpus's 213 changed files (15.7 MB), quality 9 gives 0.86 MB
- * of deltas at ~30 MB/s, 11 gives 0.83 MB (3 % smaller) at ~3.5 MB/s (docs/FORMAT.md §9).
+ * of deltas, 11 gives 0.83 MB (3 % smaller) for 2.5-7x the encode time (docs/FORMAT.md §9).
  */
 export const DEFAULT_DELTA_QUALITY = 9;
 const IN_FLIGHT = 8;
