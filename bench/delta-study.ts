@@ -2,6 +2,7 @@
  * Delta study on the real corpus: for every file that changed between two versions, the size of Ferry's
  * binary delta beside `zstd -19 --long=27 --patch-from` (when zstd is installed) and the new file
  * compressed whole with Brotli 11. Run: npm run build && node dist/bench/delta-study.js [old-dir new-dir]
+ * FERRY_DELTA_QUALITY (default 11) sets the Brotli quality of the delta windows.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -28,6 +29,7 @@ function hasZstd(): boolean {
   }
 }
 
+const quality = Number(process.env.FERRY_DELTA_QUALITY ?? "11");
 const zstd = hasZstd();
 const tmp = mkdtempSync(join(tmpdir(), "ferry-delta-study-"));
 const totals = { files: 0, bytes: 0, ferry: 0, zstd: 0, whole: 0, best: 0, ms: 0 };
@@ -41,7 +43,7 @@ for (const path of files(newDir)) {
   const after = readFileSync(join(newDir, path));
   if (before.equals(after)) continue;
   const started = performance.now();
-  const delta = encodeDelta(before, after).length;
+  const delta = encodeDelta(before, after, quality).length;
   totals.ms += performance.now() - started;
   const whole = brotli(after, 11).length;
   let patch = 0;
@@ -62,7 +64,10 @@ for (const path of files(newDir)) {
   totals.best += Math.min(delta, whole);
 }
 rmSync(tmp, { recursive: true, force: true });
-writeFileSync(1, `${JSON.stringify({ oldDir, newDir, ...totals, ms: Math.round(totals.ms) }, null, 2)}\n`);
+writeFileSync(
+  1,
+  `${JSON.stringify({ oldDir, newDir, quality, ...totals, ms: Math.round(totals.ms) }, null, 2)}\n`,
+);
 console.log(
   `changed files ${totals.files} (${totals.bytes} B): ferry delta ${totals.ferry} B, min(delta, whole) ${totals.best} B` +
     (zstd

@@ -83,6 +83,7 @@ export async function publishVersions(
   repo: string,
   key: SigningKey,
   versions: readonly (1 | 2 | 3)[],
+  options: { readonly deltaHistory?: number } = {},
 ): Promise<void> {
   for (const v of versions) {
     const build = join(dir, `build-v${v}`);
@@ -95,6 +96,7 @@ export async function publishVersions(
       created: new Date(Date.UTC(2026, 0, v)),
       expiresInDays: 36500,
       rootExpiresInDays: 36500,
+      ...options,
     });
   }
 }

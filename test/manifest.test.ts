@@ -7,7 +7,9 @@ import { DEFAULT_CHUNKING } from "../src/core/chunker.js";
 import { FerryError, type FerryErrorCode } from "../src/core/errors.js";
 import {
   type ChunkRef,
+  type DeltaRef,
   type FileEntry,
+  MAX_DELTA_SIZE,
   type Manifest,
   manifestToJson,
   type PackRef,
@@ -125,6 +127,69 @@ describe("manifest: parse", () => {
     });
     assert.deepEqual(parseManifest(extended), parseManifest(baseDoc()));
   });
+
+  const delta = (over: Json = {}): Json => ({
+    from: H("7"),
+    fromSize: 60000,
+    hash: H("8"),
+    size: 900,
+    pack: 1,
+    offset: 10,
+    length: 900,
+    ...over,
+  });
+
+  it("parses optional deltas (FORMAT.md §9) and ignores unknown fields in them", () => {
+    const doc = mutated((d) => (files(d)[0]!.deltas = [delta({ note: "x" }), delta({ from: H("6") })]));
+    const parsed = parseManifest(doc);
+    assert.deepEqual(parsed.files[0]!.deltas, [
+      { from: H("7"), fromSize: 60000, hash: H("8"), size: 900, pack: 1, offset: 10, length: 900 },
+      { from: H("6"), fromSize: 60000, hash: H("8"), size: 900, pack: 1, offset: 10, length: 900 },
+    ]);
+    assert.equal(parsed.files[1]!.deltas, undefined);
+    // No requires entry: a reader without delta support reads the same files and chunks.
+    assert.deepEqual(
+      serializeManifest(parseManifest(baseDoc())),
+      serializeManifest({
+        ...parsed,
+        files: parsed.files.map(({ deltas: _, ...f }) => f),
+      }),
+    );
+  });
+
+  const deltaRejections: [string, (d: Json) => void][] = [
+    ["deltas not an array", (d) => (files(d)[0]!.deltas = {})],
+    ["delta not an object", (d) => (files(d)[0]!.deltas = [[H("7"), 1]])],
+    ["delta from not a hash", (d) => (files(d)[0]!.deltas = [delta({ from: "x" })])],
+    ["delta hash uppercase", (d) => (files(d)[0]!.deltas = [delta({ hash: H("A") })])],
+    ["delta fromSize negative", (d) => (files(d)[0]!.deltas = [delta({ fromSize: -1 })])],
+    ["delta size zero", (d) => (files(d)[0]!.deltas = [delta({ size: 0, length: 0 })])],
+    ["delta size fractional", (d) => (files(d)[0]!.deltas = [delta({ size: 1.5 })])],
+    ["delta length differs from size", (d) => (files(d)[0]!.deltas = [delta({ length: 901 })])],
+    ["delta pack out of range", (d) => (files(d)[0]!.deltas = [delta({ pack: 2 })])],
+    ["delta outside its pack", (d) => (files(d)[0]!.deltas = [delta({ offset: 4101 })])],
+    [
+      "delta larger than MAX_DELTA_SIZE",
+      (d) => {
+        (d.packs as Json[])[0]!.size = 2 * MAX_DELTA_SIZE;
+        files(d)[0]!.deltas = [
+          delta({ pack: 0, offset: 0, size: MAX_DELTA_SIZE + 1, length: MAX_DELTA_SIZE + 1 }),
+        ];
+      },
+    ],
+    ["delta missing hash", (d) => (files(d)[0]!.deltas = [{ ...delta(), hash: undefined }])],
+    ["two deltas from the same source", (d) => (files(d)[0]!.deltas = [delta(), delta({ hash: H("5") })])],
+    ["delta from the file itself", (d) => (files(d)[0]!.deltas = [delta({ from: H("1") })])],
+    [
+      "more than 8 deltas",
+      (d) => (files(d)[0]!.deltas = Array.from({ length: 9 }, (_, i) => delta({ from: `${i}`.repeat(64) }))),
+    ],
+  ];
+  for (const [label, change] of deltaRejections) {
+    it(`rejects ${label} with E_FORMAT`, () => {
+      expectCode(() => parseManifest(mutated(change)), "E_FORMAT", label);
+    });
+  }
 
   const rejections: [string, FerryErrorCode, (d: Json) => void][] = [
     ["format 2", "E_UNSUPPORTED_FORMAT", (d) => (d.format = 2)],
@@ -283,6 +348,27 @@ function chunkArb(packs: readonly PackRef[], maxSize: number): fc.Arbitrary<Chun
     .filter((c) => c.length <= packs[c.pack]!.size);
 }
 
+function deltaArb(packs: readonly PackRef[]): fc.Arbitrary<DeltaRef> {
+  return fc
+    .record({
+      from: hexArb,
+      fromSize: fc.nat({ max: 2 ** 40 }),
+      hash: hexArb,
+      pack: fc.nat({ max: packs.length - 1 }),
+      size: fc.integer({ min: 1, max: 70000 }),
+      offsetFraction: fc.double({ min: 0, max: 1, noNaN: true }),
+    })
+    .map(({ from, fromSize, hash, pack, size, offsetFraction }) => ({
+      from,
+      fromSize,
+      hash,
+      size,
+      pack,
+      offset: Math.floor(offsetFraction * (packs[pack]!.size - size)),
+      length: size,
+    }));
+}
+
 const manifestArb: fc.Arbitrary<Manifest> = fc
   .record({
     version: fc.stringMatching(/^[0-9A-Za-z][0-9A-Za-z.+_-]{0,20}$/),
@@ -316,7 +402,9 @@ const manifestArb: fc.Arbitrary<Manifest> = fc
               executable: fc.boolean(),
               package: fc.constantFrom(...base.packageNames),
               chunks: fc.array(chunkArb(base.packs, base.chunking.max), { maxLength: 4 }),
+              deltas: fc.uniqueArray(deltaArb(base.packs), { maxLength: 3, selector: (d) => d.from }),
             })
+            .filter((f) => f.deltas.every((d) => d.from !== f.sha256))
             .map((f): FileEntry => ({
               path,
               size: f.chunks.reduce((sum, c) => sum + c.size, 0),
@@ -324,6 +412,8 @@ const manifestArb: fc.Arbitrary<Manifest> = fc
               executable: f.executable,
               package: f.package,
               chunks: f.chunks,
+              // An empty list is not serialised, so it parses back as an absent field.
+              ...(f.deltas.length > 0 ? { deltas: f.deltas } : {}),
             })),
         ),
       )
@@ -387,6 +477,19 @@ describe("manifest: serialize/parse round trip", () => {
             sha256: f.sha256,
             size: f.size,
             path: f.path,
+            ...(f.deltas
+              ? {
+                  deltas: f.deltas.map((d) => ({
+                    length: d.length,
+                    offset: d.offset,
+                    pack: d.pack,
+                    size: d.size,
+                    hash: d.hash,
+                    fromSize: d.fromSize,
+                    from: d.from,
+                  })),
+                }
+              : {}),
           })),
           packages: Object.fromEntries(Object.entries(m.packages).reverse()),
           packs: m.packs.map((p) => ({ size: p.size, id: p.id })),

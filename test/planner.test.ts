@@ -10,6 +10,7 @@ import { DEFAULT_CHUNKING } from "../src/core/chunker.js";
 import { decode, encodeChunk } from "../src/core/codec.js";
 import {
   type ChunkRef,
+  type DeltaRef,
   type FileEntry,
   type Manifest,
   parseManifest,
@@ -32,6 +33,8 @@ interface FileSpec {
   readonly path: string;
   readonly chunks: readonly number[]; // indices into the pool
   readonly executable: boolean;
+  /** Deltas to publish for this file: from old file `old` (index into the old files), `length` bytes. */
+  readonly deltas?: readonly { readonly old: number; readonly length: number; readonly stored: boolean }[];
 }
 
 interface OldSpec extends FileSpec {
@@ -47,6 +50,14 @@ interface World {
   readonly oldBytes: ReadonlyMap<string, { bytes: Uint8Array; executable: boolean; tracked: boolean }>;
   readonly newBytes: ReadonlyMap<string, { bytes: Uint8Array; executable: boolean }>;
   readonly stored: ReadonlySet<string>;
+  /** Delta objects by hash: their bytes, and the source and target contents they stand for. */
+  readonly deltaObjects: ReadonlyMap<string, { bytes: Uint8Array; from: string; target: Uint8Array }>;
+}
+
+/** Stand-in delta bytes: what the planner sees of a delta is its location, size and source. */
+function fakeDelta(from: string, to: string, length: number): Uint8Array {
+  const seed = createHash("sha256").update(`${from}>${to}`).digest();
+  return Uint8Array.from({ length }, (_, i) => seed[i % 32]! ^ (i >> 5));
 }
 
 function buildWorld(
@@ -73,8 +84,38 @@ function buildWorld(
     packSizes[pack]! += encoded.bytes.length;
     return ref;
   });
-  const packs = packParts.map(concat);
   const bytesOf = (indices: readonly number[]): Uint8Array => concat(indices.map((i) => pool[i]!));
+  const deltaObjects = new Map<string, { bytes: Uint8Array; from: string; target: Uint8Array }>();
+  const storedDeltas = new Set<string>();
+  const deltaRefs = new Map<string, DeltaRef[]>();
+  for (const f of newFiles) {
+    const target = bytesOf(f.chunks);
+    const refsOfFile: DeltaRef[] = [];
+    for (const d of f.deltas ?? []) {
+      const old = oldFiles[d.old];
+      if (!old) continue;
+      const source = bytesOf(old.chunks);
+      const from = sha256(source);
+      if (from === sha256(target) || refsOfFile.some((r) => r.from === from)) continue;
+      const bytes = fakeDelta(from, sha256(target), d.length);
+      const hash = sha256(bytes);
+      refsOfFile.push({
+        from,
+        fromSize: source.length,
+        hash,
+        size: bytes.length,
+        pack: 1,
+        offset: packSizes[1]!,
+        length: bytes.length,
+      });
+      packParts[1]!.push(bytes);
+      packSizes[1]! += bytes.length;
+      deltaObjects.set(hash, { bytes, from, target });
+      if (d.stored) storedDeltas.add(hash);
+    }
+    if (refsOfFile.length > 0) deltaRefs.set(f.path, refsOfFile);
+  }
+  const packs = packParts.map(concat);
 
   const local = oldFiles.map((f): LocalFile => {
     const bytes = bytesOf(f.chunks);
@@ -98,6 +139,7 @@ function buildWorld(
         executable: f.executable,
         package: "base",
         chunks: f.chunks.map((i) => refs[i]!),
+        ...(deltaRefs.has(f.path) ? { deltas: deltaRefs.get(f.path)! } : {}),
       };
     });
   const target: Manifest = {
@@ -123,7 +165,8 @@ function buildWorld(
       ]),
     ),
     newBytes: new Map(newFiles.map((f) => [f.path, { bytes: bytesOf(f.chunks), executable: f.executable }])),
-    stored: new Set(refs.filter((_, i) => storedMask[i]).map((r) => r.hash)),
+    stored: new Set([...refs.filter((_, i) => storedMask[i]).map((r) => r.hash), ...storedDeltas]),
+    deltaObjects,
   };
 }
 
@@ -138,6 +181,7 @@ function apply(world: World, p: Plan): Disk {
   world.refs.forEach((ref, i) => {
     if (world.stored.has(ref.hash)) store.set(ref.hash, world.pool[i]!);
   });
+  for (const [hash, d] of world.deltaObjects) if (world.stored.has(hash)) store.set(hash, d.bytes);
   for (const range of p.ranges) {
     const pack = world.packs[range.pack];
     assert.ok(pack, `range names pack ${range.pack}`);
@@ -153,6 +197,17 @@ function apply(world: World, p: Plan): Disk {
 
   const staged = p.writes.map((w) => {
     assert.equal(w.sources.length, w.file.chunks.length, "one source per chunk");
+    if (w.delta) {
+      const object = store.get(w.delta.ref.hash);
+      assert.ok(object, `delta ${w.delta.ref.hash} was neither stored nor fetched`);
+      const known = world.deltaObjects.get(w.delta.ref.hash);
+      assert.ok(known && sha256(object) === w.delta.ref.hash, "the delta object verifies");
+      const source = world.oldBytes.get(w.delta.sourcePath);
+      assert.ok(source, `delta source ${w.delta.sourcePath} exists`);
+      assert.equal(sha256(source.bytes), w.delta.ref.from, "the delta's source holds its from content");
+      assert.equal(known.from, w.delta.ref.from);
+      return { path: w.file.path, bytes: known.target, executable: w.file.executable };
+    }
     const parts = w.file.chunks.map((c, j) => {
       const source = w.sources[j]!;
       if (source.kind === "local") {
@@ -206,7 +261,9 @@ function checkInvariants(world: World, p: Plan): void {
   }
   const neededFromStore = new Set(
     p.writes.flatMap((w) =>
-      w.file.chunks.filter((_, j) => w.sources[j]!.kind === "store").map((c) => c.hash),
+      w.delta
+        ? [w.delta.ref.hash]
+        : w.file.chunks.filter((_, j) => w.sources[j]!.kind === "store").map((c) => c.hash),
     ),
   );
   for (const hash of fetchHashes) assert.ok(neededFromStore.has(hash), `fetched chunk ${hash} is not needed`);
@@ -296,6 +353,14 @@ const scenarioArb: fc.Arbitrary<Scenario> = poolArb.chain((pool) => {
       executable: fc.boolean(),
       // How the new file relates to an old file of the same path, if there is one.
       mode: fc.constantFrom("same", "same", "flip-executable", "fresh"),
+      deltas: fc.array(
+        fc.record({
+          old: fc.nat({ max: NAMES.length }),
+          length: fc.integer({ min: 1, max: 300 }),
+          stored: fc.boolean(),
+        }),
+        { maxLength: 3 },
+      ),
     }),
     { selector: (f) => f.path, maxLength: NAMES.length },
   );
@@ -314,7 +379,7 @@ const scenarioArb: fc.Arbitrary<Scenario> = poolArb.chain((pool) => {
         if (old && f.mode === "same") return { path: f.path, chunks: old.chunks, executable: old.executable };
         if (old && f.mode === "flip-executable")
           return { path: f.path, chunks: old.chunks, executable: !old.executable };
-        return { path: f.path, chunks: f.chunks, executable: f.executable };
+        return { path: f.path, chunks: f.chunks, executable: f.executable, deltas: f.deltas };
       });
       return { world: buildWorld(pool, packOf, oldFiles, newFiles, stored), options };
     });
@@ -352,6 +417,40 @@ describe("planner: properties", () => {
     );
   });
 
+  it("deltas: chosen only when cheaper than the chunks they replace; payload never above the chunk-only plan", () => {
+    let chosen = 0;
+    fc.assert(
+      fc.property(scenarioArb, ({ world, options }) => {
+        const p = plan(world.target, world.local, world.stored, options);
+        const withoutDeltas: Manifest = {
+          ...world.target,
+          files: world.target.files.map(({ deltas: _, ...f }) => f),
+        };
+        const q = plan(withoutDeltas, world.local, world.stored, options);
+        const payload = (x: Plan): number => x.fetch.reduce((sum, c) => sum + c.length, 0);
+        assert.ok(payload(p) <= payload(q), `payload ${payload(p)} > chunk-only ${payload(q)}`);
+        for (const w of p.writes) {
+          if (!w.delta) continue;
+          chosen++;
+          assert.ok(w.file.deltas?.includes(w.delta.ref), "the delta is one of the file's");
+          const missing = new Map(
+            w.file.chunks
+              .filter((c, j) => w.sources[j]!.kind === "store" && !world.stored.has(c.hash))
+              .map((c) => [c.hash, c.length]),
+          );
+          const chunkBytes = [...missing.values()].reduce((a, b) => a + b, 0);
+          const cost = world.stored.has(w.delta.ref.hash) ? 0 : w.delta.ref.length;
+          assert.ok(
+            cost < chunkBytes,
+            `delta cost ${cost} not below the file's missing chunks ${chunkBytes}`,
+          );
+        }
+      }),
+      { numRuns: 300 },
+    );
+    assert.ok(chosen > 0, "some generated scenarios use deltas");
+  });
+
   it("planning is deterministic", () => {
     fc.assert(
       fc.property(scenarioArb, ({ world, options }) => {
@@ -368,6 +467,67 @@ describe("planner: properties", () => {
 describe("planner: examples", () => {
   const pool = [1, 2, 3, 4].map((n) => new Uint8Array(100).map((_, i) => (i * 31 + n * 7) & 0xff));
   const none = [false, false, false, false];
+
+  describe("deltas", () => {
+    // Old "a" = chunks 0,1; new "a" = chunks 0,2,3 (two missing chunks, 200 stored bytes: raw).
+    const old = [{ path: "a", chunks: [0, 1], executable: false, tracked: true }];
+    const edited = (length: number, stored = false, from = 0) => [
+      { path: "a", chunks: [0, 2, 3], executable: false, deltas: [{ old: from, length, stored }] },
+    ];
+
+    it("a delta cheaper than the missing chunks is used and fetched instead of them", () => {
+      const world = buildWorld(pool, [0, 0, 0, 0], old, edited(50), none);
+      const p = plan(world.target, world.local, world.stored);
+      assert.equal(p.writes[0]!.delta?.sourcePath, "a");
+      assert.deepEqual(
+        p.fetch.map((c) => [c.hash, c.codec, c.length]),
+        [[world.target.files[0]!.deltas![0]!.hash, "raw", 50]],
+      );
+      assert.deepEqual(normalize(apply(world, p)), normalize(expectedDisk(world)));
+    });
+
+    it("a delta as large as the missing chunks is not used", () => {
+      const world = buildWorld(pool, [0, 0, 0, 0], old, edited(200), none);
+      const p = plan(world.target, world.local, world.stored);
+      assert.equal(p.writes[0]!.delta, undefined);
+      assert.deepEqual(p.fetch.map((c) => c.hash).sort(), [world.refs[2]!.hash, world.refs[3]!.hash].sort());
+    });
+
+    it("a delta whose source content is not on disk is not used", () => {
+      const other = [{ path: "b", chunks: [1, 0], executable: false, tracked: true }, ...old];
+      const world = buildWorld(pool, [0, 0, 0, 0], other, edited(10, false, 0), none);
+      // The delta is from "b" (chunks 1,0); remove "b" from disk: only "a" (chunks 0,1) remains.
+      const p = plan(
+        world.target,
+        world.local.filter((f) => f.path !== "b"),
+        world.stored,
+      );
+      assert.equal(p.writes[0]!.delta, undefined);
+      const q = plan(world.target, world.local, world.stored);
+      assert.equal(q.writes[0]!.delta?.sourcePath, "b", "any path with the source content will do");
+    });
+
+    it("a delta already in the store costs nothing and is not fetched", () => {
+      const world = buildWorld(pool, [0, 0, 0, 0], old, edited(150, true), none);
+      const p = plan(world.target, world.local, world.stored);
+      assert.ok(p.writes[0]!.delta);
+      assert.deepEqual(p.fetch, []);
+      assert.deepEqual(normalize(apply(world, p)), normalize(expectedDisk(world)));
+    });
+
+    it("chunks another write needs anyway do not count as saved", () => {
+      // "c" needs chunks 2 and 3 too: the delta would save nothing.
+      const world = buildWorld(
+        pool,
+        [0, 0, 0, 0],
+        old,
+        [...edited(10), { path: "c", chunks: [2, 3], executable: false }],
+        none,
+      );
+      const p = plan(world.target, world.local, world.stored);
+      assert.equal(p.writes[0]!.delta, undefined);
+    });
+  });
 
   it("fresh install: every unique chunk is fetched, every file written", () => {
     const world = buildWorld(

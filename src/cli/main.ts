@@ -20,7 +20,7 @@ const HELP = `ferry — signed, content-addressed live updates for games and app
 
 Usage:
   ferry keygen <dir> [--name ferry]
-  ferry publish <build-dir> --repo <repo-dir> --version <v> --key <release.key>... [--channel stable] [--expires-days 30] [--quality 0-11] [--json]
+  ferry publish <build-dir> --repo <repo-dir> --version <v> --key <release.key>... [--channel stable] [--expires-days 30] [--quality 0-11] [--delta-history 0-8] [--json]
   ferry resign --repo <repo-dir> --key <release.key>... [--channel stable] [--expires-days 30]
   ferry root init --repo <repo-dir> --root-key <root.key|.pub>... --release-key <release.pub>... [--root-threshold 1] [--release-threshold 1] [--expires-days 365]
   ferry root rotate --repo <repo-dir> --sign <root.key>... [--root-key <k>...] [--release-key <k>...] [--root-threshold n] [--release-threshold n] [--expires-days 365]
@@ -57,6 +57,7 @@ const OPTIONS = {
   port: { type: "string" },
   "expires-days": { type: "string" },
   quality: { type: "string" },
+  "delta-history": { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -153,6 +154,7 @@ async function main(argv: string[]): Promise<number> {
         ...(epoch ? { created: new Date(Number(epoch) * 1000) } : {}),
         ...(expiresDays ? { expiresInDays: expiresDays } : {}),
         ...(values.quality === undefined ? {} : { quality: Number(values.quality) }),
+        ...(values["delta-history"] === undefined ? {} : { deltaHistory: Number(values["delta-history"]) }),
         onEvent: (event) => {
           if (json) out(event);
         },

@@ -3,6 +3,7 @@ import { sha256, sha256Stream } from "../core/hash.js";
 import type { ChunkRef } from "../core/manifest.js";
 import type { ChunkSource, FileWrite } from "../core/planner.js";
 import type { FileStat, FileSystem } from "../ports/fs.js";
+import { writeFromDelta } from "./apply-delta.js";
 import type { InstallLayout } from "./layout.js";
 
 export interface AssembleDeps {
@@ -12,22 +13,32 @@ export interface AssembleDeps {
   readonly refetch: (chunk: ChunkRef) => Promise<void>;
 }
 
+/** How a file was built: from its chunks, from its delta, or from its chunks because the delta's source changed. */
+export type AssembledFrom = "chunks" | "delta" | "delta-fallback";
+
 /**
- * Builds one new file in staging from its chunk sources, verifying every chunk and then the whole file
- * (SHA-256 and size) before it can be committed. Returns the staged file's stat (for the stat cache).
+ * Builds one new file in staging from its delta or its chunk sources, verifying every chunk (or the
+ * delta's object and source) and then the whole file (SHA-256 and size) before it can be committed.
+ * Returns the staged file's stat (for the stat cache).
  */
 export async function assembleFile(
   deps: AssembleDeps,
   write: FileWrite,
   stagedName: string,
-): Promise<{ reusedBytes: number; stat: FileStat }> {
+): Promise<{ reusedBytes: number; stat: FileStat; from: AssembledFrom }> {
   const { fs, layout } = deps;
   const target = layout.stagedFile(stagedName);
   const writer = await fs.createWriter(target, write.file.executable ? 0o755 : 0o644);
   const whole = sha256Stream();
   let reusedBytes = 0;
+  let from: AssembledFrom = "chunks";
   try {
-    for (const [i, chunk] of write.file.chunks.entries()) {
+    if (write.delta) {
+      const applied = await writeFromDelta(deps, write.delta, write.file, writer, whole);
+      from = applied ? "delta" : "delta-fallback";
+      reusedBytes += applied?.copiedBytes ?? 0;
+    }
+    for (const [i, chunk] of (from === "delta" ? [] : write.file.chunks).entries()) {
       const source = write.sources[i]!;
       let data = await readSource(fs, layout, source, chunk);
       if (data === undefined) {
@@ -68,7 +79,7 @@ export async function assembleFile(
   await fs.chmod(target, write.file.executable ? 0o755 : 0o644);
   const stat = await fs.stat(target);
   if (!stat) throw new FerryError("E_IO", `Staged file ${target} vanished.`, { path: target });
-  return { reusedBytes, stat };
+  return { reusedBytes, stat, from };
 }
 
 /** The chunk's bytes from its source, or undefined when that copy is missing or damaged. */

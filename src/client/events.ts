@@ -16,6 +16,8 @@ export type UpdateEvent =
       readonly filesToKeep: number;
       readonly filesToDelete: number;
       readonly chunksToFetch: number;
+      /** Files to rebuild from a binary delta (their delta objects are among chunksToFetch unless staged). */
+      readonly deltasToApply: number;
       readonly downloadBytes: number;
       readonly writeBytes: number;
     }

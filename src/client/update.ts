@@ -44,6 +44,9 @@ export interface UpdateSummary {
   readonly filesDeleted: number;
   readonly filesKept: number;
   readonly chunksFetched: number;
+  /** Files rebuilt from a binary delta, and delta writes that fell back to chunks (source changed). */
+  readonly deltasApplied: number;
+  readonly deltaFallbacks: number;
   readonly bytesReused: number;
   readonly bytesHashed: number;
   readonly rangeMode: RangeMode;
@@ -246,7 +249,7 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
         bytesHashed: p.local.hashedBytes,
       });
     }
-    const { bytesReused, fetcher } = await executePlan(ctx, options, {
+    const { bytesReused, fetcher, deltaCounts } = await executePlan(ctx, options, {
       repo,
       manifest: p.manifest,
       manifestBytes: p.manifestBytes,
@@ -272,10 +275,15 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
       filesKept: plan.keep.length,
       bytesReused,
       bytesHashed: local.hashedBytes,
+      deltasApplied: deltaCounts.delta,
+      deltaFallbacks: deltaCounts["delta-fallback"],
       fetcher,
     });
   });
 }
+
+/** How each written file was built: from a delta, from chunks after a delta's source changed, or from chunks. */
+type DeltaCounts = Record<"delta" | "delta-fallback" | "chunks", number>;
 
 export interface ExecuteInput {
   readonly repo: RemoteRepository;
@@ -298,7 +306,7 @@ export async function executePlan(
   ctx: Context,
   options: Pick<UpdateOptions, "concurrency" | "rangeMode" | "maxAttempts">,
   input: ExecuteInput,
-): Promise<{ bytesReused: number; fetcher: ChunkFetcher }> {
+): Promise<{ bytesReused: number; fetcher: ChunkFetcher; deltaCounts: DeltaCounts }> {
   const { plan, manifest, local, repo } = input;
   ctx.emit({
     type: "plan",
@@ -307,6 +315,7 @@ export async function executePlan(
     filesToKeep: plan.keep.length,
     filesToDelete: plan.deletes.length,
     chunksToFetch: plan.fetch.length,
+    deltasToApply: plan.writes.filter((w) => w.delta).length,
     downloadBytes: plan.downloadBytes,
     writeBytes: plan.writeBytes,
   });
@@ -333,6 +342,7 @@ export async function executePlan(
   await ctx.fs.mkdirp(ctx.layout.stagedFiles);
   const files: Record<string, StatCacheEntry> = {};
   let bytesReused = 0;
+  const deltaCounts: DeltaCounts = { delta: 0, "delta-fallback": 0, chunks: 0 };
   // Files are assembled in parallel: each ends with an fsync, and those waits overlap.
   const moves = plan.writes.map((w, i): [string, string, boolean] => [
     String(i),
@@ -353,6 +363,7 @@ export async function executePlan(
       String(i),
     );
     bytesReused += result.reusedBytes;
+    deltaCounts[result.from]++;
     files[write.file.path] = cacheEntry(result.stat);
     ctx.emit({ type: "assemble", path: write.file.path, done: ++assembled, total: plan.writes.length });
   });
@@ -373,7 +384,7 @@ export async function executePlan(
   ctx.emit({ type: "commit", moves: moves.length, deletes: plan.deletes.length });
   await applyJournal(ctx.fs, ctx.layout, { moves, deletes: plan.deletes, state: newState });
   await cleanup(ctx, input.state.manifest.hash);
-  return { bytesReused, fetcher };
+  return { bytesReused, fetcher, deltaCounts };
 }
 
 /** Nothing to write or delete, and the installed release is the channel's. */
@@ -395,7 +406,16 @@ async function cleanup(ctx: Context, keepManifest: string): Promise<void> {
 
 type SummaryParts = Pick<UpdateSummary, "version" | "previousVersion" | "serial" | "upToDate"> &
   Partial<
-    Pick<UpdateSummary, "filesWritten" | "filesDeleted" | "filesKept" | "bytesReused" | "bytesHashed">
+    Pick<
+      UpdateSummary,
+      | "filesWritten"
+      | "filesDeleted"
+      | "filesKept"
+      | "bytesReused"
+      | "bytesHashed"
+      | "deltasApplied"
+      | "deltaFallbacks"
+    >
   > & {
     readonly fetcher?: ChunkFetcher;
   };
@@ -408,6 +428,8 @@ function summary(ctx: Context, started: Date, repo: RemoteRepository, parts: Sum
     filesKept: 0,
     bytesReused: 0,
     bytesHashed: 0,
+    deltasApplied: 0,
+    deltaFallbacks: 0,
     ...rest,
     bytesDownloaded: (fetcher?.bytesDownloaded ?? 0) + repo.metadataBytes,
     metadataBytes: repo.metadataBytes,

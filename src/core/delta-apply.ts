@@ -17,6 +17,8 @@ export async function* applyDelta(
   readSource: SourceReader,
   expected: { readonly sourceSize: number; readonly targetSize: number },
   what: string,
+  /** Optional tally of the target bytes copied from the source (the rest are literals). */
+  counters?: { copiedBytes: number },
 ): AsyncGenerator<Uint8Array> {
   const r = new DeltaReader(delta, what);
   const magic = r.take(4, "magic");
@@ -70,6 +72,7 @@ export async function* applyDelta(
           w.fail(`copy of ${length} bytes at ${offset} outside the source`);
         out.set(await source(offset, length), filled);
         lastCopyEnd = offset + length;
+        if (counters) counters.copiedBytes += length;
       }
       filled += length;
     }

@@ -16,6 +16,22 @@ export interface ChunkRef {
   readonly codec: Codec;
 }
 
+/**
+ * A binary delta (docs/FORMAT.md §9) that rebuilds a file from an earlier version of it. Stored in a pack
+ * like a raw chunk (the delta is already compressed per window), so `length === size`.
+ */
+export interface DeltaRef {
+  /** SHA-256 and size of the source content the delta applies to. */
+  readonly from: Sha256Hex;
+  readonly fromSize: number;
+  /** SHA-256 and byte length of the delta object itself. */
+  readonly hash: Sha256Hex;
+  readonly size: number;
+  readonly pack: number;
+  readonly offset: number;
+  readonly length: number;
+}
+
 export interface FileEntry {
   readonly path: string;
   readonly size: number;
@@ -23,7 +39,14 @@ export interface FileEntry {
   readonly executable: boolean;
   readonly package: string;
   readonly chunks: readonly ChunkRef[];
+  /** Optional: deltas from earlier versions (absent or empty: none). Older readers ignore the field. */
+  readonly deltas?: readonly DeltaRef[];
 }
+
+/** At most this many deltas per file (one per distinct earlier content). */
+export const MAX_DELTAS_PER_FILE = 8;
+/** A client holds one delta object in memory while applying it, so its size is bounded. */
+export const MAX_DELTA_SIZE = 64 * 1024 * 1024;
 
 export interface PackRef {
   readonly id: Sha256Hex;
@@ -69,6 +92,20 @@ export function manifestToJson(manifest: Manifest): unknown {
       executable: f.executable,
       package: f.package,
       chunks: f.chunks.map((c) => [c.hash, c.size, c.pack, c.offset, c.length, c.codec]),
+      // Omitted when empty, so manifests without deltas keep their exact bytes.
+      ...(f.deltas && f.deltas.length > 0
+        ? {
+            deltas: f.deltas.map((d) => ({
+              from: d.from,
+              fromSize: d.fromSize,
+              hash: d.hash,
+              size: d.size,
+              pack: d.pack,
+              offset: d.offset,
+              length: d.length,
+            })),
+          }
+        : {}),
     })),
   };
 }
@@ -118,14 +155,19 @@ export function parseManifest(json: unknown, document = "release manifest"): Man
     });
     if (total !== size)
       throw malformed(document, `size of ${path} (chunks sum to ${total}, size says ${size})`);
-    return {
-      path,
-      size,
-      sha256: f.string("sha256", HASH_PATTERN),
-      executable: f.boolean("executable"),
-      package: pkg,
-      chunks,
-    };
+    const sha = f.string("sha256", HASH_PATTERN);
+    const entry = { path, size, sha256: sha, executable: f.boolean("executable"), package: pkg, chunks };
+    if (!f.has("deltas")) return entry;
+    const deltas = f.objects("deltas").map((d, i) => parseDelta(d, packs, document, `delta ${i} of ${path}`));
+    if (deltas.length > MAX_DELTAS_PER_FILE)
+      throw malformed(document, `deltas of ${path} (more than ${MAX_DELTAS_PER_FILE})`);
+    const froms = new Set<string>();
+    for (const d of deltas) {
+      if (d.from === sha || froms.has(d.from))
+        throw malformed(document, `deltas of ${path} (source ${d.from} repeated or equal to the file)`);
+      froms.add(d.from);
+    }
+    return { ...entry, deltas };
   });
   // Collisions (including exact duplicates) are E_UNSAFE_PATH, so the set check comes before the order check.
   assertSafePathSet(
@@ -137,6 +179,22 @@ export function parseManifest(json: unknown, document = "release manifest"): Man
       throw malformed(document, "file order (must be sorted, unique)");
   }
   return { format: 1, version, created, previous, chunking, packs, packages, files };
+}
+
+function parseDelta(d: JsonReader, packs: readonly PackRef[], document: string, what: string): DeltaRef {
+  const ref: DeltaRef = {
+    from: d.string("from", HASH_PATTERN),
+    fromSize: d.integer("fromSize"),
+    hash: d.string("hash", HASH_PATTERN),
+    size: d.integer("size", 1),
+    pack: d.integer("pack"),
+    offset: d.integer("offset"),
+    length: d.integer("length", 1),
+  };
+  const packRef = packs[ref.pack];
+  if (!packRef || ref.offset + ref.length > packRef.size) throw malformed(document, `location of ${what}`);
+  if (ref.length !== ref.size || ref.size > MAX_DELTA_SIZE) throw malformed(document, `size of ${what}`);
+  return ref;
 }
 
 function parseChunkTuple(tuple: unknown, packs: readonly PackRef[], maxSize: number): ChunkRef | undefined {

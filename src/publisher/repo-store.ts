@@ -9,6 +9,8 @@ import { ioError } from "../core/errors.js";
  */
 export interface RepoStore {
   read(path: string): Promise<Uint8Array | undefined>;
+  /** `length` bytes at `offset` of an existing object (fewer only if the object is shorter). */
+  readRange(path: string, offset: number, length: number): Promise<Uint8Array>;
   list(prefix: string): Promise<string[]>;
   exists(path: string): Promise<boolean>;
   write(path: string, data: Uint8Array): Promise<void>;
@@ -26,6 +28,27 @@ export class DirectoryStore implements RepoStore {
     } catch (error) {
       if ((error as { code?: string }).code === "ENOENT") return undefined;
       throw ioError("read", join(this.root, path), error);
+    }
+  }
+
+  async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+    const file = join(this.root, path);
+    try {
+      const handle = await open(file, "r");
+      try {
+        const buffer = Buffer.alloc(length);
+        let filled = 0;
+        while (filled < length) {
+          const { bytesRead } = await handle.read(buffer, filled, length - filled, offset + filled);
+          if (bytesRead === 0) break;
+          filled += bytesRead;
+        }
+        return buffer.subarray(0, filled);
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      throw ioError("read", file, error);
     }
   }
 

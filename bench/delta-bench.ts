@@ -1,0 +1,51 @@
+/**
+ * Deltas on the real corpus, same run: publish v3.0.0, install it, publish v3.2.5, update; once with
+ * deltaHistory 0 and once with the default (3). Prints publish times and the update's bytes downloaded.
+ * Run from the worktree: npm run build && node dist/bench/delta-bench.js [old-dir new-dir]
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { update } from "../src/client/update.js";
+import { generateKeyPair, parsePrivateKey, parsePublicKey } from "../src/core/keys.js";
+import { publish } from "../src/publisher/publish.js";
+import { serveRepository } from "../src/server/static-server.js";
+
+const corpus = resolve(process.cwd(), "../shared/corpus/shattered-pixel-dungeon");
+const [v1 = join(corpus, "v3.0.0"), v2 = join(corpus, "v3.2.5")] = process.argv.slice(2);
+const { privatePem, publicText } = generateKeyPair();
+const key = parsePrivateKey(privatePem, "bench key");
+const pub = parsePublicKey(publicText, "bench pub");
+const tmp = await mkdtemp(join(tmpdir(), "ferry-delta-bench-"));
+const server = await serveRepository({ root: tmp });
+try {
+  for (const deltaHistory of [0, 3]) {
+    const repo = join(tmp, `repo-${deltaHistory}`);
+    const installDir = join(tmp, `install-${deltaHistory}`);
+    const base = { repo, key, deltaHistory, expiresInDays: 30 };
+    await publish({ ...base, buildDir: v1, version: "3.0.0" });
+    await update({ repoUrl: `${server.url}repo-${deltaHistory}/`, installDir, trust: [pub] });
+    const started = performance.now();
+    const published = await publish({ ...base, buildDir: v2, version: "3.2.5" });
+    const publishSeconds = (performance.now() - started) / 1000;
+    const updated = await update({ repoUrl: `${server.url}repo-${deltaHistory}/`, installDir, trust: [pub] });
+    console.log(
+      JSON.stringify({
+        deltaHistory,
+        publishSeconds: Number(publishSeconds.toFixed(2)),
+        deltas: published.deltas,
+        newDeltaBytes: published.newDeltaBytes,
+        manifestBytes: published.manifestBytes,
+        bytesDownloaded: updated.bytesDownloaded,
+        metadataBytes: updated.metadataBytes,
+        requests: updated.requests,
+        deltasApplied: updated.deltasApplied,
+        filesWritten: updated.filesWritten,
+        updateSeconds: Number((updated.durationMs / 1000).toFixed(2)),
+      }),
+    );
+  }
+} finally {
+  await server.close();
+  await rm(tmp, { recursive: true, force: true });
+}
