@@ -109,7 +109,10 @@ export function sortedEntries(map: Map<string, string>): [string, string][] {
  * A served repository at v1, an install of v1 at `template` (copy it per trial), then v2 published:
  * the starting point of the crash and kill batteries.
  */
-export async function v1InstallWithV2Published(t: Parameters<typeof tempDir>[0]) {
+export async function v1InstallWithV2Published(
+  t: Parameters<typeof tempDir>[0],
+  options: { readonly deltaHistory?: number } = {},
+) {
   const dir = await tempDir(t);
   const repo = join(dir, "repo");
   const k = keys();
@@ -118,6 +121,6 @@ export async function v1InstallWithV2Published(t: Parameters<typeof tempDir>[0])
   t.after(() => server.close());
   const template = join(dir, "template");
   await update({ repoUrl: server.url, installDir: template, trust: [k.pub] });
-  await publishVersions(dir, repo, k.key, [2]);
+  await publishVersions(dir, repo, k.key, [2], options);
   return { dir, server, template, ...k };
 }

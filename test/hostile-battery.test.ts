@@ -41,7 +41,10 @@ const CAP = 64 * 1024;
  * within TIME_LIMIT_MS (idle timeout 300 ms); and no promise rejection goes unhandled.
  */
 test("hostile HTTP server battery: the exact new tree or a typed error with the install unchanged", async (t) => {
-  const { dir, server, template, pub } = await v1InstallWithV2Published(t);
+  // Chunk downloads (no deltas): the behaviours target range answers over several packs' worth of chunks.
+  // With deltas v2 is a few small objects, and a body one byte short can still carry every needed,
+  // verified byte (seen: the exact v2 tree), so the behaviours' expected errors would not be guaranteed.
+  const { dir, server, template, pub } = await v1InstallWithV2Published(t, { deltaHistory: 0 });
   const hostile = await startHostileServer(server.url, pass);
   t.after(() => hostile.close());
   const unhandled: unknown[] = [];
