@@ -13,6 +13,7 @@ import { isFerryError } from "../src/core/errors.js";
 import type { ChunkRef, Manifest } from "../src/core/manifest.js";
 import { startHostileProxy } from "../src/testing/hostile-proxy.js";
 import { expectedTree, keys, readTree, sortedEntries, v1InstallWithV2Published } from "./helpers.js";
+import { seededRandom } from "../src/testing/random.js";
 
 const cli = join(import.meta.dirname, "..", "src", "cli", "main.js");
 const iterations = Number(process.env.FERRY_REPAIR_ITERATIONS ?? "50");
@@ -28,18 +29,6 @@ function runCli(args: string[]): Promise<{ code: number | null; stdout: string }
   let stdout = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
   return new Promise((resolve) => child.on("exit", (code) => resolve({ code, stdout })));
-}
-
-/** Deterministic PRNG (mulberry32) so a failing seed can be replayed with FERRY_REPAIR_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 test("repair restores the installed release (not the channel's latest), keeps and reports untracked files", async (t) => {
@@ -129,7 +118,7 @@ test(`repair battery: ${iterations} random corruptions detected by verify, repai
   t.after(() => proxy.close());
   const manifest = await installedManifest(install);
   const seed = Number(process.env.FERRY_REPAIR_SEED ?? Math.floor(Math.random() * 2 ** 31));
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const v1 = JSON.stringify(sortedEntries(expectedTree(1)));
   const counts: Record<Kind, number> = { bitflip: 0, truncate: 0, delete: 0, directory: 0, mode: 0 };

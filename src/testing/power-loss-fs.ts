@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Effect, InitialEntry } from "./recording-fs.js";
+import { seededRandom } from "./random.js";
 
 /**
  * Crash states after a power loss, generated from a recorded run (RecordingFileSystem). The model is the
@@ -42,18 +43,6 @@ interface Content {
   length: number;
   exec: boolean;
   id: string;
-}
-
-/** Deterministic PRNG (mulberry32): the same trace gives the same states. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function parentOf(path: string): string {
@@ -238,7 +227,7 @@ function* variantsAt(
       rest.push({ variant: `inode ${ino} data ${choice}`, undone: none, choices: new Map([[ino, choice]]) });
     }
   }
-  const rand = random(prefix * 7919 + 17);
+  const rand = seededRandom(prefix * 7919 + 17);
   const choicesList: Choice[] = ["current", "durable", "empty", "half"];
   for (let r = 0; r < randomPerPrefix; r++) {
     const undone = new Set(volatile.filter(() => rand() < 0.5));
