@@ -271,7 +271,9 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(
           `Updated ${result.previousVersion ?? "(fresh install)"} -> ${result.version} in ${(result.durationMs / 1000).toFixed(1)} s: downloaded ${formatBytes(result.bytesDownloaded)} ` +
             `(${formatBytes(result.metadataBytes)} metadata) in ${result.requests} requests (range mode: ${result.rangeMode}); ${result.filesWritten} files written, ` +
-            `${result.filesDeleted} deleted, ${result.filesKept} unchanged; ${formatBytes(result.bytesReused)} reused from files already on disk.\n`,
+            `${result.filesDeleted} deleted, ${result.filesKept} unchanged; ${formatBytes(result.bytesReused)} reused from files already on disk` +
+            (result.deltasApplied > 0 ? `; ${result.deltasApplied} files rebuilt from binary deltas` : "") +
+            ".\n",
         );
       return 0;
     }
