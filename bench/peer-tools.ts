@@ -8,7 +8,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, type Dirent } from "node:fs";
 import { copyFile, mkdir, readdir, rm, stat } from "node:fs/promises";
-import { dirname, join, relative, sep } from "node:path";
+import { join, relative, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Writable } from "node:stream";
 import { createBrotliCompress, constants as zlibConstants } from "node:zlib";
@@ -35,21 +35,41 @@ export function run(cmd: string, args: readonly string[], cwd?: string): string 
   const r = spawnSync(cmd, args, { cwd, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
   if (r.status !== 0)
-    throw new Error(`${cmd} ${args.join(" ")} exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout).trim().slice(-600)}`);
+    throw new Error(
+      `${cmd} ${args.join(" ")} exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout).trim().slice(-600)}`,
+    );
   return `${r.stdout}${r.stderr}`;
 }
 
 /** As run(), without blocking the event loop: needed when the loopback server lives in this process. */
-export function runAsync(cmd: string, args: readonly string[], cwd?: string): Promise<void> {
+export function runAsync(
+  cmd: string,
+  args: readonly string[],
+  cwd?: string,
+  timeoutMs = 120_000,
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(cmd, args, {
+      cwd,
+      stdio: ["ignore", "ignore", "pipe"],
+      timeout: timeoutMs,
+      killSignal: "SIGKILL",
+    });
     let stderr = "";
     child.stderr.setEncoding("utf8").on("data", (d: string) => {
       stderr = (stderr + d).slice(-2000);
     });
     child.on("error", reject);
     child.on("close", (code, signal) =>
-      code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")} exited ${code ?? signal}: ${stderr.trim().slice(-600)}`)),
+      code === 0
+        ? resolve()
+        : reject(
+            new Error(
+              signal === "SIGKILL"
+                ? `${cmd} did not finish within ${timeoutMs / 1000} s (killed): ${stderr.trim().slice(-200)}`
+                : `${cmd} exited ${code ?? signal}: ${stderr.trim().slice(-600)}`,
+            ),
+          ),
     );
   });
 }
@@ -58,7 +78,14 @@ function has(cmd: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
 }
 
-const PACKAGES: Readonly<Record<string, string>> = { zstd: "zstd", xdelta3: "xdelta3", zsync: "zsync", zsyncmake: "zsync", casync: "casync", gcc: "gcc" };
+const PACKAGES: Readonly<Record<string, string>> = {
+  zstd: "zstd",
+  xdelta3: "xdelta3",
+  zsync: "zsync",
+  zsyncmake: "zsync",
+  casync: "casync",
+  gcc: "gcc",
+};
 
 /** Installs the missing tools with apt-get (sudo when not root); returns the reason per tool still missing. */
 export function ensureTools(log: (line: string) => void): Map<string, string> {
@@ -71,11 +98,20 @@ export function ensureTools(log: (line: string) => void): Map<string, string> {
   log(`installing ${pkgs.join(" ")} with apt-get${root ? "" : " (sudo)"}`);
   const apt = (args: string[]): string | null => {
     const [cmd = "apt-get", ...rest] = [...prefix, "apt-get", ...args];
-    const r = spawnSync(cmd, rest, { encoding: "utf8", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
-    return r.status === 0 ? null : `${cmd} ${rest.join(" ")}: ${(r.error?.message ?? r.stderr).trim().slice(-300)}`;
+    const r = spawnSync(cmd, rest, {
+      encoding: "utf8",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
+    return r.status === 0
+      ? null
+      : `${cmd} ${rest.join(" ")}: ${(r.error?.message ?? r.stderr).trim().slice(-300)}`;
   };
-  const failure = apt(["install", "-y", "-q", ...pkgs]) === null ? null : (apt(["update", "-q"]) ?? apt(["install", "-y", "-q", ...pkgs]));
-  for (const cmd of missing) if (!has(cmd)) problems.set(cmd, failure ?? "not installed after apt-get install");
+  const failure =
+    apt(["install", "-y", "-q", ...pkgs]) === null
+      ? null
+      : (apt(["update", "-q"]) ?? apt(["install", "-y", "-q", ...pkgs]));
+  for (const cmd of missing)
+    if (!has(cmd)) problems.set(cmd, failure ?? "not installed after apt-get install");
   return problems;
 }
 
@@ -114,7 +150,8 @@ export async function listTree(root: string): Promise<string[]> {
 
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash("sha256");
-  for await (const block of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(block as Buffer);
+  for await (const block of createReadStream(path, { highWaterMark: 1024 * 1024 }))
+    hash.update(block as Buffer);
   return hash.digest("hex");
 }
 
@@ -156,15 +193,27 @@ export async function diffTrees(v1: string, v2: string): Promise<TreeDiff> {
     changedBytes += (await stat(join(v2, p))).size;
   }
   const removed = [...hashes1.keys()].filter((p) => !hashes2.has(p));
-  return { changed, added, removed, changedBytes, v1Bytes, v2Bytes, v1Files: hashes1.size, v2Files: hashes2.size, v2Hashes: hashes2 };
+  return {
+    changed,
+    added,
+    removed,
+    changedBytes,
+    v1Bytes,
+    v2Bytes,
+    v1Files: hashes1.size,
+    v2Files: hashes2.size,
+    v2Hashes: hashes2,
+  };
 }
 
 /** Throws unless `dir` holds exactly the v2 files (paths under `ignore` excluded). */
 export async function checkTree(dir: string, diff: TreeDiff, ignore = ".ferry"): Promise<void> {
   const paths = (await listTree(dir)).filter((p) => p !== ignore && !p.startsWith(`${ignore}/`));
-  if (paths.length !== diff.v2Hashes.size) throw new Error(`${dir}: ${paths.length} files, expected ${diff.v2Hashes.size}`);
+  if (paths.length !== diff.v2Hashes.size)
+    throw new Error(`${dir}: ${paths.length} files, expected ${diff.v2Hashes.size}`);
   for (const p of paths) {
-    if ((await sha256File(join(dir, p))) !== diff.v2Hashes.get(p)) throw new Error(`${dir}: ${p} differs from v2`);
+    if ((await sha256File(join(dir, p))) !== diff.v2Hashes.get(p))
+      throw new Error(`${dir}: ${p} differs from v2`);
   }
 }
 
@@ -196,7 +245,10 @@ const timed = async (fn: () => Promise<Omit<PeerResult, "seconds">>): Promise<Pe
 };
 
 /** Changed and added files, each compressed whole with Brotli 11 (window 16 MiB). */
-export async function fileLevel(v2: string, diff: TreeDiff): Promise<PeerResult & { readonly perFile: ReadonlyMap<string, number> }> {
+export async function fileLevel(
+  v2: string,
+  diff: TreeDiff,
+): Promise<PeerResult & { readonly perFile: ReadonlyMap<string, number> }> {
   const perFile = new Map<string, number>();
   const r = await timed(async () => {
     let bytes = 0;
@@ -235,13 +287,25 @@ async function perFilePatches(
 
 const log2ceil = (n: number): number => Math.max(10, Math.ceil(Math.log2(Math.max(2, n))));
 
-export function zstdPerFile(v1: string, v2: string, diff: TreeDiff, whole: ReadonlyMap<string, number>, scratch: string): Promise<PeerResult> {
+export function zstdPerFile(
+  v1: string,
+  v2: string,
+  diff: TreeDiff,
+  whole: ReadonlyMap<string, number>,
+  scratch: string,
+): Promise<PeerResult> {
   return perFilePatches(v1, v2, diff, whole, scratch, (oldPath, newPath, out) =>
     run("zstd", ["-q", "-f", "-19", "--long=27", `--patch-from=${oldPath}`, newPath, "-o", out]),
   );
 }
 
-export function xdelta3PerFile(v1: string, v2: string, diff: TreeDiff, whole: ReadonlyMap<string, number>, scratch: string): Promise<PeerResult> {
+export function xdelta3PerFile(
+  v1: string,
+  v2: string,
+  diff: TreeDiff,
+  whole: ReadonlyMap<string, number>,
+  scratch: string,
+): Promise<PeerResult> {
   return perFilePatches(v1, v2, diff, whole, scratch, (oldPath, newPath, out) => {
     // -B: source window covering the whole old file (default 64 MiB would miss far matches).
     const window = Math.min(2 ** 31, Math.max(64 * 1024 * 1024, 2 ** log2ceil(diff.v1Bytes)));
@@ -251,7 +315,18 @@ export function xdelta3PerFile(v1: string, v2: string, diff: TreeDiff, whole: Re
 
 /** Reproducible tar of a tree: sorted names, fixed owner and mtime. */
 function tarTree(dir: string, out: string): void {
-  run("tar", ["--sort=name", "--mtime=@0", "--owner=0", "--group=0", "--numeric-owner", "-cf", out, "-C", dir, "."]);
+  run("tar", [
+    "--sort=name",
+    "--mtime=@0",
+    "--owner=0",
+    "--group=0",
+    "--numeric-owner",
+    "-cf",
+    out,
+    "-C",
+    dir,
+    ".",
+  ]);
 }
 
 export async function zstdTar(v1: string, v2: string, scratch: string): Promise<PeerResult> {
@@ -270,7 +345,14 @@ export async function zstdTar(v1: string, v2: string, scratch: string): Promise<
 }
 
 /** zsyncmake each changed/added v2 file into the served dir; zsync it with the v1 file as seed. */
-export async function zsyncPeer(v1: string, v2: string, diff: TreeDiff, server: CountingServer, serveDir: string, scratch: string): Promise<PeerResult> {
+export async function zsyncPeer(
+  v1: string,
+  v2: string,
+  diff: TreeDiff,
+  server: CountingServer,
+  serveDir: string,
+  scratch: string,
+): Promise<PeerResult> {
   const prefix = `zsync-${Date.now()}`;
   const served = join(serveDir, prefix);
   await mkdir(served, { recursive: true });
@@ -285,7 +367,12 @@ export async function zsyncPeer(v1: string, v2: string, diff: TreeDiff, server: 
     for (const [i, p] of names.entries()) {
       const out = join(scratch, `out${i}`);
       const seed = diff.changed.includes(p) ? ["-i", join(v1, p)] : [];
-      await runAsync("zsync", ["-q", ...seed, "-o", out, `${server.url}${prefix}/f${i}.zsync`], scratch);
+      await runAsync(
+        "zsync",
+        ["-q", ...seed, "-o", out, `${server.url}${prefix}/f${i}.zsync`],
+        scratch,
+        30_000,
+      );
       if ((await sha256File(out)) !== diff.v2Hashes.get(p)) throw new Error(`zsync rebuilt ${p} wrong`);
       await rm(out, { force: true });
     }
@@ -298,16 +385,29 @@ export async function zsyncPeer(v1: string, v2: string, diff: TreeDiff, server: 
 }
 
 /** casync make of the v2 tree into a served chunk store; casync extract over HTTP seeded with v1. */
-export async function casyncPeer(v1: string, v2: string, diff: TreeDiff, server: CountingServer, serveDir: string, scratch: string): Promise<PeerResult> {
+export async function casyncPeer(
+  v1: string,
+  v2: string,
+  diff: TreeDiff,
+  server: CountingServer,
+  serveDir: string,
+  scratch: string,
+): Promise<PeerResult> {
   const prefix = `casync-${Date.now()}`;
   const served = join(serveDir, prefix);
   await mkdir(served, { recursive: true });
-  await mkdir(dirname(scratch), { recursive: true });
+  await mkdir(scratch, { recursive: true });
   run("casync", ["make", `--store=${join(served, "store.castr")}`, join(served, "v2.caidx"), v2]);
   server.take();
   const out = join(scratch, "out");
   const r = await timed(async () => {
-    await runAsync("casync", ["extract", `--store=${server.url}${prefix}/store.castr`, `--seed=${v1}`, `${server.url}${prefix}/v2.caidx`, out]);
+    await runAsync("casync", [
+      "extract",
+      `--store=${server.url}${prefix}/store.castr`,
+      `--seed=${v1}`,
+      `${server.url}${prefix}/v2.caidx`,
+      out,
+    ]);
     const counts = server.take();
     return { bytes: counts.bytes, requests: counts.requests };
   });

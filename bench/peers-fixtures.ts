@@ -30,7 +30,8 @@ async function writeTree(root: string, files: ReadonlyMap<string, Buffer>): Prom
   }
 }
 
-const int = (random: () => number, lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
+const int = (random: () => number, lo: number, hi: number): number =>
+  lo + Math.floor(random() * (hi - lo + 1));
 
 // -------------------------------------------------------------------------------------------------------
 // F1 shifted pack
@@ -59,7 +60,8 @@ export async function makeShiftedPack(dir: string, totalBytes: number, seed: num
   let size = 0;
   for (let i = 0; size < totalBytes; i++) {
     // Varied sizes: mostly small assets, some large ones.
-    const length = random() < 0.8 ? int(random, 4 * 1024, 256 * 1024) : int(random, 256 * 1024, 4 * 1024 * 1024);
+    const length =
+      random() < 0.8 ? int(random, 4 * 1024, 256 * 1024) : int(random, 256 * 1024, 4 * 1024 * 1024);
     blobs.push({ name: `assets/blob-${i}.bin`, data: prngBytes(`f1-${seed}-${i}`, length) });
     size += length;
   }
@@ -77,9 +79,15 @@ export async function makeShiftedPack(dir: string, totalBytes: number, seed: num
     const len = int(random, 16, 16 * 1024);
     if (kind < 0.35) {
       const insert = prngBytes(`f1-ins-${seed}-${k}`, len);
-      v2[i] = { name: blob.name, data: Buffer.concat([blob.data.subarray(0, at), insert, blob.data.subarray(at)]) };
+      v2[i] = {
+        name: blob.name,
+        data: Buffer.concat([blob.data.subarray(0, at), insert, blob.data.subarray(at)]),
+      };
     } else if (kind < 0.6) {
-      v2[i] = { name: blob.name, data: Buffer.concat([blob.data.subarray(0, at), blob.data.subarray(at + len)]) };
+      v2[i] = {
+        name: blob.name,
+        data: Buffer.concat([blob.data.subarray(0, at), blob.data.subarray(at + len)]),
+      };
     } else if (kind < 0.9) {
       const data = Buffer.from(blob.data);
       prngBytes(`f1-edit-${seed}-${k}`, len).copy(data, at);
@@ -95,8 +103,20 @@ export async function makeShiftedPack(dir: string, totalBytes: number, seed: num
     touched += len;
   }
   const config = Buffer.from(`{"game":"f1","pack":"data.pak"}\n`);
-  await writeTree(join(dir, "v1"), new Map([["data.pak", pack(blobs)], ["config.json", config]]));
-  await writeTree(join(dir, "v2"), new Map([["data.pak", pack(v2)], ["config.json", config]]));
+  await writeTree(
+    join(dir, "v1"),
+    new Map([
+      ["data.pak", pack(blobs)],
+      ["config.json", config],
+    ]),
+  );
+  await writeTree(
+    join(dir, "v2"),
+    new Map([
+      ["data.pak", pack(v2)],
+      ["config.json", config],
+    ]),
+  );
   return `${blobs.length} blobs, ~${((100 * touched) / size).toFixed(1)} % of bytes touched`;
 }
 
@@ -157,7 +177,8 @@ export async function makeRebuiltBinary(dir: string, functions: number, seed: nu
 // -------------------------------------------------------------------------------------------------------
 // F3 loose tree
 
-const WORDS = "lorem ipsum dolor sit amet sword shield potion goblin dungeon level torch scroll ring armor".split(" ");
+const WORDS =
+  "lorem ipsum dolor sit amet sword shield potion goblin dungeon level torch scroll ring armor".split(" ");
 
 function text(random: () => number, length: number): Buffer {
   const out: string[] = [];
@@ -210,7 +231,12 @@ export async function makeLooseTree(dir: string, count: number, seed: number): P
 // -------------------------------------------------------------------------------------------------------
 // F4 huge file
 
-async function streamFile(path: string, totalBytes: number, seed: string, edits: ReadonlyMap<number, Buffer>): Promise<void> {
+async function streamFile(
+  path: string,
+  totalBytes: number,
+  seed: string,
+  edits: ReadonlyMap<number, Buffer>,
+): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const out = createWriteStream(path);
   const block = 16 * 1024 * 1024;
@@ -226,7 +252,9 @@ async function streamFile(path: string, totalBytes: number, seed: string, edits:
 export async function makeHugeFile(dir: string, seed: number): Promise<string> {
   const size = 4 * 1024 * 1024 * 1024 + 64 * 1024 * 1024;
   await streamFile(join(dir, "v1", "huge.pak"), size, `f4-${seed}`, new Map());
-  const edits = new Map([100, 200, 250].map((block) => [block, prngBytes(`f4-edit-${block}`, 4096)] as const));
+  const edits = new Map(
+    [100, 200, 250].map((block) => [block, prngBytes(`f4-edit-${block}`, 4096)] as const),
+  );
   await streamFile(join(dir, "v2", "huge.pak"), size, `f4-${seed}`, edits);
   return `${size} B file, 3 inserts of 4 KiB`;
 }

@@ -8,7 +8,6 @@ import type { WorkerFailure, WorkerJob, WorkerOutput } from "./worker.js";
 
 const WORKER = fileURLToPath(new URL("./worker.js", import.meta.url));
 
-
 export class WorkerError extends Error {}
 
 export interface Measured<T> {
@@ -63,4 +62,3 @@ export function runWorker<T>(job: WorkerJob): Promise<Measured<T>> {
     });
   });
 }
-
