@@ -10,14 +10,12 @@
  * when absent). Everything is written under os.tmpdir() and removed at the end; nothing is written into
  * the repository. Results are printed only.
  */
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, type Dirent } from "node:fs";
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join, relative, resolve, sep } from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
 import { brotliCompressSync, gzipSync, constants as zlibConstants } from "node:zlib";
 import {
   type ChunkingParams,
@@ -28,7 +26,7 @@ import {
   type UpdateSummary,
 } from "../src/index.js";
 import { sampleGame, writeGame } from "../src/testing/game-fixture.js";
-import type { WorkerFailure, WorkerJob, WorkerOutput } from "./worker.js";
+import { type Measured, runWorker, WorkerError } from "./run-worker.js";
 
 // ---------------------------------------------------------------------------------------------------------
 // Configuration
@@ -48,7 +46,6 @@ const CORPUS_ROOT = resolve(process.cwd(), "../shared/corpus/shattered-pixel-dun
 const CORPUS_V1 = join(CORPUS_ROOT, "v3.0.0");
 const CORPUS_V2 = join(CORPUS_ROOT, "v3.2.5");
 const STUDY_AVERAGES = [8 * 1024, 16 * 1024, 64 * 1024];
-const WORKER = fileURLToPath(new URL("./worker.js", import.meta.url));
 
 // ---------------------------------------------------------------------------------------------------------
 // Trees and baselines
@@ -186,64 +183,6 @@ async function checkInstall(installDir: string, tree: Tree): Promise<void> {
   for (const path of tree.files.keys()) {
     if (!seen.has(path)) throw new Error(`install check: ${path} is missing from ${installDir}`);
   }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Child processes
-
-class WorkerError extends Error {}
-
-interface Measured<T> {
-  readonly seconds: number;
-  readonly rssMiB: number;
-  readonly result: T;
-}
-
-function runWorker<T>(job: WorkerJob): Promise<Measured<T>> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [WORKER, JSON.stringify(job)], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      const line = stdout.trim().split("\n").at(-1) ?? "";
-      let parsed: Partial<WorkerOutput & WorkerFailure> | undefined;
-      try {
-        parsed = JSON.parse(line) as Partial<WorkerOutput & WorkerFailure>;
-      } catch {
-        parsed = undefined;
-      }
-      if (parsed?.error) {
-        const e = parsed.error;
-        const code = e.code === undefined ? "" : ` [${String(e.code)}]`;
-        reject(
-          new WorkerError(
-            `${job.op} failed: ${e.name}${code}: ${e.message}\n${e.stack ?? ""}${stderr ? `\nstderr:\n${stderr}` : ""}`,
-          ),
-        );
-      } else if (code !== 0 || !parsed || parsed.ms === undefined || parsed.maxRssKiB === undefined) {
-        reject(
-          new WorkerError(
-            `${job.op} worker exited with ${signal ?? code}\nstdout:\n${stdout}\nstderr:\n${stderr}`,
-          ),
-        );
-      } else {
-        resolvePromise({
-          seconds: parsed.ms / 1000,
-          rssMiB: parsed.maxRssKiB / 1024,
-          result: parsed.result as T,
-        });
-      }
-    });
-  });
 }
 
 // ---------------------------------------------------------------------------------------------------------
