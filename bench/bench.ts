@@ -11,8 +11,8 @@
  * the repository. Results are printed only.
  */
 import { createHash } from "node:crypto";
-import { createReadStream, type Dirent } from "node:fs";
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { cp, mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join, relative, resolve, sep } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -26,6 +26,7 @@ import {
   type UpdateSummary,
 } from "../src/index.js";
 import { sampleGame, writeGame } from "../src/testing/game-fixture.js";
+import { listTree } from "./peer-tools.js";
 import { type Measured, runWorker, WorkerError } from "./run-worker.js";
 
 // ---------------------------------------------------------------------------------------------------------
@@ -64,18 +65,9 @@ interface Tree {
   readonly bytes: number;
 }
 
+/** Absolute paths of every regular file under root, sorted by release path. */
 async function listFiles(root: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (dir: string): Promise<void> => {
-    const entries: Dirent[] = await readdir(dir, { withFileTypes: true });
-    for (const entry of entries) {
-      const full = join(dir, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else if (entry.isFile()) out.push(full);
-    }
-  };
-  await walk(root);
-  return out.sort();
+  return (await listTree(root)).map((p) => join(root, p));
 }
 
 function releasePath(root: string, file: string): string {
