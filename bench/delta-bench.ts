@@ -1,12 +1,13 @@
 /**
  * Deltas on the real corpus, same run: publish v3.0.0, install it, publish v3.2.5, update; once with
- * deltaHistory 0 and once with the default (3). Prints publish times and the update's bytes downloaded.
+ * deltaHistory 0 and with the default (3), and with each manifest layout (inline, tree). Prints publish
+ * times, the first install's and the update's bytes downloaded (metadata separately), and a no-change check.
  * Run from the worktree: npm run build && node dist/bench/delta-bench.js [old-dir new-dir]
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { update } from "../src/client/update.js";
+import { check, update } from "../src/client/update.js";
 import { generateKeyPair, parsePrivateKey, parsePublicKey } from "../src/core/keys.js";
 import { publish } from "../src/publisher/publish.js";
 import { serveRepository } from "../src/server/static-server.js";
@@ -19,19 +20,31 @@ const pub = parsePublicKey(publicText, "bench pub");
 const tmp = await mkdtemp(join(tmpdir(), "ferry-delta-bench-"));
 const server = await serveRepository({ root: tmp });
 try {
-  for (const deltaHistory of [0, 3]) {
-    const repo = join(tmp, `repo-${deltaHistory}`);
-    const installDir = join(tmp, `install-${deltaHistory}`);
-    const base = { repo, key, deltaHistory, expiresInDays: 30 };
+  const runs = [
+    { deltaHistory: 0, layout: "tree" },
+    { deltaHistory: 3, layout: "inline" },
+    { deltaHistory: 3, layout: "tree" },
+  ] as const;
+  for (const { deltaHistory, layout } of runs) {
+    const name = `repo-${deltaHistory}-${layout}`;
+    const repo = join(tmp, name);
+    const repoUrl = `${server.url}${name}/`;
+    const installDir = join(tmp, `install-${deltaHistory}-${layout}`);
+    const base = { repo, key, deltaHistory, layout, expiresInDays: 30 };
     await publish({ ...base, buildDir: v1, version: "3.0.0" });
-    await update({ repoUrl: `${server.url}repo-${deltaHistory}/`, installDir, trust: [pub] });
+    const installed = await update({ repoUrl, installDir, trust: [pub] });
     const started = performance.now();
     const published = await publish({ ...base, buildDir: v2, version: "3.2.5" });
     const publishSeconds = (performance.now() - started) / 1000;
-    const updated = await update({ repoUrl: `${server.url}repo-${deltaHistory}/`, installDir, trust: [pub] });
+    const updated = await update({ repoUrl, installDir, trust: [pub] });
+    const checked = await check({ repoUrl, installDir, trust: [pub] });
     console.log(
       JSON.stringify({
         deltaHistory,
+        layout,
+        installBytes: installed.bytesDownloaded,
+        installMetadataBytes: installed.metadataBytes,
+        installRequests: installed.requests,
         publishSeconds: Number(publishSeconds.toFixed(2)),
         deltas: published.deltas,
         newDeltaBytes: published.newDeltaBytes,
@@ -42,6 +55,7 @@ try {
         deltasApplied: updated.deltasApplied,
         filesWritten: updated.filesWritten,
         updateSeconds: Number((updated.durationMs / 1000).toFixed(2)),
+        checkMetadataBytes: checked.metadataBytes,
       }),
     );
   }

@@ -12,11 +12,14 @@ import { decodeManifest } from "../src/client/remote.js";
 import { parseState, stateToJson } from "../src/client/state.js";
 import { canonicalBytes, canonicalJson } from "../src/core/canonical-json.js";
 import { brotli, type Codec, decode } from "../src/core/codec.js";
+import { FerryError } from "../src/core/errors.js";
 import { DEFAULT_CHUNKING } from "../src/core/chunker.js";
 import { sha256 } from "../src/core/hash.js";
 import { parseJson } from "../src/core/json-reader.js";
 import { generateKeyPair, parsePrivateKey, parsePublicKey, signBytes } from "../src/core/keys.js";
 import { type Manifest, manifestToJson, parseManifest } from "../src/core/manifest.js";
+import { materializeTree } from "../src/core/tree-read.js";
+import { buildTree, type StoredRef } from "../src/core/tree.js";
 import { boundaryOf, parseContentRange, parseMultipart } from "../src/core/multipart.js";
 import { assertSafePathSet } from "../src/core/paths.js";
 import { applyDelta } from "../src/core/delta-apply.js";
@@ -121,6 +124,14 @@ const MANIFEST: Manifest = {
   ],
 };
 const MANIFEST_JSON = manifestToJson(MANIFEST);
+// The same release in the tree layout; the fuzzed directory object is served as the root's bytes, as a
+// hostile publisher (who can make any bytes match their own hash) would.
+const TREE = buildTree(MANIFEST);
+const TREE_OBJECTS = new Map(TREE.objects.map((o) => [o.ref.hash, o]));
+const TREE_ROOT = (TREE.header as { tree: StoredRef }).tree;
+const TREE_ROOT_JSON = JSON.parse(
+  new TextDecoder().decode(decode("br", TREE_OBJECTS.get(TREE_ROOT.hash)!.bytes, TREE_ROOT.rawSize, "root")),
+) as Parameters<typeof bytesOrMutations>[0];
 const MANIFEST_RAW = canonicalBytes(MANIFEST_JSON);
 
 const STATE_JSON = stateToJson({
@@ -238,6 +249,18 @@ const TARGETS: FuzzTarget<any>[] = [
       },
     ),
     run: (bytes: Uint8Array) => parseManifest(parseJson("manifest", bytes)),
+  },
+  {
+    name: "tree directory object (materializeTree)",
+    weight: 10,
+    input: bytesOrMutations(TREE_ROOT_JSON, (v) => canonicalBytes(v)),
+    run: (bytes: Uint8Array) =>
+      materializeTree(TREE.header, "fuzz tree", async (ref, what) => {
+        if (ref.hash === TREE_ROOT.hash) return bytes;
+        const object = TREE_OBJECTS.get(ref.hash);
+        if (!object) throw new FerryError("E_HASH_MISMATCH", `no object ${ref.hash}`);
+        return decode(ref.codec, object.bytes, ref.rawSize, what);
+      }),
   },
   {
     name: "manifest object (decodeManifest: pin, brotli, parse)",

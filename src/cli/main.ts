@@ -20,7 +20,7 @@ const HELP = `ferry — signed, content-addressed live updates for games and app
 
 Usage:
   ferry keygen <dir> [--name ferry]
-  ferry publish <build-dir> --repo <repo-dir> --version <v> --key <release.key>... [--channel stable] [--expires-days 30] [--quality 0-11] [--delta-history 0-8] [--json]
+  ferry publish <build-dir> --repo <repo-dir> --version <v> --key <release.key>... [--channel stable] [--expires-days 30] [--quality 0-11] [--delta-history 0-8] [--layout auto|inline|tree] [--json]
   ferry resign --repo <repo-dir> --key <release.key>... [--channel stable] [--expires-days 30]
   ferry root init --repo <repo-dir> --root-key <root.key|.pub>... --release-key <release.pub>... [--root-threshold 1] [--release-threshold 1] [--expires-days 365]
   ferry root rotate --repo <repo-dir> --sign <root.key>... [--root-key <k>...] [--release-key <k>...] [--root-threshold n] [--release-threshold n] [--expires-days 365]
@@ -58,6 +58,7 @@ const OPTIONS = {
   "expires-days": { type: "string" },
   quality: { type: "string" },
   "delta-history": { type: "string" },
+  layout: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -155,6 +156,7 @@ async function main(argv: string[]): Promise<number> {
         ...(expiresDays ? { expiresInDays: expiresDays } : {}),
         ...(values.quality === undefined ? {} : { quality: Number(values.quality) }),
         ...(values["delta-history"] === undefined ? {} : { deltaHistory: Number(values["delta-history"]) }),
+        ...(values.layout === undefined ? {} : { layout: manifestLayout(values.layout) }),
         onEvent: (event) => {
           if (json) out(event);
         },
@@ -350,3 +352,10 @@ main(process.argv.slice(2)).then(
     }
   },
 );
+
+function manifestLayout(value: string): "auto" | "inline" | "tree" {
+  if (value === "auto" || value === "inline" || value === "tree") return value;
+  throw new FerryError("E_USAGE", `Invalid --layout ${JSON.stringify(value)}: use auto, inline or tree.`, {
+    layout: value,
+  });
+}

@@ -177,9 +177,9 @@ export async function applyJournal(fs: FileSystem, layout: InstallLayout, journa
 /** Temp names of atomic writes and staged-chunk downloads: never read, only renamed into place. */
 const TEMP_NAME = /\.tmp-[0-9a-f]+$/;
 
-/** Removes temp files an interrupted run left in `.ferry/`, `manifests/` and `staging/chunks/`. */
+/** Removes temp files an interrupted run left in `.ferry/`, `manifests/`, `objects/` and `staging/chunks/`. */
 async function sweepTemps(fs: FileSystem, layout: InstallLayout): Promise<void> {
-  for (const dir of [layout.ferry, layout.manifests, layout.stagedChunks]) {
+  for (const dir of [layout.ferry, layout.manifests, layout.objects, layout.stagedChunks]) {
     for (const name of await fs.readdir(dir)) if (TEMP_NAME.test(name)) await fs.unlink(join(dir, name));
   }
 }

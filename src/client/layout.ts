@@ -21,6 +21,13 @@ export class InstallLayout {
   manifest(hash: string): string {
     return join(this.manifests, hash);
   }
+  /** Kept directory and recipe objects of tree releases (docs/FORMAT.md §7). */
+  get objects(): string {
+    return join(this.ferry, "objects");
+  }
+  object(hash: string): string {
+    return join(this.objects, hash);
+  }
   get staging(): string {
     return join(this.ferry, "staging");
   }

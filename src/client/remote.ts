@@ -5,6 +5,7 @@ import { parseJson } from "../core/json-reader.js";
 import { type Manifest, parseManifest } from "../core/manifest.js";
 import { MAX_POINTER_BYTES, type ManifestRef } from "../core/pointer.js";
 import { MAX_ROOT_BYTES } from "../core/root.js";
+import { objectPath, type StoredRef } from "../core/tree.js";
 import type { Transport } from "../ports/transport.js";
 import type { EventSink } from "./events.js";
 import { httpError, parseRetryAfter, type RetryPolicy, readCapped, withRetries } from "./http.js";
@@ -100,15 +101,34 @@ export class RemoteRepository {
     checkManifestBytes(bytes, ref, this.url(path));
     return bytes;
   }
+
+  /** A directory or recipe object of a tree release (docs/FORMAT.md §5.2), checked against its ref. */
+  async objectBytes(ref: StoredRef, what: string, signal?: AbortSignal): Promise<Uint8Array> {
+    const path = objectPath(ref.hash);
+    const bytes = await this.getBytes(path, ref.size, what, signal);
+    checkStoredBytes(bytes, ref, this.url(path), what);
+    return bytes;
+  }
 }
 
-/** Verifies stored manifest bytes against the pointer's pin, then decodes and parses them. */
+/** Verifies stored manifest bytes against the pointer's pin. */
 export function checkManifestBytes(bytes: Uint8Array, ref: ManifestRef, where: string): void {
+  checkStoredBytes(bytes, ref, where, "release manifest", "the signed pointer");
+}
+
+/** Verifies a stored metadata object against the reference that names it. */
+export function checkStoredBytes(
+  bytes: Uint8Array,
+  ref: { readonly hash: string; readonly size: number },
+  where: string,
+  what: string,
+  namedBy = "the release metadata that names it",
+): void {
   const actual = sha256(bytes);
   if (bytes.length !== ref.size || actual !== ref.hash) {
     throw new FerryError(
       "E_HASH_MISMATCH",
-      `The release manifest ${where} does not match the signed pointer (sha256 ${actual}, expected ${ref.hash}). The repository or a cache is corrupt or tampered with.`,
+      `The ${what} ${where} does not match ${namedBy} (sha256 ${actual}, expected ${ref.hash}). The repository or a cache is corrupt or tampered with.`,
       {
         url: where,
         expected: ref.hash,
@@ -119,7 +139,12 @@ export function checkManifestBytes(bytes: Uint8Array, ref: ManifestRef, where: s
 }
 
 export function decodeManifest(bytes: Uint8Array, ref: ManifestRef, where: string): Manifest {
+  return parseManifest(decodeManifestJson(bytes, ref, where), `release manifest ${where}`);
+}
+
+/** The pinned manifest document (inline manifest or tree header), checked and decoded, not yet validated. */
+export function decodeManifestJson(bytes: Uint8Array, ref: ManifestRef, where: string): unknown {
   checkManifestBytes(bytes, ref, where);
   const raw = decode(ref.codec, bytes, ref.rawSize, `release manifest ${where}`);
-  return parseManifest(parseJson(`release manifest ${where}`, raw), `release manifest ${where}`);
+  return parseJson(`release manifest ${where}`, raw);
 }

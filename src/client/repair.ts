@@ -13,7 +13,7 @@ import type { InstallLayout } from "./layout.js";
 import { cacheEntry, type LocalIndex } from "./local-index.js";
 import { encodeState, type InstallState, requireState } from "./state.js";
 import { installedRoot, toAnchor, type TrustOption } from "./trust.js";
-import { executePlan, loadInstalledManifestOrRefetch, openRepository } from "./update.js";
+import { executePlan, loadInstalledRelease, openRepository } from "./update.js";
 
 export interface RepairOptions extends ClientDeps {
   /** Where the installed release's chunks (and, if the local copy is lost, its manifest) are fetched. */
@@ -62,7 +62,8 @@ export async function repair(options: RepairOptions): Promise<RepairResult> {
     const state = await requireState(ctx.fs, ctx.layout);
     checkInstalledPointer(state, options.trust, ctx.layout.state);
     const repo = openRepository(ctx, options);
-    const manifest = await loadInstalledManifestOrRefetch(ctx, state, repo);
+    const release = await loadInstalledRelease(ctx, state, repo);
+    const manifest = release.manifest;
     const scan = await scanInstall(ctx.fs, ctx.layout, manifest);
     const stored = new Set(
       (await ctx.fs.readdir(ctx.layout.stagedChunks)).filter((n) => /^[0-9a-f]{64}$/.test(n)),
@@ -101,6 +102,7 @@ export async function repair(options: RepairOptions): Promise<RepairResult> {
       repo,
       manifest,
       manifestBytes: await ctx.fs.readFile(ctx.layout.manifest(state.manifest.hash)),
+      objects: new Set(release.objects.map((o) => o.hash)),
       plan,
       local: scan.local,
       coalesce: exact,

@@ -1,6 +1,7 @@
 import { canonicalJson } from "../core/canonical-json.js";
 import { FerryError } from "../core/errors.js";
 import type { Manifest } from "../core/manifest.js";
+import type { MaterializedRelease } from "../core/tree-read.js";
 import { plan as makePlan, type Plan } from "../core/planner.js";
 import type { CoalesceOptions } from "../core/ranges.js";
 import { CHANNEL_PATTERN, checkFreshness, type SignedPointer } from "../core/pointer.js";
@@ -13,7 +14,8 @@ import { ChunkFetcher } from "./fetcher.js";
 import { applyJournal, preflightCommit, writeJournal } from "./journal.js";
 import { buildLocalIndex, cacheEntry, type LocalIndex } from "./local-index.js";
 import { pool } from "./pool.js";
-import { decodeManifest, RemoteRepository } from "./remote.js";
+import { loadRelease, pruneKeptObjects } from "./release.js";
+import { checkManifestBytes, RemoteRepository } from "./remote.js";
 import { encodeState, type InstallState, readState, type StatCacheEntry } from "./state.js";
 import { anchorKeyids, fetchVerifiedPointer, toAnchor, type TrustOption } from "./trust.js";
 
@@ -63,6 +65,8 @@ interface Prepared {
   readonly repo: RemoteRepository;
   readonly manifestBytes: Uint8Array;
   readonly manifest: Manifest;
+  /** Hashes of the tree objects the release references (empty for an inline manifest). */
+  readonly objects: ReadonlySet<string>;
   readonly local: LocalIndex;
   readonly plan: Plan;
 }
@@ -112,15 +116,18 @@ async function prepare(ctx: Context, options: UpdateOptions, started: Date): Pro
     installedVersion: state?.version ?? null,
   });
   const ref = pointer.body.manifest;
-  const installed = state ? await loadInstalledManifestOrRefetch(ctx, state, repo) : undefined;
+  const installed = state ? await loadInstalledRelease(ctx, state, repo) : undefined;
   // Same release as installed: no metadata download, but the plan still restores damaged or missing files.
   const sameRelease = state !== undefined && installed !== undefined && state.manifest.hash === ref.hash;
   const manifestBytes = sameRelease
     ? await ctx.fs.readFile(ctx.layout.manifest(ref.hash))
     : await repo.manifestBytes(ref, ctx.signal);
-  const manifest = sameRelease
+  const release = sameRelease
     ? installed
-    : decodeManifest(manifestBytes, ref, repo.url(`manifests/${ref.hash}`));
+    : await loadRelease(ctx, ref, manifestBytes, repo.url(`manifests/${ref.hash}`), repo, {
+        ...(state ? { deltasFrom: state.manifest.hash } : {}),
+      });
+  const manifest = release.manifest;
   if (manifest.version !== pointer.body.version) {
     throw new FerryError(
       "E_SIGNATURE",
@@ -128,12 +135,13 @@ async function prepare(ctx: Context, options: UpdateOptions, started: Date): Pro
       { version: manifest.version },
     );
   }
-  const local = await buildLocalIndex(ctx.fs, ctx.layout, installed, state?.files ?? {}, manifest);
+  const local = await buildLocalIndex(ctx.fs, ctx.layout, installed?.manifest, state?.files ?? {}, manifest);
   const stored = new Set(
     (await ctx.fs.readdir(ctx.layout.stagedChunks)).filter((n) => /^[0-9a-f]{64}$/.test(n)),
   );
   const plan = makePlan(manifest, local.files, stored);
-  return { pointer, root, trustedKeys, state, repo, manifestBytes, manifest, local, plan };
+  const objects = new Set(release.objects.map((o) => o.hash));
+  return { pointer, root, trustedKeys, state, repo, manifestBytes, manifest, objects, local, plan };
 }
 
 /** The repository at `repoUrl`, retrying transient failures with the context's clock. */
@@ -149,27 +157,35 @@ export function openRepository(
   });
 }
 
-/** The installed manifest; if the local copy is lost or damaged, the same (pinned) bytes from the repository. */
-export async function loadInstalledManifestOrRefetch(
+/**
+ * The installed release; with a repository, a lost or damaged local manifest or object is fetched again
+ * (the same pinned bytes), otherwise it is an error.
+ */
+export async function loadInstalledRelease(
   ctx: Context,
   state: InstallState,
-  repo: RemoteRepository,
-): Promise<Manifest> {
+  repo: RemoteRepository | undefined,
+): Promise<MaterializedRelease> {
+  const path = ctx.layout.manifest(state.manifest.hash);
+  let bytes: Uint8Array;
+  let where = path;
   try {
-    return await loadInstalledManifest(ctx, state);
+    bytes = await ctx.fs.readFile(path);
+    checkManifestBytes(bytes, state.manifest, path);
   } catch (localError) {
-    const bytes = await repo.manifestBytes(state.manifest, ctx.signal).catch(() => {
+    if (!repo) throw localError;
+    bytes = await repo.manifestBytes(state.manifest, ctx.signal).catch(() => {
       throw localError;
     });
     await ctx.fs.mkdirp(ctx.layout.manifests);
-    await ctx.fs.writeFileAtomic(ctx.layout.manifest(state.manifest.hash), bytes);
-    return decodeManifest(bytes, state.manifest, repo.url(`manifests/${state.manifest.hash}`));
+    await ctx.fs.writeFileAtomic(path, bytes);
+    where = repo.url(`manifests/${state.manifest.hash}`);
   }
+  return loadRelease(ctx, state.manifest, bytes, where, repo);
 }
 
 export async function loadInstalledManifest(ctx: Context, state: InstallState): Promise<Manifest> {
-  const path = ctx.layout.manifest(state.manifest.hash);
-  return decodeManifest(await ctx.fs.readFile(path), state.manifest, path);
+  return (await loadInstalledRelease(ctx, state, undefined)).manifest;
 }
 
 export interface CheckResult {
@@ -241,7 +257,7 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
           }),
         );
       }
-      await cleanup(ctx, pointer.body.manifest.hash); // staging left by a run that failed after its commit
+      await cleanup(ctx, pointer.body.manifest.hash, p.objects); // staging left by a run that failed after its commit
       return summary(ctx, started, repo, {
         ...base,
         upToDate: true,
@@ -253,6 +269,7 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
       repo,
       manifest: p.manifest,
       manifestBytes: p.manifestBytes,
+      objects: p.objects,
       plan: p.plan,
       local: p.local,
       state: {
@@ -289,6 +306,8 @@ export interface ExecuteInput {
   readonly repo: RemoteRepository;
   readonly manifest: Manifest;
   readonly manifestBytes: Uint8Array;
+  /** The tree objects the release references: kept in `.ferry/objects/` after the commit, others removed. */
+  readonly objects: ReadonlySet<string>;
   readonly plan: Plan;
   readonly local: LocalIndex;
   /** The install state after the commit, except the stat cache (filled in from the staged files). */
@@ -383,7 +402,7 @@ export async function executePlan(
   await writeJournal(ctx.fs, ctx.layout, { moves, deletes: plan.deletes, state: newState });
   ctx.emit({ type: "commit", moves: moves.length, deletes: plan.deletes.length });
   await applyJournal(ctx.fs, ctx.layout, { moves, deletes: plan.deletes, state: newState });
-  await cleanup(ctx, input.state.manifest.hash);
+  await cleanup(ctx, input.state.manifest.hash, input.objects);
   return { bytesReused, fetcher, deltaCounts };
 }
 
@@ -397,7 +416,8 @@ function isNoop(p: Prepared): boolean {
   );
 }
 
-async function cleanup(ctx: Context, keepManifest: string): Promise<void> {
+async function cleanup(ctx: Context, keepManifest: string, keepObjects: ReadonlySet<string>): Promise<void> {
+  await pruneKeptObjects(ctx, keepObjects);
   await ctx.fs.removeTree(ctx.layout.staging);
   for (const name of await ctx.fs.readdir(ctx.layout.manifests)) {
     if (name !== keepManifest) await ctx.fs.unlink(ctx.layout.manifest(name));

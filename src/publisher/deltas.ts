@@ -1,12 +1,11 @@
 import { readFile } from "node:fs/promises";
-import { brotliDecompressSync } from "node:zlib";
 import { decode } from "../core/codec.js";
 import { encodeDelta } from "../core/delta-encode.js";
 import { FerryError, ioError } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
-import { parseJson } from "../core/json-reader.js";
-import { type FileEntry, MAX_DELTA_SIZE, type Manifest, parseManifest } from "../core/manifest.js";
+import { type FileEntry, MAX_DELTA_SIZE, type Manifest } from "../core/manifest.js";
 import type { PointerBody } from "../core/pointer.js";
+import { readStoredRelease } from "./release-reader.js";
 import type { RepoStore } from "./repo-store.js";
 
 /** Binary deltas from earlier releases of a channel (docs/FORMAT.md §9), publisher side. */
@@ -37,13 +36,14 @@ export interface BuiltDelta {
 
 /** An earlier release, with its files by path. */
 export interface PastRelease {
+  /** SHA-256 of its stored manifest (what a client on that release has installed). */
+  readonly hash: string;
   readonly manifest: Manifest;
   readonly files: ReadonlyMap<string, FileEntry>;
 }
 
 /** A delta is kept only when it is at most this fraction of the bytes a client would otherwise fetch. */
 export const DELTA_KEEP_RATIO = 0.8;
-const MAX_MANIFEST_RAW = 1024 * 1024 * 1024;
 
 /**
  * The channel's releases before this one, newest first, at most `count`: the pointer's manifest, then
@@ -58,24 +58,9 @@ export async function loadHistory(
   const history: PastRelease[] = [];
   let ref: { hash: string; size: number } | null = pointer?.manifest ?? null;
   while (ref && history.length < count) {
-    const path = `manifests/${ref.hash}`;
-    const bytes = await store.read(path);
-    if (!bytes) break;
-    if (bytes.length !== ref.size || sha256(bytes) !== ref.hash) {
-      throw new FerryError(
-        "E_HASH_MISMATCH",
-        `${path} in the repository does not match its hash; the repository is damaged. Restore it from a backup, or publish with deltaHistory 0.`,
-        { path },
-      );
-    }
-    let raw: Uint8Array;
-    try {
-      raw = brotliDecompressSync(bytes, { maxOutputLength: MAX_MANIFEST_RAW });
-    } catch (error) {
-      throw new FerryError("E_FORMAT", `${path} does not decompress: ${String(error)}.`, { path });
-    }
-    const manifest = parseManifest(parseJson(path, raw), path);
-    history.push({ manifest, files: new Map(manifest.files.map((f) => [f.path, f])) });
+    const manifest = await readStoredRelease(store, ref);
+    if (!manifest) break;
+    history.push({ hash: ref.hash, manifest, files: new Map(manifest.files.map((f) => [f.path, f])) });
     ref = manifest.previous;
   }
   return history;

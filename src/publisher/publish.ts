@@ -3,7 +3,6 @@ import { promisify } from "node:util";
 import { brotliCompress } from "node:zlib";
 import { Chunker, type ChunkingParams, DEFAULT_CHUNKING } from "../core/chunker.js";
 import {
-  brotli,
   brotliParams,
   type Codec,
   chooseEncoding,
@@ -20,7 +19,6 @@ import {
   type FileEntry,
   MAX_DELTAS_PER_FILE,
   type Manifest,
-  serializeManifest,
   VERSION_PATTERN,
 } from "../core/manifest.js";
 import {
@@ -36,6 +34,7 @@ import { PackWriter, type PendingLocation } from "./pack-writer.js";
 import { type KnownChunk, loadChunkIndex } from "./repo-index.js";
 import { DirectoryStore, type RepoStore } from "./repo-store.js";
 import { ensureRoot, loadRootChain, requireReleaseKeys } from "./roots.js";
+import { storeManifest } from "./manifest-store.js";
 import { scanBuildDirectory } from "./scan.js";
 
 export interface PublishOptions {
@@ -62,6 +61,12 @@ export interface PublishOptions {
   readonly deltaMaxFileBytes?: number;
   /** Brotli quality of delta windows (default 9; see DEFAULT_DELTA_QUALITY). */
   readonly deltaQuality?: number;
+  /**
+   * How the manifest is stored (docs/FORMAT.md §5): "inline" lists every file in one object; "tree" splits
+   * it into directory objects and recipes so clients fetch metadata only for what changed; "auto" (default)
+   * picks inline while the inline form is at most INLINE_MANIFEST_MAX bytes compressed.
+   */
+  readonly layout?: "auto" | "inline" | "tree";
   /** Creation time recorded in the manifest (default now; set for reproducible output). */
   readonly created?: Date;
   readonly expiresInDays?: number;
@@ -91,6 +96,10 @@ export interface PublishResult {
   readonly serial: number;
   readonly manifestHash: string;
   readonly manifestBytes: number;
+  readonly layout: "inline" | "tree";
+  /** Directory and recipe objects of a tree release (0 when inline), and how many this publish added. */
+  readonly metadataObjects: number;
+  readonly newMetadataObjects: number;
   readonly files: number;
   readonly bytes: number;
   readonly chunks: number;
@@ -326,10 +335,8 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     packages: { base: { optional: false } },
     files: entries,
   };
-  const raw = serializeManifest(manifest);
-  const compressed = brotli(raw, 11);
-  const manifestHash = sha256(compressed);
-  await store.write(`manifests/${manifestHash}`, compressed);
+  const stored = await storeManifest(store, manifest, options.layout ?? "auto", history);
+  const manifestHash = stored.ref.hash;
 
   const serial = (previousPointer?.serial ?? 0) + 1;
   const body: PointerBody = {
@@ -339,7 +346,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     root: root.body.version,
     published: timestamp(now),
     expires: expiryAfterDays(now, options.expiresInDays ?? 30),
-    manifest: { hash: manifestHash, size: compressed.length, codec: "br", rawSize: raw.length },
+    manifest: stored.ref,
   };
   await store.write(`channels/${channel}.json`, signPointer(body, keys));
   return {
@@ -347,7 +354,10 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     channel,
     serial,
     manifestHash,
-    manifestBytes: compressed.length,
+    manifestBytes: stored.ref.size,
+    layout: stored.layout,
+    metadataObjects: stored.objects,
+    newMetadataObjects: stored.newObjects,
     files: entries.length,
     bytes: totalBytes,
     chunks: chunkCount,

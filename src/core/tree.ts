@@ -1,0 +1,174 @@
+import { canonicalBytes } from "./canonical-json.js";
+import { brotli } from "./codec.js";
+import { FerryError } from "./errors.js";
+import { sha256 } from "./hash.js";
+import { type Manifest, manifestToJson } from "./manifest.js";
+import { comparePaths } from "./paths.js";
+
+/**
+ * The tree layout of a release (docs/FORMAT.md §5.2): a small header in `manifests/` names a root
+ * directory object; directory objects and file recipes are content-addressed objects in `objects/`.
+ * Unchanged subtrees keep their hash, so a client that keeps the installed release's objects downloads
+ * only the directories on the path to a change and the recipes of changed files.
+ */
+
+/** A stored metadata object: SHA-256 and length of the stored bytes, codec, decoded length. */
+export interface StoredRef {
+  readonly hash: string;
+  readonly size: number;
+  readonly codec: "br";
+  readonly rawSize: number;
+}
+
+export interface StoredObject {
+  readonly ref: StoredRef;
+  readonly bytes: Uint8Array;
+}
+
+/** The format feature a tree header announces in `requires`. */
+export const TREE_FEATURE = "tree";
+/** A materialized release has at most this many files (a hostile tree can share subtrees to multiply). */
+export const MAX_RELEASE_FILES = 2_000_000;
+const BROTLI_QUALITY = 11;
+
+/** Encodes a JSON value as a stored object (canonical bytes, Brotli). */
+export function storeJson(value: unknown): StoredObject {
+  const raw = canonicalBytes(value);
+  const bytes = brotli(raw, BROTLI_QUALITY);
+  return { ref: { hash: sha256(bytes), size: bytes.length, codec: "br", rawSize: raw.length }, bytes };
+}
+
+interface DirNode {
+  readonly dirs: Map<string, DirNode>;
+  readonly files: Map<string, Manifest["files"][number]>;
+}
+
+/** An earlier release that deltas of this one apply to: its manifest hash and each file's content. */
+export interface DeltaSourceRelease {
+  readonly hash: string;
+  readonly files: ReadonlyMap<string, { readonly sha256: string }>;
+}
+
+type Chunks = Manifest["files"][number]["chunks"];
+
+/** Per-object pack table: each object names the packs it points into, so it stands alone. */
+function packTable(manifest: Manifest) {
+  const table: [string, number][] = [];
+  const index = new Map<number, number>();
+  return {
+    table,
+    at(global: number): number {
+      let local = index.get(global);
+      if (local === undefined) {
+        local = table.length;
+        const pack = manifest.packs[global]!;
+        table.push([pack.id, pack.size]);
+        index.set(global, local);
+      }
+      return local;
+    },
+  };
+}
+
+/**
+ * Splits a manifest into a tree header and its objects (each once). A one-chunk file is described inline
+ * in its directory (its chunk hash is the file's sha256, so the inline form costs less than a reference);
+ * a longer file gets a recipe. Deltas are grouped by the earlier release they apply to, one delta index
+ * object per release: a client fetches only the index for the release it has, which lists only files
+ * that changed since (docs/FORMAT.md §5.2).
+ */
+export function buildTree(
+  manifest: Manifest,
+  deltaSources: readonly DeltaSourceRelease[] = [],
+): { header: unknown; objects: StoredObject[] } {
+  const root: DirNode = { dirs: new Map(), files: new Map() };
+  for (const file of manifest.files) {
+    const segments = file.path.split("/");
+    const name = segments.pop()!;
+    let dir = root;
+    for (const segment of segments) {
+      let next = dir.dirs.get(segment);
+      if (!next) {
+        next = { dirs: new Map(), files: new Map() };
+        dir.dirs.set(segment, next);
+      }
+      dir = next;
+    }
+    dir.files.set(name, file);
+  }
+  const objects = new Map<string, StoredObject>();
+  const keep = (object: StoredObject): StoredRef => {
+    objects.set(object.ref.hash, object);
+    return object.ref;
+  };
+  const writeRecipe = (chunks: Chunks): StoredObject => {
+    const table = packTable(manifest);
+    const tuples = chunks.map((c) => [c.hash, c.size, table.at(c.pack), c.offset, c.length, c.codec]);
+    return storeJson({ format: 1, type: "ferry-recipe", packs: table.table, chunks: tuples });
+  };
+  const writeDir = (dir: DirNode): StoredRef => {
+    const table = packTable(manifest);
+    const entries: Record<string, unknown>[] = [];
+    for (const [name, sub] of dir.dirs) entries.push({ name, tree: writeDir(sub) });
+    for (const [name, f] of dir.files) {
+      const base = { name, size: f.size, sha256: f.sha256, executable: f.executable, package: f.package };
+      const only = f.chunks.length === 1 ? f.chunks[0]! : undefined;
+      if (f.chunks.length === 0) entries.push(base);
+      else if (only && only.hash === f.sha256)
+        entries.push({ ...base, chunk: [table.at(only.pack), only.offset, only.length, only.codec] });
+      else entries.push({ ...base, recipe: keep(writeRecipe(f.chunks)) });
+    }
+    entries.sort((a, b) => comparePaths(a["name"] as string, b["name"] as string));
+    return keep(storeJson({ format: 1, type: "ferry-tree", packs: table.table, entries }));
+  };
+  const tree = writeDir(root);
+  const deltas: { from: string; index: StoredRef }[] = [];
+  for (const source of deltaSources) {
+    const table = packTable(manifest);
+    const entries = manifest.files.flatMap((f) => {
+      const old = source.files.get(f.path);
+      const d = old && f.deltas?.find((candidate) => candidate.from === old.sha256);
+      if (!d) return [];
+      const { hash, size, offset, length } = d;
+      return [
+        {
+          path: f.path,
+          from: d.from,
+          fromSize: d.fromSize,
+          hash,
+          size,
+          pack: table.at(d.pack),
+          offset,
+          length,
+        },
+      ];
+    });
+    if (entries.length === 0) continue;
+    const index = keep(storeJson({ format: 1, type: "ferry-deltas", packs: table.table, entries }));
+    deltas.push({ from: source.hash, index });
+  }
+  // Every release field of the inline form except the file list and pack table, which the tree replaces.
+  const release = Object.entries(manifestToJson(manifest) as Record<string, unknown>).filter(
+    ([field]) => field !== "files" && field !== "packs",
+  );
+  const header = {
+    ...Object.fromEntries(release),
+    requires: [TREE_FEATURE],
+    tree,
+    deltas,
+    totals: { files: manifest.files.length, bytes: manifest.files.reduce((s, f) => s + f.size, 0) },
+  };
+  return { header, objects: [...objects.values()] };
+}
+
+export function objectPath(hash: string): string {
+  return `objects/${hash}`;
+}
+
+export function treeError(document: string, what: string): FerryError {
+  return new FerryError(
+    "E_FORMAT",
+    `${document} is malformed: invalid ${what}. The repository is corrupt or was written by an incompatible tool.`,
+    { document, field: what },
+  );
+}

@@ -1,0 +1,52 @@
+import { brotli } from "../core/codec.js";
+import { sha256 } from "../core/hash.js";
+import { type Manifest, serializeManifest } from "../core/manifest.js";
+import { buildTree, type DeltaSourceRelease, objectPath, type StoredRef, storeJson } from "../core/tree.js";
+import type { RepoStore } from "./repo-store.js";
+
+/**
+ * An inline manifest up to this many compressed bytes is stored inline by the "auto" layout: one small
+ * object beats a header plus directory objects (docs/FORMAT.md §5; measured in docs/BENCHMARKS.md).
+ */
+export const INLINE_MANIFEST_MAX = 64 * 1024;
+
+export interface StoredManifest {
+  readonly ref: StoredRef;
+  readonly layout: "inline" | "tree";
+  readonly objects: number;
+  readonly newObjects: number;
+}
+
+/**
+ * Writes a release manifest in the chosen layout. Order matters for readers of a store that is being
+ * written: every object a header names is written before the header, so a header is never visible
+ * with a missing object.
+ */
+export async function storeManifest(
+  store: RepoStore,
+  manifest: Manifest,
+  layout: "auto" | "inline" | "tree",
+  deltaSources: readonly DeltaSourceRelease[],
+): Promise<StoredManifest> {
+  let inline: { ref: StoredRef; bytes: Uint8Array } | undefined;
+  if (layout !== "tree") {
+    const raw = serializeManifest(manifest);
+    const bytes = brotli(raw, 11);
+    inline = { ref: { hash: sha256(bytes), size: bytes.length, codec: "br", rawSize: raw.length }, bytes };
+    if (layout === "inline" || bytes.length <= INLINE_MANIFEST_MAX) {
+      await store.write(`manifests/${inline.ref.hash}`, inline.bytes);
+      return { ref: inline.ref, layout: "inline", objects: 0, newObjects: 0 };
+    }
+  }
+  const { header, objects } = buildTree(manifest, deltaSources);
+  let written = 0;
+  for (const object of objects) {
+    const path = objectPath(object.ref.hash);
+    if (await store.exists(path)) continue; // content-addressed: an existing object has these bytes
+    await store.write(path, object.bytes);
+    written++;
+  }
+  const stored = storeJson(header);
+  await store.write(`manifests/${stored.ref.hash}`, stored.bytes);
+  return { ref: stored.ref, layout: "tree", objects: objects.length, newObjects: written };
+}

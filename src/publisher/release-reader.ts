@@ -1,0 +1,59 @@
+import { brotliDecompressSync } from "node:zlib";
+import { decode, MAX_DECODED_BYTES } from "../core/codec.js";
+import { FerryError } from "../core/errors.js";
+import { sha256 } from "../core/hash.js";
+import { parseJson } from "../core/json-reader.js";
+import type { Manifest } from "../core/manifest.js";
+import { readRelease } from "../core/tree-read.js";
+import { objectPath, type StoredRef } from "../core/tree.js";
+import type { RepoStore } from "./repo-store.js";
+
+/**
+ * A release the repository already holds, read back by the publisher (deltas from earlier releases,
+ * later prune and reports). Returns undefined when its manifest is gone (pruned history); a manifest or
+ * object whose bytes do not match its hash is an error: the repository is damaged.
+ */
+export async function readStoredRelease(
+  store: RepoStore,
+  ref: { readonly hash: string; readonly size: number; readonly rawSize?: number },
+): Promise<Manifest | undefined> {
+  const path = `manifests/${ref.hash}`;
+  const bytes = await store.read(path);
+  if (!bytes) return undefined;
+  const header = verified(path, bytes, ref.hash, ref.size);
+  // A manifest's `previous` names no decoded size: the publisher then decodes under the global cap.
+  const raw =
+    ref.rawSize === undefined ? decodeUncapped(path, header) : decode("br", header, ref.rawSize, path);
+  const load = async (object: StoredRef, what: string): Promise<Uint8Array> => {
+    const at = objectPath(object.hash);
+    const stored = await store.read(at);
+    if (!stored) {
+      throw new FerryError(
+        "E_FORMAT",
+        `${at} (${what}) is missing from the repository. Restore it from a backup, or publish with deltaHistory 0.`,
+        { path: at },
+      );
+    }
+    return decode(object.codec, verified(at, stored, object.hash, object.size), object.rawSize, what);
+  };
+  return (await readRelease(parseJson(path, raw), path, load)).manifest;
+}
+
+function decodeUncapped(path: string, bytes: Uint8Array): Uint8Array {
+  try {
+    return brotliDecompressSync(bytes, { maxOutputLength: MAX_DECODED_BYTES });
+  } catch (error) {
+    throw new FerryError("E_FORMAT", `${path} does not decompress: ${String(error)}.`, { path });
+  }
+}
+
+function verified(path: string, bytes: Uint8Array, hash: string, size: number): Uint8Array {
+  if (bytes.length !== size || sha256(bytes) !== hash) {
+    throw new FerryError(
+      "E_HASH_MISMATCH",
+      `${path} in the repository does not match its hash; the repository is damaged. Restore it from a backup, or publish with deltaHistory 0.`,
+      { path },
+    );
+  }
+  return bytes;
+}

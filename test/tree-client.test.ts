@@ -1,0 +1,133 @@
+/** Client over tree releases (docs/FORMAT.md §5.2, §7): metadata only for what changed, kept objects. */
+import assert from "node:assert/strict";
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { test } from "node:test";
+import { repair } from "../src/client/repair.js";
+import { check, update } from "../src/client/update.js";
+import { isFerryError } from "../src/core/errors.js";
+import { publish } from "../src/publisher/publish.js";
+import { serveRepository } from "../src/server/static-server.js";
+import { keys, readTree, sortedEntries, tempDir } from "./helpers.js";
+
+/** A game of 12 directories of 30 small text files, plus one multi-chunk file. */
+function game(version: number): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  for (let d = 0; d < 12; d++) {
+    for (let f = 0; f < 30; f++) {
+      const changed = version >= 2 && d === 3 && f === 7;
+      files.set(
+        `levels/d${d}/f${f}.txt`,
+        Buffer.from(`level ${d} file ${f} ${changed ? "v2" : "v1"}\n`.repeat(20)),
+      );
+    }
+  }
+  if (version >= 2) files.set("levels/d7/new.txt", Buffer.from("added in v2\n"));
+  let seed = 7;
+  const big = Buffer.alloc(400_000);
+  for (let i = 0; i < big.length; i++) big[i] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+  files.set("data/big.bin", big);
+  return files;
+}
+
+async function writeBuild(dir: string, files: Map<string, Buffer>): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  for (const [path, data] of files) {
+    await mkdir(dirname(join(dir, path)), { recursive: true });
+    await writeFile(join(dir, path), data);
+  }
+}
+
+async function setup(t: Parameters<typeof tempDir>[0]) {
+  const dir = await tempDir(t);
+  const repo = join(dir, "repo");
+  const k = keys();
+  await mkdir(repo);
+  const server = await serveRepository({ root: repo });
+  t.after(() => server.close());
+  const install = join(dir, "install");
+  const publishVersion = async (version: number) => {
+    const build = join(dir, `build-v${version}`);
+    await writeBuild(build, game(version));
+    return publish({
+      buildDir: build,
+      repo,
+      version: `${version}.0.0`,
+      key: k.key,
+      layout: "tree",
+      expiresInDays: 365,
+      rootExpiresInDays: 365,
+    });
+  };
+  const options = { repoUrl: server.url, installDir: install, trust: [k.pub] };
+  return { dir, repo, install, options, publishVersion, build: (v: number) => join(dir, `build-v${v}`) };
+}
+
+test("tree release: install, no-change check, small update, kept objects", async (t) => {
+  const s = await setup(t);
+  const v1 = await s.publishVersion(1);
+  assert.equal(v1.layout, "tree");
+  assert.equal(v1.newMetadataObjects, v1.metadataObjects);
+  const installed = await update(s.options);
+  assert.deepEqual(sortedEntries(await readTree(s.install)), sortedEntries(await readTree(s.build(1))));
+  const kept = await readdir(join(s.install, ".ferry", "objects"));
+  assert.equal(kept.length, v1.metadataObjects, "every object of the installed release is kept");
+
+  const idle = await check(s.options);
+  assert.equal(idle.updateAvailable, false);
+  assert.ok(idle.metadataBytes <= 2048, `no-change check fetched ${idle.metadataBytes} B of metadata`);
+
+  const v2 = await s.publishVersion(2);
+  // Only the root, levels/, levels/d3 and levels/d7 change; everything else is shared with v1.
+  assert.equal(v2.newMetadataObjects, 4);
+  const updated = await update(s.options);
+  assert.deepEqual(sortedEntries(await readTree(s.install)), sortedEntries(await readTree(s.build(2))));
+  assert.equal(updated.filesWritten, 2);
+  // Pointer (+ root probe), manifest header and the 4 changed directory objects; nothing for unchanged dirs.
+  assert.ok(updated.requests <= 8, `update made ${updated.requests} requests`);
+  assert.ok(
+    updated.metadataBytes * 4 < installed.metadataBytes,
+    `update metadata ${updated.metadataBytes} B vs install metadata ${installed.metadataBytes} B`,
+  );
+  const after = await readdir(join(s.install, ".ferry", "objects"));
+  assert.equal(after.length, v2.metadataObjects, "objects of the old release are removed after the commit");
+  const inRepo = new Set(await readdir(join(s.repo, "objects")));
+  for (const name of after) assert.ok(inRepo.has(name));
+});
+
+test("tree release: lost or damaged kept objects are fetched again (update and repair)", async (t) => {
+  const s = await setup(t);
+  await s.publishVersion(1);
+  await update(s.options);
+  const objects = join(s.install, ".ferry", "objects");
+  const names = (await readdir(objects)).sort();
+  await writeFile(join(objects, names[0]!), "damaged");
+  await rm(join(objects, names[1]!));
+  await writeFile(join(s.install, "levels/d2/f3.txt"), "player broke this");
+  const repaired = await repair({ ...s.options });
+  assert.equal(repaired.filesRepaired, 1);
+  assert.deepEqual(sortedEntries(await readTree(s.install)), sortedEntries(await readTree(s.build(1))));
+  assert.deepEqual((await readdir(objects)).sort(), names);
+  await rm(objects, { recursive: true });
+  const again = await update(s.options);
+  assert.equal(again.upToDate, true);
+  assert.deepEqual((await readdir(objects)).sort(), names);
+});
+
+test("tree release: a tampered object in the repository is refused before any file changes", async (t) => {
+  const s = await setup(t);
+  await s.publishVersion(1);
+  await update(s.options);
+  const v2 = await s.publishVersion(2);
+  const before = await readTree(s.install);
+  const kept = new Set(await readdir(join(s.install, ".ferry", "objects")));
+  const fresh = (await readdir(join(s.repo, "objects"))).filter((n) => !kept.has(n));
+  assert.equal(fresh.length, v2.newMetadataObjects);
+  await writeFile(join(s.repo, "objects", fresh[0]!), "tampered");
+  await assert.rejects(update(s.options), (e: unknown) => {
+    assert.ok(isFerryError(e), String(e));
+    assert.ok(e.code === "E_HASH_MISMATCH" || e.code === "E_RANGE", `${e.code}: ${e.message}`);
+    return true;
+  });
+  assert.deepEqual(sortedEntries(await readTree(s.install)), sortedEntries(before));
+});
