@@ -201,12 +201,14 @@ async function handle(rootReal: string, req: IncomingMessage, res: ServerRespons
     } else {
       // RFC 9110 §14.6: each part carries its own Content-Type and Content-Range; the body ends with the
       // close delimiter. The boundary is random, so it cannot be chosen to collide with file contents.
+      // Every delimiter, the first included, starts with CRLF, as nginx sends it: zsync 0.6.2 waits
+      // forever on a body whose first delimiter lacks it (measured by the peer benchmark).
       const boundary = `ferry-${randomBytes(16).toString("hex")}`;
       res.statusCode = 206;
       res.setHeader("Content-Type", `multipart/byteranges; boundary=${boundary}`);
-      parts = ranges.map((range, i) => ({
+      parts = ranges.map((range) => ({
         prefix:
-          `${i === 0 ? "" : "\r\n"}--${boundary}\r\nContent-Type: ${contentType}\r\n` +
+          `\r\n--${boundary}\r\nContent-Type: ${contentType}\r\n` +
           `Content-Range: bytes ${range.start}-${range.end - 1}/${size}\r\n\r\n`,
         start: range.start,
         end: range.end,
