@@ -34,7 +34,10 @@ export interface FileSystem {
   stat(path: string): Promise<FileStat | undefined>;
   readFile(path: string): Promise<Uint8Array>;
   readRange(path: string, offset: number, length: number): Promise<Uint8Array>;
-  /** Streams a file in blocks; memory stays bounded whatever the file size. */
+  /**
+   * Streams a file in blocks; memory stays bounded whatever the file size. A block is valid only until
+   * the next one is requested (the adapter may reuse its buffer): consume or copy it first.
+   */
   readBlocks(path: string): AsyncIterable<Uint8Array>;
   createWriter(path: string, mode?: number): Promise<FileWriter>;
   /** Plain write, no fsync: for data that is re-verified before use (staged chunks). */
