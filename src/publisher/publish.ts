@@ -37,6 +37,9 @@ import { type KnownChunk, loadChunkIndex } from "./repo-index.js";
 import { DirectoryStore, type RepoStore } from "./repo-store.js";
 import { ensureRoot, loadRootChain, requireReleaseKeys } from "./roots.js";
 import { scanBuildDirectory } from "./scan.js";
+import { loadPackageRules } from "./packages.js";
+import { packageOf, usedPackages } from "../core/packages-config.js";
+import { RUNTIME_PATTERN } from "../core/pointer.js";
 
 export interface PublishOptions {
   readonly buildDir: string;
@@ -68,6 +71,8 @@ export interface PublishOptions {
   /** Expiry of root/1.json when this publish creates it (default 365 days). */
   readonly rootExpiresInDays?: number;
   readonly onEvent?: (event: PublishEvent) => void;
+  /** The runtime (app/engine build) the release needs; recorded in the pointer and manifest (docs/PACKAGES.md). */
+  readonly runtime?: string;
 }
 
 export type PublishEvent =
@@ -132,6 +137,13 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
       { version: options.version },
     );
   }
+  if (options.runtime !== undefined && !RUNTIME_PATTERN.test(options.runtime)) {
+    throw new FerryError(
+      "E_USAGE",
+      `Invalid runtime ${JSON.stringify(options.runtime)}: use letters, digits and . + _ - (at most 64).`,
+      { runtime: options.runtime },
+    );
+  }
   const chunking = options.chunking ?? DEFAULT_CHUNKING;
   const quality = options.quality ?? 8;
   if (!Number.isInteger(quality) || quality < 0 || quality > 11) {
@@ -163,7 +175,10 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
   if (rootCreated) options.onEvent?.({ type: "root-created", keyids: keys.map((k) => k.keyid) });
   requireReleaseKeys(root.body, keys, now);
 
-  const files = await scanBuildDirectory(options.buildDir);
+  const { rules: packageRules, files } = await loadPackageRules(
+    options.buildDir,
+    await scanBuildDirectory(options.buildDir),
+  );
   const totalBytes = files.reduce((s, f) => s + f.size, 0);
   options.onEvent?.({ type: "scan", files: files.length, bytes: totalBytes });
 
@@ -312,10 +327,11 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     size: file.size,
     sha256: hash,
     executable: file.executable,
-    package: "base",
+    package: packageOf(packageRules, file.path),
     chunks: chunks.map((c) => refOf(c.hash, c.size)),
     ...deltaRefs(deltasByPath.get(file.path), refOf),
   }));
+  const runtimeField = options.runtime === undefined ? {} : { runtime: options.runtime };
   const manifest: Manifest = {
     format: 1,
     version: options.version,
@@ -323,8 +339,12 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     previous: previousPointer?.manifest ?? null,
     chunking,
     packs: packIds.map((id) => ({ id, size: packSizes.get(id)! })),
-    packages: { base: { optional: false } },
+    packages: usedPackages(
+      packageRules,
+      entries.map((e) => e.package),
+    ),
     files: entries,
+    ...runtimeField,
   };
   const raw = serializeManifest(manifest);
   const compressed = brotli(raw, 11);
@@ -340,6 +360,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     published: timestamp(now),
     expires: expiryAfterDays(now, options.expiresInDays ?? 30),
     manifest: { hash: manifestHash, size: compressed.length, codec: "br", rawSize: raw.length },
+    ...runtimeField,
   };
   await store.write(`channels/${channel}.json`, signPointer(body, keys));
   return {
