@@ -104,7 +104,12 @@ interface Held {
 }
 
 /** Steps shared by check and update: pointer (verified, fresh), manifest (pinned), local index, plan. */
-async function prepare(ctx: Context, options: UpdateOptions, started: Date): Promise<Prepared | Held> {
+async function prepare(
+  ctx: Context,
+  options: UpdateOptions,
+  started: Date,
+  changes: "read-only" | "update" = "update",
+): Promise<Prepared | Held> {
   const channel = options.channel ?? "stable";
   if (!CHANNEL_PATTERN.test(channel)) {
     throw new FerryError(
@@ -115,7 +120,8 @@ async function prepare(ctx: Context, options: UpdateOptions, started: Date): Pro
   }
   checkRuntimeName(options.runtime);
   const repo = openRepository(ctx, options);
-  const setAside = await setAsideStaleRelease(ctx, options.runtime);
+  // check() changes nothing: it plans against the installed release even when the gate would set it aside.
+  const setAside = changes === "update" ? await setAsideStaleRelease(ctx, options.runtime) : undefined;
   const state = await readState(ctx.fs, ctx.layout);
   if (state && state.channel !== channel) {
     throw new FerryError(
@@ -243,7 +249,7 @@ export async function check(options: UpdateOptions): Promise<CheckResult> {
   const ctx = makeContext(options.installDir, options);
   const started = ctx.clock.now();
   return withInstall(ctx, options, async () => {
-    const p = await prepare(ctx, options, started);
+    const p = await prepare(ctx, options, started, "read-only");
     if ("held" in p) {
       return {
         updateAvailable: false,
