@@ -9,6 +9,24 @@ export {
   type VerifyResult,
   verify,
 } from "./client/inspect.js";
+export {
+  type ChangePackagesOptions,
+  changePackages,
+  listPackages,
+  type PackageInfo,
+} from "./client/packages.js";
+export {
+  type ContentRequest,
+  type EnsureOptions,
+  ensure,
+  missing,
+  type MissingFile,
+  type MissingResult,
+} from "./client/ensure.js";
+export type { ReselectOptions, ReselectResult } from "./client/reselect.js";
+export { type OverlayHit, resolveOverlay } from "./client/overlay.js";
+export { applyRuntimeGate, listSetAside, type SetAsideRecord } from "./client/runtime.js";
+export { compileGlob, type Glob } from "./core/glob.js";
 export { type RepairOptions, type RepairResult, repair } from "./client/repair.js";
 export type { TrustAnchor, TrustOption } from "./client/trust.js";
 export { type CheckResult, check, type UpdateOptions, type UpdateSummary, update } from "./client/update.js";

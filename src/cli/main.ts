@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import type { UpdateEvent } from "../client/events.js";
 import { status, verify } from "../client/inspect.js";
 import { repair } from "../client/repair.js";
+import { changePackages, listPackages } from "../client/packages.js";
 import { check, update } from "../client/update.js";
 import { FerryError } from "../core/errors.js";
 import { keygen } from "../publisher/keygen.js";
@@ -20,14 +21,17 @@ const HELP = `ferry — signed, content-addressed live updates for games and app
 
 Usage:
   ferry keygen <dir> [--name ferry]
-  ferry publish <build-dir> --repo <repo-dir> --version <v> --key <release.key>... [--channel stable] [--expires-days 30] [--quality 0-11] [--delta-history 0-8] [--layout auto|inline|tree] [--json]
+  ferry publish <build-dir> --repo <repo-dir> --version <v> --key <release.key>... [--channel stable] [--expires-days 30] [--quality 0-11] [--delta-history 0-8] [--layout auto|inline|tree] [--runtime <r>] [--json]
   ferry resign --repo <repo-dir> --key <release.key>... [--channel stable] [--expires-days 30]
   ferry root init --repo <repo-dir> --root-key <root.key|.pub>... --release-key <release.pub>... [--root-threshold 1] [--release-threshold 1] [--expires-days 365]
   ferry root rotate --repo <repo-dir> --sign <root.key>... [--root-key <k>...] [--release-key <k>...] [--root-threshold n] [--release-threshold n] [--expires-days 365]
   ferry serve <repo-dir> [--host 127.0.0.1] [--port 8080]
-  ferry update <repo-url> <install-dir> --trust <root.pub|root.json>... [--trust-threshold 1] [--channel stable] [--allow-downgrade] [--wait-lock <s>] [--json]
+  ferry update <repo-url> <install-dir> --trust <root.pub|root.json>... [--trust-threshold 1] [--channel stable] [--allow-downgrade] [--wait-lock <s>]
+               [--packages a,b] [--runtime <r>] [--base <dir>] [--json]
   ferry check <repo-url> <install-dir> --trust <root.pub|root.json>... [--channel stable] [--allow-downgrade] [--json]
   ferry repair <repo-url> <install-dir> --trust <root.pub|root.json>... [--json]
+  ferry packages list <install-dir> [--json]
+  ferry packages add|remove <install-dir> <package>... --trust <root.pub|root.json>... [--repo <repo-url>] [--json]
   ferry status <install-dir> [--json]
   ferry verify <install-dir> [--json]
 
@@ -60,11 +64,24 @@ const OPTIONS = {
   "delta-history": { type: "string" },
   layout: { type: "string" },
   json: { type: "boolean" },
+  packages: { type: "string" },
+  runtime: { type: "string" },
+  base: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
 function usage(message: string): FerryError {
   return new FerryError("E_USAGE", `${message}. Run 'ferry --help' for usage.`);
+}
+
+/** `--packages a,b`: a comma-separated list of package names. */
+function packageList(value: string): string[] {
+  const names = value
+    .split(",")
+    .map((n) => n.trim())
+    .filter((n) => n !== "");
+  if (names.length === 0) throw usage("--packages needs at least one package name");
+  return names;
 }
 
 function need<T>(value: T | undefined, what: string): T {
@@ -157,6 +174,7 @@ async function main(argv: string[]): Promise<number> {
         ...(values.quality === undefined ? {} : { quality: Number(values.quality) }),
         ...(values["delta-history"] === undefined ? {} : { deltaHistory: Number(values["delta-history"]) }),
         ...(values.layout === undefined ? {} : { layout: manifestLayout(values.layout) }),
+        ...(values.runtime === undefined ? {} : { runtime: values.runtime }),
         onEvent: (event) => {
           if (json) out(event);
         },
@@ -252,6 +270,9 @@ async function main(argv: string[]): Promise<number> {
         ...(values.channel ? { channel: values.channel } : {}),
         ...(values["allow-downgrade"] ? { allowDowngrade: true } : {}),
         ...lockWait(values["wait-lock"]),
+        ...(values.packages === undefined ? {} : { packages: packageList(values.packages) }),
+        ...(values.runtime === undefined ? {} : { runtime: values.runtime }),
+        ...(values.base === undefined ? {} : { base: values.base }),
         ...(await testHooks(installDir, onEvent)),
       };
       if (command === "check") {
@@ -259,15 +280,21 @@ async function main(argv: string[]): Promise<number> {
         if (json) out({ type: "result", ...result });
         else
           process.stdout.write(
-            result.updateAvailable
-              ? `Update available: ${result.installedVersion ?? "(not installed)"} -> ${result.version}, ${formatBytes(result.downloadBytes)} to download, ${result.filesToWrite} files to write, ${result.filesToDelete} to delete.\n`
-              : `Up to date: ${result.version}.\n`,
+            result.heldForRuntime
+              ? `Up to date for your runtime: ${result.version} (the channel's ${result.heldForRuntime.version} needs runtime ${result.heldForRuntime.runtime}).\n`
+              : result.updateAvailable
+                ? `Update available: ${result.installedVersion ?? "(not installed)"} -> ${result.version}, ${formatBytes(result.downloadBytes)} to download, ${result.filesToWrite} files to write, ${result.filesToDelete} to delete.\n`
+                : `Up to date: ${result.version}.\n`,
           );
         return 0;
       }
       const result = await update(options);
       renderer.finish();
       if (json) out({ type: "result", ...result });
+      else if (result.heldForRuntime)
+        process.stdout.write(
+          `Up to date for your runtime: ${result.version} (the channel's ${result.heldForRuntime.version} needs runtime ${result.heldForRuntime.runtime}).\n`,
+        );
       else if (result.upToDate) process.stdout.write(`Already up to date: ${result.version}.\n`);
       else
         process.stdout.write(
@@ -304,12 +331,51 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    case "packages": {
+      const action = args[0];
+      const installDir = need(args[1], "<install-dir>");
+      if (action === "list") {
+        const list = await listPackages(installDir);
+        if (json) out({ type: "result", packages: list });
+        else
+          for (const p of list)
+            process.stdout.write(
+              `${p.installed ? "installed" : "available"}  ${p.name}${p.optional ? " (optional)" : ""}: ${p.files} files, ${formatBytes(p.bytes)}\n`,
+            );
+        return 0;
+      }
+      if (action !== "add" && action !== "remove") throw usage("Use 'ferry packages list|add|remove'");
+      const names = args.slice(2);
+      if (names.length === 0) throw usage(`Name the package(s) to ${action}`);
+      const result = await changePackages({
+        installDir,
+        trust: await loadTrust(
+          values.trust,
+          positiveInteger(values["trust-threshold"], "--trust-threshold") ?? 1,
+        ),
+        ...(values.repo === undefined ? {} : { repoUrl: values.repo }),
+        ...(action === "add" ? { add: names } : { remove: names }),
+        ...lockWait(values["wait-lock"]),
+        ...(await testHooks(installDir, onEvent)),
+      });
+      renderer.finish();
+      if (json) out({ type: "result", ...result });
+      else
+        process.stdout.write(
+          `Packages of ${result.version}: ${result.after.packages.join(", ") || "(none)"}; ${result.filesWritten} files written, ${result.filesDeleted} deleted, ${formatBytes(result.bytesDownloaded)} downloaded.\n`,
+        );
+      return 0;
+    }
     case "status": {
       const result = await status(need(args[0], "<install-dir>"));
       if (json) out({ type: "result", ...result });
       else
         process.stdout.write(
-          `${result.installDir}: version ${result.version} (channel '${result.channel}', serial ${result.serial}) from ${result.repo}; ${result.files} files, ${formatBytes(result.bytes)}.\n`,
+          `${result.installDir}: version ${result.version} (channel '${result.channel}', serial ${result.serial}) from ${result.repo}; ${result.files} files, ${formatBytes(result.bytes)}.\n` +
+            `installed packages: ${result.packages.join(", ") || "(none)"}` +
+            (result.runtime ? `; runtime ${result.runtime}` : "") +
+            (result.base ? `; base ${result.base}` : "") +
+            ".\n",
         );
       return 0;
     }

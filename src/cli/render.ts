@@ -47,6 +47,11 @@ export class ProgressRenderer {
       case "commit":
         this.line(`Applying: ${event.moves} files in, ${event.deletes} removed.`);
         break;
+      case "set-aside":
+        this.line(
+          `The installed ${event.version} was made for runtime ${event.runtime}, this app runs ${event.clientRuntime}: set aside in ${event.directory}; the base bundle is used until a release for ${event.clientRuntime} is installed.`,
+        );
+        break;
       default:
         break;
     }

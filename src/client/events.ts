@@ -32,6 +32,16 @@ export type UpdateEvent =
       readonly message: string;
     }
   | { readonly type: "assemble"; readonly path: string; readonly done: number; readonly total: number }
-  | { readonly type: "commit"; readonly moves: number; readonly deletes: number };
+  | { readonly type: "commit"; readonly moves: number; readonly deletes: number }
+  /** The runtime gate set a release made for another runtime aside (docs/PACKAGES.md). */
+  | {
+      readonly type: "set-aside";
+      readonly reason: "runtime";
+      readonly version: string;
+      readonly runtime: string;
+      readonly clientRuntime: string;
+      readonly at: string;
+      readonly directory: string;
+    };
 
 export type EventSink = (event: UpdateEvent) => void;

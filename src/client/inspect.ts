@@ -4,6 +4,8 @@ import { hashFile } from "./local-index.js";
 import { requireState } from "./state.js";
 import { FerryError } from "../core/errors.js";
 import { loadInstalledManifest } from "./update.js";
+import { installedSelection, materialized } from "./content.js";
+import { restrict } from "../core/selection.js";
 
 export interface StatusResult {
   readonly installDir: string;
@@ -14,6 +16,11 @@ export interface StatusResult {
   readonly files: number;
   readonly bytes: number;
   readonly expires: string | null;
+  /** Installed packages (docs/PACKAGES.md), the base directory overlaid, and the release's runtime. */
+  readonly packages: readonly string[];
+  readonly availablePackages: Readonly<Record<string, { readonly optional: boolean }>>;
+  readonly base: string | null;
+  readonly runtime: string | null;
 }
 
 /** What is installed. Reads only local state (after recovering an interrupted commit). */
@@ -22,7 +29,9 @@ export async function status(installDir: string, deps: ClientDeps = {}): Promise
   await requireInstallDir(ctx);
   return withInstall(ctx, deps, async () => {
     const state = await requireState(ctx.fs, ctx.layout);
-    const manifest = await loadInstalledManifest(ctx, state);
+    const full = await loadInstalledManifest(ctx, state);
+    const selection = installedSelection(state, full);
+    const manifest = restrict(full, selection);
     const expires = (state.pointer as { signed?: { expires?: unknown } } | null)?.signed?.expires;
     return {
       installDir: ctx.layout.root,
@@ -33,6 +42,10 @@ export async function status(installDir: string, deps: ClientDeps = {}): Promise
       files: manifest.files.length,
       bytes: totalSize(manifest),
       expires: typeof expires === "string" ? expires : null,
+      packages: selection.packages,
+      availablePackages: full.packages,
+      base: state.base ?? null,
+      runtime: state.runtime ?? null,
     };
   });
 }
@@ -59,7 +72,9 @@ export async function verify(installDir: string, deps: ClientDeps = {}): Promise
   await requireInstallDir(ctx);
   return withInstall(ctx, deps, async () => {
     const state = await requireState(ctx.fs, ctx.layout);
-    const manifest = await loadInstalledManifest(ctx, state);
+    const full = await loadInstalledManifest(ctx, state);
+    // The installed packages, minus files the base directory holds identically (docs/PACKAGES.md).
+    const manifest = await materialized(ctx.fs, full, installedSelection(state, full), state.base);
     const problems: VerifyProblem[] = [];
     let bytesChecked = 0;
     for (const file of manifest.files) {

@@ -13,6 +13,7 @@ import type { InstallLayout } from "./layout.js";
 import { cacheEntry, type LocalIndex } from "./local-index.js";
 import { encodeState, type InstallState, requireState } from "./state.js";
 import { installedRoot, toAnchor, type TrustOption } from "./trust.js";
+import { installedSelection, materialized } from "./content.js";
 import { executePlan, loadInstalledRelease, openRepository } from "./update.js";
 
 export interface RepairOptions extends ClientDeps {
@@ -63,7 +64,9 @@ export async function repair(options: RepairOptions): Promise<RepairResult> {
     checkInstalledPointer(state, options.trust, ctx.layout.state);
     const repo = openRepository(ctx, options);
     const release = await loadInstalledRelease(ctx, state, repo);
-    const manifest = release.manifest;
+    const full = release.manifest;
+    // Only the installed packages, minus files the base directory holds (docs/PACKAGES.md).
+    const manifest = await materialized(ctx.fs, full, installedSelection(state, full), state.base);
     const scan = await scanInstall(ctx.fs, ctx.layout, manifest);
     const stored = new Set(
       (await ctx.fs.readdir(ctx.layout.stagedChunks)).filter((n) => /^[0-9a-f]{64}$/.test(n)),
@@ -100,7 +103,7 @@ export async function repair(options: RepairOptions): Promise<RepairResult> {
     }
     const { bytesReused, fetcher } = await executePlan(ctx, options, {
       repo,
-      manifest,
+      manifest: full,
       manifestBytes: await ctx.fs.readFile(ctx.layout.manifest(state.manifest.hash)),
       objects: new Set(release.objects.map((o) => o.hash)),
       plan,
@@ -121,7 +124,7 @@ export async function repair(options: RepairOptions): Promise<RepairResult> {
 }
 
 /** The state's pin must come from a pointer the install's trusted root authorises, naming this very manifest. */
-function checkInstalledPointer(state: InstallState, trust: TrustOption, where: string): void {
+export function checkInstalledPointer(state: InstallState, trust: TrustOption, where: string): void {
   const root = installedRoot(toAnchor(trust), state);
   const bytes = new TextEncoder().encode(JSON.stringify(state.pointer ?? null));
   const pointer = verifyPointer(parsePointer(bytes, where), root.body);

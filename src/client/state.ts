@@ -27,6 +27,14 @@ export interface InstallState {
    */
   readonly trustedKeys: readonly string[];
   readonly files: Readonly<Record<string, StatCacheEntry>>;
+  /** Installed packages (docs/PACKAGES.md); absent in older states: every package of the release. */
+  readonly packages?: readonly string[];
+  /** Paths fetched on demand outside the installed packages (absent: none). */
+  readonly paths?: readonly string[];
+  /** Read-only base directory the install overlays (absent: none). */
+  readonly base?: string;
+  /** Runtime the installed release was published for (absent: it declared none). */
+  readonly runtime?: string;
 }
 
 export function stateToJson(state: InstallState): unknown {
@@ -68,6 +76,29 @@ export function parseState(json: unknown, document: string): InstallState {
       return id;
     }),
     files,
+    ...optionalContentFields(r, document),
+  };
+}
+
+/** The optional fields of docs/PACKAGES.md; older states lack them and still parse. */
+function optionalContentFields(
+  r: JsonReader,
+  document: string,
+): Pick<InstallState, "packages" | "paths" | "base" | "runtime"> {
+  const strings = (field: string): string[] =>
+    r.array(field).map((v, i) => {
+      if (typeof v !== "string") {
+        throw new FerryError("E_FORMAT", `${document} is malformed: ${field}[${i}] should be a string.`, {
+          document,
+        });
+      }
+      return v;
+    });
+  return {
+    ...(r.has("packages") ? { packages: strings("packages") } : {}),
+    ...(r.has("paths") ? { paths: strings("paths") } : {}),
+    ...(r.has("base") ? { base: r.string("base") } : {}),
+    ...(r.has("runtime") ? { runtime: r.string("runtime") } : {}),
   };
 }
 

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { canonicalJson } from "../core/canonical-json.js";
 import { FerryError } from "../core/errors.js";
 import type { Manifest } from "../core/manifest.js";
@@ -18,6 +19,15 @@ import { loadRelease, pruneKeptObjects } from "./release.js";
 import { checkManifestBytes, RemoteRepository } from "./remote.js";
 import { encodeState, type InstallState, readState, type StatCacheEntry } from "./state.js";
 import { anchorKeyids, fetchVerifiedPointer, toAnchor, type TrustOption } from "./trust.js";
+import { carrySelection, restrict } from "../core/selection.js";
+import { contentFields, installedSelection, materialized, withContent } from "./content.js";
+import {
+  checkRuntimeName,
+  runtimeError,
+  runtimeMismatch,
+  type SetAsideRecord,
+  setAsideStaleRelease,
+} from "./runtime.js";
 
 export interface UpdateOptions extends ClientDeps {
   readonly repoUrl: string;
@@ -32,6 +42,12 @@ export interface UpdateOptions extends ClientDeps {
   readonly rangeMode?: RangeMode;
   /** Attempts per download request before the update fails (default 5). */
   readonly maxAttempts?: number;
+  /** Install exactly these packages (docs/PACKAGES.md); default: keep the installed set, or all non-optional. */
+  readonly packages?: readonly string[];
+  /** This client's runtime: only releases for it are installed; a stale release is set aside. */
+  readonly runtime?: string;
+  /** Read-only base directory: files identical there are not copied into the install (kept in the state). */
+  readonly base?: string;
 }
 
 export interface UpdateSummary {
@@ -53,6 +69,14 @@ export interface UpdateSummary {
   readonly bytesHashed: number;
   readonly rangeMode: RangeMode;
   readonly durationMs: number;
+  /** Installed packages after the update. */
+  readonly packages?: readonly string[];
+  /** Installed packages the new release no longer has: removed with their files. */
+  readonly droppedPackages?: readonly string[];
+  /** The channel's release needs another runtime; the installed release (for this one) stays. */
+  readonly heldForRuntime?: { readonly version: string; readonly runtime: string };
+  /** A release for another runtime that this run set aside (app upgrade). */
+  readonly setAside?: SetAsideRecord;
 }
 
 const ASSEMBLE_CONCURRENCY = 4;
@@ -69,10 +93,27 @@ interface Prepared {
   readonly objects: ReadonlySet<string>;
   readonly local: LocalIndex;
   readonly plan: Plan;
+  /** The state's packages/paths/base/runtime after this update. */
+  readonly content: Pick<InstallState, "packages" | "paths" | "base" | "runtime">;
+  readonly droppedPackages: readonly string[];
+  readonly setAside: SetAsideRecord | undefined;
+}
+
+/** The channel's release is for another runtime, and a release for the client's runtime is installed. */
+interface Held {
+  readonly held: { readonly version: string; readonly runtime: string };
+  readonly state: InstallState;
+  readonly repo: RemoteRepository;
+  readonly setAside: SetAsideRecord | undefined;
 }
 
 /** Steps shared by check and update: pointer (verified, fresh), manifest (pinned), local index, plan. */
-async function prepare(ctx: Context, options: UpdateOptions, started: Date): Promise<Prepared> {
+async function prepare(
+  ctx: Context,
+  options: UpdateOptions,
+  started: Date,
+  changes: "read-only" | "update" = "update",
+): Promise<Prepared | Held> {
   const channel = options.channel ?? "stable";
   if (!CHANNEL_PATTERN.test(channel)) {
     throw new FerryError(
@@ -81,7 +122,10 @@ async function prepare(ctx: Context, options: UpdateOptions, started: Date): Pro
       { channel },
     );
   }
+  checkRuntimeName(options.runtime);
   const repo = openRepository(ctx, options);
+  // check() changes nothing: it plans against the installed release even when the gate would set it aside.
+  const setAside = changes === "update" ? await setAsideStaleRelease(ctx, options.runtime) : undefined;
   const state = await readState(ctx.fs, ctx.layout);
   if (state && state.channel !== channel) {
     throw new FerryError(
@@ -115,6 +159,10 @@ async function prepare(ctx: Context, options: UpdateOptions, started: Date): Pro
     serial: pointer.body.serial,
     installedVersion: state?.version ?? null,
   });
+  if (runtimeMismatch(pointer.body, options.runtime)) {
+    if (!state) throw runtimeError(pointer.body, options.runtime!);
+    return { held: { version: pointer.body.version, runtime: pointer.body.runtime! }, state, repo, setAside };
+  }
   const ref = pointer.body.manifest;
   const installed = state ? await loadInstalledRelease(ctx, state, repo) : undefined;
   // Same release as installed: no metadata download, but the plan still restores damaged or missing files.
@@ -128,20 +176,31 @@ async function prepare(ctx: Context, options: UpdateOptions, started: Date): Pro
         ...(state ? { deltasFrom: state.manifest.hash } : {}),
       });
   const manifest = release.manifest;
-  if (manifest.version !== pointer.body.version) {
+  if (manifest.version !== pointer.body.version || manifest.runtime !== pointer.body.runtime) {
     throw new FerryError(
       "E_SIGNATURE",
-      `The signed pointer says version ${pointer.body.version} but its manifest says ${manifest.version}.`,
+      `The signed pointer says version ${pointer.body.version} (runtime ${pointer.body.runtime ?? "any"}) but its manifest says ${manifest.version} (runtime ${manifest.runtime ?? "any"}).`,
       { version: manifest.version },
     );
   }
-  const local = await buildLocalIndex(ctx.fs, ctx.layout, installed?.manifest, state?.files ?? {}, manifest);
+  // Packages and the base overlay (docs/PACKAGES.md): the plan targets only the files the install holds.
+  const current = state && installed ? installedSelection(state, installed.manifest) : undefined;
+  const carried = carrySelection(installed?.manifest, current, manifest, options.packages);
+  const base = options.base === undefined ? state?.base : resolve(options.base);
+  const target = await materialized(ctx.fs, manifest, carried.selection, base);
+  const tracked = installed && current ? restrict(installed.manifest, current) : undefined;
+  const local = await buildLocalIndex(ctx.fs, ctx.layout, tracked, state?.files ?? {}, target);
   const stored = new Set(
     (await ctx.fs.readdir(ctx.layout.stagedChunks)).filter((n) => /^[0-9a-f]{64}$/.test(n)),
   );
-  const plan = makePlan(manifest, local.files, stored);
+  const plan = makePlan(target, local.files, stored);
+  const content = contentFields(carried.selection, base, pointer.body.runtime);
+  const droppedPackages = carried.droppedPackages;
   const objects = new Set(release.objects.map((o) => o.hash));
-  return { pointer, root, trustedKeys, state, repo, manifestBytes, manifest, objects, local, plan };
+  return {
+    ...{ pointer, root, trustedKeys, state, repo, manifestBytes, manifest, objects, local, plan },
+    ...{ content, droppedPackages, setAside },
+  };
 }
 
 /** The repository at `repoUrl`, retrying transient failures with the context's clock. */
@@ -197,6 +256,8 @@ export interface CheckResult {
   readonly filesToWrite: number;
   readonly filesToDelete: number;
   readonly metadataBytes: number;
+  /** The channel's release needs another runtime; the installed release (for this one) stays. */
+  readonly heldForRuntime?: { readonly version: string; readonly runtime: string };
 }
 
 /** Is an update available, and how many bytes would it download? Changes nothing but the lock. */
@@ -204,7 +265,20 @@ export async function check(options: UpdateOptions): Promise<CheckResult> {
   const ctx = makeContext(options.installDir, options);
   const started = ctx.clock.now();
   return withInstall(ctx, options, async () => {
-    const p = await prepare(ctx, options, started);
+    const p = await prepare(ctx, options, started, "read-only");
+    if ("held" in p) {
+      return {
+        updateAvailable: false,
+        installedVersion: p.state.version,
+        version: p.state.version,
+        serial: p.state.serial,
+        downloadBytes: 0,
+        filesToWrite: 0,
+        filesToDelete: 0,
+        metadataBytes: p.repo.metadataBytes,
+        heldForRuntime: p.held,
+      };
+    }
     return {
       updateAvailable: !isNoop(p),
       installedVersion: p.state?.version ?? null,
@@ -228,11 +302,28 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
   const started = ctx.clock.now();
   return withInstall(ctx, options, async () => {
     const p = await prepare(ctx, options, started);
+    if ("held" in p) {
+      const { state, held, setAside } = p;
+      return summary(ctx, started, p.repo, {
+        version: state.version,
+        previousVersion: state.version,
+        serial: state.serial,
+        upToDate: true,
+        heldForRuntime: held,
+        ...(setAside ? { setAside } : {}),
+      });
+    }
     const { pointer, state, repo } = p;
+    const extra = {
+      packages: p.content.packages ?? [],
+      droppedPackages: p.droppedPackages,
+      ...(p.setAside ? { setAside: p.setAside } : {}),
+    };
     const base = {
       version: pointer.body.version,
       previousVersion: state?.version ?? null,
       serial: pointer.body.serial,
+      ...extra,
     };
     if (isNoop(p)) {
       // Remember a newer serial (re-signed pointer: rollback protection), a newer root (rotated keys),
@@ -244,12 +335,13 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
         state &&
         (pointer.body.serial !== state.serial ||
           canonicalJson(p.root.document) !== canonicalJson(state.root) ||
-          canonicalJson(files) !== canonicalJson(state.files))
+          canonicalJson(files) !== canonicalJson(state.files) ||
+          canonicalJson(withContent(state, p.content)) !== canonicalJson(state))
       ) {
         await ctx.fs.writeFileAtomic(
           ctx.layout.state,
           encodeState({
-            ...state,
+            ...withContent(state, p.content),
             serial: pointer.body.serial,
             pointer: pointer.document,
             root: p.root.document,
@@ -281,6 +373,7 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
         pointer: pointer.document,
         root: p.root.document,
         trustedKeys: p.trustedKeys,
+        ...p.content,
       },
     });
     const { plan, local } = p;
@@ -435,6 +528,10 @@ type SummaryParts = Pick<UpdateSummary, "version" | "previousVersion" | "serial"
       | "bytesHashed"
       | "deltasApplied"
       | "deltaFallbacks"
+      | "packages"
+      | "droppedPackages"
+      | "heldForRuntime"
+      | "setAside"
     >
   > & {
     readonly fetcher?: ChunkFetcher;

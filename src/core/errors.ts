@@ -26,7 +26,12 @@ export type FerryErrorCode =
   | "E_ABORTED"
   | "E_DAMAGED"
   /** The install's volume has less free space than the update needs; data: path, needed, available. */
-  | "E_NO_SPACE";
+  | "E_NO_SPACE"
+  /**
+   * The channel's release needs another runtime (app/engine build) than this client's, and no release for
+   * this client's runtime is installed; data: version, runtime, clientRuntime. docs/PACKAGES.md.
+   */
+  | "E_RUNTIME";
 
 export type ErrorData = Readonly<Record<string, string | number | boolean | null | undefined>>;
 

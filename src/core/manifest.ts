@@ -67,6 +67,8 @@ export interface Manifest {
   readonly packs: readonly PackRef[];
   readonly packages: Readonly<Record<string, { readonly optional: boolean }>>;
   readonly files: readonly FileEntry[];
+  /** Optional: the runtime the release needs (docs/PACKAGES.md); equal to the pointer's. */
+  readonly runtime?: string;
 }
 
 export const VERSION_PATTERN = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
@@ -85,6 +87,8 @@ export function manifestToJson(manifest: Manifest): unknown {
     chunking: manifest.chunking,
     packs: manifest.packs,
     packages: manifest.packages,
+    // Omitted when unset, so manifests without a runtime keep their exact bytes.
+    ...(manifest.runtime === undefined ? {} : { runtime: manifest.runtime }),
     files: manifest.files.map((f) => ({
       path: f.path,
       size: f.size,
@@ -178,7 +182,8 @@ export function parseManifest(json: unknown, document = "release manifest"): Man
     if (comparePaths(files[i - 1]!.path, files[i]!.path) >= 0)
       throw malformed(document, "file order (must be sorted, unique)");
   }
-  return { format: 1, version, created, previous, chunking, packs, packages, files };
+  const runtime = r.has("runtime") ? { runtime: r.string("runtime", VERSION_PATTERN) } : {};
+  return { format: 1, version, created, previous, chunking, packs, packages, files, ...runtime };
 }
 
 function parseDelta(d: JsonReader, packs: readonly PackRef[], document: string, what: string): DeltaRef {

@@ -23,7 +23,14 @@ export interface PointerBody {
   readonly published: string;
   readonly expires: string;
   readonly manifest: ManifestRef;
+  /**
+   * Optional: the runtime (app/engine build) the release needs (docs/PACKAGES.md "Runtime gate"). In the
+   * pointer so a client decides before downloading the manifest; the manifest repeats it.
+   */
+  readonly runtime?: string;
 }
+
+export const RUNTIME_PATTERN = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
 
 export interface SignedPointer {
   readonly body: PointerBody;
@@ -79,6 +86,7 @@ export function verifyPointer(pointer: UnverifiedPointer, root: RootBody): Signe
       codec: m.string("codec", /^br$/) as "br",
       rawSize: m.integer("rawSize", 1),
     },
+    ...(s.has("runtime") ? { runtime: s.string("runtime", RUNTIME_PATTERN) } : {}),
   };
   return { body, document: pointer.envelope.document };
 }

@@ -36,6 +36,9 @@ import { DirectoryStore, type RepoStore } from "./repo-store.js";
 import { ensureRoot, loadRootChain, requireReleaseKeys } from "./roots.js";
 import { storeManifest } from "./manifest-store.js";
 import { scanBuildDirectory } from "./scan.js";
+import { loadPackageRules } from "./packages.js";
+import { packageOf, usedPackages } from "../core/packages-config.js";
+import { RUNTIME_PATTERN } from "../core/pointer.js";
 
 export interface PublishOptions {
   readonly buildDir: string;
@@ -73,6 +76,8 @@ export interface PublishOptions {
   /** Expiry of root/1.json when this publish creates it (default 365 days). */
   readonly rootExpiresInDays?: number;
   readonly onEvent?: (event: PublishEvent) => void;
+  /** The runtime (app/engine build) the release needs; recorded in the pointer and manifest (docs/PACKAGES.md). */
+  readonly runtime?: string;
 }
 
 export type PublishEvent =
@@ -141,6 +146,13 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
       { version: options.version },
     );
   }
+  if (options.runtime !== undefined && !RUNTIME_PATTERN.test(options.runtime)) {
+    throw new FerryError(
+      "E_USAGE",
+      `Invalid runtime ${JSON.stringify(options.runtime)}: use letters, digits and . + _ - (at most 64).`,
+      { runtime: options.runtime },
+    );
+  }
   const chunking = options.chunking ?? DEFAULT_CHUNKING;
   const quality = options.quality ?? 8;
   if (!Number.isInteger(quality) || quality < 0 || quality > 11) {
@@ -172,7 +184,10 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
   if (rootCreated) options.onEvent?.({ type: "root-created", keyids: keys.map((k) => k.keyid) });
   requireReleaseKeys(root.body, keys, now);
 
-  const files = await scanBuildDirectory(options.buildDir);
+  const { rules: packageRules, files } = await loadPackageRules(
+    options.buildDir,
+    await scanBuildDirectory(options.buildDir),
+  );
   const totalBytes = files.reduce((s, f) => s + f.size, 0);
   options.onEvent?.({ type: "scan", files: files.length, bytes: totalBytes });
 
@@ -321,10 +336,11 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     size: file.size,
     sha256: hash,
     executable: file.executable,
-    package: "base",
+    package: packageOf(packageRules, file.path),
     chunks: chunks.map((c) => refOf(c.hash, c.size)),
     ...deltaRefs(deltasByPath.get(file.path), refOf),
   }));
+  const runtimeField = options.runtime === undefined ? {} : { runtime: options.runtime };
   const manifest: Manifest = {
     format: 1,
     version: options.version,
@@ -332,8 +348,12 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     previous: previousPointer?.manifest ?? null,
     chunking,
     packs: packIds.map((id) => ({ id, size: packSizes.get(id)! })),
-    packages: { base: { optional: false } },
+    packages: usedPackages(
+      packageRules,
+      entries.map((e) => e.package),
+    ),
     files: entries,
+    ...runtimeField,
   };
   const stored = await storeManifest(store, manifest, options.layout ?? "auto", history);
   const manifestHash = stored.ref.hash;
@@ -347,6 +367,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     published: timestamp(now),
     expires: expiryAfterDays(now, options.expiresInDays ?? 30),
     manifest: stored.ref,
+    ...runtimeField,
   };
   await store.write(`channels/${channel}.json`, signPointer(body, keys));
   return {
