@@ -173,7 +173,13 @@ export class Mounts {
         }
       : undefined;
     this.stack.add(name, priority, { layer, record });
-    if (record) await this.save();
+    if (record)
+      try {
+        await this.save();
+      } catch (error) {
+        this.stack.remove(name); // not recorded, so not mounted: memory and file agree
+        throw error;
+      }
     return info(name, priority, { layer, record });
   }
 
