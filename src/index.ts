@@ -61,3 +61,23 @@ export { type ResignOptions, resign } from "./publisher/resign.js";
 export { initRoot, type RootChange, rotateRoot } from "./publisher/roots.js";
 export { compareVersions } from "./core/version.js";
 export { serveRepository } from "./server/static-server.js";
+export {
+  type MountedFile,
+  type MountInfo,
+  Mounts,
+  type MountsOptions,
+  removePersistedMount,
+  type Resolution,
+} from "./mounts/mounts.js";
+export type { MountKind } from "./mounts/layer.js";
+export type { DroppedMount, PersistedMount } from "./mounts/persist.js";
+export {
+  type CocosManifestOptions,
+  type CocosManifestResult,
+  writeCocosManifests,
+} from "./cocos/generate.js";
+export {
+  type CocosFromRepoOptions,
+  type CocosFromRepoResult,
+  cocosFromRepository,
+} from "./cocos/from-repo.js";

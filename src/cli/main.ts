@@ -11,6 +11,7 @@ import { keygen } from "../publisher/keygen.js";
 import { publish } from "../publisher/publish.js";
 import { resign } from "../publisher/resign.js";
 import { initRoot, rotateRoot } from "../publisher/roots.js";
+import { CONTENT_COMMANDS, CONTENT_HELP, runContentCommand } from "./content-commands.js";
 import { loadKeyFiles, loadSigningKeys, loadTrust } from "./key-files.js";
 import { formatListenMessage, serveRepository } from "../server/static-server.js";
 import { NodeFileSystem } from "../node/node-fs.js";
@@ -34,7 +35,7 @@ Usage:
   ferry packages add|remove <install-dir> <package>... --trust <root.pub|root.json>... [--repo <repo-url>] [--json]
   ferry status <install-dir> [--json]
   ferry verify <install-dir> [--json]
-
+${CONTENT_HELP}
 --trust takes a root public key (file or the text ferry-ed25519:...; repeat for several, with --trust-threshold)
 or a root metadata file (root/<n>.json) shipped with the game. 'ferry publish' on a repository without root
 metadata creates root/1.json in which the publishing key is root and release key; see docs/SECURITY.md for
@@ -133,6 +134,9 @@ async function testHooks(
 }
 
 async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first !== undefined && CONTENT_COMMANDS.has(first) && !rest.includes("--help") && !rest.includes("-h"))
+    return runContentCommand(first, rest);
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });

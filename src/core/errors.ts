@@ -31,7 +31,16 @@ export type FerryErrorCode =
    * The channel's release needs another runtime (app/engine build) than this client's, and no release for
    * this client's runtime is installed; data: version, runtime, clientRuntime. docs/PACKAGES.md.
    */
-  | "E_RUNTIME";
+  | "E_RUNTIME"
+  /** A mount's name is already taken, or its priority equals another mount's (src/mounts); data: name, other. */
+  | "E_MOUNT_CONFLICT"
+  /** No mount serves the path asked for, or no mount has the name given; data: path or name. */
+  | "E_NOT_FOUND"
+  /**
+   * A persisted mount no longer matches the content hash or runtime it was recorded with; it is dropped,
+   * never used (docs/CONTENT.md "Persistence"); data: name, uri, reason.
+   */
+  | "E_MOUNT_STALE";
 
 export type ErrorData = Readonly<Record<string, string | number | boolean | null | undefined>>;
 

@@ -29,11 +29,16 @@ export interface ScannedFile {
   readonly executable: boolean;
 }
 
+export interface ScanOptions {
+  /** Entries (files or whole directories) whose name this returns true for are left out of the scan. */
+  readonly skipName?: (name: string) => boolean;
+}
+
 /**
  * Lists every regular file under `root`, sorted by release path. Symlinks and special files are refused
  * (never followed); any unreadable entry fails the scan: a partial release is never published.
  */
-export async function scanBuildDirectory(root: string): Promise<ScannedFile[]> {
+export async function scanBuildDirectory(root: string, options: ScanOptions = {}): Promise<ScannedFile[]> {
   const files: ScannedFile[] = [];
   async function walk(dir: string, prefix: string): Promise<void> {
     let raw: Buffer[];
@@ -44,6 +49,7 @@ export async function scanBuildDirectory(root: string): Promise<ScannedFile[]> {
     }
     for (const bytes of raw) {
       const name = utf8Name(bytes, dir, prefix);
+      if (options.skipName?.(name)) continue;
       const absolute = join(dir, name);
       const path = prefix + name.normalize("NFC");
       let stats: Awaited<ReturnType<typeof lstat>>;

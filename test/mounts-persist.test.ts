@@ -1,0 +1,176 @@
+import assert from "node:assert/strict";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import { update } from "../src/client/update.js";
+import { FerryError } from "../src/core/errors.js";
+import { Mounts } from "../src/mounts/mounts.js";
+import { mountsFilePath } from "../src/mounts/persist.js";
+import { publish } from "../src/publisher/publish.js";
+import { serveRepository } from "../src/server/static-server.js";
+import { buildZip } from "../src/testing/zip-writer.js";
+import { keys, tempDir } from "./helpers.js";
+
+const enc = (text: string) => new TextEncoder().encode(text);
+const dec = (data: Uint8Array) => new TextDecoder().decode(data);
+const fixedClock = (iso: string) => ({ now: () => new Date(iso), sleep: () => Promise.resolve() });
+
+/** A Ferry install of a two-file release, a directory and a zip archive, each with its own version of a.txt. */
+async function setup(t: Parameters<typeof tempDir>[0]) {
+  const dir = await tempDir(t);
+  const build = join(dir, "build");
+  await mkdir(join(build, "data"), { recursive: true });
+  await writeFile(join(build, "a.txt"), "from install");
+  await writeFile(join(build, "data", "base.json"), "{}");
+  const { key, pub } = keys();
+  await publish({
+    buildDir: build,
+    repo: join(dir, "repo"),
+    version: "1.0.0",
+    key,
+    expiresInDays: 30,
+    rootExpiresInDays: 30,
+  });
+  const server = await serveRepository({ root: join(dir, "repo"), port: 0 });
+  t.after(() => server.close());
+  const install = join(dir, "game");
+  await update({ repoUrl: server.url, installDir: install, trust: [pub] });
+  await writeFile(join(install, "save.dat"), "untracked"); // beside the install, not part of it
+  const modDir = join(dir, "mod");
+  await mkdir(modDir);
+  await writeFile(join(modDir, "a.txt"), "from mod dir");
+  const zip = join(dir, "dlc.zip");
+  await writeFile(
+    zip,
+    buildZip([
+      { name: "a.txt", data: enc("from zip"), method: 8 },
+      { name: "dlc/level.bin", data: enc("L") },
+    ]),
+  );
+  return { dir, install, modDir, zip, home: join(dir, "home") };
+}
+
+test("mounts: a Ferry install serves exactly its recorded files; priorities decide; all persist and reopen", async (t) => {
+  const s = await setup(t);
+  const mounts = await Mounts.open({
+    runtime: "app-1.0",
+    installDir: s.home,
+    clock: fixedClock("2026-11-22T03:00:00Z"),
+  });
+  await mounts.addMount("base", s.install, 0);
+  await mounts.addMount("dlc", s.zip, 10);
+  await mounts.addMount("mod", s.modDir, 20);
+  assert.equal(
+    (await mounts.resolve("save.dat"))?.name,
+    undefined,
+    "untracked files of an install are not served",
+  );
+  assert.equal((await mounts.resolve("data/base.json"))?.kind, "ferry-install");
+  assert.equal(dec(await mounts.readFile("a.txt")), "from mod dir");
+  await assert.rejects(
+    mounts.addMount("other", s.modDir, 10),
+    (e: FerryError) => e.code === "E_MOUNT_CONFLICT",
+  );
+  await assert.rejects(mounts.resolve("../a.txt"), (e: FerryError) => e.code === "E_UNSAFE_PATH");
+  await assert.rejects(mounts.readFile("nothing"), (e: FerryError) => e.code === "E_NOT_FOUND");
+  await mounts.removeMount("mod");
+  assert.equal(dec(await mounts.readFile("a.txt")), "from zip");
+
+  const again = await Mounts.open({ runtime: "app-1.0", installDir: s.home });
+  assert.deepEqual(
+    again.getMounts().map((m) => [m.name, m.priority, m.kind, m.persisted]),
+    [
+      ["dlc", 10, "zip", true],
+      ["base", 0, "ferry-install", true],
+    ],
+  );
+  assert.deepEqual(again.dropped, []);
+  assert.equal(dec(await again.readFile("a.txt")), "from zip");
+  assert.equal((await again.open("dlc/level.bin")).size, 1);
+});
+
+test("mounts: a persisted archive whose content changed is dropped with a recorded reason and never used", async (t) => {
+  const s = await setup(t);
+  const first = await Mounts.open({ runtime: "app-1.0", installDir: s.home });
+  await first.addMount("base", s.install, 0);
+  await first.addMount("dlc", s.zip, 10);
+  await first.addMount("mod", s.modDir, 20);
+  // The archive is replaced (an app update shipped a new one), and the mod directory disappears.
+  await writeFile(s.zip, buildZip([{ name: "a.txt", data: enc("new zip") }]));
+  await rm(s.modDir, { recursive: true });
+  const reopened = await Mounts.open({
+    runtime: "app-1.0",
+    installDir: s.home,
+    clock: fixedClock("2026-11-22T04:00:00Z"),
+  });
+  assert.deepEqual(
+    reopened.dropped.map((d) => [d.name, d.code, d.time]),
+    [
+      ["mod", "E_NOT_FOUND", "2026-11-22T04:00:00Z"],
+      ["dlc", "E_MOUNT_STALE", "2026-11-22T04:00:00Z"],
+    ],
+  );
+  assert.match(reopened.dropped[1]!.message, /content changed/);
+  assert.deepEqual(
+    reopened.getMounts().map((m) => m.name),
+    ["base"],
+  );
+  assert.equal(dec(await reopened.readFile("a.txt")), "from install", "the stale archive is not used");
+  // The drop is recorded in the file, and the dropped mounts are gone from it.
+  const file = JSON.parse(await readFile(mountsFilePath(s.home), "utf8")) as {
+    mounts: { name: string }[];
+    dropped: { name: string; code: string; message: string; time: string }[];
+  };
+  assert.deepEqual(
+    file.mounts.map((m) => m.name),
+    ["base"],
+  );
+  assert.deepEqual(
+    file.dropped.map((d) => d.name),
+    ["mod", "dlc"],
+  );
+  assert.match(file.dropped[1]!.message, /dlc/);
+  // Opening again drops nothing more; the history stays.
+  const third = await Mounts.open({ runtime: "app-1.0", installDir: s.home });
+  assert.deepEqual(third.dropped, []);
+  assert.equal(third.droppedHistory.length, 2);
+});
+
+test("mounts: after an app upgrade (new runtime) every persisted mount is dropped; a corrupt archive too", async (t) => {
+  const s = await setup(t);
+  const first = await Mounts.open({ runtime: "app-1.0", installDir: s.home });
+  await first.addMount("dlc", s.zip, 10);
+  await first.addMount("mod", s.modDir, 20);
+  const upgraded = await Mounts.open({ runtime: "app-2.0", installDir: s.home });
+  assert.deepEqual(
+    upgraded.dropped.map((d) => [d.name, d.code]),
+    [
+      ["mod", "E_MOUNT_STALE"],
+      ["dlc", "E_MOUNT_STALE"],
+    ],
+  );
+  assert.match(upgraded.dropped[0]!.message, /runtime app-1\.0.*app-2\.0/);
+  assert.deepEqual(upgraded.getMounts(), []);
+  // Re-added under the new runtime, then the archive is truncated: dropped with the parser's error.
+  await upgraded.addMount("dlc", s.zip, 10);
+  await writeFile(s.zip, (await readFile(s.zip)).subarray(0, 40));
+  const next = await Mounts.open({ runtime: "app-2.0", installDir: s.home });
+  assert.deepEqual(
+    next.dropped.map((d) => [d.name, d.code]),
+    [["dlc", "E_FORMAT"]],
+  );
+});
+
+test("mounts: a directory turned into a Ferry install (or back) is not the mount recorded", async (t) => {
+  const s = await setup(t);
+  const first = await Mounts.open({ runtime: "r", installDir: s.home });
+  await first.addMount("mod", s.modDir, 5);
+  await mkdir(join(s.modDir, ".ferry"));
+  await writeFile(join(s.modDir, ".ferry", "state.json"), "{}");
+  const next = await Mounts.open({ runtime: "r", installDir: s.home });
+  assert.deepEqual(
+    next.dropped.map((d) => [d.name, d.code]),
+    [["mod", "E_MOUNT_STALE"]],
+  );
+  assert.match(next.dropped[0]!.message, /directory and is now a ferry-install/);
+});
