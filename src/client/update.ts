@@ -12,7 +12,9 @@ import type { RangeMode } from "./events.js";
 import { ChunkFetcher } from "./fetcher.js";
 import { applyJournal, preflightCommit, writeJournal } from "./journal.js";
 import { buildLocalIndex, cacheEntry, type LocalIndex } from "./local-index.js";
+import { forceRewrite } from "./force.js";
 import { pool } from "./pool.js";
+import { releaseInfo } from "../core/release-info.js";
 import { decodeManifest, RemoteRepository } from "./remote.js";
 import { encodeState, type InstallState, readState, type StatCacheEntry } from "./state.js";
 import { anchorKeyids, fetchVerifiedPointer, toAnchor, type TrustOption } from "./trust.js";
@@ -30,6 +32,8 @@ export interface UpdateOptions extends ClientDeps {
   readonly rangeMode?: RangeMode;
   /** Attempts per download request before the update fails (default 5). */
   readonly maxAttempts?: number;
+  /** Reinstall the current release in place: re-hash and rewrite every file (see force.ts). */
+  readonly force?: boolean;
 }
 
 export interface UpdateSummary {
@@ -128,11 +132,12 @@ async function prepare(ctx: Context, options: UpdateOptions, started: Date): Pro
       { version: manifest.version },
     );
   }
-  const local = await buildLocalIndex(ctx.fs, ctx.layout, installed, state?.files ?? {}, manifest);
+  const statCache = options.force ? {} : (state?.files ?? {});
+  const local = await buildLocalIndex(ctx.fs, ctx.layout, installed, statCache, manifest);
   const stored = new Set(
     (await ctx.fs.readdir(ctx.layout.stagedChunks)).filter((n) => /^[0-9a-f]{64}$/.test(n)),
   );
-  const plan = makePlan(manifest, local.files, stored);
+  const plan = makePlan(manifest, options.force ? forceRewrite(local.files) : local.files, stored);
   return { pointer, root, trustedKeys, state, repo, manifestBytes, manifest, local, plan };
 }
 
@@ -181,6 +186,11 @@ export interface CheckResult {
   readonly filesToWrite: number;
   readonly filesToDelete: number;
   readonly metadataBytes: number;
+  /** The signed pointer's expiry (a cached answer never outlives it). */
+  readonly expires: string;
+  /** The release's notes and runtime, when the publisher recorded them. */
+  readonly notes?: string;
+  readonly runtime?: string;
 }
 
 /** Is an update available, and how many bytes would it download? Changes nothing but the lock. */
@@ -198,6 +208,8 @@ export async function check(options: UpdateOptions): Promise<CheckResult> {
       filesToWrite: p.plan.writes.length,
       filesToDelete: p.plan.deletes.length,
       metadataBytes: p.repo.metadataBytes,
+      expires: p.pointer.body.expires,
+      ...releaseInfo(p.manifest),
     };
   });
 }
@@ -337,6 +349,7 @@ export async function executePlan(
   });
   await ctx.fs.mkdirp(ctx.layout.stagedChunks);
   await fetcher.fetch(plan.ranges);
+  ctx.emit({ type: "verify", files: plan.writes.length });
 
   await ctx.fs.removeTree(ctx.layout.stagedFiles);
   await ctx.fs.mkdirp(ctx.layout.stagedFiles);

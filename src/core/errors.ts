@@ -26,7 +26,9 @@ export type FerryErrorCode =
   | "E_ABORTED"
   | "E_DAMAGED"
   /** The install's volume has less free space than the update needs; data: path, needed, available. */
-  | "E_NO_SPACE";
+  | "E_NO_SPACE"
+  /** The installed release declares a runtime other than the one the game runs (canUpdate); data: runtime. */
+  | "E_RUNTIME";
 
 export type ErrorData = Readonly<Record<string, string | number | boolean | null | undefined>>;
 

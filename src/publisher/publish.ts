@@ -36,6 +36,7 @@ import { PackWriter, type PendingLocation } from "./pack-writer.js";
 import { type KnownChunk, loadChunkIndex } from "./repo-index.js";
 import { DirectoryStore, type RepoStore } from "./repo-store.js";
 import { ensureRoot, loadRootChain, requireReleaseKeys } from "./roots.js";
+import { releaseInfo } from "../core/release-info.js";
 import { scanBuildDirectory } from "./scan.js";
 
 export interface PublishOptions {
@@ -68,6 +69,10 @@ export interface PublishOptions {
   /** Expiry of root/1.json when this publish creates it (default 365 days). */
   readonly rootExpiresInDays?: number;
   readonly onEvent?: (event: PublishEvent) => void;
+  /** Release notes recorded in the manifest (plain text, at most 16 KiB); shown by `ferry ui`. */
+  readonly notes?: string;
+  /** The runtime this release needs (e.g. "engine-2"); clients check it with canUpdate({ runtime }). */
+  readonly runtime?: string;
 }
 
 export type PublishEvent =
@@ -325,6 +330,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     packs: packIds.map((id) => ({ id, size: packSizes.get(id)! })),
     packages: { base: { optional: false } },
     files: entries,
+    ...releaseInfo(options),
   };
   const raw = serializeManifest(manifest);
   const compressed = brotli(raw, 11);
