@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { dirname } from "node:path";
 import { FerryError, type FerryErrorCode, isFerryError } from "../core/errors.js";
 import type { FileSystem } from "../ports/fs.js";
 import { makeContext } from "./context.js";
@@ -52,7 +51,10 @@ export async function canUpdate(options: CanUpdateOptions): Promise<CanUpdateRes
       message: `${layout.root} has no Ferry install (no .ferry/state.json); it was not installed by Ferry.`,
     });
   }
-  for (const dir of [layout.root, layout.ferry]) {
+  if (!(await fs.stat(layout.root))) return { ok: false, reasons, version };
+  // .ferry/ is created by the first update; until then only the install directory must be writable.
+  const dirs = (await fs.stat(layout.ferry)) ? [layout.root, layout.ferry] : [layout.root];
+  for (const dir of dirs) {
     const problem = await notWritable(fs, dir);
     if (problem) reasons.push(problem);
   }
@@ -82,10 +84,7 @@ export async function canUpdate(options: CanUpdateOptions): Promise<CanUpdateRes
 /** A probe file created and removed in `dir`; a reason when that fails. */
 async function notWritable(fs: FileSystem, dir: string): Promise<CanUpdateReason | undefined> {
   const stat = await fs.stat(dir);
-  if (stat === undefined) {
-    // .ferry/ is created on the first update; then its parent must be writable (checked separately).
-    return (await fs.stat(dirname(dir))) ? undefined : { code: "E_IO", message: `${dir} does not exist.` };
-  }
+  if (stat === undefined) return { code: "E_IO", message: `${dir} does not exist.` };
   if (stat.kind !== "directory") return { code: "E_IO", message: `${dir} is not a directory.` };
   const probe = `${dir}/.ferry-write-probe-${process.pid}-${randomBytes(4).toString("hex")}`;
   try {
