@@ -11,12 +11,7 @@ export type {
 export { type BackgroundChecker, startBackgroundChecks } from "./client/background-check.js";
 export { type CanUpdateResult, canUpdate } from "./client/can-update.js";
 export { type CheckAnswer, type CheckSource, cachedCheck } from "./client/check-cache.js";
-export {
-  createUpdater,
-  type LifecycleOptions,
-  type LifecycleSnapshot,
-  Updater,
-} from "./client/lifecycle.js";
+export { createUpdater, type LifecycleOptions, type LifecycleSnapshot, Updater } from "./client/lifecycle.js";
 export type { SimulateMode, SimulateOptions } from "./client/simulate.js";
 export { type LifecycleState, transition } from "./core/lifecycle.js";
 export { serveUpdateScreen, type UpdateScreen } from "./ui/ui-server.js";

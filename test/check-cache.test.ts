@@ -65,7 +65,11 @@ test("two checks within maxAge make one request; after it a 304 revalidates; a n
   assert.equal(first.updateAvailable, true);
   assert.equal(first.version, "2.0.0");
   const plain = await check(s.options);
-  assert.equal(first.downloadBytes, plain.downloadBytes, "the cached check reports the bytes an update needs");
+  assert.equal(
+    first.downloadBytes,
+    plain.downloadBytes,
+    "the cached check reports the bytes an update needs",
+  );
   assert.ok(first.downloadBytes > 0);
   s.log.length = 0;
 
@@ -113,9 +117,8 @@ test("offline: the cached answer with its age; without a cache the network error
   assert.equal(offline.offlineError?.code, "E_NETWORK");
   assert.equal(offline.version, "2.0.0");
   const fresh = join(s.dir, "other-install");
-  await assert.rejects(
-    cachedCheck({ ...s.options, installDir: fresh, maxAttempts: 1 }),
-    (e: unknown) => isFerryError(e, "E_NETWORK"),
+  await assert.rejects(cachedCheck({ ...s.options, installDir: fresh, maxAttempts: 1 }), (e: unknown) =>
+    isFerryError(e, "E_NETWORK"),
   );
 });
 
@@ -153,7 +156,13 @@ test("the background checker runs on the injected clock until stop(), reporting 
   // First a full check, then (each interval past maxAge) 304 revalidations.
   assert.deepEqual(results.slice(0, 3), ["network", "not-modified", "not-modified"]);
   assert.throws(
-    () => startBackgroundChecks({ ...{ intervalMs: 0, clock: s.clock }, check: async () => 1, onResult() {}, onError() {} }),
+    () =>
+      startBackgroundChecks({
+        ...{ intervalMs: 0, clock: s.clock },
+        check: async () => 1,
+        onResult() {},
+        onError() {},
+      }),
     (e: unknown) => isFerryError(e, "E_USAGE"),
   );
 });

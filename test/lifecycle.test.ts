@@ -19,7 +19,11 @@ async function setup(t: Parameters<typeof tempDir>[0], start: "empty" | "v1") {
   const fixture = await shared;
   const install = join(await tempDir(t), "install");
   if (start === "v1") await cp(fixture.template, install, { recursive: true });
-  const options: LifecycleOptions = { repoUrl: fixture.server.url, installDir: install, trust: [fixture.pub] };
+  const options: LifecycleOptions = {
+    repoUrl: fixture.server.url,
+    installDir: install,
+    trust: [fixture.pub],
+  };
   return { install, options };
 }
 
@@ -51,15 +55,7 @@ test("check then update: idle, checking, available, downloading, verifying, appl
   assert.ok(answer.downloadBytes > 0);
   const summary = await updater.update();
   assert.equal(summary.version, "2.0.0");
-  assert.deepEqual(states, [
-    "idle",
-    "checking",
-    "available",
-    "downloading",
-    "verifying",
-    "applying",
-    "done",
-  ]);
+  assert.deepEqual(states, ["idle", "checking", "available", "downloading", "verifying", "applying", "done"]);
   const downloads = progress.filter((p) => p.phase === "downloading");
   assert.ok(downloads.length >= 2, `${downloads.length} download progress events`);
   const last = downloads[downloads.length - 1]!;

@@ -86,7 +86,10 @@ test("simulate: pause, resume and cancel drive the same machine", async () => {
   updater.subscribe((event) => {
     if (event.type === "progress" && event.bytesDone >= 300_000 && !paused) paused = updater.pause();
   });
-  await assert.rejects(updater.update(), (e: unknown) => isFerryError(e, "E_ABORTED") && e.data.reason === "pause");
+  await assert.rejects(
+    updater.update(),
+    (e: unknown) => isFerryError(e, "E_ABORTED") && e.data.reason === "pause",
+  );
   assert.equal(updater.state, "paused");
   await updater.resume();
   assert.equal(updater.state, "done");

@@ -299,8 +299,9 @@ async function main(argv: string[]): Promise<number> {
         const mode = values.simulate;
         if (mode !== undefined && mode !== "available" && mode !== "not-available" && mode !== "error")
           throw usage("--simulate must be available, not-available or error");
-        const { onEvent: _unused, ...rest } = options;
-        await runUpdateScreen({ ...rest, ...(mode ? { simulate: { mode } } : {}) }, port, (line) =>
+        // The screen shows the progress; the terminal only says where it is served.
+        const quiet = { ...options, onEvent: () => undefined };
+        await runUpdateScreen({ ...quiet, ...(mode ? { simulate: { mode } } : {}) }, port, (line) =>
           process.stdout.write(`${line}\n`),
         );
         return 0;
@@ -310,7 +311,9 @@ async function main(argv: string[]): Promise<number> {
         if (maxAge !== undefined && !(maxAge >= 0 && Number.isFinite(maxAge)))
           throw usage("--max-age must be a number of seconds");
         const result =
-          maxAge === undefined ? await check(options) : await cachedCheck({ ...options, maxAgeMs: maxAge * 1000 });
+          maxAge === undefined
+            ? await check(options)
+            : await cachedCheck({ ...options, maxAgeMs: maxAge * 1000 });
         if (json) out({ type: "result", ...result });
         else
           process.stdout.write(

@@ -25,7 +25,10 @@ export interface BackgroundChecker {
  */
 export function startBackgroundChecks<T>(options: BackgroundCheckOptions<T>): BackgroundChecker {
   if (!(options.intervalMs > 0)) {
-    throw new FerryError("E_USAGE", `The background check interval must be positive (got ${options.intervalMs} ms).`);
+    throw new FerryError(
+      "E_USAGE",
+      `The background check interval must be positive (got ${options.intervalMs} ms).`,
+    );
   }
   const controller = new AbortController();
   const { signal } = controller;

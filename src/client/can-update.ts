@@ -63,13 +63,11 @@ export async function canUpdate(options: CanUpdateOptions): Promise<CanUpdateRes
   if (state) {
     version = state.version;
     if (options.runtime !== undefined) {
-      const manifest = await loadInstalledManifest(ctx, state).catch(
-        (error: unknown) => {
-          if (!isFerryError(error)) throw error;
-          reasons.push({ code: error.code, message: error.message });
-          return undefined;
-        },
-      );
+      const manifest = await loadInstalledManifest(ctx, state).catch((error: unknown) => {
+        if (!isFerryError(error)) throw error;
+        reasons.push({ code: error.code, message: error.message });
+        return undefined;
+      });
       if (manifest?.runtime !== undefined && manifest.runtime !== options.runtime) {
         reasons.push({
           code: "E_RUNTIME",

@@ -192,16 +192,15 @@ function replayOnce(inner: Transport, fetched: Fetched): Transport {
   let used = false;
   return {
     get(url, request) {
-      if (used || url !== fetched.url || request?.headers?.range !== undefined) return inner.get(url, request);
+      if (used || url !== fetched.url || request?.headers?.range !== undefined)
+        return inner.get(url, request);
       used = true;
       const bytes = fetched.bytes;
       return Promise.resolve({
         status: 200,
         url: fetched.response.url,
         header: (name: string) =>
-          name.toLowerCase() === "content-length"
-            ? String(bytes.length)
-            : fetched.response.header(name),
+          name.toLowerCase() === "content-length" ? String(bytes.length) : fetched.response.header(name),
         body: (async function* () {
           yield bytes;
         })(),

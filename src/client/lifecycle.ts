@@ -146,7 +146,9 @@ export class Updater {
     if (!isBusy(this.current) || this.current === "applying" || !this.controller) return false;
     // Nothing is staged while checking: a pause there is a cancel.
     this.stopRequest = this.current === "checking" ? "cancel" : request;
-    this.controller.abort(new FerryError("E_ABORTED", `The update was stopped (${request}).`, { reason: request }));
+    this.controller.abort(
+      new FerryError("E_ABORTED", `The update was stopped (${request}).`, { reason: request }),
+    );
     return true;
   }
 
@@ -201,11 +203,10 @@ export class Updater {
   private move(input: LifecycleInput): void {
     const next = transition(this.current, input);
     if (next === undefined) {
-      throw new FerryError(
-        "E_USAGE",
-        `The lifecycle cannot take '${input}' in state '${this.current}'.`,
-        { state: this.current, input },
-      );
+      throw new FerryError("E_USAGE", `The lifecycle cannot take '${input}' in state '${this.current}'.`, {
+        state: this.current,
+        input,
+      });
     }
     if (next === this.current) return;
     const previous = this.current;
@@ -272,7 +273,11 @@ export class Updater {
     const progress: ProgressSnapshot = {
       ...next,
       bytesPerSecond: downloading ? this.meter.bytesPerSecond() : undefined,
-      etaSeconds: downloading ? this.meter.etaSeconds(next.bytesTotal) : next.phase === "applying" ? 0 : undefined,
+      etaSeconds: downloading
+        ? this.meter.etaSeconds(next.bytesTotal)
+        : next.phase === "applying"
+          ? 0
+          : undefined,
     };
     this.progress = progress;
     this.emit({ type: "progress", ...progress });

@@ -115,7 +115,10 @@ async function takeOverStale(
   else await fs.unlink(aside);
 }
 
-export async function readOwner(fs: FileSystem, path: string): Promise<{ pid: number; host: string } | undefined> {
+export async function readOwner(
+  fs: FileSystem,
+  path: string,
+): Promise<{ pid: number; host: string } | undefined> {
   try {
     const owner = JSON.parse(new TextDecoder().decode(await fs.readFile(path))) as {
       pid?: unknown;

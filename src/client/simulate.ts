@@ -27,11 +27,9 @@ const AVAILABLE = "1.1.0";
 const DOWNLOAD_STEPS = 20;
 
 function simulatedFailure(): FerryError {
-  return new FerryError(
-    "E_NETWORK",
-    "Simulated network error (simulate: 'error'); no request was made.",
-    { simulated: true },
-  );
+  return new FerryError("E_NETWORK", "Simulated network error (simulate: 'error'); no request was made.", {
+    simulated: true,
+  });
 }
 
 function aborted(): FerryError {

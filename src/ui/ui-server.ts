@@ -64,7 +64,8 @@ export async function serveUpdateScreen(options: UpdateScreenOptions): Promise<U
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     res.setHeader("X-Content-Type-Options", "nosniff");
     res.setHeader("Cache-Control", "no-store");
-    if (!allowedHosts().includes(req.headers.host ?? "")) return json(res, 421, { code: "E_USAGE", message: "Wrong Host." });
+    if (!allowedHosts().includes(req.headers.host ?? ""))
+      return json(res, 421, { code: "E_USAGE", message: "Wrong Host." });
     const path = new URL(req.url ?? "/", "http://127.0.0.1").pathname;
     const page = STATIC[path];
     if (req.method === "GET" && page) {
@@ -167,7 +168,10 @@ async function readLog(options: UpdateScreenOptions): Promise<{ entries: unknown
     } catch {
       // reported below
     }
-    return { type: "unreadable", message: `line ${lines.length - Math.min(lines.length, MAX_LOG_ENTRIES) + i + 1} is not a JSON object` };
+    return {
+      type: "unreadable",
+      message: `line ${lines.length - Math.min(lines.length, MAX_LOG_ENTRIES) + i + 1} is not a JSON object`,
+    };
   });
   return { entries, present: true };
 }
