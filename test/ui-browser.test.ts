@@ -31,7 +31,11 @@ async function findChromium(): Promise<string | undefined> {
 /** What the test reads in the page. */
 interface PageGlobals {
   readonly document: {
-    getElementById(id: string): { readonly value: number; readonly max: number; readonly textContent: string };
+    getElementById(id: string): {
+      readonly value: number;
+      readonly max: number;
+      readonly textContent: string;
+    };
   };
 }
 

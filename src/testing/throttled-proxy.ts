@@ -21,7 +21,10 @@ export interface ThrottleOptions {
   readonly tickMs?: number;
 }
 
-export async function startThrottledProxy(upstreamUrl: string, options: ThrottleOptions = {}): Promise<ThrottledProxy> {
+export async function startThrottledProxy(
+  upstreamUrl: string,
+  options: ThrottleOptions = {},
+): Promise<ThrottledProxy> {
   const upstream = new URL(upstreamUrl);
   const perTick = options.bytesPerTick ?? 32 * 1024;
   const tickMs = options.tickMs ?? 50;
@@ -29,7 +32,14 @@ export async function startThrottledProxy(upstreamUrl: string, options: Throttle
   const server: Server = createServer((req, res) => {
     const headers = { ...req.headers, host: upstream.host };
     const forward = request(
-      { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers, agent: false },
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        path: req.url,
+        method: req.method,
+        headers,
+        agent: false,
+      },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         let closed = false;
