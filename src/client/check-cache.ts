@@ -110,6 +110,8 @@ export async function cachedCheck(options: CachedCheckOptions): Promise<CheckAns
     });
   } catch (error) {
     if (usable && isTransient(error)) return offline(answer(usable, "offline"), error as FerryError);
+    // Nothing cached: the full check retries transient failures and reports the last one.
+    if (isTransient(error)) return fullCheck(options, fs, layout, repo.base, channel, now, undefined);
     throw error;
   }
   if (response.status === 304 && conditional && usable) {
