@@ -27,7 +27,7 @@ export type FerryErrorCode =
   | "E_DAMAGED"
   /** The install's volume has less free space than the update needs; data: path, needed, available. */
   | "E_NO_SPACE"
-  /** The installed release declares a runtime other than the one the game runs (canUpdate); data: runtime. */
+  /** The installed release declares a runtime other than the one the game runs (a canUpdate reason). */
   | "E_RUNTIME";
 
 export type ErrorData = Readonly<Record<string, string | number | boolean | null | undefined>>;
