@@ -1,7 +1,20 @@
 /** Ferry's library API. The CLI is a thin layer over these functions. */
 
 export type { ClientDeps } from "./client/context.js";
-export type { RangeMode, UpdateEvent } from "./client/events.js";
+export type {
+  LifecycleEvent,
+  LifecyclePhase,
+  LifecycleSink,
+  RangeMode,
+  UpdateEvent,
+} from "./client/events.js";
+export { type BackgroundChecker, startBackgroundChecks } from "./client/background-check.js";
+export { type CanUpdateResult, canUpdate } from "./client/can-update.js";
+export { type CheckAnswer, type CheckSource, cachedCheck } from "./client/check-cache.js";
+export { createUpdater, type LifecycleOptions, type LifecycleSnapshot, Updater } from "./client/lifecycle.js";
+export type { SimulateMode, SimulateOptions } from "./client/simulate.js";
+export { type LifecycleState, transition } from "./core/lifecycle.js";
+export { serveUpdateScreen, type UpdateScreen } from "./ui/ui-server.js";
 export {
   type StatusResult,
   status,

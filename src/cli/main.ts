@@ -6,6 +6,9 @@ import { status, verify } from "../client/inspect.js";
 import { repair } from "../client/repair.js";
 import { changePackages, listPackages } from "../client/packages.js";
 import { check, update } from "../client/update.js";
+import { canUpdate } from "../client/can-update.js";
+import { type CheckAnswer, cachedCheck } from "../client/check-cache.js";
+import { runUpdateScreen } from "./ui-command.js";
 import { FerryError } from "../core/errors.js";
 import { keygen } from "../publisher/keygen.js";
 import { publish } from "../publisher/publish.js";
@@ -22,14 +25,16 @@ const HELP = `ferry — signed, content-addressed live updates for games and app
 
 Usage:
   ferry keygen <dir> [--name ferry]
-  ferry publish <build-dir> --repo <repo-dir> --version <v> --key <release.key>... [--channel stable] [--expires-days 30] [--quality 0-11] [--delta-history 0-8] [--layout auto|inline|tree] [--runtime <r>] [--json]
+  ferry publish <build-dir> --repo <repo-dir> --version <v> --key <release.key>... [--channel stable] [--expires-days 30] [--quality 0-11] [--delta-history 0-8] [--layout auto|inline|tree] [--notes <text>] [--runtime <r>] [--json]
   ferry resign --repo <repo-dir> --key <release.key>... [--channel stable] [--expires-days 30]
   ferry root init --repo <repo-dir> --root-key <root.key|.pub>... --release-key <release.pub>... [--root-threshold 1] [--release-threshold 1] [--expires-days 365]
   ferry root rotate --repo <repo-dir> --sign <root.key>... [--root-key <k>...] [--release-key <k>...] [--root-threshold n] [--release-threshold n] [--expires-days 365]
   ferry serve <repo-dir> [--host 127.0.0.1] [--port 8080]
-  ferry update <repo-url> <install-dir> --trust <root.pub|root.json>... [--trust-threshold 1] [--channel stable] [--allow-downgrade] [--wait-lock <s>]
+  ferry update <repo-url> <install-dir> --trust <root.pub|root.json>... [--trust-threshold 1] [--channel stable] [--allow-downgrade] [--force] [--wait-lock <s>]
                [--packages a,b] [--runtime <r>] [--base <dir>] [--json]
-  ferry check <repo-url> <install-dir> --trust <root.pub|root.json>... [--channel stable] [--allow-downgrade] [--json]
+  ferry check <repo-url> <install-dir> --trust <root.pub|root.json>... [--channel stable] [--allow-downgrade] [--max-age <s>] [--json]
+  ferry can-update <install-dir> [--runtime <name>] [--json]
+  ferry ui <repo-url> <install-dir> --trust <root.pub|root.json>... [--channel stable] [--port 0] [--simulate available|not-available|error]
   ferry repair <repo-url> <install-dir> --trust <root.pub|root.json>... [--json]
   ferry packages list <install-dir> [--json]
   ferry packages add|remove <install-dir> <package>... --trust <root.pub|root.json>... [--repo <repo-url>] [--json]
@@ -68,6 +73,10 @@ const OPTIONS = {
   packages: { type: "string" },
   runtime: { type: "string" },
   base: { type: "string" },
+  force: { type: "boolean" },
+  "max-age": { type: "string" },
+  notes: { type: "string" },
+  simulate: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -133,6 +142,23 @@ async function testHooks(
   };
 }
 
+/** " (answered from the cache, 12 s old)" and the like, for a cached check; a newline either way. */
+function describeSource(result: object): string {
+  if (!("source" in result)) return "\n";
+  const answer = result as CheckAnswer;
+  const age = `${Math.round(answer.ageMs / 1000)} s old`;
+  switch (answer.source) {
+    case "cache":
+      return ` (cached answer, ${age})\n`;
+    case "not-modified":
+      return " (channel unchanged: HTTP 304)\n";
+    case "offline":
+      return ` (OFFLINE: cached answer, ${age}; ${answer.offlineError?.code ?? ""})\n`;
+    default:
+      return "\n";
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   if (first !== undefined && CONTENT_COMMANDS.has(first) && !rest.includes("--help") && !rest.includes("-h"))
@@ -178,6 +204,7 @@ async function main(argv: string[]): Promise<number> {
         ...(values.quality === undefined ? {} : { quality: Number(values.quality) }),
         ...(values["delta-history"] === undefined ? {} : { deltaHistory: Number(values["delta-history"]) }),
         ...(values.layout === undefined ? {} : { layout: manifestLayout(values.layout) }),
+        ...(values.notes === undefined ? {} : { notes: values.notes }),
         ...(values.runtime === undefined ? {} : { runtime: values.runtime }),
         onEvent: (event) => {
           if (json) out(event);
@@ -261,6 +288,17 @@ async function main(argv: string[]): Promise<number> {
       });
       return 0;
     }
+    case "can-update": {
+      const result = await canUpdate({
+        installDir: need(args[0], "<install-dir>"),
+        ...(values.runtime === undefined ? {} : { runtime: values.runtime }),
+      });
+      if (json) out({ type: "result", ...result });
+      else if (result.ok) process.stdout.write(`Can update (installed: ${result.version}).\n`);
+      else for (const r of result.reasons) process.stdout.write(`Cannot update: ${r.code}: ${r.message}\n`);
+      return result.ok ? 0 : 1;
+    }
+    case "ui":
     case "update":
     case "check": {
       const installDir = need(args[1], "<install-dir>");
@@ -273,22 +311,42 @@ async function main(argv: string[]): Promise<number> {
         ),
         ...(values.channel ? { channel: values.channel } : {}),
         ...(values["allow-downgrade"] ? { allowDowngrade: true } : {}),
+        ...(values.force ? { force: true } : {}),
         ...lockWait(values["wait-lock"]),
         ...(values.packages === undefined ? {} : { packages: packageList(values.packages) }),
         ...(values.runtime === undefined ? {} : { runtime: values.runtime }),
         ...(values.base === undefined ? {} : { base: values.base }),
         ...(await testHooks(installDir, onEvent)),
       };
+      if (command === "ui") {
+        const port = values.port === undefined ? 0 : Number(values.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw usage("--port must be 0..65535");
+        const mode = values.simulate;
+        if (mode !== undefined && mode !== "available" && mode !== "not-available" && mode !== "error")
+          throw usage("--simulate must be available, not-available or error");
+        // The screen shows the progress; the terminal only says where it is served.
+        const quiet = { ...options, onEvent: () => undefined };
+        await runUpdateScreen({ ...quiet, ...(mode ? { simulate: { mode } } : {}) }, port, (line) =>
+          process.stdout.write(`${line}\n`),
+        );
+        return 0;
+      }
       if (command === "check") {
-        const result = await check(options);
+        const maxAge = values["max-age"] === undefined ? undefined : Number(values["max-age"]);
+        if (maxAge !== undefined && !(maxAge >= 0 && Number.isFinite(maxAge)))
+          throw usage("--max-age must be a number of seconds");
+        const result =
+          maxAge === undefined
+            ? await check(options)
+            : await cachedCheck({ ...options, maxAgeMs: maxAge * 1000 });
         if (json) out({ type: "result", ...result });
         else
           process.stdout.write(
-            result.heldForRuntime
-              ? `Up to date for your runtime: ${result.version} (the channel's ${result.heldForRuntime.version} needs runtime ${result.heldForRuntime.runtime}).\n`
+            (result.heldForRuntime
+              ? `Up to date for your runtime: ${result.version} (the channel's ${result.heldForRuntime.version} needs runtime ${result.heldForRuntime.runtime}).`
               : result.updateAvailable
-                ? `Update available: ${result.installedVersion ?? "(not installed)"} -> ${result.version}, ${formatBytes(result.downloadBytes)} to download, ${result.filesToWrite} files to write, ${result.filesToDelete} to delete.\n`
-                : `Up to date: ${result.version}.\n`,
+                ? `Update available: ${result.installedVersion ?? "(not installed)"} -> ${result.version}, ${formatBytes(result.downloadBytes)} to download, ${result.filesToWrite} files to write, ${result.filesToDelete} to delete.`
+                : `Up to date: ${result.version}.`) + describeSource(result),
           );
         return 0;
       }

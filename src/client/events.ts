@@ -1,4 +1,7 @@
 /** Typed progress events of the client library; the CLI renders them, the library never prints. */
+import type { LifecycleState } from "../core/lifecycle.js";
+import type { FerryErrorCode } from "../core/errors.js";
+
 export type RangeMode = "multi" | "single" | "full";
 
 export type UpdateEvent =
@@ -31,6 +34,8 @@ export type UpdateEvent =
       readonly code: string;
       readonly message: string;
     }
+  /** Every chunk is downloaded and verified; staged files are now assembled and verified. */
+  | { readonly type: "verify"; readonly files: number }
   | { readonly type: "assemble"; readonly path: string; readonly done: number; readonly total: number }
   | { readonly type: "commit"; readonly moves: number; readonly deletes: number }
   /** The runtime gate set a release made for another runtime aside (docs/PACKAGES.md). */
@@ -45,3 +50,34 @@ export type UpdateEvent =
     };
 
 export type EventSink = (event: UpdateEvent) => void;
+
+/** The phases a progress event can belong to. */
+export type LifecyclePhase = "checking" | "downloading" | "verifying" | "applying";
+
+/**
+ * Events of the update lifecycle (src/client/lifecycle.ts): state changes, and progress with bytes,
+ * files, speed and ETA. The underlying library events are forwarded too, as `{ type: "library" }`.
+ */
+export type LifecycleEvent =
+  | {
+      readonly type: "state";
+      readonly state: LifecycleState;
+      readonly previous: LifecycleState;
+      readonly at: string;
+      /** For failed (and cancelled/paused: E_ABORTED): what happened. */
+      readonly error?: { readonly code: FerryErrorCode | "E_INTERNAL"; readonly message: string };
+    }
+  | {
+      readonly type: "progress";
+      readonly phase: LifecyclePhase;
+      readonly bytesDone: number;
+      readonly bytesTotal: number;
+      readonly filesDone: number;
+      readonly filesTotal: number;
+      /** Undefined until the speed can be measured. */
+      readonly bytesPerSecond: number | undefined;
+      readonly etaSeconds: number | undefined;
+    }
+  | { readonly type: "library"; readonly event: UpdateEvent };
+
+export type LifecycleSink = (event: LifecycleEvent) => void;

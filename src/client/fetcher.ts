@@ -230,8 +230,9 @@ export class ChunkFetcher {
           received.push(part);
         });
       } catch (error) {
-        // Cut off mid-way: keep the chunks that arrived whole, then report the failure (and retry).
-        if (isFerryError(error, "E_NETWORK")) {
+        // Cut off mid-way (or paused/cancelled): keep the chunks that arrived whole, then report the
+        // failure (and retry); a resumed update then fetches only the rest.
+        if (isFerryError(error, "E_NETWORK") || isFerryError(error, "E_ABORTED")) {
           for (const part of receivedParts(Buffer.concat(received), boundary)) {
             this.checkRange(part.start, part.start + part.data.length, packSize, url, ranges);
             await this.extractBuffer(pack, part.start, part.data, url);

@@ -10,7 +10,7 @@ export interface LockOptions {
   readonly waitMs?: number;
 }
 
-function processAlive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -115,7 +115,10 @@ async function takeOverStale(
   else await fs.unlink(aside);
 }
 
-async function readOwner(fs: FileSystem, path: string): Promise<{ pid: number; host: string } | undefined> {
+export async function readOwner(
+  fs: FileSystem,
+  path: string,
+): Promise<{ pid: number; host: string } | undefined> {
   try {
     const owner = JSON.parse(new TextDecoder().decode(await fs.readFile(path))) as {
       pid?: unknown;

@@ -14,9 +14,11 @@ import type { RangeMode } from "./events.js";
 import { ChunkFetcher } from "./fetcher.js";
 import { applyJournal, preflightCommit, writeJournal } from "./journal.js";
 import { buildLocalIndex, cacheEntry, type LocalIndex } from "./local-index.js";
+import { forceRewrite } from "./force.js";
 import { pool } from "./pool.js";
 import { loadRelease, pruneKeptObjects } from "./release.js";
 import { checkManifestBytes, RemoteRepository } from "./remote.js";
+import { releaseInfo } from "../core/release-info.js";
 import { encodeState, type InstallState, readState, type StatCacheEntry } from "./state.js";
 import { anchorKeyids, fetchVerifiedPointer, toAnchor, type TrustOption } from "./trust.js";
 import { carrySelection, restrict } from "../core/selection.js";
@@ -48,6 +50,8 @@ export interface UpdateOptions extends ClientDeps {
   readonly runtime?: string;
   /** Read-only base directory: files identical there are not copied into the install (kept in the state). */
   readonly base?: string;
+  /** Reinstall the current release in place: re-hash and rewrite every file (see force.ts). */
+  readonly force?: boolean;
 }
 
 export interface UpdateSummary {
@@ -102,6 +106,8 @@ interface Prepared {
 /** The channel's release is for another runtime, and a release for the client's runtime is installed. */
 interface Held {
   readonly held: { readonly version: string; readonly runtime: string };
+  /** The channel pointer's expiry (a cached check never outlives it). */
+  readonly expires: string;
   readonly state: InstallState;
   readonly repo: RemoteRepository;
   readonly setAside: SetAsideRecord | undefined;
@@ -161,7 +167,8 @@ async function prepare(
   });
   if (runtimeMismatch(pointer.body, options.runtime)) {
     if (!state) throw runtimeError(pointer.body, options.runtime!);
-    return { held: { version: pointer.body.version, runtime: pointer.body.runtime! }, state, repo, setAside };
+    const held = { version: pointer.body.version, runtime: pointer.body.runtime! };
+    return { held, expires: pointer.body.expires, state, repo, setAside };
   }
   const ref = pointer.body.manifest;
   const installed = state ? await loadInstalledRelease(ctx, state, repo) : undefined;
@@ -189,11 +196,12 @@ async function prepare(
   const base = options.base === undefined ? state?.base : resolve(options.base);
   const target = await materialized(ctx.fs, manifest, carried.selection, base);
   const tracked = installed && current ? restrict(installed.manifest, current) : undefined;
-  const local = await buildLocalIndex(ctx.fs, ctx.layout, tracked, state?.files ?? {}, target);
+  const statCache = options.force ? {} : (state?.files ?? {});
+  const local = await buildLocalIndex(ctx.fs, ctx.layout, tracked, statCache, target);
   const stored = new Set(
     (await ctx.fs.readdir(ctx.layout.stagedChunks)).filter((n) => /^[0-9a-f]{64}$/.test(n)),
   );
-  const plan = makePlan(target, local.files, stored);
+  const plan = makePlan(target, options.force ? forceRewrite(local.files) : local.files, stored);
   const content = contentFields(carried.selection, base, pointer.body.runtime);
   const droppedPackages = carried.droppedPackages;
   const objects = new Set(release.objects.map((o) => o.hash));
@@ -258,6 +266,11 @@ export interface CheckResult {
   readonly metadataBytes: number;
   /** The channel's release needs another runtime; the installed release (for this one) stays. */
   readonly heldForRuntime?: { readonly version: string; readonly runtime: string };
+  /** The signed pointer's expiry (a cached answer never outlives it). */
+  readonly expires: string;
+  /** The release's notes and runtime, when the publisher recorded them. */
+  readonly notes?: string;
+  readonly runtime?: string;
 }
 
 /** Is an update available, and how many bytes would it download? Changes nothing but the lock. */
@@ -277,6 +290,7 @@ export async function check(options: UpdateOptions): Promise<CheckResult> {
         filesToDelete: 0,
         metadataBytes: p.repo.metadataBytes,
         heldForRuntime: p.held,
+        expires: p.expires,
       };
     }
     return {
@@ -288,6 +302,8 @@ export async function check(options: UpdateOptions): Promise<CheckResult> {
       filesToWrite: p.plan.writes.length,
       filesToDelete: p.plan.deletes.length,
       metadataBytes: p.repo.metadataBytes,
+      expires: p.pointer.body.expires,
+      ...releaseInfo(p.manifest),
     };
   });
 }
@@ -449,6 +465,7 @@ export async function executePlan(
   });
   await ctx.fs.mkdirp(ctx.layout.stagedChunks);
   await fetcher.fetch(plan.ranges);
+  ctx.emit({ type: "verify", files: plan.writes.length });
 
   await ctx.fs.removeTree(ctx.layout.stagedFiles);
   await ctx.fs.mkdirp(ctx.layout.stagedFiles);

@@ -29,7 +29,8 @@ export type FerryErrorCode =
   | "E_NO_SPACE"
   /**
    * The channel's release needs another runtime (app/engine build) than this client's, and no release for
-   * this client's runtime is installed; data: version, runtime, clientRuntime. docs/PACKAGES.md.
+   * this client's runtime is installed; data: version, runtime, clientRuntime. docs/PACKAGES.md. Also a
+   * canUpdate reason: the installed release declares a runtime other than the one the game runs.
    */
   | "E_RUNTIME"
   /** A mount's name is already taken, or its priority equals another mount's (src/mounts); data: name, other. */

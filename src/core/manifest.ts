@@ -67,9 +67,15 @@ export interface Manifest {
   readonly packs: readonly PackRef[];
   readonly packages: Readonly<Record<string, { readonly optional: boolean }>>;
   readonly files: readonly FileEntry[];
+  /** Optional release notes shown by an update screen (plain text, at most MAX_NOTES_BYTES). */
+  readonly notes?: string;
   /** Optional: the runtime the release needs (docs/PACKAGES.md); equal to the pointer's. */
   readonly runtime?: string;
 }
+
+export const MAX_NOTES_BYTES = 16 * 1024;
+/** A runtime name: same characters as a version. */
+export const RUNTIME_PATTERN = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
 
 export const VERSION_PATTERN = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
 export const TIME_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
@@ -111,6 +117,8 @@ export function manifestToJson(manifest: Manifest): unknown {
           }
         : {}),
     })),
+    // Omitted when absent, so manifests without notes keep their exact bytes.
+    ...(manifest.notes === undefined ? {} : { notes: manifest.notes }),
   };
 }
 
@@ -182,8 +190,22 @@ export function parseManifest(json: unknown, document = "release manifest"): Man
     if (comparePaths(files[i - 1]!.path, files[i]!.path) >= 0)
       throw malformed(document, "file order (must be sorted, unique)");
   }
-  const runtime = r.has("runtime") ? { runtime: r.string("runtime", VERSION_PATTERN) } : {};
-  return { format: 1, version, created, previous, chunking, packs, packages, files, ...runtime };
+  const notes = r.has("notes") ? r.string("notes") : undefined;
+  if (notes !== undefined && Buffer.byteLength(notes) > MAX_NOTES_BYTES)
+    throw malformed(document, `notes (more than ${MAX_NOTES_BYTES} bytes)`);
+  const runtime = r.has("runtime") ? r.string("runtime", RUNTIME_PATTERN) : undefined;
+  return {
+    format: 1,
+    version,
+    created,
+    previous,
+    chunking,
+    packs,
+    packages,
+    files,
+    ...(notes === undefined ? {} : { notes }),
+    ...(runtime === undefined ? {} : { runtime }),
+  };
 }
 
 function parseDelta(d: JsonReader, packs: readonly PackRef[], document: string, what: string): DeltaRef {

@@ -35,6 +35,7 @@ import { type KnownChunk, loadChunkIndex } from "./repo-index.js";
 import { DirectoryStore, type RepoStore } from "./repo-store.js";
 import { ensureRoot, loadRootChain, requireReleaseKeys } from "./roots.js";
 import { storeManifest } from "./manifest-store.js";
+import { releaseInfo } from "../core/release-info.js";
 import { scanBuildDirectory } from "./scan.js";
 import { loadPackageRules } from "./packages.js";
 import { packageOf, usedPackages } from "../core/packages-config.js";
@@ -76,6 +77,8 @@ export interface PublishOptions {
   /** Expiry of root/1.json when this publish creates it (default 365 days). */
   readonly rootExpiresInDays?: number;
   readonly onEvent?: (event: PublishEvent) => void;
+  /** Release notes recorded in the manifest (plain text, at most 16 KiB); shown by `ferry ui`. */
+  readonly notes?: string;
   /** The runtime (app/engine build) the release needs; recorded in the pointer and manifest (docs/PACKAGES.md). */
   readonly runtime?: string;
 }
@@ -353,7 +356,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
       entries.map((e) => e.package),
     ),
     files: entries,
-    ...runtimeField,
+    ...releaseInfo(options),
   };
   const stored = await storeManifest(store, manifest, options.layout ?? "auto", history);
   const manifestHash = stored.ref.hash;
