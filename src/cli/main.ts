@@ -15,19 +15,20 @@ import { formatListenMessage, serveRepository } from "../server/static-server.js
 import { NodeFileSystem } from "../node/node-fs.js";
 import type { FileSystem } from "../ports/fs.js";
 import { formatBytes, ProgressRenderer } from "./render.js";
+import { mirrorList, s3Settings, withStore } from "./store-flags.js";
 
 const HELP = `ferry — signed, content-addressed live updates for games and apps
 
 Usage:
   ferry keygen <dir> [--name ferry]
-  ferry publish <build-dir> --repo <repo-dir> --version <v> --key <release.key>... [--channel stable] [--expires-days 30] [--quality 0-11] [--delta-history 0-8] [--json]
+  ferry publish <build-dir> --repo <repo-dir|s3://bucket/prefix> --version <v> --key <release.key>... [--channel stable] [--expires-days 30] [--quality 0-11] [--delta-history 0-8] [--upload-concurrency 4] [--json]
   ferry resign --repo <repo-dir> --key <release.key>... [--channel stable] [--expires-days 30]
   ferry root init --repo <repo-dir> --root-key <root.key|.pub>... --release-key <release.pub>... [--root-threshold 1] [--release-threshold 1] [--expires-days 365]
   ferry root rotate --repo <repo-dir> --sign <root.key>... [--root-key <k>...] [--release-key <k>...] [--root-threshold n] [--release-threshold n] [--expires-days 365]
   ferry serve <repo-dir> [--host 127.0.0.1] [--port 8080]
-  ferry update <repo-url> <install-dir> --trust <root.pub|root.json>... [--trust-threshold 1] [--channel stable] [--allow-downgrade] [--wait-lock <s>] [--json]
-  ferry check <repo-url> <install-dir> --trust <root.pub|root.json>... [--channel stable] [--allow-downgrade] [--json]
-  ferry repair <repo-url> <install-dir> --trust <root.pub|root.json>... [--json]
+  ferry update <repo-url> <install-dir> --trust <root.pub|root.json>... [--mirror <url>...] [--trust-threshold 1] [--channel stable] [--allow-downgrade] [--wait-lock <s>] [--json]
+  ferry check <repo-url> <install-dir> --trust <root.pub|root.json>... [--mirror <url>...] [--channel stable] [--allow-downgrade] [--json]
+  ferry repair <repo-url> <install-dir> --trust <root.pub|root.json>... [--mirror <url>...] [--json]
   ferry status <install-dir> [--json]
   ferry verify <install-dir> [--json]
 
@@ -35,6 +36,10 @@ Usage:
 or a root metadata file (root/<n>.json) shipped with the game. 'ferry publish' on a repository without root
 metadata creates root/1.json in which the publishing key is root and release key; see docs/SECURITY.md for
 an offline root key and rotation.
+--repo for publish, resign and root also takes s3://bucket/prefix, with --s3-endpoint <url>, --s3-region <r>
+and --s3-path-style (or FERRY_S3_ENDPOINT, FERRY_S3_REGION, FERRY_S3_PATH_STYLE=1); credentials come from
+the AWS environment/profile chain. --mirror adds fallback base URLs after <repo-url> (repeat, or separate
+with commas); see docs/HOSTING.md.
 Exit codes: 0 success (also "already up to date"), 1 failure, 2 usage error.
 `;
 
@@ -58,6 +63,11 @@ const OPTIONS = {
   "expires-days": { type: "string" },
   quality: { type: "string" },
   "delta-history": { type: "string" },
+  "s3-endpoint": { type: "string" },
+  "s3-region": { type: "string" },
+  "s3-path-style": { type: "boolean" },
+  "upload-concurrency": { type: "string" },
+  mirror: { type: "string", multiple: true },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -145,9 +155,12 @@ async function main(argv: string[]): Promise<number> {
     case "publish": {
       const epoch = process.env.SOURCE_DATE_EPOCH;
       const expiresDays = expiryDays(values["expires-days"]);
+      const concurrency = positiveInteger(values["upload-concurrency"], "--upload-concurrency");
       const result = await publish({
         buildDir: need(args[0], "<build-dir>"),
         repo: need(values.repo, "--repo <repo-dir>"),
+        s3: s3Settings(values),
+        ...(concurrency ? { upload: { concurrency } } : {}),
         version: need(values.version, "--version <version>"),
         key: await loadSigningKeys(need(values.key, "--key <release.key>"), "--key"),
         ...(values.channel ? { channel: values.channel } : {}),
@@ -157,8 +170,10 @@ async function main(argv: string[]): Promise<number> {
         ...(values["delta-history"] === undefined ? {} : { deltaHistory: Number(values["delta-history"]) }),
         onEvent: (event) => {
           if (json) out(event);
+          else renderer.upload(event);
         },
       });
+      renderer.finish();
       if (json) out({ type: "result", ...result });
       else
         process.stdout.write(
@@ -169,12 +184,15 @@ async function main(argv: string[]): Promise<number> {
     }
     case "resign": {
       const expiresDays = expiryDays(values["expires-days"]);
-      const body = await resign({
-        repo: need(values.repo, "--repo <repo-dir>"),
-        keys: await loadSigningKeys(need(values.key, "--key <release.key>"), "--key"),
-        ...(values.channel ? { channel: values.channel } : {}),
-        ...(expiresDays ? { expiresInDays: expiresDays } : {}),
-      });
+      const keys = await loadSigningKeys(need(values.key, "--key <release.key>"), "--key");
+      const body = await withStore(need(values.repo, "--repo <repo-dir>"), s3Settings(values), (repo) =>
+        resign({
+          repo,
+          keys,
+          ...(values.channel ? { channel: values.channel } : {}),
+          ...(expiresDays ? { expiresInDays: expiresDays } : {}),
+        }),
+      );
       if (json) out({ type: "result", ...body });
       else
         process.stdout.write(
@@ -198,7 +216,6 @@ async function main(argv: string[]): Promise<number> {
       const releaseThreshold = positiveInteger(values["release-threshold"], "--release-threshold");
       const expiresDays = expiryDays(values["expires-days"]);
       const change = {
-        repo: need(values.repo, "--repo <repo-dir>"),
         signers,
         ...(rootKeys ? { rootKeys: rootKeys.map((k) => k.public) } : {}),
         ...(releaseKeys ? { releaseKeys: releaseKeys.map((k) => k.public) } : {}),
@@ -206,7 +223,9 @@ async function main(argv: string[]): Promise<number> {
         ...(releaseThreshold ? { releaseThreshold } : {}),
         ...(expiresDays ? { expiresInDays: expiresDays } : {}),
       };
-      const body = action === "init" ? await initRoot(change) : await rotateRoot(change);
+      const body = await withStore(need(values.repo, "--repo <repo-dir>"), s3Settings(values), (repo) =>
+        action === "init" ? initRoot({ ...change, repo }) : rotateRoot({ ...change, repo }),
+      );
       const summary = {
         version: body.version,
         expires: body.expires,
@@ -242,6 +261,7 @@ async function main(argv: string[]): Promise<number> {
       const installDir = need(args[1], "<install-dir>");
       const options = {
         repoUrl: need(args[0], "<repo-url>"),
+        mirrors: mirrorList(values.mirror),
         installDir,
         trust: await loadTrust(
           values.trust,
@@ -281,6 +301,7 @@ async function main(argv: string[]): Promise<number> {
       const installDir = need(args[1], "<install-dir>");
       const result = await repair({
         repoUrl: need(args[0], "<repo-url>"),
+        mirrors: mirrorList(values.mirror),
         installDir,
         trust: await loadTrust(
           values.trust,

@@ -31,6 +31,15 @@ export type UpdateEvent =
       readonly code: string;
       readonly message: string;
     }
+  /** A mirror failed for `path` (repository-relative); the object is fetched from `to` instead. */
+  | {
+      readonly type: "mirror";
+      readonly path: string;
+      readonly from: string;
+      readonly to: string;
+      readonly code: string;
+      readonly message: string;
+    }
   | { readonly type: "assemble"; readonly path: string; readonly done: number; readonly total: number }
   | { readonly type: "commit"; readonly moves: number; readonly deletes: number };
 

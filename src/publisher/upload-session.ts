@@ -191,7 +191,14 @@ export class UploadSession implements RepoStore {
         : (await stat(body.file).catch((e: unknown) => Promise.reject(ioError("stat", body.file, e)))).size;
     this.started++;
     const present = policy.immutable ? await this.retrying(path, () => this.backend.head(path)) : undefined;
-    const skipped = present?.size === size;
+    // Small mutable files other than pointers (ferry-repo.json, roots) are rewritten only when they differ.
+    const same =
+      policy.stage === "roots" && "data" in body
+        ? Buffer.from(body.data).equals(
+            (await this.retrying(path, () => this.backend.read(path))) ?? new Uint8Array(0),
+          ) && body.data.length > 0
+        : false;
+    const skipped = present?.size === size || same;
     if (skipped) {
       if ("file" in body) await unlink(body.file).catch(() => undefined);
     } else {
