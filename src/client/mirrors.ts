@@ -132,7 +132,9 @@ export interface MirroredSource {
  * mirror's pointer is fetched and verified on its own (with root files from the same mirror); among
  * those that verify, an unexpired one beats an expired one, then the highest serial wins, then the
  * earlier mirror. So a CDN serving a stale pointer can neither hold the client back nor make it report
- * "up to date" while the origin has a newer release. Fails only when no mirror yields a valid pointer.
+ * "up to date" while the origin has a newer release (unless the origin is unreachable at that moment;
+ * the next check sees it). Never a downgrade: the chosen pointer still passes checkFreshness against
+ * the install. Fails only when no mirror yields a valid pointer.
  */
 export async function fetchNewestPointer(
   repo: MirroredSource,
@@ -150,6 +152,8 @@ export async function fetchNewestPointer(
     rootBytes: (v, s) => repo.rootBytes(v, s, i),
   });
   if (bases.length === 1) return fetchVerifiedPointer(sourceFor(0), channel, anchor, stored, started, signal);
+  // One attempt per mirror; when none answers validly and some failure was transient, the normal
+  // failover with backoff follows (pointer and roots from whichever mirror answers).
   const results = await Promise.allSettled(
     bases.map((_, i) => fetchVerifiedPointer(sourceFor(i), channel, anchor, stored, started, signal)),
   );
@@ -166,7 +170,16 @@ export async function fetchNewestPointer(
       emit(mirrorEvent(path, bases[i]!, bases[best.index]!, r.reason));
     }
   }
-  if (!best) throw (results[0] as PromiseRejectedResult).reason;
+  if (!best) {
+    const reasons = results.map((r) => (r as PromiseRejectedResult).reason as unknown);
+    if (!reasons.some(isTransient) || signal?.aborted) throw reasons[0];
+    const anyMirror: PointerSource = {
+      url: (path) => repo.mirrors.url(path),
+      pointerBytes: (c, s) => repo.pointerBytes(c, s),
+      rootBytes: (v, s) => repo.rootBytes(v, s),
+    };
+    return fetchVerifiedPointer(anyMirror, channel, anchor, stored, started, signal);
+  }
   const twin = valid.find(
     (v) =>
       v.pointer.body.serial === best.pointer.body.serial &&

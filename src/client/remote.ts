@@ -67,7 +67,9 @@ export class RemoteRepository {
         code: error.code,
         message: error.message,
       });
-    return withMirrors(cursor, path, { ...this.retry, onRetry }, async (url) => {
+    // One mirror asked on its own (each mirror's pointer) gets one attempt: the others answer meanwhile.
+    const policy = { ...this.retry, onRetry, ...(mirror === undefined ? {} : { maxAttempts: 1 }) };
+    return withMirrors(cursor, path, policy, async (url) => {
       this.requests++;
       const response = await this.transport.get(url, signal ? { signal } : {});
       if (response.status !== 200) {
