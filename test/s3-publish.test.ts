@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -167,4 +169,60 @@ test("S3: a publish interrupted after every single upload leaves the old release
   const after = await update({ ...client, installDir: installed });
   assert.equal(after.version, "2.0.0");
   assert.deepEqual(sortedEntries(await readTree(installed)), sortedEntries(expectedTree(2)));
+});
+
+test("S3 CLI: ferry publish/resign --repo s3:// with --s3-* flags or FERRY_S3_* variables and credentials from the environment; ferry update --mirror", async (t) => {
+  const dir = await tempDir(t);
+  const s3 = await startS3Server();
+  t.after(() => s3.close());
+  const build = await builds(dir);
+  const cli = join(import.meta.dirname, "..", "src", "cli", "main.js");
+  const run = async (args: string[], env: Record<string, string> = {}) => {
+    const child = await promisify(execFile)(process.execPath, [cli, ...args], {
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: dir, // no shared AWS config of the machine
+        AWS_ACCESS_KEY_ID: "S3RVER",
+        AWS_SECRET_ACCESS_KEY: "S3RVER",
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+        ...env,
+      },
+    });
+    return child.stdout;
+  };
+  await run(["keygen", join(dir, "keys")]);
+  const flags = ["--s3-endpoint", s3.endpoint, "--s3-region", "us-east-1", "--s3-path-style"];
+  const published = await run([
+    "publish",
+    build(1),
+    "--repo",
+    `s3://${s3.bucket}/cli/demo`,
+    ...flags,
+    "--version",
+    "1.0.0",
+    "--key",
+    join(dir, "keys", "ferry.key"),
+  ]);
+  assert.match(published, /Published 1\.0\.0 to channel 'stable' \(serial 1\)/);
+  const resigned = await run(
+    ["resign", "--repo", `s3://${s3.bucket}/cli/demo`, "--key", join(dir, "keys", "ferry.key")],
+    { FERRY_S3_ENDPOINT: s3.endpoint, FERRY_S3_PATH_STYLE: "1" },
+  );
+  assert.match(resigned, /serial 2/);
+  const pointer = await fetch(new URL("channels/stable.json", s3.url("cli/demo")));
+  assert.equal(pointer.headers.get("cache-control"), "no-cache");
+  assert.match(await pointer.text(), /"serial": 2,/);
+  // The first mirror refuses connections; the bucket is the second.
+  const installDir = join(dir, "install");
+  const updated = await run([
+    "update",
+    "http://127.0.0.1:1/",
+    installDir,
+    "--mirror",
+    `${s3.url("cli/demo")}`,
+    "--trust",
+    join(dir, "keys", "ferry.pub"),
+  ]);
+  assert.match(updated, /Updated \(fresh install\) -> 1\.0\.0/);
+  assert.deepEqual(sortedEntries(await readTree(installDir)), sortedEntries(expectedTree(1)));
 });
