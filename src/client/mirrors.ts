@@ -192,6 +192,5 @@ export async function fetchNewestPointer(
       { channel, serial: best.pointer.body.serial },
     );
   }
-  const { index: _index, ...chosen } = best;
-  return chosen;
+  return { pointer: best.pointer, root: best.root, releaseKeysRotated: best.releaseKeysRotated };
 }
