@@ -205,3 +205,39 @@ test("mirrors: when every mirror fails, the error is reported (no silent success
   );
   void pass;
 });
+
+test("one URL: a pointer answered 503 is retried as before; with two mirrors both failing once, the fallback round retries", async (t) => {
+  const s = await setup(t);
+  const flaky: Behaviour = async (exchange, context) =>
+    exchange.kind === "pointer" && exchange.n === 0
+      ? { status: 503, headers: {}, body: Buffer.alloc(0) }
+      : { ...(await context.upstream()) };
+  const first = await hostileMirror(t, s.origin.url, flaky);
+  const events: UpdateEvent[] = [];
+  const sleepless = { clock: { now: () => new Date(), sleep: async () => undefined } };
+  const alone = await check({
+    repoUrl: first.url,
+    installDir: await s.install(),
+    trust: [s.pub],
+    onEvent: (e) => events.push(e),
+    ...sleepless,
+  });
+  assert.equal(alone.version, "2.0.0");
+  assert.equal(events.filter((e) => e.type === "retry").length, 1);
+
+  first.setBehaviour(flaky);
+  const second = await hostileMirror(t, s.origin.url, flaky);
+  const both = await check({
+    repoUrl: first.url,
+    mirrors: [second.url],
+    installDir: await s.install(),
+    trust: [s.pub],
+    ...sleepless,
+  });
+  assert.equal(both.version, "2.0.0");
+  assert.equal(
+    first.log.filter((x) => x.kind === "pointer").length,
+    2,
+    "asked once alone, then in the fallback round",
+  );
+});

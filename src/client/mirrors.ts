@@ -151,7 +151,12 @@ export async function fetchNewestPointer(
     pointerBytes: (c, s) => repo.pointerBytes(c, s, i),
     rootBytes: (v, s) => repo.rootBytes(v, s, i),
   });
-  if (bases.length === 1) return fetchVerifiedPointer(sourceFor(0), channel, anchor, stored, started, signal);
+  const anyMirror: PointerSource = {
+    url: (path) => repo.mirrors.url(path),
+    pointerBytes: (c, s) => repo.pointerBytes(c, s),
+    rootBytes: (v, s) => repo.rootBytes(v, s),
+  };
+  if (bases.length === 1) return fetchVerifiedPointer(anyMirror, channel, anchor, stored, started, signal);
   // One attempt per mirror; when none answers validly and some failure was transient, the normal
   // failover with backoff follows (pointer and roots from whichever mirror answers).
   const results = await Promise.allSettled(
@@ -173,11 +178,6 @@ export async function fetchNewestPointer(
   if (!best) {
     const reasons = results.map((r) => (r as PromiseRejectedResult).reason as unknown);
     if (!reasons.some(isTransient) || signal?.aborted) throw reasons[0];
-    const anyMirror: PointerSource = {
-      url: (path) => repo.mirrors.url(path),
-      pointerBytes: (c, s) => repo.pointerBytes(c, s),
-      rootBytes: (v, s) => repo.rootBytes(v, s),
-    };
     return fetchVerifiedPointer(anyMirror, channel, anchor, stored, started, signal);
   }
   const twin = valid.find(

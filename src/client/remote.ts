@@ -127,26 +127,24 @@ export class RemoteRepository {
 
 /** A repository base URL with a trailing slash; http(s) only, without credentials. */
 function checkedBase(url: string): string {
-  {
-    const base = url.endsWith("/") ? url : `${url}/`;
-    if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) {
-      throw new FerryError(
-        "E_USAGE",
-        `${JSON.stringify(url)} is not an http(s) repository URL, e.g. https://cdn.example.com/mygame/.`,
-        { url },
-      );
-    }
-    const parsed = new URL(base);
-    if (parsed.username !== "" || parsed.password !== "") {
-      // fetch refuses such URLs; and credentials belong in a Transport wrapper tied to one origin.
-      throw new FerryError(
-        "E_USAGE",
-        `The repository URL ${parsed.protocol}//${parsed.host}${parsed.pathname} contains a user name or password. Remove them from the URL; pass credentials through a Transport that adds an Authorization header for that origin.`,
-        { url: `${parsed.protocol}//${parsed.host}${parsed.pathname}` },
-      );
-    }
-    return base;
+  const base = url.endsWith("/") ? url : `${url}/`;
+  if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) {
+    throw new FerryError(
+      "E_USAGE",
+      `${JSON.stringify(url)} is not an http(s) repository URL, e.g. https://cdn.example.com/mygame/.`,
+      { url },
+    );
   }
+  const parsed = new URL(base);
+  if (parsed.username !== "" || parsed.password !== "") {
+    // fetch refuses such URLs; and credentials belong in a Transport wrapper tied to one origin.
+    throw new FerryError(
+      "E_USAGE",
+      `The repository URL ${parsed.protocol}//${parsed.host}${parsed.pathname} contains a user name or password. Remove them from the URL; pass credentials through a Transport that adds an Authorization header for that origin.`,
+      { url: `${parsed.protocol}//${parsed.host}${parsed.pathname}` },
+    );
+  }
+  return base;
 }
 
 /** Verifies stored manifest bytes against the pointer's pin, then decodes and parses them. */
