@@ -127,15 +127,22 @@ const brotliAsync = promisify(brotliCompress);
  */
 export async function publish(options: PublishOptions): Promise<PublishResult> {
   const backend = await openStore(options.repo, options.s3);
+  const store = new UploadSession(backend, {
+    ...options.upload,
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+  });
   try {
-    return await publishInto(backend, options);
+    return await publishInto(store, options);
+  } catch (error) {
+    await store.abandon(); // no upload may outlive the failed publish (nor the store's connections)
+    throw error;
   } finally {
     // A store this call opened (s3://) holds connections and a temp directory.
     if (backend !== options.repo) await (backend as { close?: () => Promise<void> }).close?.();
   }
 }
 
-async function publishInto(backend: RepoStore, options: PublishOptions): Promise<PublishResult> {
+async function publishInto(store: UploadSession, options: PublishOptions): Promise<PublishResult> {
   const channel = options.channel ?? "stable";
   if (!CHANNEL_PATTERN.test(channel))
     throw new FerryError(
@@ -172,10 +179,6 @@ async function publishInto(backend: RepoStore, options: PublishOptions): Promise
     ),
     quality: checkedInteger("deltaQuality", options.deltaQuality ?? DEFAULT_DELTA_QUALITY, 0, 11),
   };
-  const store = new UploadSession(backend, {
-    ...options.upload,
-    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-  });
   const keys = "keyid" in options.key ? [options.key as SigningKey] : (options.key as readonly SigningKey[]);
   const now = options.created ?? new Date();
   await store.write("ferry-repo.json", new TextEncoder().encode('{"format":1,"type":"ferry-repo"}\n'));

@@ -1,5 +1,5 @@
 import { stat, unlink } from "node:fs/promises";
-import { type FerryError, ioError, isFerryError } from "../core/errors.js";
+import { FerryError, ioError, isFerryError } from "../core/errors.js";
 import { isTransientStatus } from "../client/http.js";
 import { objectPolicy, STAGE_ORDER, type UploadStage } from "./object-policy.js";
 import type { RepoStore } from "./repo-store.js";
@@ -145,6 +145,13 @@ export class UploadSession implements RepoStore {
       }
       for (const path of paths) this.held.delete(path);
     }
+  }
+
+  /** After a failed publish: waits for uploads in flight (their errors are dropped) and forgets held writes. */
+  async abandon(): Promise<void> {
+    this.failure ??= new FerryError("E_ABORTED", `The publish to ${this.location} was abandoned.`);
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.values()]);
+    this.held.clear();
   }
 
   private throwIfFailed(): void {
