@@ -20,22 +20,23 @@ import { formatListenMessage, serveRepository } from "../server/static-server.js
 import { NodeFileSystem } from "../node/node-fs.js";
 import type { FileSystem } from "../ports/fs.js";
 import { formatBytes, ProgressRenderer } from "./render.js";
+import { mirrorList, s3Settings, withStore } from "./store-flags.js";
 
 const HELP = `ferry — signed, content-addressed live updates for games and apps
 
 Usage:
   ferry keygen <dir> [--name ferry]
-  ferry publish <build-dir> --repo <repo-dir> --version <v> --key <release.key>... [--channel stable] [--expires-days 30] [--quality 0-11] [--delta-history 0-8] [--layout auto|inline|tree] [--notes <text>] [--runtime <r>] [--json]
+  ferry publish <build-dir> --repo <repo-dir|s3://bucket/prefix> --version <v> --key <release.key>... [--channel stable] [--expires-days 30] [--quality 0-11] [--delta-history 0-8] [--layout auto|inline|tree] [--notes <text>] [--runtime <r>] [--upload-concurrency 4] [--json]
   ferry resign --repo <repo-dir> --key <release.key>... [--channel stable] [--expires-days 30]
   ferry root init --repo <repo-dir> --root-key <root.key|.pub>... --release-key <release.pub>... [--root-threshold 1] [--release-threshold 1] [--expires-days 365]
   ferry root rotate --repo <repo-dir> --sign <root.key>... [--root-key <k>...] [--release-key <k>...] [--root-threshold n] [--release-threshold n] [--expires-days 365]
   ferry serve <repo-dir> [--host 127.0.0.1] [--port 8080]
-  ferry update <repo-url> <install-dir> --trust <root.pub|root.json>... [--trust-threshold 1] [--channel stable] [--allow-downgrade] [--force] [--wait-lock <s>]
+  ferry update <repo-url> <install-dir> --trust <root.pub|root.json>... [--mirror <url>...] [--trust-threshold 1] [--channel stable] [--allow-downgrade] [--force] [--wait-lock <s>]
                [--packages a,b] [--runtime <r>] [--base <dir>] [--json]
-  ferry check <repo-url> <install-dir> --trust <root.pub|root.json>... [--channel stable] [--allow-downgrade] [--max-age <s>] [--json]
+  ferry check <repo-url> <install-dir> --trust <root.pub|root.json>... [--mirror <url>...] [--channel stable] [--allow-downgrade] [--max-age <s>] [--json]
   ferry can-update <install-dir> [--runtime <name>] [--json]
   ferry ui <repo-url> <install-dir> --trust <root.pub|root.json>... [--channel stable] [--port 0] [--simulate available|not-available|error]
-  ferry repair <repo-url> <install-dir> --trust <root.pub|root.json>... [--json]
+  ferry repair <repo-url> <install-dir> --trust <root.pub|root.json>... [--mirror <url>...] [--json]
   ferry packages list <install-dir> [--json]
   ferry packages add|remove <install-dir> <package>... --trust <root.pub|root.json>... [--repo <repo-url>] [--json]
   ferry status <install-dir> [--json]
@@ -45,6 +46,10 @@ ${CONTENT_HELP}
 or a root metadata file (root/<n>.json) shipped with the game. 'ferry publish' on a repository without root
 metadata creates root/1.json in which the publishing key is root and release key; see docs/SECURITY.md for
 an offline root key and rotation.
+--repo for publish, resign and root also takes s3://bucket/prefix, with --s3-endpoint <url>, --s3-region <r>
+and --s3-path-style (or FERRY_S3_ENDPOINT, FERRY_S3_REGION, FERRY_S3_PATH_STYLE=1); credentials come from
+the AWS environment/profile chain. --mirror adds fallback base URLs after <repo-url> (repeat, or separate
+with commas); see docs/HOSTING.md.
 Exit codes: 0 success (also "already up to date"), 1 failure, 2 usage error.
 `;
 
@@ -69,6 +74,11 @@ const OPTIONS = {
   quality: { type: "string" },
   "delta-history": { type: "string" },
   layout: { type: "string" },
+  "s3-endpoint": { type: "string" },
+  "s3-region": { type: "string" },
+  "s3-path-style": { type: "boolean" },
+  "upload-concurrency": { type: "string" },
+  mirror: { type: "string", multiple: true },
   json: { type: "boolean" },
   packages: { type: "string" },
   runtime: { type: "string" },
@@ -193,9 +203,12 @@ async function main(argv: string[]): Promise<number> {
     case "publish": {
       const epoch = process.env.SOURCE_DATE_EPOCH;
       const expiresDays = expiryDays(values["expires-days"]);
+      const concurrency = positiveInteger(values["upload-concurrency"], "--upload-concurrency");
       const result = await publish({
         buildDir: need(args[0], "<build-dir>"),
         repo: need(values.repo, "--repo <repo-dir>"),
+        s3: s3Settings(values),
+        ...(concurrency ? { upload: { concurrency } } : {}),
         version: need(values.version, "--version <version>"),
         key: await loadSigningKeys(need(values.key, "--key <release.key>"), "--key"),
         ...(values.channel ? { channel: values.channel } : {}),
@@ -208,8 +221,10 @@ async function main(argv: string[]): Promise<number> {
         ...(values.runtime === undefined ? {} : { runtime: values.runtime }),
         onEvent: (event) => {
           if (json) out(event);
+          else renderer.upload(event);
         },
       });
+      renderer.finish();
       if (json) out({ type: "result", ...result });
       else
         process.stdout.write(
@@ -220,12 +235,15 @@ async function main(argv: string[]): Promise<number> {
     }
     case "resign": {
       const expiresDays = expiryDays(values["expires-days"]);
-      const body = await resign({
-        repo: need(values.repo, "--repo <repo-dir>"),
-        keys: await loadSigningKeys(need(values.key, "--key <release.key>"), "--key"),
-        ...(values.channel ? { channel: values.channel } : {}),
-        ...(expiresDays ? { expiresInDays: expiresDays } : {}),
-      });
+      const keys = await loadSigningKeys(need(values.key, "--key <release.key>"), "--key");
+      const body = await withStore(need(values.repo, "--repo <repo-dir>"), s3Settings(values), (repo) =>
+        resign({
+          repo,
+          keys,
+          ...(values.channel ? { channel: values.channel } : {}),
+          ...(expiresDays ? { expiresInDays: expiresDays } : {}),
+        }),
+      );
       if (json) out({ type: "result", ...body });
       else
         process.stdout.write(
@@ -249,7 +267,6 @@ async function main(argv: string[]): Promise<number> {
       const releaseThreshold = positiveInteger(values["release-threshold"], "--release-threshold");
       const expiresDays = expiryDays(values["expires-days"]);
       const change = {
-        repo: need(values.repo, "--repo <repo-dir>"),
         signers,
         ...(rootKeys ? { rootKeys: rootKeys.map((k) => k.public) } : {}),
         ...(releaseKeys ? { releaseKeys: releaseKeys.map((k) => k.public) } : {}),
@@ -257,7 +274,9 @@ async function main(argv: string[]): Promise<number> {
         ...(releaseThreshold ? { releaseThreshold } : {}),
         ...(expiresDays ? { expiresInDays: expiresDays } : {}),
       };
-      const body = action === "init" ? await initRoot(change) : await rotateRoot(change);
+      const body = await withStore(need(values.repo, "--repo <repo-dir>"), s3Settings(values), (repo) =>
+        action === "init" ? initRoot({ ...change, repo }) : rotateRoot({ ...change, repo }),
+      );
       const summary = {
         version: body.version,
         expires: body.expires,
@@ -304,6 +323,7 @@ async function main(argv: string[]): Promise<number> {
       const installDir = need(args[1], "<install-dir>");
       const options = {
         repoUrl: need(args[0], "<repo-url>"),
+        mirrors: mirrorList(values.mirror),
         installDir,
         trust: await loadTrust(
           values.trust,
@@ -372,6 +392,7 @@ async function main(argv: string[]): Promise<number> {
       const installDir = need(args[1], "<install-dir>");
       const result = await repair({
         repoUrl: need(args[0], "<repo-url>"),
+        mirrors: mirrorList(values.mirror),
         installDir,
         trust: await loadTrust(
           values.trust,

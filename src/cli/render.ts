@@ -1,4 +1,5 @@
 import type { UpdateEvent } from "../client/events.js";
+import type { PublishEvent } from "../publisher/publish.js";
 
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -44,6 +45,9 @@ export class ProgressRenderer {
           `Retrying ${event.url} in ${event.delayMs} ms (attempt ${event.attempt}): ${event.message}`,
         );
         break;
+      case "mirror":
+        this.line(`Mirror ${event.from} failed for ${event.path} (${event.code}); using ${event.to}.`);
+        break;
       case "commit":
         this.line(`Applying: ${event.moves} files in, ${event.deletes} removed.`);
         break;
@@ -56,6 +60,26 @@ export class ProgressRenderer {
         break;
     }
   }
+
+  /** A publish's upload progress: stage lines, retries, and a self-overwriting count on a terminal. */
+  upload(event: PublishEvent): void {
+    if (event.type === "upload-stage") this.line(`Uploading ${event.stage}: ${event.objects} object(s).`);
+    else if (event.type === "upload-retry")
+      this.line(
+        `Retrying upload of ${event.path} in ${event.delayMs} ms (attempt ${event.attempt}): ${event.message}`,
+      );
+    else if (event.type === "upload" && this.out.isTTY) {
+      if (event.skipped) this.skipped++;
+      else this.uploadedBytes += event.bytes;
+      this.out.write(
+        `\rUploaded ${event.done} of ${event.started} object(s) started, ${formatBytes(this.uploadedBytes)}; ${this.skipped} already present `,
+      );
+      this.drawn = true;
+    }
+  }
+
+  private uploadedBytes = 0;
+  private skipped = 0;
 
   private progress(bytes: number, total: number): void {
     const now = Date.now();

@@ -36,6 +36,15 @@ export type UpdateEvent =
     }
   /** Every chunk is downloaded and verified; staged files are now assembled and verified. */
   | { readonly type: "verify"; readonly files: number }
+  /** A mirror failed for `path` (repository-relative); the object is fetched from `to` instead. */
+  | {
+      readonly type: "mirror";
+      readonly path: string;
+      readonly from: string;
+      readonly to: string;
+      readonly code: string;
+      readonly message: string;
+    }
   | { readonly type: "assemble"; readonly path: string; readonly done: number; readonly total: number }
   | { readonly type: "commit"; readonly moves: number; readonly deletes: number }
   /** The runtime gate set a release made for another runtime aside (docs/PACKAGES.md). */

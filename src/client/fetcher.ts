@@ -16,7 +16,7 @@ import type { Clock } from "../ports/clock.js";
 import type { FileSystem } from "../ports/fs.js";
 import type { Transport, TransportResponse } from "../ports/transport.js";
 import type { EventSink, RangeMode } from "./events.js";
-import { httpError, isTransient, parseRetryAfter, readCapped, retryDelayMs } from "./http.js";
+import { httpError, parseRetryAfter, readCapped, retryDelayMs } from "./http.js";
 import type { InstallLayout } from "./layout.js";
 import { pool } from "./pool.js";
 import type { RemoteRepository } from "./remote.js";
@@ -116,7 +116,13 @@ export class ChunkFetcher {
           );
         }
       } catch (error) {
-        if (!isTransient(error) || attempt >= maxAttempts || this.options.signal?.aborted) throw error;
+        // Another mirror for this pack: try it now, without spending an attempt (mirrors.ts).
+        const step = this.options.repo.failover(`packs/${this.packId(pack)}.pack`, error);
+        if (step === "next" && !this.options.signal?.aborted) {
+          attempt--;
+          continue;
+        }
+        if (step === "fail" || attempt >= maxAttempts || this.options.signal?.aborted) throw error;
         const e = error as FerryError;
         const delayMs = retryDelayMs(attempt, e);
         if (delayMs === undefined) throw error;
@@ -369,6 +375,7 @@ export class ChunkFetcher {
     const data = decode(chunk.codec, stored, chunk.size, what);
     const actual = sha256(data);
     if (actual !== chunk.hash) {
+      needed.set(chunk.hash, chunk); // still needed: another mirror may serve it intact
       throw new FerryError(
         "E_HASH_MISMATCH",
         `The ${what} has sha256 ${actual}: the pack is corrupt or was tampered with. Nothing was installed; report this to the publisher.`,

@@ -19,6 +19,8 @@ import { executePlan, loadInstalledRelease, openRepository } from "./update.js";
 export interface RepairOptions extends ClientDeps {
   /** Where the installed release's chunks (and, if the local copy is lost, its manifest) are fetched. */
   readonly repoUrl: string;
+  /** More base URLs of the same repository, tried after repoUrl. */
+  readonly mirrors?: readonly string[];
   readonly installDir: string;
   /**
    * The install state keeps the signed pointer that pinned the installed manifest and the root that

@@ -10,7 +10,13 @@ import {
   trustNextRoot,
   trustShippedRoot,
 } from "../core/root.js";
-import type { RemoteRepository } from "./remote.js";
+
+/** Where a pointer and root files come from: one mirror of the repository (see mirrors.ts). */
+export interface PointerSource {
+  url(path: string): string;
+  pointerBytes(channel: string, signal?: AbortSignal): Promise<Uint8Array>;
+  rootBytes(version: number, signal?: AbortSignal): Promise<Uint8Array>;
+}
 
 /**
  * What a fresh install trusts, docs/FORMAT.md §6: root keys (root/1.json must carry `threshold` of their
@@ -67,7 +73,7 @@ export function installedRoot(anchor: TrustAnchor, stored: StoredTrust): Trusted
 }
 
 async function startingRoot(
-  repo: RemoteRepository,
+  repo: PointerSource,
   anchor: TrustAnchor,
   stored: StoredTrust | undefined,
   signal: AbortSignal | undefined,
@@ -89,7 +95,7 @@ async function startingRoot(
  * request when no keys were rotated. The returned root is what the install should store.
  */
 export async function fetchVerifiedPointer(
-  repo: RemoteRepository,
+  repo: PointerSource,
   channel: string,
   anchor: TrustAnchor,
   stored: StoredTrust | undefined,

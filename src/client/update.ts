@@ -20,7 +20,8 @@ import { loadRelease, pruneKeptObjects } from "./release.js";
 import { checkManifestBytes, RemoteRepository } from "./remote.js";
 import { releaseInfo } from "../core/release-info.js";
 import { encodeState, type InstallState, readState, type StatCacheEntry } from "./state.js";
-import { anchorKeyids, fetchVerifiedPointer, toAnchor, type TrustOption } from "./trust.js";
+import { fetchNewestPointer } from "./mirrors.js";
+import { anchorKeyids, toAnchor, type TrustOption } from "./trust.js";
 import { carrySelection, restrict } from "../core/selection.js";
 import { contentFields, installedSelection, materialized, withContent } from "./content.js";
 import {
@@ -33,6 +34,8 @@ import {
 
 export interface UpdateOptions extends ClientDeps {
   readonly repoUrl: string;
+  /** More base URLs of the same repository, tried after repoUrl (docs/HOSTING.md "Mirrors"). */
+  readonly mirrors?: readonly string[];
   readonly installDir: string;
   /** Root keys or a root file (see TrustAnchor); an installed release's stored root supersedes keys. */
   readonly trust: TrustOption;
@@ -141,13 +144,14 @@ async function prepare(
     );
   }
   const anchor = toAnchor(options.trust);
-  const { pointer, root, releaseKeysRotated } = await fetchVerifiedPointer(
+  const { pointer, root, releaseKeysRotated } = await fetchNewestPointer(
     repo,
     channel,
     anchor,
     state,
     started,
     ctx.signal,
+    ctx.emit,
   );
   const trustedKeys = state?.trustedKeys ?? anchorKeyids(anchor, root);
   checkFreshness(
@@ -214,9 +218,9 @@ async function prepare(
 /** The repository at `repoUrl`, retrying transient failures with the context's clock. */
 export function openRepository(
   ctx: Context,
-  options: Pick<UpdateOptions, "repoUrl" | "maxAttempts">,
+  options: Pick<UpdateOptions, "repoUrl" | "mirrors" | "maxAttempts">,
 ): RemoteRepository {
-  return new RemoteRepository(options.repoUrl, ctx.transport, {
+  return new RemoteRepository([options.repoUrl, ...(options.mirrors ?? [])], ctx.transport, {
     maxAttempts: options.maxAttempts ?? 5,
     sleep: (ms, signal) => ctx.clock.sleep(ms, signal),
     signal: ctx.signal,

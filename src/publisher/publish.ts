@@ -32,7 +32,9 @@ import { expiryAfterDays, timestamp } from "../core/time.js";
 import { type BuiltDelta, type DeltaSettings, deltasForFile, loadHistory } from "./deltas.js";
 import { PackWriter, type PendingLocation } from "./pack-writer.js";
 import { type KnownChunk, loadChunkIndex } from "./repo-index.js";
-import { DirectoryStore, type RepoStore } from "./repo-store.js";
+import { openStore, type S3Settings } from "./open-store.js";
+import type { RepoStore } from "./repo-store.js";
+import { type UploadEvent, UploadSession, type UploadSessionOptions } from "./upload-session.js";
 import { ensureRoot, loadRootChain, requireReleaseKeys } from "./roots.js";
 import { storeManifest } from "./manifest-store.js";
 import { releaseInfo } from "../core/release-info.js";
@@ -43,7 +45,11 @@ import { RUNTIME_PATTERN } from "../core/pointer.js";
 
 export interface PublishOptions {
   readonly buildDir: string;
+  /** A directory, s3://bucket/prefix (with `s3` settings), or any RepoStore. */
   readonly repo: string | RepoStore;
+  readonly s3?: S3Settings;
+  /** Parallelism and retries of uploads (docs/HOSTING.md). */
+  readonly upload?: Omit<UploadSessionOptions, "onEvent">;
   readonly version: string;
   /** Release key(s): a threshold of the newest root's release role. Without a root, root/1.json is created for them. */
   readonly key: SigningKey | readonly SigningKey[];
@@ -96,7 +102,8 @@ export type PublishEvent =
       readonly bytesTotal: number;
     }
   /** A delta for `path` from an earlier content `from` was kept (`bytes` long). */
-  | { readonly type: "delta"; readonly path: string; readonly from: string; readonly bytes: number };
+  | { readonly type: "delta"; readonly path: string; readonly from: string; readonly bytes: number }
+  | UploadEvent;
 
 export interface PublishResult {
   readonly version: string;
@@ -132,9 +139,27 @@ const brotliAsync = promisify(brotliCompress);
 
 /**
  * Publishes a build directory as a release: packs (new chunks only), then the manifest, then the signed
- * channel pointer last. Memory is bounded by IN_FLIGHT chunks, whatever the file sizes.
+ * channel pointer last (UploadSession enforces that order on any store). Memory is bounded by IN_FLIGHT
+ * chunks, whatever the file sizes.
  */
 export async function publish(options: PublishOptions): Promise<PublishResult> {
+  const backend = await openStore(options.repo, options.s3);
+  const store = new UploadSession(backend, {
+    ...options.upload,
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+  });
+  try {
+    return await publishInto(store, options);
+  } catch (error) {
+    await store.abandon(); // no upload may outlive the failed publish (nor the store's connections)
+    throw error;
+  } finally {
+    // A store this call opened (s3://) holds connections and a temp directory.
+    if (backend !== options.repo) await (backend as { close?: () => Promise<void> }).close?.();
+  }
+}
+
+async function publishInto(store: UploadSession, options: PublishOptions): Promise<PublishResult> {
   const channel = options.channel ?? "stable";
   if (!CHANNEL_PATTERN.test(channel))
     throw new FerryError(
@@ -178,7 +203,6 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     ),
     quality: checkedInteger("deltaQuality", options.deltaQuality ?? DEFAULT_DELTA_QUALITY, 0, 11),
   };
-  const store = typeof options.repo === "string" ? new DirectoryStore(options.repo) : options.repo;
   const keys = "keyid" in options.key ? [options.key as SigningKey] : (options.key as readonly SigningKey[]);
   const now = options.created ?? new Date();
   await store.write("ferry-repo.json", new TextEncoder().encode('{"format":1,"type":"ferry-repo"}\n'));
@@ -373,6 +397,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     ...runtimeField,
   };
   await store.write(`channels/${channel}.json`, signPointer(body, keys));
+  await store.commit();
   return {
     version: options.version,
     channel,

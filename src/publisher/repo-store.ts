@@ -4,11 +4,15 @@ import { dirname, join } from "node:path";
 import { ioError } from "../core/errors.js";
 
 /**
- * Where a publisher writes a repository. A directory today; object storage later implements the same
- * four operations. Every write is atomic: readers see the old object or the whole new one.
+ * Where a publisher writes a repository: a directory (DirectoryStore) or S3-compatible object storage
+ * (S3Store). Paths are relative, '/'-separated. Every write is atomic: readers see the old object or the
+ * whole new one. Put-if-absent is layered on top (UploadSession: `head`, then write when missing), so a
+ * store needs no conditional writes. Headers and upload order come from objectPolicy(path).
  */
 export interface RepoStore {
   read(path: string): Promise<Uint8Array | undefined>;
+  /** The object's size, or undefined when it does not exist. */
+  head(path: string): Promise<{ readonly size: number } | undefined>;
   /** `length` bytes at `offset` of an existing object (fewer only if the object is shorter). */
   readRange(path: string, offset: number, length: number): Promise<Uint8Array>;
   list(prefix: string): Promise<string[]>;
@@ -17,10 +21,35 @@ export interface RepoStore {
   /** Moves a finished local temp file (from tempPath) into the repository. */
   putFile(path: string, localFile: string): Promise<void>;
   tempPath(): Promise<string>;
+  /** Removes an object; a missing object is not an error. */
+  delete(path: string): Promise<void>;
+  /** Where the store is, for messages: a directory or s3://bucket/prefix. */
+  readonly location: string;
 }
 
 export class DirectoryStore implements RepoStore {
   constructor(readonly root: string) {}
+
+  get location(): string {
+    return this.root;
+  }
+
+  async head(path: string): Promise<{ size: number } | undefined> {
+    try {
+      const info = await stat(join(this.root, path));
+      return info.isFile() ? { size: info.size } : undefined;
+    } catch (error) {
+      if ((error as { code?: string }).code === "ENOENT") return undefined;
+      throw ioError("stat", join(this.root, path), error);
+    }
+  }
+
+  async delete(path: string): Promise<void> {
+    await unlink(join(this.root, path)).catch((error: unknown) => {
+      if ((error as { code?: string }).code !== "ENOENT")
+        throw ioError("delete", join(this.root, path), error);
+    });
+  }
 
   async read(path: string): Promise<Uint8Array | undefined> {
     try {
