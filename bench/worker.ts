@@ -6,7 +6,14 @@
  * Usage: node dist/bench/worker.js '<json job>'
  */
 import { performance } from "node:perf_hooks";
-import { type ChunkingParams, parsePrivateKey, parsePublicKey, publish, update } from "../src/index.js";
+import {
+  type ChunkingParams,
+  check,
+  parsePrivateKey,
+  parsePublicKey,
+  publish,
+  update,
+} from "../src/index.js";
 
 export type WorkerJob =
   | {
@@ -19,6 +26,12 @@ export type WorkerJob =
     }
   | {
       readonly op: "update";
+      readonly repoUrl: string;
+      readonly installDir: string;
+      readonly publicText: string;
+    }
+  | {
+      readonly op: "check";
       readonly repoUrl: string;
       readonly installDir: string;
       readonly publicText: string;
@@ -52,6 +65,12 @@ async function run(job: WorkerJob): Promise<unknown> {
       });
     case "update":
       return update({
+        repoUrl: job.repoUrl,
+        installDir: job.installDir,
+        trust: [parsePublicKey(job.publicText, "bench public key")],
+      });
+    case "check":
+      return check({
         repoUrl: job.repoUrl,
         installDir: job.installDir,
         trust: [parsePublicKey(job.publicText, "bench public key")],

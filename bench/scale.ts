@@ -1,0 +1,138 @@
+/**
+ * Scale benchmark (issue 8): a generated release of many small files in deep directories, published
+ * locally (tree layout by `auto`), installed, checked with no change, then updated after 10 files change.
+ * Prints publish time and peak RSS, and the bytes/requests of the check and of the update, counted at the
+ * loopback server. Each library call runs in its own child process (bench/worker.ts) for its peak RSS.
+ *
+ *   npm run build && node dist/bench/scale.js            # FERRY_SCALE_FILES=500000 (default)
+ *   FERRY_SCALE_FILES=20000 node dist/bench/scale.js     # CI-sized
+ */
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { generateKeyPair } from "../src/index.js";
+import { serveCounting } from "./counting-server.js";
+import { runWorker } from "./run-worker.js";
+
+const FILES = Number(process.env.FERRY_SCALE_FILES ?? 500_000);
+if (!Number.isSafeInteger(FILES) || FILES < 100)
+  throw new Error("FERRY_SCALE_FILES must be an integer >= 100");
+const CHANGED = 10;
+const started = performance.now();
+const log = (message: string) =>
+  console.error(`[scale ${((performance.now() - started) / 1000).toFixed(1)}s] ${message}`);
+
+/** Deep path of file i: 4 directory levels, ~50 files per leaf directory. */
+function pathOf(i: number): string {
+  const leaf = Math.floor(i / 50);
+  return `a${leaf % 20}/b${Math.floor(leaf / 20) % 20}/c${Math.floor(leaf / 400) % 25}/d${Math.floor(leaf / 10000)}/f${i}.txt`;
+}
+
+function contentOf(i: number, version: number): string {
+  return `entity ${i} version ${version}\n`.repeat(10 + (i % 40));
+}
+
+async function writeBuild(dir: string): Promise<void> {
+  const made = new Set<string>();
+  for (let i = 0; i < FILES; i++) {
+    const path = join(dir, pathOf(i));
+    const parent = path.slice(0, path.lastIndexOf("/"));
+    if (!made.has(parent)) {
+      await mkdir(parent, { recursive: true });
+      made.add(parent);
+    }
+    await writeFile(path, contentOf(i, 1));
+  }
+}
+
+const tmp = await mkdtemp(join(tmpdir(), "ferry-scale-"));
+const { privatePem, publicText } = generateKeyPair();
+const build = join(tmp, "build");
+const repo = join(tmp, "repo");
+const install = join(tmp, "install");
+await mkdir(repo, { recursive: true });
+const server = await serveCounting(repo);
+try {
+  log(`generating ${FILES} files`);
+  await writeBuild(build);
+  log("publish v1");
+  const p1 = await runWorker<{ layout: string; manifestBytes: number; metadataObjects: number }>({
+    op: "publish",
+    buildDir: build,
+    repo,
+    version: "1.0.0",
+    privatePem,
+  });
+  log("install v1");
+  server.take();
+  const installed = await runWorker<{ metadataBytes: number; requests: number }>({
+    op: "update",
+    repoUrl: server.url,
+    installDir: install,
+    publicText,
+  });
+  const installCounts = server.take();
+  log("no-change check");
+  const checked = await runWorker<{ metadataBytes: number; updateAvailable: boolean }>({
+    op: "check",
+    repoUrl: server.url,
+    installDir: install,
+    publicText,
+  });
+  const checkCounts = server.take();
+  // 10 files change, spread over different leaf directories.
+  for (let k = 0; k < CHANGED; k++) {
+    const i = Math.floor((k * FILES) / CHANGED) + 7;
+    await writeFile(join(build, pathOf(i)), contentOf(i, 2));
+  }
+  log("publish v2");
+  const p2 = await runWorker<{ newMetadataObjects: number; deltas: number }>({
+    op: "publish",
+    buildDir: build,
+    repo,
+    version: "2.0.0",
+    privatePem,
+  });
+  log("update to v2");
+  server.take();
+  const updated = await runWorker<{
+    metadataBytes: number;
+    requests: number;
+    bytesDownloaded: number;
+    filesWritten: number;
+  }>({ op: "update", repoUrl: server.url, installDir: install, publicText });
+  const updateCounts = server.take();
+  const result = {
+    files: FILES,
+    publishV1: {
+      seconds: p1.seconds,
+      rssMiB: p1.rssMiB,
+      layout: p1.result.layout,
+      objects: p1.result.metadataObjects,
+    },
+    install: {
+      seconds: installed.seconds,
+      rssMiB: installed.rssMiB,
+      ...installCounts,
+      metadataBytes: installed.result.metadataBytes,
+    },
+    check: { rssMiB: checked.rssMiB, updateAvailable: checked.result.updateAvailable, ...checkCounts },
+    publishV2: {
+      seconds: p2.seconds,
+      rssMiB: p2.rssMiB,
+      newObjects: p2.result.newMetadataObjects,
+      deltas: p2.result.deltas,
+    },
+    update: {
+      seconds: updated.seconds,
+      rssMiB: updated.rssMiB,
+      filesWritten: updated.result.filesWritten,
+      metadataBytes: updated.result.metadataBytes,
+      ...updateCounts,
+    },
+  };
+  console.log(JSON.stringify(result, null, 1));
+} finally {
+  await server.close();
+  await rm(tmp, { recursive: true, force: true });
+}
