@@ -9,6 +9,23 @@ export {
   type VerifyResult,
   verify,
 } from "./client/inspect.js";
+export {
+  DEFAULT_MAX_UNHEALTHY_LAUNCHES,
+  markHealthy,
+  open,
+  type OpenOptions,
+  type OpenResult,
+  type RollbackCode,
+  type RollbackResult,
+  rollback,
+} from "./client/lifecycle.js";
+export type { LifecycleStatus } from "./client/lifecycle-status.js";
+export type { BlockedRelease, Health } from "./client/health.js";
+export type { DownloadInfo, Refusal, RefusalHook } from "./client/policy.js";
+export { readUpdateLog, type UpdateLogEntry } from "./client/update-log.js";
+export { rolloutBucket } from "./core/release-policy.js";
+export type { ReleaseRef, Rollout } from "./core/pointer.js";
+export { haltRollout, setRollout } from "./publisher/rollout.js";
 export { type RepairOptions, type RepairResult, repair } from "./client/repair.js";
 export type { TrustAnchor, TrustOption } from "./client/trust.js";
 export { type CheckResult, check, type UpdateOptions, type UpdateSummary, update } from "./client/update.js";

@@ -15,21 +15,28 @@ import { formatListenMessage, serveRepository } from "../server/static-server.js
 import { NodeFileSystem } from "../node/node-fs.js";
 import type { FileSystem } from "../ports/fs.js";
 import { formatBytes, ProgressRenderer } from "./render.js";
+import { formatLifecycle, lifecycleCommand } from "./lifecycle-commands.js";
 
 const HELP = `ferry — signed, content-addressed live updates for games and apps
 
 Usage:
   ferry keygen <dir> [--name ferry]
-  ferry publish <build-dir> --repo <repo-dir> --version <v> --key <release.key>... [--channel stable] [--expires-days 30] [--quality 0-11] [--delta-history 0-8] [--json]
+  ferry publish <build-dir> --repo <repo-dir> --version <v> --key <release.key>... [--channel stable] [--expires-days 30] [--quality 0-11] [--delta-history 0-8] [--mandatory] [--min-version <v>] [--rollout <pct>] [--json]
   ferry resign --repo <repo-dir> --key <release.key>... [--channel stable] [--expires-days 30]
   ferry root init --repo <repo-dir> --root-key <root.key|.pub>... --release-key <release.pub>... [--root-threshold 1] [--release-threshold 1] [--expires-days 365]
   ferry root rotate --repo <repo-dir> --sign <root.key>... [--root-key <k>...] [--release-key <k>...] [--root-threshold n] [--release-threshold n] [--expires-days 365]
   ferry serve <repo-dir> [--host 127.0.0.1] [--port 8080]
-  ferry update <repo-url> <install-dir> --trust <root.pub|root.json>... [--trust-threshold 1] [--channel stable] [--allow-downgrade] [--wait-lock <s>] [--json]
+  ferry update <repo-url> <install-dir> --trust <root.pub|root.json>... [--trust-threshold 1] [--channel stable] [--allow-downgrade] [--next-start] [--wait-lock <s>] [--json]
   ferry check <repo-url> <install-dir> --trust <root.pub|root.json>... [--channel stable] [--allow-downgrade] [--json]
   ferry repair <repo-url> <install-dir> --trust <root.pub|root.json>... [--json]
   ferry status <install-dir> [--json]
   ferry verify <install-dir> [--json]
+  ferry rollback <install-dir> [--json]              restore the previous release (kept at the last update)
+  ferry open <install-dir> [--max-launches 2] [--json]   game start: apply a staged update, count the launch
+  ferry mark-healthy <install-dir>                   the game started fine: stop counting launches
+  ferry log <install-dir> [--json]                   updates, rollbacks and refusals with their reasons
+  ferry rollout set <pct> --repo <repo-dir> --key <release.key>... [--channel stable]
+  ferry rollout halt --repo <repo-dir> --key <release.key>... [--channel stable]
 
 --trust takes a root public key (file or the text ferry-ed25519:...; repeat for several, with --trust-threshold)
 or a root metadata file (root/<n>.json) shipped with the game. 'ferry publish' on a repository without root
@@ -58,6 +65,11 @@ const OPTIONS = {
   "expires-days": { type: "string" },
   quality: { type: "string" },
   "delta-history": { type: "string" },
+  mandatory: { type: "boolean" },
+  "min-version": { type: "string" },
+  rollout: { type: "string" },
+  "next-start": { type: "boolean" },
+  "max-launches": { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -155,6 +167,9 @@ async function main(argv: string[]): Promise<number> {
         ...(expiresDays ? { expiresInDays: expiresDays } : {}),
         ...(values.quality === undefined ? {} : { quality: Number(values.quality) }),
         ...(values["delta-history"] === undefined ? {} : { deltaHistory: Number(values["delta-history"]) }),
+        ...(values.mandatory ? { mandatory: true } : {}),
+        ...(values["min-version"] === undefined ? {} : { minVersion: values["min-version"] }),
+        ...(values.rollout === undefined ? {} : { rolloutPercent: Number(values.rollout) }),
         onEvent: (event) => {
           if (json) out(event);
         },
@@ -249,6 +264,7 @@ async function main(argv: string[]): Promise<number> {
         ),
         ...(values.channel ? { channel: values.channel } : {}),
         ...(values["allow-downgrade"] ? { allowDowngrade: true } : {}),
+        ...(values["next-start"] ? { applyOn: "next-start" as const } : {}),
         ...lockWait(values["wait-lock"]),
         ...(await testHooks(installDir, onEvent)),
       };
@@ -258,7 +274,7 @@ async function main(argv: string[]): Promise<number> {
         else
           process.stdout.write(
             result.updateAvailable
-              ? `Update available: ${result.installedVersion ?? "(not installed)"} -> ${result.version}, ${formatBytes(result.downloadBytes)} to download, ${result.filesToWrite} files to write, ${result.filesToDelete} to delete.\n`
+              ? `Update available: ${result.installedVersion ?? "(not installed)"} -> ${result.version}, ${formatBytes(result.downloadBytes)} to download, ${result.filesToWrite} files to write, ${result.filesToDelete} to delete.${result.mandatory ? " Mandatory." : ""}${result.mustUpdate ? ` Versions below ${result.minVersion} must update before playing.` : ""}\n`
               : `Up to date: ${result.version}.\n`,
           );
         return 0;
@@ -267,6 +283,10 @@ async function main(argv: string[]): Promise<number> {
       renderer.finish();
       if (json) out({ type: "result", ...result });
       else if (result.upToDate) process.stdout.write(`Already up to date: ${result.version}.\n`);
+      else if (result.pending)
+        process.stdout.write(
+          `Staged ${result.previousVersion ?? "(fresh install)"} -> ${result.version}: applied at the next 'ferry open' (game start).\n`,
+        );
       else
         process.stdout.write(
           `Updated ${result.previousVersion ?? "(fresh install)"} -> ${result.version} in ${(result.durationMs / 1000).toFixed(1)} s: downloaded ${formatBytes(result.bytesDownloaded)} ` +
@@ -307,7 +327,8 @@ async function main(argv: string[]): Promise<number> {
       if (json) out({ type: "result", ...result });
       else
         process.stdout.write(
-          `${result.installDir}: version ${result.version} (channel '${result.channel}', serial ${result.serial}) from ${result.repo}; ${result.files} files, ${formatBytes(result.bytes)}.\n`,
+          `${result.installDir}: version ${result.version} (channel '${result.channel}', serial ${result.serial}) from ${result.repo}; ${result.files} files, ${formatBytes(result.bytes)}.\n` +
+            formatLifecycle(result.lifecycle),
         );
       return 0;
     }
@@ -324,6 +345,12 @@ async function main(argv: string[]): Promise<number> {
       }
       return result.ok ? 0 : 1;
     }
+    case "rollback":
+    case "open":
+    case "mark-healthy":
+    case "log":
+    case "rollout":
+      return lifecycleCommand(command, args, values, json, (dir) => testHooks(dir, onEvent));
     default:
       throw usage(`Unknown command '${command}'`);
   }

@@ -4,6 +4,7 @@ import { hashFile } from "./local-index.js";
 import { requireState } from "./state.js";
 import { FerryError } from "../core/errors.js";
 import { loadInstalledManifest } from "./update.js";
+import { type LifecycleStatus, lifecycleStatus } from "./lifecycle-status.js";
 
 export interface StatusResult {
   readonly installDir: string;
@@ -14,6 +15,8 @@ export interface StatusResult {
   readonly files: number;
   readonly bytes: number;
   readonly expires: string | null;
+  /** Rollout bucket, health, blocked releases, previous release, last error (docs/ROLLBACK.md). */
+  readonly lifecycle: LifecycleStatus;
 }
 
 /** What is installed. Reads only local state (after recovering an interrupted commit). */
@@ -33,6 +36,7 @@ export async function status(installDir: string, deps: ClientDeps = {}): Promise
       files: manifest.files.length,
       bytes: totalSize(manifest),
       expires: typeof expires === "string" ? expires : null,
+      lifecycle: await lifecycleStatus(ctx, state),
     };
   });
 }

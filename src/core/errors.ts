@@ -26,7 +26,13 @@ export type FerryErrorCode =
   | "E_ABORTED"
   | "E_DAMAGED"
   /** The install's volume has less free space than the update needs; data: path, needed, available. */
-  | "E_NO_SPACE";
+  | "E_NO_SPACE"
+  /** The release was blocked on this install after it failed to start (crash loop); data: version, release. */
+  | "E_BLOCKED"
+  /** A caller-supplied policy hook refused the update (metered connection, low disk, ...); data: reason. */
+  | "E_REFUSED"
+  /** No previous release is kept for the installed one, so there is nothing to roll back to. */
+  | "E_NO_PREVIOUS";
 
 export type ErrorData = Readonly<Record<string, string | number | boolean | null | undefined>>;
 

@@ -36,6 +36,7 @@ import { PackWriter, type PendingLocation } from "./pack-writer.js";
 import { type KnownChunk, loadChunkIndex } from "./repo-index.js";
 import { DirectoryStore, type RepoStore } from "./repo-store.js";
 import { ensureRoot, loadRootChain, requireReleaseKeys } from "./roots.js";
+import { publishPolicy } from "./rollout.js";
 import { scanBuildDirectory } from "./scan.js";
 
 export interface PublishOptions {
@@ -65,6 +66,12 @@ export interface PublishOptions {
   /** Creation time recorded in the manifest (default now; set for reproducible output). */
   readonly created?: Date;
   readonly expiresInDays?: number;
+  /** Clients must install this release before playing (docs/ROLLBACK.md). */
+  readonly mandatory?: boolean;
+  /** Clients below this version must update before playing. */
+  readonly minVersion?: string;
+  /** Staged rollout: the share of installs (0 < p <= 100) that take the release; the rest keep the current one. */
+  readonly rolloutPercent?: number;
   /** Expiry of root/1.json when this publish creates it (default 365 days). */
   readonly rootExpiresInDays?: number;
   readonly onEvent?: (event: PublishEvent) => void;
@@ -238,6 +245,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
   }
   // Deltas are appended to the same packs, after every chunk, in file order: deterministic.
   const previousPointer = await readPreviousPointer(store, channel);
+  const policy = publishPolicy(options, previousPointer, channel);
   const history =
     deltaSettings.history > 0 ? await loadHistory(store, previousPointer, deltaSettings.history) : [];
   const deltasByPath = new Map<string, BuiltDelta[]>();
@@ -340,6 +348,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     published: timestamp(now),
     expires: expiryAfterDays(now, options.expiresInDays ?? 30),
     manifest: { hash: manifestHash, size: compressed.length, codec: "br", rawSize: raw.length },
+    ...policy,
   };
   await store.write(`channels/${channel}.json`, signPointer(body, keys));
   return {
