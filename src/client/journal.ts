@@ -5,6 +5,7 @@ import { checkFormatHeader, JsonReader, parseJson } from "../core/json-reader.js
 import { assertSafePath, collisionKey } from "../core/paths.js";
 import type { FileSystem } from "../ports/fs.js";
 import type { InstallLayout } from "./layout.js";
+import { parseRollbackRecord, recordRollback, type RollbackRecord } from "./rollback-record.js";
 import { encodeState, type InstallState, parseState, stateToJson } from "./state.js";
 
 /** `.ferry/journal.json`: the complete description of a commit, docs/FORMAT.md §7. */
@@ -20,6 +21,8 @@ export interface Journal {
   readonly previous?: string;
   /** The moves' files come from `previous/<hash>/files/` instead of `staging/files/` (a rollback). */
   readonly source?: string;
+  /** A rollback's reason: logged (and the release blocked) inside the commit, so a crash cannot lose it. */
+  readonly rollback?: RollbackRecord;
 }
 
 const HASH = /^[0-9a-f]{64}$/;
@@ -37,6 +40,7 @@ export async function writeJournal(fs: FileSystem, layout: InstallLayout, journa
     state: stateToJson(journal.state),
     ...(journal.previous === undefined ? {} : { previous: journal.previous }),
     ...(journal.source === undefined ? {} : { source: journal.source }),
+    ...(journal.rollback === undefined ? {} : { rollback: journal.rollback }),
   };
   await fs.writeFileAtomic(layout.journal, new TextEncoder().encode(canonicalJson(json)));
 }
@@ -70,6 +74,7 @@ function parseJournal(json: unknown, document: string): Journal {
     state: parseState((json as { state: unknown }).state, `${document} state`),
     ...optionalHash("previous"),
     ...optionalHash("source"),
+    ...(r.has("rollback") ? { rollback: parseRollbackRecord(r.object("rollback")) } : {}),
   };
 }
 
@@ -204,6 +209,7 @@ export async function applyJournal(fs: FileSystem, layout: InstallLayout, journa
   if (saveDir !== undefined) syncDirs.add(saveDir);
   for (const dir of syncDirs) await fs.fsyncDir(dir);
   await fs.writeFileAtomic(layout.state, encodeState(journal.state));
+  if (journal.rollback) await recordRollback({ fs, layout }, journal.rollback);
   await fs.unlink(layout.journal);
   await fs.fsyncDir(layout.ferry);
 }

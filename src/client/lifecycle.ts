@@ -33,27 +33,9 @@ export async function rollbackAndBlock(
 ): Promise<RollbackResult> {
   const state = await requireState(ctx.fs, ctx.layout);
   const current = await loadInstalledManifest(ctx, state);
-  const outcome = await rollbackLocked(ctx, state, current);
-  const message = `Rolled back ${outcome.fromVersion} -> ${outcome.version}: ${why}`;
-  const entry = await appendUpdateLog(ctx, {
-    kind: "rolled-back",
-    code,
-    message,
-    version: outcome.fromVersion,
-    release: outcome.fromRelease,
-    fromVersion: outcome.fromVersion,
-  });
-  const health = await readHealth(ctx);
-  await writeHealth(ctx, {
-    ...healthFor(health, outcome.release),
-    blocked: block
-      ? [
-          ...health.blocked.filter((b) => b.release !== outcome.fromRelease),
-          { release: outcome.fromRelease, version: outcome.fromVersion, code, message, time: entry.time },
-        ]
-      : health.blocked,
-  });
-  return { ...outcome, code, message };
+  // The log entry and the block are written inside the journaled commit (rollback-record.ts).
+  const outcome = await rollbackLocked(ctx, state, current, { code, why, block });
+  return { ...outcome, code };
 }
 
 /**

@@ -4,6 +4,7 @@ import { FerryError } from "../core/errors.js";
 import { checkFormatHeader, JsonReader, parseJson } from "../core/json-reader.js";
 import type { FileEntry, Manifest } from "../core/manifest.js";
 import { assertSafePath } from "../core/paths.js";
+import { timestamp } from "../core/time.js";
 import type { Context } from "./context.js";
 import {
   applyJournal,
@@ -122,7 +123,8 @@ export async function rollbackLocked(
   ctx: Context,
   state: InstallState,
   current: Manifest,
-): Promise<RollbackOutcome> {
+  reason: { readonly code: string; readonly why: string; readonly block: boolean },
+): Promise<RollbackOutcome & { readonly message: string }> {
   const record = await readPrevious(ctx, state);
   if (!record) throw noPrevious(ctx, state);
   const hash = record.state.manifest.hash;
@@ -178,7 +180,23 @@ export async function rollbackLocked(
   };
   await preflightCommit(ctx.fs, ctx.layout, moves, deletes);
   // The point of no return: from here recovery finishes the rollback.
-  const journal: Journal = { moves, deletes, state: newState, source: hash };
+  const message = `Rolled back ${state.version} -> ${record.state.version}: ${reason.why}`;
+  const journal: Journal = {
+    moves,
+    deletes,
+    state: newState,
+    source: hash,
+    rollback: {
+      code: reason.code,
+      message,
+      time: timestamp(ctx.clock.now()),
+      version: state.version,
+      release: state.manifest.hash,
+      toVersion: record.state.version,
+      toRelease: hash,
+      block: reason.block,
+    },
+  };
   await writeJournal(ctx.fs, ctx.layout, journal);
   await applyJournal(ctx.fs, ctx.layout, journal);
   await ctx.fs.removeTree(ctx.layout.previousRoot);
@@ -192,5 +210,6 @@ export async function rollbackLocked(
     fromRelease: state.manifest.hash,
     filesRestored: moves.length,
     filesDeleted: deletes.length,
+    message,
   };
 }

@@ -41,20 +41,34 @@ export async function appendUpdateLog(
   entry: Omit<UpdateLogEntry, "time">,
 ): Promise<UpdateLogEntry> {
   const full: UpdateLogEntry = { time: timestamp(ctx.clock.now()), ...entry };
-  const line = new TextEncoder().encode(`${JSON.stringify(full)}\n`);
+  await appendUpdateLogEntry(ctx, full);
+  return full;
+}
+
+/**
+ * Appends a complete entry (its time fixed by the caller), unless the current log already holds an
+ * identical one: a rollback's entry is written as part of its journaled commit, which may run twice.
+ */
+export async function appendUpdateLogEntry(
+  ctx: Pick<Context, "fs" | "layout">,
+  full: UpdateLogEntry,
+  dedupe = false,
+): Promise<void> {
+  const text = JSON.stringify(full);
+  const line = new TextEncoder().encode(`${text}\n`);
   const { fs, layout } = ctx;
   await fs.mkdirp(layout.ferry);
   const existing = (await fs.stat(layout.updateLog)) ? await fs.readFile(layout.updateLog) : new Uint8Array();
+  if (dedupe && new TextDecoder().decode(existing).split("\n").includes(text)) return;
   if (existing.length > 0 && existing.length + line.length > UPDATE_LOG_MAX_BYTES) {
     await fs.rename(layout.updateLog, layout.updateLogRotated);
     await fs.writeFileAtomic(layout.updateLog, line);
-    return full;
+    return;
   }
   const combined = new Uint8Array(existing.length + line.length);
   combined.set(existing);
   combined.set(line, existing.length);
   await fs.writeFileAtomic(layout.updateLog, combined);
-  return full;
 }
 
 async function readLines(fs: FileSystem, path: string): Promise<UpdateLogEntry[]> {
