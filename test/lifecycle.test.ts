@@ -79,6 +79,7 @@ test("rollback restores the exact previous tree (every file hashed), blocks the 
 
   // The rolled-back release is refused with a recorded reason; a newer one is installed.
   await rejects(s.run(), "E_BLOCKED");
+  await rejects(s.check(), "E_BLOCKED"); // the same refusal again is not logged twice
   await assertTree(s.install, 1, untracked);
   await rejects(rollback(s.install), "E_NO_PREVIOUS");
   await publishVersions(s.dir, s.repo, s.key, [3]);

@@ -5,7 +5,7 @@ import { belowMinimum, type Selection, selectRelease } from "../core/release-pol
 import type { Context } from "./context.js";
 import { ensureInstallId, isBlocked, readHealth } from "./health.js";
 import type { InstallState } from "./state.js";
-import { appendUpdateLog } from "./update-log.js";
+import { appendUpdateLog, readUpdateLogEntries } from "./update-log.js";
 
 /** What a refusal hook is told before anything is downloaded. */
 export interface DownloadInfo {
@@ -41,14 +41,31 @@ export interface PolicyView {
   readonly mustUpdate: boolean;
 }
 
-/** Logs a refusal and returns the error to throw. */
+/**
+ * Logs a refusal and returns the error to throw. The same refusal as the newest entry is not logged
+ * again: a background checker meeting a blocked release every few minutes must not flood the log.
+ */
 async function refused(
   ctx: Context,
   error: FerryError,
   version: string,
   release: string | null,
 ): Promise<FerryError> {
-  await appendUpdateLog(ctx, { kind: "refused", code: error.code, message: error.message, version, release });
+  const last = (await readUpdateLogEntries(ctx)).at(-1);
+  const repeated =
+    last?.kind === "refused" &&
+    last.code === error.code &&
+    last.release === release &&
+    last.message === error.message;
+  if (!repeated) {
+    await appendUpdateLog(ctx, {
+      kind: "refused",
+      code: error.code,
+      message: error.message,
+      version,
+      release,
+    });
+  }
   return error;
 }
 
