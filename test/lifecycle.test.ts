@@ -7,11 +7,21 @@ import { status, verify } from "../src/client/inspect.js";
 import { markHealthy, open, rollback } from "../src/client/lifecycle.js";
 import { readUpdateLog } from "../src/client/update-log.js";
 import { check, update } from "../src/client/update.js";
-import { isFerryError } from "../src/core/errors.js";
+import type { Manifest } from "../src/core/manifest.js";
+import type { Plan } from "../src/core/planner.js";
+import { spaceNeeded } from "../src/core/space.js";
 import { publish } from "../src/publisher/publish.js";
 import { serveRepository } from "../src/server/static-server.js";
 import { sampleGame, writeGame } from "../src/testing/game-fixture.js";
-import { expectedTree, keys, publishVersions, readTree, sortedEntries, tempDir } from "./helpers.js";
+import {
+  assertTreeIs,
+  keys,
+  publishVersions,
+  readTree,
+  rejectsWith,
+  sortedEntries,
+  tempDir,
+} from "./helpers.js";
 
 async function setup(t: Parameters<typeof tempDir>[0]) {
   const dir = await tempDir(t);
@@ -33,20 +43,6 @@ async function setup(t: Parameters<typeof tempDir>[0]) {
 
 const hashText = (text: string) => `${createHash("sha256").update(text).digest("hex")} -`;
 
-async function assertTree(dir: string, version: 1 | 2 | 3, extra: Record<string, string> = {}) {
-  const expected = expectedTree(version);
-  for (const [k, v] of Object.entries(extra)) expected.set(k, v);
-  assert.deepEqual(sortedEntries(await readTree(dir)), sortedEntries(expected));
-}
-
-async function rejects(promise: Promise<unknown>, code: string) {
-  await assert.rejects(promise, (e: unknown) => {
-    assert.ok(isFerryError(e), `expected a FerryError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    return true;
-  });
-}
-
 test("rollback restores the exact previous tree (every file hashed), blocks the release, logs why", async (t) => {
   const s = await setup(t);
   await s.run();
@@ -63,14 +59,14 @@ test("rollback restores the exact previous tree (every file hashed), blocks the 
 
   await publishVersions(s.dir, s.repo, s.key, [2]);
   await s.run();
-  await assertTree(s.install, 2, { "saves/slot1.sav": untracked["saves/slot1.sav"] });
+  await assertTreeIs(s.install, 2, { "saves/slot1.sav": untracked["saves/slot1.sav"] });
   assert.equal((await status(s.install)).lifecycle.previousVersion, "1.0.0");
 
   const result = await rollback(s.install);
   assert.equal(result.version, "1.0.0");
   assert.equal(result.fromVersion, "2.0.0");
   assert.deepEqual(sortedEntries(await readTree(s.install)), before, "exactly the tree before the update");
-  await assertTree(s.install, 1, untracked);
+  await assertTreeIs(s.install, 1, untracked);
   assert.equal((await status(s.install)).version, "1.0.0");
   assert.equal((await verify(s.install)).ok, true);
   assert.deepEqual(await readdir(join(s.install, ".ferry", "manifests")), [
@@ -78,10 +74,10 @@ test("rollback restores the exact previous tree (every file hashed), blocks the 
   ]);
 
   // The rolled-back release is refused with a recorded reason; a newer one is installed.
-  await rejects(s.run(), "E_BLOCKED");
-  await rejects(s.check(), "E_BLOCKED"); // the same refusal again is not logged twice
-  await assertTree(s.install, 1, untracked);
-  await rejects(rollback(s.install), "E_NO_PREVIOUS");
+  await rejectsWith(s.run(), "E_BLOCKED");
+  await rejectsWith(s.check(), "E_BLOCKED"); // the same refusal again is not logged twice
+  await assertTreeIs(s.install, 1, untracked);
+  await rejectsWith(rollback(s.install), "E_NO_PREVIOUS");
   await publishVersions(s.dir, s.repo, s.key, [3]);
   assert.equal((await s.run()).version, "3.0.0");
 
@@ -110,8 +106,8 @@ test("a kept file changed after the update makes rollback refuse with E_DAMAGED 
   const files = join(previous, hash!, "files");
   const [first] = (await readdir(files)).sort();
   await writeFile(join(files, first!), "tampered");
-  await rejects(rollback(s.install), "E_DAMAGED");
-  await assertTree(s.install, 2);
+  await rejectsWith(rollback(s.install), "E_DAMAGED");
+  await assertTreeIs(s.install, 2);
   assert.equal((await status(s.install)).version, "2.0.0");
 });
 
@@ -134,16 +130,16 @@ test("crash loop: N launches without markHealthy, the next open rolls back and b
   assert.equal(third.version, "1.0.0");
   assert.equal(third.rolledBack?.code, "ROLLBACK_CRASH_LOOP");
   assert.match(third.rolledBack?.message ?? "", /launched 2 times without being marked healthy/);
-  await assertTree(s.install, 1);
+  await assertTreeIs(s.install, 1);
   const last = (await readUpdateLog(s.install)).at(-1)!;
   assert.deepEqual([last.kind, last.code, last.version], ["rolled-back", "ROLLBACK_CRASH_LOOP", "2.0.0"]);
   assert.equal(last.release, third.rolledBack?.fromRelease);
 
-  await rejects(s.run(), "E_BLOCKED");
+  await rejectsWith(s.run(), "E_BLOCKED");
   const st = await status(s.install);
   assert.equal(st.lifecycle.lastError?.code, "E_BLOCKED");
   assert.equal(st.lifecycle.blocked.length, 1);
-  await assertTree(s.install, 1);
+  await assertTreeIs(s.install, 1);
 });
 
 test("maxUnhealthyLaunches is configurable; markHealthy in time prevents the rollback", async (t) => {
@@ -155,7 +151,7 @@ test("maxUnhealthyLaunches is configurable; markHealthy in time prevents the rol
   await markHealthy(s.install);
   const after = await open(s.install, { maxUnhealthyLaunches: 4 });
   assert.deepEqual([after.version, after.healthy, after.rolledBack], ["2.0.0", true, null]);
-  await rejects(open(s.install, { maxUnhealthyLaunches: 0 }), "E_USAGE");
+  await rejectsWith(open(s.install, { maxUnhealthyLaunches: 0 }), "E_USAGE");
 });
 
 test("a crash loop with nothing to roll back to is logged once and the release keeps starting", async (t) => {
@@ -174,14 +170,14 @@ test("apply on next start: staged now, the install unchanged until open commits 
   const staged = await s.run({ applyOn: "next-start" });
   assert.equal(staged.pending, true);
   assert.equal(staged.version, "2.0.0");
-  await assertTree(s.install, 1);
+  await assertTreeIs(s.install, 1);
   assert.equal((await status(s.install)).version, "1.0.0");
   assert.equal((await status(s.install)).lifecycle.pending, true);
 
   const opened = await open(s.install);
   assert.deepEqual(opened.staged, { applied: true, version: "2.0.0", fromVersion: "1.0.0" });
   assert.equal(opened.version, "2.0.0");
-  await assertTree(s.install, 2);
+  await assertTreeIs(s.install, 2);
   assert.equal((await status(s.install)).lifecycle.pending, false);
   assert.deepEqual(
     (await readUpdateLog(s.install)).map((e) => e.kind),
@@ -189,7 +185,7 @@ test("apply on next start: staged now, the install unchanged until open commits 
   );
   // The staged commit kept the previous release like any other.
   await rollback(s.install);
-  await assertTree(s.install, 1);
+  await assertTreeIs(s.install, 1);
 });
 
 test("apply on next start: a file changed after staging discards the staged update, with the reason", async (t) => {
@@ -203,12 +199,12 @@ test("apply on next start: a file changed after staging discards the staged upda
   assert.equal(opened.staged.applied, false);
   assert.match((opened.staged as { reason: string }).reason, /README\.txt changed/);
   assert.equal(opened.version, "1.0.0");
-  await assertTree(s.install, 1, { "README.txt": hashText("edited by the player\n") });
+  await assertTreeIs(s.install, 1, { "README.txt": hashText("edited by the player\n") });
   const last = (await readUpdateLog(s.install)).at(-1)!;
   assert.equal(last.kind, "discarded-staged");
   // The next update stages again (and repairs README.txt).
   await s.run();
-  await assertTree(s.install, 2);
+  await assertTreeIs(s.install, 2);
 });
 
 test("mandatory and minimum version are signed in the pointer and exposed by check", async (t) => {
@@ -242,7 +238,7 @@ test("a refusal hook (metered connection) stops the update before any download, 
   await s.run();
   await publishVersions(s.dir, s.repo, s.key, [2]);
   let seen: { downloadBytes: number; availableBytes: number } | undefined;
-  await rejects(
+  await rejectsWith(
     s.run({
       beforeDownload: (info: { downloadBytes: number; availableBytes: number }) => {
         seen = info;
@@ -252,10 +248,41 @@ test("a refusal hook (metered connection) stops the update before any download, 
     "E_REFUSED",
   );
   assert.ok(seen && seen.downloadBytes > 0 && seen.availableBytes > 0);
-  await assertTree(s.install, 1);
+  await assertTreeIs(s.install, 1);
   const last = (await readUpdateLog(s.install)).at(-1)!;
   assert.deepEqual([last.kind, last.code, last.version], ["refused", "E_REFUSED", "2.0.0"]);
   assert.match(last.message, /metered/);
   // Without the refusal the same update goes through.
   assert.equal((await s.run({ beforeDownload: () => undefined })).version, "2.0.0");
+});
+
+test("spaceNeeded counts the previous release's record when the update keeps one (files are moved)", () => {
+  const file = (path: string, size: number) => ({
+    path,
+    size,
+    sha256: "0".repeat(64),
+    executable: false,
+    package: "base",
+    chunks: [],
+  });
+  const writes = [file("a.bin", 5000), file("dir/b.txt", 1)];
+  const plan = {
+    keep: [],
+    writes: writes.map((f) => ({ file: f, sources: [] })),
+    deletes: ["old.txt"],
+    fetch: [],
+    ranges: [],
+    downloadBytes: 0,
+    writeBytes: 5001,
+  } satisfies Plan;
+  const manifest = { files: writes } as unknown as Manifest;
+  const base = { plan, manifest, manifestBytes: 3000, pointerBytes: 500, blockSize: 4096 };
+  const without = spaceNeeded(base);
+  const kept = spaceNeeded({ ...base, previousStateBytes: 9000 });
+  assert.equal(without.previous, 0);
+  // Record: 4096 + old state + (2 × path + 32) per move and delete; three directories; 16 B per entry.
+  const record = 4096 + 9000 + (2 * 5 + 32) + (2 * 9 + 32) + (2 * 7 + 32);
+  assert.equal(kept.previous, Math.ceil(record / 4096) * 4096 + 3 * 4096 + 4096);
+  assert.equal(kept.total, without.total + kept.previous);
+  assert.equal(kept.files, without.files, "replaced files are moved into previous/, never copied");
 });

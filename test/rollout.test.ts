@@ -6,14 +6,13 @@ import { test } from "node:test";
 import { status } from "../src/client/inspect.js";
 import { readUpdateLog } from "../src/client/update-log.js";
 import { check, update } from "../src/client/update.js";
-import { isFerryError } from "../src/core/errors.js";
 import { rolloutBucket, ROLLOUT_BUCKETS, selectRelease } from "../src/core/release-policy.js";
 import type { PointerBody } from "../src/core/pointer.js";
 import { publish } from "../src/publisher/publish.js";
 import { haltRollout, setRollout } from "../src/publisher/rollout.js";
 import { serveRepository } from "../src/server/static-server.js";
 import { sampleGame, writeGame } from "../src/testing/game-fixture.js";
-import { expectedTree, keys, readTree, sortedEntries, tempDir } from "./helpers.js";
+import { assertTreeIs, keys, rejectsWith, tempDir } from "./helpers.js";
 
 const ids = (n: number, seed: string) =>
   Array.from({ length: n }, (_, i) => createHash("sha256").update(`${seed}:${i}`).digest("hex").slice(0, 32));
@@ -92,18 +91,6 @@ async function publishBuild(
   });
 }
 
-async function assertTree(dir: string, version: 1 | 2 | 3) {
-  assert.deepEqual(sortedEntries(await readTree(dir)), sortedEntries(expectedTree(version)));
-}
-
-async function rejects(promise: Promise<unknown>, code: string) {
-  await assert.rejects(promise, (e: unknown) => {
-    assert.ok(isFerryError(e), `expected a FerryError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    return true;
-  });
-}
-
 test("staged rollout and halt end to end: installs inside and outside the bucket", async (t) => {
   const dir = await tempDir(t);
   const repo = join(dir, "repo");
@@ -139,8 +126,8 @@ test("staged rollout and halt end to end: installs inside and outside the bucket
   assert.equal((await run(outside)).upToDate, true);
   assert.equal((await run(freshInside)).version, "2.0.0");
   assert.equal((await run(freshOutside)).version, "1.0.0", "a fresh install outside gets the fallback");
-  await assertTree(inside, 2);
-  await assertTree(outside, 1);
+  await assertTreeIs(inside, 2);
+  await assertTreeIs(outside, 1);
   const st = await status(inside);
   assert.equal(st.lifecycle.rolloutBucket, rolloutBucket(insideId, v2.manifestHash));
   assert.equal(st.lifecycle.rolloutBasisPoints, 5000);
@@ -151,15 +138,15 @@ test("staged rollout and halt end to end: installs inside and outside the bucket
   const back = await run(inside);
   assert.equal(back.version, "1.0.0");
   assert.equal(back.bytesDownloaded, back.metadataBytes, "restored from the kept previous release");
-  await assertTree(inside, 1);
+  await assertTreeIs(inside, 1);
   const last = (await readUpdateLog(inside)).at(-1)!;
   assert.deepEqual([last.kind, last.code, last.version], ["rolled-back", "ROLLBACK_HALTED", "2.0.0"]);
   assert.equal((await status(inside)).serial, 3);
   // No previous kept (a fresh install of 2.0.0): the halted pointer authorises the download of 1.0.0.
   assert.equal((await run(freshInside)).version, "1.0.0");
-  await assertTree(freshInside, 1);
+  await assertTreeIs(freshInside, 1);
   assert.equal((await run(outside)).upToDate, true);
-  await assertTree(outside, 1);
+  await assertTreeIs(outside, 1);
 
   // The pre-halt pointer replayed to a rolled-back install: its serial is lower, refused.
   const haltedPointer = await readFile(join(repo, "channels", "stable.json"));
@@ -173,12 +160,12 @@ test("staged rollout and halt end to end: installs inside and outside the bucket
   await setRollout({ repo, keys: [k.key], percent: 100 });
   for (const install of [inside, outside, freshInside, freshOutside]) {
     assert.equal((await run(install)).version, "3.0.0");
-    await assertTree(install, 3);
+    await assertTreeIs(install, 3);
   }
   const replayServer = await serveRepository({ root: replay });
   t.after(() => replayServer.close());
-  await rejects(update({ repoUrl: replayServer.url, installDir: inside, trust: [k.pub] }), "E_ROLLBACK");
-  await assertTree(inside, 3);
+  await rejectsWith(update({ repoUrl: replayServer.url, installDir: inside, trust: [k.pub] }), "E_ROLLBACK");
+  await assertTreeIs(inside, 3);
 });
 
 test("switching channel records it and never downgrades unless asked", async (t) => {
@@ -194,16 +181,16 @@ test("switching channel records it and never downgrades unless asked", async (t)
   await run();
   assert.equal((await run({ channel: "beta" })).version, "2.0.0");
   assert.equal((await status(install)).channel, "beta");
-  await assertTree(install, 2);
+  await assertTreeIs(install, 2);
   // Without --channel the install follows the channel it recorded.
   assert.equal((await run()).upToDate, true);
-  await rejects(run({ channel: "stable" }), "E_ROLLBACK");
+  await rejectsWith(run({ channel: "stable" }), "E_ROLLBACK");
   assert.equal((await status(install)).channel, "beta");
-  await assertTree(install, 2);
+  await assertTreeIs(install, 2);
   const down = await run({ channel: "stable", allowDowngrade: true });
   assert.equal(down.version, "1.0.0");
   assert.equal((await status(install)).channel, "stable");
-  await assertTree(install, 1);
+  await assertTreeIs(install, 1);
   // Same release on two channels: switching changes only the recorded channel.
   await publishBuild(dir, repo, k.key, 1, { channel: "lts" });
   assert.equal((await run({ channel: "lts" })).upToDate, true);

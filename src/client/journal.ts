@@ -45,14 +45,17 @@ export async function writeJournal(fs: FileSystem, layout: InstallLayout, journa
   await fs.writeFileAtomic(layout.journal, new TextEncoder().encode(canonicalJson(json)));
 }
 
-function parseJournal(json: unknown, document: string): Journal {
-  const r = new JsonReader(document, json);
-  checkFormatHeader(r, "ferry-journal");
+/** The `moves` and `deletes` of a journal (or a pending journal): every path checked. */
+export function parseMovesAndDeletes(
+  r: JsonReader,
+  document: string,
+  names: RegExp,
+): Pick<Journal, "moves" | "deletes"> {
   const moves = r.array("moves").map((m) => {
     const [name, path, executable] = m as [unknown, unknown, unknown];
     if (
       typeof name !== "string" ||
-      !/^[md]?\d+$/.test(name) ||
+      !names.test(name) ||
       typeof path !== "string" ||
       typeof executable !== "boolean"
     ) {
@@ -67,6 +70,14 @@ function parseJournal(json: unknown, document: string): Journal {
     assertSafePath(p, document);
     return p;
   });
+  return { moves, deletes };
+}
+
+function parseJournal(json: unknown, document: string): Journal {
+  const r = new JsonReader(document, json);
+  checkFormatHeader(r, "ferry-journal");
+  // Staging names are decimal; a rollback's come from previous/<hash>/files/ (m<n>, d<i>).
+  const { moves, deletes } = parseMovesAndDeletes(r, document, /^[md]?\d+$/);
   const optionalHash = (field: string) => (r.has(field) ? { [field]: r.string(field, HASH) } : {});
   return {
     moves,

@@ -1,9 +1,13 @@
 import { canonicalJson } from "../core/canonical-json.js";
 import { checkFormatHeader, JsonReader, parseJson } from "../core/json-reader.js";
-import { FerryError } from "../core/errors.js";
-import { assertSafePath } from "../core/paths.js";
 import type { Context } from "./context.js";
-import { applyJournal, type Journal, preflightCommit, writeJournal } from "./journal.js";
+import {
+  applyJournal,
+  type Journal,
+  parseMovesAndDeletes,
+  preflightCommit,
+  writeJournal,
+} from "./journal.js";
 import { statMatches } from "./local-index.js";
 import { preparePrevious } from "./previous.js";
 import { type InstallState, parseState, readState, stateToJson } from "./state.js";
@@ -39,25 +43,7 @@ function parsePending(json: unknown, document: string): Pending {
   const r = new JsonReader(document, json);
   checkFormatHeader(r, "ferry-pending");
   const base = (json as { base: unknown }).base === null ? null : r.string("base", HASH);
-  const moves = r.array("moves").map((m) => {
-    const [name, path, executable] = m as [unknown, unknown, unknown];
-    if (
-      typeof name !== "string" ||
-      !/^\d+$/.test(name) ||
-      typeof path !== "string" ||
-      typeof executable !== "boolean"
-    ) {
-      throw new FerryError("E_FORMAT", `${document} has a malformed move entry.`, { document });
-    }
-    assertSafePath(path, document);
-    return [name, path, executable] as const;
-  });
-  const deletes = r.array("deletes").map((p) => {
-    if (typeof p !== "string")
-      throw new FerryError("E_FORMAT", `${document} has a malformed delete.`, { document });
-    assertSafePath(p, document);
-    return p;
-  });
+  const { moves, deletes } = parseMovesAndDeletes(r, document, /^\d+$/);
   return { base, moves, deletes, state: parseState((json as { state: unknown }).state, `${document} state`) };
 }
 
