@@ -40,6 +40,23 @@ export type { ReselectOptions, ReselectResult } from "./client/reselect.js";
 export { type OverlayHit, resolveOverlay } from "./client/overlay.js";
 export { applyRuntimeGate, listSetAside, type SetAsideRecord } from "./client/runtime.js";
 export { compileGlob, type Glob } from "./core/glob.js";
+export {
+  DEFAULT_MAX_UNHEALTHY_LAUNCHES,
+  markHealthy,
+  open,
+  type OpenOptions,
+  type OpenResult,
+  type RollbackCode,
+  type RollbackResult,
+  rollback,
+} from "./client/launch.js";
+export type { LifecycleStatus } from "./client/lifecycle-status.js";
+export type { BlockedRelease, Health } from "./client/health.js";
+export type { DownloadInfo, Refusal, RefusalHook } from "./client/policy.js";
+export { readUpdateLog, type UpdateLogEntry } from "./client/update-log.js";
+export { rolloutBucket } from "./core/release-policy.js";
+export type { ReleaseRef, Rollout } from "./core/pointer.js";
+export { haltRollout, setRollout } from "./publisher/rollout.js";
 export { type RepairOptions, type RepairResult, repair } from "./client/repair.js";
 export type { TrustAnchor, TrustOption } from "./client/trust.js";
 export { type CheckResult, check, type UpdateOptions, type UpdateSummary, update } from "./client/update.js";

@@ -96,9 +96,13 @@ test("v1 -> v3 directly equals publishing order-independent content", async (t) 
   const result = await s.run();
   assert.equal(result.version, "3.0.0");
   await assertTree(s.install, 3);
+  // Besides the state: the previous release kept for rollback and the update log (docs/ROLLBACK.md);
+  // staging is gone.
   assert.deepEqual(await readdir(join(s.install, ".ferry")).then((n) => n.sort()), [
     "manifests",
+    "previous",
     "state.json",
+    "update-log.jsonl",
   ]);
 });
 

@@ -124,3 +124,23 @@ export async function v1InstallWithV2Published(
   await publishVersions(dir, repo, k.key, [2], options);
   return { dir, server, template, ...k };
 }
+
+/** The tree of `dir` (without .ferry/) is exactly sample game `version`, plus `extra` path → "sha256 x|-". */
+export async function assertTreeIs(
+  dir: string,
+  version: 1 | 2 | 3,
+  extra: Record<string, string> = {},
+): Promise<void> {
+  const expected = expectedTree(version);
+  for (const [k, v] of Object.entries(extra)) expected.set(k, v);
+  assert.deepEqual(sortedEntries(await readTree(dir)), sortedEntries(expected));
+}
+
+/** `promise` rejects with a FerryError of `code`. */
+export async function rejectsWith(promise: Promise<unknown>, code: FerryErrorCode): Promise<void> {
+  await assert.rejects(promise, (e: unknown) => {
+    assert.ok(e instanceof FerryError, `expected a FerryError, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    return true;
+  });
+}

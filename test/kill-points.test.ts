@@ -32,7 +32,12 @@ test("SIGKILL at every named checkpoint of ferry update: old or new, and a re-ru
     const [name, n] = line.split("#") as [string, string];
     counts.set(name, Math.max(counts.get(name) ?? 0, Number(n)));
   }
-  for (const name of ["writeFileAtomic:journal", "rename:install", "unlink:install", "writeFileAtomic:state"])
+  for (const name of [
+    "writeFileAtomic:journal",
+    "rename:install",
+    "rename:previous",
+    "writeFileAtomic:state",
+  ])
     assert.ok(counts.has(name), `the trace names ${name}`);
 
   const points = new Set<string>();
@@ -42,7 +47,7 @@ test("SIGKILL at every named checkpoint of ferry update: old or new, and a re-ru
       continue;
     }
     points.add(`before@${name}#1`);
-    if (/:(journal|state|install)$/.test(name))
+    if (/:(journal|state|install|previous)$/.test(name))
       points.add(`after@${name}#1`).add(`before@${name}#${count}`).add(`after@${name}#${count}`);
   }
   const histogram = { old: 0, new: 0 };

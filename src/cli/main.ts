@@ -21,17 +21,18 @@ import { NodeFileSystem } from "../node/node-fs.js";
 import type { FileSystem } from "../ports/fs.js";
 import { formatBytes, ProgressRenderer } from "./render.js";
 import { mirrorList, s3Settings, withStore } from "./store-flags.js";
+import { formatLifecycle, lifecycleCommand } from "./lifecycle-commands.js";
 
 const HELP = `ferry — signed, content-addressed live updates for games and apps
 
 Usage:
   ferry keygen <dir> [--name ferry]
-  ferry publish <build-dir> --repo <repo-dir|s3://bucket/prefix> --version <v> --key <release.key>... [--channel stable] [--expires-days 30] [--quality 0-11] [--delta-history 0-8] [--layout auto|inline|tree] [--notes <text>] [--runtime <r>] [--upload-concurrency 4] [--json]
+  ferry publish <build-dir> --repo <repo-dir|s3://bucket/prefix> --version <v> --key <release.key>... [--channel stable] [--expires-days 30] [--quality 0-11] [--delta-history 0-8] [--layout auto|inline|tree] [--notes <text>] [--runtime <r>] [--mandatory] [--min-version <v>] [--rollout <pct>] [--upload-concurrency 4] [--json]
   ferry resign --repo <repo-dir> --key <release.key>... [--channel stable] [--expires-days 30]
   ferry root init --repo <repo-dir> --root-key <root.key|.pub>... --release-key <release.pub>... [--root-threshold 1] [--release-threshold 1] [--expires-days 365]
   ferry root rotate --repo <repo-dir> --sign <root.key>... [--root-key <k>...] [--release-key <k>...] [--root-threshold n] [--release-threshold n] [--expires-days 365]
   ferry serve <repo-dir> [--host 127.0.0.1] [--port 8080]
-  ferry update <repo-url> <install-dir> --trust <root.pub|root.json>... [--mirror <url>...] [--trust-threshold 1] [--channel stable] [--allow-downgrade] [--force] [--wait-lock <s>]
+  ferry update <repo-url> <install-dir> --trust <root.pub|root.json>... [--mirror <url>...] [--trust-threshold 1] [--channel stable] [--allow-downgrade] [--force] [--next-start] [--wait-lock <s>]
                [--packages a,b] [--runtime <r>] [--base <dir>] [--json]
   ferry check <repo-url> <install-dir> --trust <root.pub|root.json>... [--mirror <url>...] [--channel stable] [--allow-downgrade] [--max-age <s>] [--json]
   ferry can-update <install-dir> [--runtime <name>] [--json]
@@ -41,6 +42,12 @@ Usage:
   ferry packages add|remove <install-dir> <package>... --trust <root.pub|root.json>... [--repo <repo-url>] [--json]
   ferry status <install-dir> [--json]
   ferry verify <install-dir> [--json]
+  ferry rollback <install-dir> [--json]              restore the previous release (kept at the last update)
+  ferry open <install-dir> [--max-launches 2] [--json]   game start: apply a staged update, count the launch
+  ferry mark-healthy <install-dir>                   the game started fine: stop counting launches
+  ferry log <install-dir> [--json]                   updates, rollbacks and refusals with their reasons
+  ferry rollout set <pct> --repo <repo-dir> --key <release.key>... [--channel stable]
+  ferry rollout halt --repo <repo-dir> --key <release.key>... [--channel stable]
 ${CONTENT_HELP}
 --trust takes a root public key (file or the text ferry-ed25519:...; repeat for several, with --trust-threshold)
 or a root metadata file (root/<n>.json) shipped with the game. 'ferry publish' on a repository without root
@@ -79,6 +86,11 @@ const OPTIONS = {
   "s3-path-style": { type: "boolean" },
   "upload-concurrency": { type: "string" },
   mirror: { type: "string", multiple: true },
+  mandatory: { type: "boolean" },
+  "min-version": { type: "string" },
+  rollout: { type: "string" },
+  "next-start": { type: "boolean" },
+  "max-launches": { type: "string" },
   json: { type: "boolean" },
   packages: { type: "string" },
   runtime: { type: "string" },
@@ -219,6 +231,9 @@ async function main(argv: string[]): Promise<number> {
         ...(values.layout === undefined ? {} : { layout: manifestLayout(values.layout) }),
         ...(values.notes === undefined ? {} : { notes: values.notes }),
         ...(values.runtime === undefined ? {} : { runtime: values.runtime }),
+        ...(values.mandatory ? { mandatory: true } : {}),
+        ...(values["min-version"] === undefined ? {} : { minVersion: values["min-version"] }),
+        ...(values.rollout === undefined ? {} : { rolloutPercent: Number(values.rollout) }),
         onEvent: (event) => {
           if (json) out(event);
           else renderer.upload(event);
@@ -332,6 +347,7 @@ async function main(argv: string[]): Promise<number> {
         ...(values.channel ? { channel: values.channel } : {}),
         ...(values["allow-downgrade"] ? { allowDowngrade: true } : {}),
         ...(values.force ? { force: true } : {}),
+        ...(values["next-start"] ? { applyOn: "next-start" as const } : {}),
         ...lockWait(values["wait-lock"]),
         ...(values.packages === undefined ? {} : { packages: packageList(values.packages) }),
         ...(values.runtime === undefined ? {} : { runtime: values.runtime }),
@@ -365,7 +381,7 @@ async function main(argv: string[]): Promise<number> {
             (result.heldForRuntime
               ? `Up to date for your runtime: ${result.version} (the channel's ${result.heldForRuntime.version} needs runtime ${result.heldForRuntime.runtime}).`
               : result.updateAvailable
-                ? `Update available: ${result.installedVersion ?? "(not installed)"} -> ${result.version}, ${formatBytes(result.downloadBytes)} to download, ${result.filesToWrite} files to write, ${result.filesToDelete} to delete.`
+                ? `Update available: ${result.installedVersion ?? "(not installed)"} -> ${result.version}, ${formatBytes(result.downloadBytes)} to download, ${result.filesToWrite} files to write, ${result.filesToDelete} to delete.${result.mandatory ? " Mandatory." : ""}${result.mustUpdate ? ` Versions below ${result.minVersion} must update before playing.` : ""}`
                 : `Up to date: ${result.version}.`) + describeSource(result),
           );
         return 0;
@@ -378,6 +394,10 @@ async function main(argv: string[]): Promise<number> {
           `Up to date for your runtime: ${result.version} (the channel's ${result.heldForRuntime.version} needs runtime ${result.heldForRuntime.runtime}).\n`,
         );
       else if (result.upToDate) process.stdout.write(`Already up to date: ${result.version}.\n`);
+      else if (result.pending)
+        process.stdout.write(
+          `Staged ${result.previousVersion ?? "(fresh install)"} -> ${result.version}: applied at the next 'ferry open' (game start).\n`,
+        );
       else
         process.stdout.write(
           `Updated ${result.previousVersion ?? "(fresh install)"} -> ${result.version} in ${(result.durationMs / 1000).toFixed(1)} s: downloaded ${formatBytes(result.bytesDownloaded)} ` +
@@ -458,7 +478,8 @@ async function main(argv: string[]): Promise<number> {
             `installed packages: ${result.packages.join(", ") || "(none)"}` +
             (result.runtime ? `; runtime ${result.runtime}` : "") +
             (result.base ? `; base ${result.base}` : "") +
-            ".\n",
+            ".\n" +
+            formatLifecycle(result.lifecycle),
         );
       return 0;
     }
@@ -475,6 +496,12 @@ async function main(argv: string[]): Promise<number> {
       }
       return result.ok ? 0 : 1;
     }
+    case "rollback":
+    case "open":
+    case "mark-healthy":
+    case "log":
+    case "rollout":
+      return lifecycleCommand(command, args, values, json, (dir) => testHooks(dir, onEvent));
     default:
       throw usage(`Unknown command '${command}'`);
   }

@@ -246,6 +246,12 @@ function parseCache(json: unknown, document: string): CacheRecord {
     metadataBytes: res.integer("metadataBytes"),
     ...(notes === null ? {} : { notes }),
     ...(runtime === null ? {} : { runtime }),
+    // Release policy (docs/ROLLBACK.md); a cache written before it existed reads as "no policy".
+    mandatory: rawResult.mandatory === true,
+    minVersion: text(rawResult.minVersion),
+    mustUpdate: rawResult.mustUpdate === true,
+    rolloutBucket: typeof rawResult.rolloutBucket === "number" ? rawResult.rolloutBucket : null,
+    selection: selectionReason(rawResult.selection),
   };
   return {
     repo: r.string("repo"),
@@ -277,4 +283,8 @@ async function writeCache(fs: FileSystem, layout: InstallLayout, record: CacheRe
     await fs.unlink(temp).catch(() => undefined);
     throw error;
   }
+}
+
+function selectionReason(value: unknown): CheckResult["selection"] {
+  return value === "fallback" || value === "stay" || value === "halted" ? value : "release";
 }

@@ -4,6 +4,7 @@ import type { Manifest } from "../core/manifest.js";
 import type { Plan } from "../core/planner.js";
 import { spaceNeeded } from "../core/space.js";
 import type { Context } from "./context.js";
+import { encodeState, type InstallState } from "./state.js";
 
 function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
@@ -20,16 +21,24 @@ export async function checkDiskSpace(
   manifest: Manifest,
   manifestBytes: number,
   pointerDocument: unknown,
+  previous?: InstallState,
 ): Promise<void> {
   await ctx.fs.removeTree(ctx.layout.stagedFiles);
-  const volume = await ctx.fs.freeSpace(ctx.layout.ferry);
+  let volume = await ctx.fs.freeSpace(ctx.layout.ferry);
   const needed = spaceNeeded({
     plan,
     manifest,
     manifestBytes,
     pointerBytes: new TextEncoder().encode(canonicalJson(pointerDocument)).length,
     blockSize: volume.blockSize,
+    ...(previous ? { previousStateBytes: encodeState(previous).length } : {}),
   });
+  // The previous release kept so far is dropped at this commit anyway; when the update only fits
+  // without it, it goes now (the installed release then has nothing to roll back to until the commit).
+  if (needed.total > volume.available && (await ctx.fs.stat(ctx.layout.previousRoot))) {
+    await ctx.fs.removeTree(ctx.layout.previousRoot);
+    volume = await ctx.fs.freeSpace(ctx.layout.ferry);
+  }
   if (needed.total > volume.available) {
     throw new FerryError(
       "E_NO_SPACE",
@@ -42,6 +51,7 @@ export async function checkDiskSpace(
         files: needed.files,
         metadata: needed.metadata,
         directories: needed.directories,
+        previous: needed.previous,
       },
     );
   }

@@ -6,6 +6,7 @@ import { FerryError } from "../core/errors.js";
 import { loadInstalledManifest } from "./update.js";
 import { installedSelection, materialized } from "./content.js";
 import { restrict } from "../core/selection.js";
+import { type LifecycleStatus, lifecycleStatus } from "./lifecycle-status.js";
 
 export interface StatusResult {
   readonly installDir: string;
@@ -21,6 +22,8 @@ export interface StatusResult {
   readonly availablePackages: Readonly<Record<string, { readonly optional: boolean }>>;
   readonly base: string | null;
   readonly runtime: string | null;
+  /** Rollout bucket, health, blocked releases, previous release, last error (docs/ROLLBACK.md). */
+  readonly lifecycle: LifecycleStatus;
 }
 
 /** What is installed. Reads only local state (after recovering an interrupted commit). */
@@ -46,6 +49,7 @@ export async function status(installDir: string, deps: ClientDeps = {}): Promise
       availablePackages: full.packages,
       base: state.base ?? null,
       runtime: state.runtime ?? null,
+      lifecycle: await lifecycleStatus(ctx, state),
     };
   });
 }

@@ -5,6 +5,7 @@ import { checkFormatHeader, JsonReader, parseJson } from "../core/json-reader.js
 import { assertSafePath, collisionKey } from "../core/paths.js";
 import type { FileSystem } from "../ports/fs.js";
 import type { InstallLayout } from "./layout.js";
+import { parseRollbackRecord, recordRollback, type RollbackRecord } from "./rollback-record.js";
 import { encodeState, type InstallState, parseState, stateToJson } from "./state.js";
 
 /** `.ferry/journal.json`: the complete description of a commit, docs/FORMAT.md §7. */
@@ -13,7 +14,22 @@ export interface Journal {
   readonly moves: readonly (readonly [string, string, boolean])[];
   readonly deletes: readonly string[];
   readonly state: InstallState;
+  /**
+   * Keep the release being replaced (docs/ROLLBACK.md): files the commit replaces or deletes are moved
+   * into `previous/<hash>/files/` (`m<name>` for a move's target, `d<index>` for a delete), not removed.
+   */
+  readonly previous?: string;
+  /** The moves' files come from `previous/<hash>/files/` instead of `staging/files/` (a rollback). */
+  readonly source?: string;
+  /** A rollback's reason: logged (and the release blocked) inside the commit, so a crash cannot lose it. */
+  readonly rollback?: RollbackRecord;
 }
+
+const HASH = /^[0-9a-f]{64}$/;
+
+/** Name under `previous/<hash>/files/` of what a move replaces, and of a deleted file. */
+export const savedMoveName = (name: string): string => `m${name}`;
+export const savedDeleteName = (index: number): string => `d${index}`;
 
 export async function writeJournal(fs: FileSystem, layout: InstallLayout, journal: Journal): Promise<void> {
   const json = {
@@ -22,18 +38,24 @@ export async function writeJournal(fs: FileSystem, layout: InstallLayout, journa
     moves: journal.moves,
     deletes: journal.deletes,
     state: stateToJson(journal.state),
+    ...(journal.previous === undefined ? {} : { previous: journal.previous }),
+    ...(journal.source === undefined ? {} : { source: journal.source }),
+    ...(journal.rollback === undefined ? {} : { rollback: journal.rollback }),
   };
   await fs.writeFileAtomic(layout.journal, new TextEncoder().encode(canonicalJson(json)));
 }
 
-function parseJournal(json: unknown, document: string): Journal {
-  const r = new JsonReader(document, json);
-  checkFormatHeader(r, "ferry-journal");
+/** The `moves` and `deletes` of a journal (or a pending journal): every path checked. */
+export function parseMovesAndDeletes(
+  r: JsonReader,
+  document: string,
+  names: RegExp,
+): Pick<Journal, "moves" | "deletes"> {
   const moves = r.array("moves").map((m) => {
     const [name, path, executable] = m as [unknown, unknown, unknown];
     if (
       typeof name !== "string" ||
-      !/^\d+$/.test(name) ||
+      !names.test(name) ||
       typeof path !== "string" ||
       typeof executable !== "boolean"
     ) {
@@ -48,7 +70,23 @@ function parseJournal(json: unknown, document: string): Journal {
     assertSafePath(p, document);
     return p;
   });
-  return { moves, deletes, state: parseState((json as { state: unknown }).state, `${document} state`) };
+  return { moves, deletes };
+}
+
+function parseJournal(json: unknown, document: string): Journal {
+  const r = new JsonReader(document, json);
+  checkFormatHeader(r, "ferry-journal");
+  // Staging names are decimal; a rollback's come from previous/<hash>/files/ (m<n>, d<i>).
+  const { moves, deletes } = parseMovesAndDeletes(r, document, /^[md]?\d+$/);
+  const optionalHash = (field: string) => (r.has(field) ? { [field]: r.string(field, HASH) } : {});
+  return {
+    moves,
+    deletes,
+    state: parseState((json as { state: unknown }).state, `${document} state`),
+    ...optionalHash("previous"),
+    ...optionalHash("source"),
+    ...(r.has("rollback") ? { rollback: parseRollbackRecord(r.object("rollback")) } : {}),
+  };
 }
 
 function unsafe(path: string, blocker: string, why: string): FerryError {
@@ -134,7 +172,8 @@ export async function applyJournal(fs: FileSystem, layout: InstallLayout, journa
   const checked = new Set<string>();
   const targets = new Map(Object.keys(journal.state.files).map((p) => [collisionKey(p), p]));
   const touchedDirs = new Set<string>();
-  for (const path of journal.deletes) {
+  const saveDir = journal.previous === undefined ? undefined : layout.previousFiles(journal.previous);
+  for (const [index, path] of journal.deletes.entries()) {
     await assertRealParents(fs, layout, path, checked);
     const native = layout.file(path);
     const stat = await fs.stat(native);
@@ -142,10 +181,12 @@ export async function applyJournal(fs: FileSystem, layout: InstallLayout, journa
     // On a case-insensitive file system "Readme.txt" (old) and "README.txt" (new) are one file.
     const twin = targets.get(collisionKey(path));
     if (twin !== undefined && twin !== path && (await fs.stat(layout.file(twin)))?.ino === stat.ino) continue;
-    await fs.unlink(native);
+    if (saveDir === undefined) await fs.unlink(native);
+    else await fs.rename(native, join(saveDir, savedDeleteName(index)));
     touchedDirs.add(dirname(native));
   }
   for (const dir of touchedDirs) await fs.fsyncDir(dir);
+  if (saveDir !== undefined) await fs.fsyncDir(saveDir);
   // Remove directories the deletes left empty, deepest first, never above the install root.
   for (let dir of [...touchedDirs].sort((a, b) => b.length - a.length)) {
     while (dir.length > layout.root.length && dir.startsWith(layout.root)) {
@@ -157,7 +198,10 @@ export async function applyJournal(fs: FileSystem, layout: InstallLayout, journa
   for (const [name, path, executable] of journal.moves) {
     const target = layout.file(path);
     syncDirs.add(dirname(target)); // also for moves a previous, killed run made: their entries need fsync too
-    const staged = layout.stagedFile(name);
+    const staged =
+      journal.source === undefined
+        ? layout.stagedFile(name)
+        : join(layout.previousFiles(journal.source), name);
     if (!(await fs.stat(staged))) continue;
     await assertRealParents(fs, layout, path, checked);
     await fs.mkdirp(dirname(target));
@@ -166,10 +210,17 @@ export async function applyJournal(fs: FileSystem, layout: InstallLayout, journa
     if ((await fs.stat(target))?.kind === "directory" && !(await fs.rmdirIfEmpty(target))) {
       throw unsafe(path, target, "is a directory that is not empty");
     }
+    // Saved only while the staged file still exists: after the move, the target is the new file.
+    const replaced = await fs.stat(target);
+    if (saveDir !== undefined && replaced && replaced.kind !== "directory") {
+      await fs.rename(target, join(saveDir, savedMoveName(name)));
+    }
     await fs.rename(staged, target);
   }
+  if (saveDir !== undefined) syncDirs.add(saveDir);
   for (const dir of syncDirs) await fs.fsyncDir(dir);
   await fs.writeFileAtomic(layout.state, encodeState(journal.state));
+  if (journal.rollback) await recordRollback({ fs, layout }, journal.rollback);
   await fs.unlink(layout.journal);
   await fs.fsyncDir(layout.ferry);
 }

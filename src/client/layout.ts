@@ -43,6 +43,35 @@ export class InstallLayout {
   stagedFile(name: string): string {
     return join(this.stagedFiles, name);
   }
+  /** The one previous release kept for rollback (docs/ROLLBACK.md): `previous/<manifest hash>/`. */
+  get previousRoot(): string {
+    return join(this.ferry, "previous");
+  }
+  previous(hash: string): string {
+    return join(this.previousRoot, hash);
+  }
+  previousRecord(hash: string): string {
+    return join(this.previous(hash), "release.json");
+  }
+  previousFiles(hash: string): string {
+    return join(this.previous(hash), "files");
+  }
+  get health(): string {
+    return join(this.ferry, "health.json");
+  }
+  get installId(): string {
+    return join(this.ferry, "install-id");
+  }
+  get updateLog(): string {
+    return join(this.ferry, "update-log.jsonl");
+  }
+  get updateLogRotated(): string {
+    return join(this.ferry, "update-log.1.jsonl");
+  }
+  /** A staged update waiting for the next open (apply on next start): a journal not yet in force. */
+  get pending(): string {
+    return join(this.ferry, "pending.json");
+  }
   /** Native path of a release path (validated before it gets here). */
   file(path: string): string {
     return join(this.root, ...path.split("/"));

@@ -5,14 +5,20 @@ import type { Manifest } from "../core/manifest.js";
 import type { MaterializedRelease } from "../core/tree-read.js";
 import { plan as makePlan, type Plan } from "../core/planner.js";
 import type { CoalesceOptions } from "../core/ranges.js";
-import { CHANNEL_PATTERN, checkFreshness, type SignedPointer } from "../core/pointer.js";
+import { CHANNEL_PATTERN, type SignedPointer } from "../core/pointer.js";
 import type { TrustedRoot } from "../core/root.js";
 import { assembleFile } from "./assemble.js";
 import { checkDiskSpace } from "./disk-space.js";
 import { type ClientDeps, type Context, makeContext, withInstall } from "./context.js";
 import type { RangeMode } from "./events.js";
 import { ChunkFetcher } from "./fetcher.js";
-import { applyJournal, preflightCommit, writeJournal } from "./journal.js";
+import { applyJournal, type Journal, preflightCommit, writeJournal } from "./journal.js";
+import { haltToPrevious } from "./launch.js";
+import { writePending } from "./pending.js";
+import { choosePointerRelease, type PolicyView, type RefusalHook, runRefusalHook } from "./policy.js";
+import { preparePrevious } from "./previous.js";
+import type { Selection } from "../core/release-policy.js";
+import { logUpdate } from "./update-log.js";
 import { buildLocalIndex, cacheEntry, type LocalIndex } from "./local-index.js";
 import { forceRewrite } from "./force.js";
 import { pool } from "./pool.js";
@@ -55,6 +61,10 @@ export interface UpdateOptions extends ClientDeps {
   readonly base?: string;
   /** Reinstall the current release in place: re-hash and rewrite every file (see force.ts). */
   readonly force?: boolean;
+  /** "next-start": stage and verify everything now, commit at the next `open` (docs/ROLLBACK.md). */
+  readonly applyOn?: "now" | "next-start";
+  /** Caller's policy (metered connection, low disk, ...): may refuse before anything is downloaded. */
+  readonly beforeDownload?: RefusalHook;
 }
 
 export interface UpdateSummary {
@@ -84,6 +94,8 @@ export interface UpdateSummary {
   readonly heldForRuntime?: { readonly version: string; readonly runtime: string };
   /** A release for another runtime that this run set aside (app upgrade). */
   readonly setAside?: SetAsideRecord;
+  /** Staged for the next `open` (applyOn "next-start") rather than committed. */
+  readonly pending?: boolean;
 }
 
 const ASSEMBLE_CONCURRENCY = 4;
@@ -104,6 +116,7 @@ interface Prepared {
   readonly content: Pick<InstallState, "packages" | "paths" | "base" | "runtime">;
   readonly droppedPackages: readonly string[];
   readonly setAside: SetAsideRecord | undefined;
+  readonly policy: PolicyView;
 }
 
 /** The channel's release is for another runtime, and a release for the client's runtime is installed. */
@@ -114,6 +127,7 @@ interface Held {
   readonly state: InstallState;
   readonly repo: RemoteRepository;
   readonly setAside: SetAsideRecord | undefined;
+  readonly policy: PolicyView;
 }
 
 /** Steps shared by check and update: pointer (verified, fresh), manifest (pinned), local index, plan. */
@@ -123,7 +137,12 @@ async function prepare(
   started: Date,
   changes: "read-only" | "update" = "update",
 ): Promise<Prepared | Held> {
-  const channel = options.channel ?? "stable";
+  checkRuntimeName(options.runtime);
+  // check() changes nothing: it plans against the installed release even when the gate would set it aside.
+  const setAside = changes === "update" ? await setAsideStaleRelease(ctx, options.runtime) : undefined;
+  const state = await readState(ctx.fs, ctx.layout);
+  // Naming another channel switches the install to it (never a downgrade unless allowDowngrade).
+  const channel = options.channel ?? state?.channel ?? "stable";
   if (!CHANNEL_PATTERN.test(channel)) {
     throw new FerryError(
       "E_USAGE",
@@ -131,37 +150,21 @@ async function prepare(
       { channel },
     );
   }
-  checkRuntimeName(options.runtime);
   const repo = openRepository(ctx, options);
-  // check() changes nothing: it plans against the installed release even when the gate would set it aside.
-  const setAside = changes === "update" ? await setAsideStaleRelease(ctx, options.runtime) : undefined;
-  const state = await readState(ctx.fs, ctx.layout);
-  if (state && state.channel !== channel) {
-    throw new FerryError(
-      "E_USAGE",
-      `${ctx.layout.root} follows channel '${state.channel}', not '${channel}'. Pass --channel ${state.channel}.`,
-      { channel, installed: state.channel },
-    );
-  }
   const anchor = toAnchor(options.trust);
-  const { pointer, root, releaseKeysRotated } = await fetchNewestPointer(
-    repo,
-    channel,
-    anchor,
+  // The newest valid pointer among the mirrors (mirrors.ts).
+  const verified = await fetchNewestPointer(repo, channel, anchor, state, started, ctx.signal, ctx.emit);
+  const root = verified.root;
+  const trustedKeys = state?.trustedKeys ?? anchorKeyids(anchor, root);
+  // Rollout bucket, halt, blocked releases, expiry and rollback checks (refusals are logged).
+  const { pointer, policy } = await choosePointerRelease(
+    ctx,
+    verified.pointer,
     state,
     started,
-    ctx.signal,
-    ctx.emit,
-  );
-  const trustedKeys = state?.trustedKeys ?? anchorKeyids(anchor, root);
-  checkFreshness(
-    pointer.body,
-    started,
-    state && !releaseKeysRotated
-      ? { serial: state.serial, manifestHash: state.manifest.hash, version: state.version }
-      : undefined,
+    verified.releaseKeysRotated,
     repo.url(`channels/${channel}.json`),
-    options.allowDowngrade === true,
+    options,
   );
   ctx.emit({
     type: "pointer",
@@ -172,7 +175,7 @@ async function prepare(
   if (runtimeMismatch(pointer.body, options.runtime)) {
     if (!state) throw runtimeError(pointer.body, options.runtime!);
     const held = { version: pointer.body.version, runtime: pointer.body.runtime! };
-    return { held, expires: pointer.body.expires, state, repo, setAside };
+    return { held, expires: pointer.body.expires, state, repo, setAside, policy };
   }
   const ref = pointer.body.manifest;
   const installed = state ? await loadInstalledRelease(ctx, state, repo) : undefined;
@@ -211,7 +214,7 @@ async function prepare(
   const objects = new Set(release.objects.map((o) => o.hash));
   return {
     ...{ pointer, root, trustedKeys, state, repo, manifestBytes, manifest, objects, local, plan },
-    ...{ content, droppedPackages, setAside },
+    ...{ content, droppedPackages, setAside, policy },
   };
 }
 
@@ -275,6 +278,15 @@ export interface CheckResult {
   /** The release's notes and runtime, when the publisher recorded them. */
   readonly notes?: string;
   readonly runtime?: string;
+  /** The pointer's policy (docs/ROLLBACK.md): mandatory, minimum version, rollout bucket. */
+  readonly mandatory: boolean;
+  readonly minVersion: string | null;
+  /** The installed version is below minVersion: the game should update before playing. */
+  readonly mustUpdate: boolean;
+  /** This install's bucket for the release (0..9999) when the channel is in a staged rollout. */
+  readonly rolloutBucket: number | null;
+  /** "release", "fallback" (outside a rollout), "stay" or "halted" (docs/ROLLBACK.md). */
+  readonly selection: Selection["reason"];
 }
 
 /** Is an update available, and how many bytes would it download? Changes nothing but the lock. */
@@ -295,6 +307,11 @@ export async function check(options: UpdateOptions): Promise<CheckResult> {
         metadataBytes: p.repo.metadataBytes,
         heldForRuntime: p.held,
         expires: p.expires,
+        mandatory: p.policy.mandatory,
+        minVersion: p.policy.minVersion,
+        mustUpdate: p.policy.mustUpdate,
+        rolloutBucket: p.policy.selection.bucket,
+        selection: p.policy.selection.reason,
       };
     }
     return {
@@ -308,6 +325,11 @@ export async function check(options: UpdateOptions): Promise<CheckResult> {
       metadataBytes: p.repo.metadataBytes,
       expires: p.pointer.body.expires,
       ...releaseInfo(p.manifest),
+      mandatory: p.policy.mandatory,
+      minVersion: p.policy.minVersion,
+      mustUpdate: p.policy.mustUpdate,
+      rolloutBucket: p.policy.selection.bucket,
+      selection: p.policy.selection.reason,
     };
   });
 }
@@ -354,6 +376,7 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
       if (
         state &&
         (pointer.body.serial !== state.serial ||
+          pointer.body.channel !== state.channel ||
           canonicalJson(p.root.document) !== canonicalJson(state.root) ||
           canonicalJson(files) !== canonicalJson(state.files) ||
           canonicalJson(withContent(state, p.content)) !== canonicalJson(state))
@@ -362,6 +385,7 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
           ctx.layout.state,
           encodeState({
             ...withContent(state, p.content),
+            channel: pointer.body.channel,
             serial: pointer.body.serial,
             pointer: pointer.document,
             root: p.root.document,
@@ -377,7 +401,31 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
         bytesHashed: p.local.hashedBytes,
       });
     }
-    const { bytesReused, fetcher, deltaCounts } = await executePlan(ctx, options, {
+    // Halted release: the previous release kept here is the target, restore it without a download.
+    const halted =
+      p.policy.selection.reason === "halted" && state
+        ? await haltToPrevious(ctx, state, pointer, p.root.document)
+        : undefined;
+    if (halted) {
+      return summary(ctx, started, repo, {
+        ...base,
+        upToDate: false,
+        filesWritten: halted.filesRestored,
+        filesDeleted: halted.filesDeleted,
+      });
+    }
+    await runRefusalHook(
+      ctx,
+      options.beforeDownload,
+      {
+        version: pointer.body.version,
+        release: pointer.body.manifest.hash,
+        installedVersion: state?.version ?? null,
+        mandatory: p.policy.mandatory,
+      },
+      p.plan,
+    );
+    const { bytesReused, fetcher, deltaCounts, pending } = await executePlan(ctx, options, {
       repo,
       manifest: p.manifest,
       manifestBytes: p.manifestBytes,
@@ -395,6 +443,14 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
         trustedKeys: p.trustedKeys,
         ...p.content,
       },
+      ...(state && state.manifest.hash !== pointer.body.manifest.hash ? { previous: state } : {}),
+      ...(options.applyOn === "next-start" ? { applyOn: "next-start" as const } : {}),
+    });
+    await logUpdate(ctx, {
+      pending,
+      version: pointer.body.version,
+      release: pointer.body.manifest.hash,
+      from: state,
     });
     const { plan, local } = p;
     return summary(ctx, started, repo, {
@@ -408,6 +464,7 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
       deltasApplied: deltaCounts.delta,
       deltaFallbacks: deltaCounts["delta-fallback"],
       fetcher,
+      pending,
     });
   });
 }
@@ -427,6 +484,10 @@ export interface ExecuteInput {
   readonly state: Omit<InstallState, "files">;
   /** The coalescing the plan was made with (default DEFAULT_COALESCE). */
   readonly coalesce?: CoalesceOptions;
+  /** The installed state being replaced: its replaced and deleted files are kept for rollback. */
+  readonly previous?: InstallState;
+  /** "next-start": stop before the journal and leave a pending commit for the next open. */
+  readonly applyOn?: "now" | "next-start";
 }
 
 /**
@@ -438,7 +499,7 @@ export async function executePlan(
   ctx: Context,
   options: Pick<UpdateOptions, "concurrency" | "rangeMode" | "maxAttempts">,
   input: ExecuteInput,
-): Promise<{ bytesReused: number; fetcher: ChunkFetcher; deltaCounts: DeltaCounts }> {
+): Promise<{ bytesReused: number; fetcher: ChunkFetcher; deltaCounts: DeltaCounts; pending: boolean }> {
   const { plan, manifest, local, repo } = input;
   ctx.emit({
     type: "plan",
@@ -452,7 +513,7 @@ export async function executePlan(
     writeBytes: plan.writeBytes,
   });
 
-  await checkDiskSpace(ctx, plan, manifest, input.manifestBytes.length, input.state.pointer);
+  await checkDiskSpace(ctx, plan, manifest, input.manifestBytes.length, input.state.pointer, input.previous);
   const fetcher = new ChunkFetcher({
     transport: ctx.transport,
     clock: ctx.clock,
@@ -512,12 +573,25 @@ export async function executePlan(
     );
   await preflightCommit(ctx.fs, ctx.layout, moves, plan.deletes);
   await ctx.fs.fsyncDir(ctx.layout.stagedFiles);
+  if (input.applyOn === "next-start") {
+    const base = input.previous?.manifest.hash ?? null;
+    await writePending(ctx, { base, moves, deletes: plan.deletes, state: newState });
+    return { bytesReused, fetcher, deltaCounts, pending: true };
+  }
+  const journal: Journal = {
+    moves,
+    deletes: plan.deletes,
+    state: newState,
+    ...(input.previous
+      ? { previous: await preparePrevious(ctx, input.previous, newState.manifest.hash, moves, plan.deletes) }
+      : {}),
+  };
   // The point of no return: once the journal is durable, recovery rolls forward to the new release.
-  await writeJournal(ctx.fs, ctx.layout, { moves, deletes: plan.deletes, state: newState });
+  await writeJournal(ctx.fs, ctx.layout, journal);
   ctx.emit({ type: "commit", moves: moves.length, deletes: plan.deletes.length });
-  await applyJournal(ctx.fs, ctx.layout, { moves, deletes: plan.deletes, state: newState });
+  await applyJournal(ctx.fs, ctx.layout, journal);
   await cleanup(ctx, input.state.manifest.hash, input.objects);
-  return { bytesReused, fetcher, deltaCounts };
+  return { bytesReused, fetcher, deltaCounts, pending: false };
 }
 
 /** Nothing to write or delete, and the installed release is the channel's. */
@@ -533,8 +607,11 @@ function isNoop(p: Prepared): boolean {
 async function cleanup(ctx: Context, keepManifest: string, keepObjects: ReadonlySet<string>): Promise<void> {
   await pruneKeptObjects(ctx, keepObjects);
   await ctx.fs.removeTree(ctx.layout.staging);
+  if (await ctx.fs.stat(ctx.layout.pending)) await ctx.fs.unlink(ctx.layout.pending); // superseded
   for (const name of await ctx.fs.readdir(ctx.layout.manifests)) {
-    if (name !== keepManifest) await ctx.fs.unlink(ctx.layout.manifest(name));
+    // The kept previous release's manifest stays with it (docs/ROLLBACK.md).
+    if (name !== keepManifest && !(await ctx.fs.stat(ctx.layout.previous(name))))
+      await ctx.fs.unlink(ctx.layout.manifest(name));
   }
 }
 
@@ -553,6 +630,7 @@ type SummaryParts = Pick<UpdateSummary, "version" | "previousVersion" | "serial"
       | "droppedPackages"
       | "heldForRuntime"
       | "setAside"
+      | "pending"
     >
   > & {
     readonly fetcher?: ChunkFetcher;

@@ -41,7 +41,13 @@ export type FerryErrorCode =
    * A persisted mount no longer matches the content hash or runtime it was recorded with; it is dropped,
    * never used (docs/CONTENT.md "Persistence"); data: name, uri, reason.
    */
-  | "E_MOUNT_STALE";
+  | "E_MOUNT_STALE"
+  /** The release was blocked on this install after it failed to start (crash loop); data: version, release. */
+  | "E_BLOCKED"
+  /** A caller-supplied policy hook refused the update (metered connection, low disk, ...); data: reason. */
+  | "E_REFUSED"
+  /** No previous release is kept for the installed one, so there is nothing to roll back to. */
+  | "E_NO_PREVIOUS";
 
 export type ErrorData = Readonly<Record<string, string | number | boolean | null | undefined>>;
 

@@ -1,5 +1,5 @@
 import { FerryError } from "./errors.js";
-import { checkFormatHeader } from "./json-reader.js";
+import { checkFormatHeader, type JsonReader } from "./json-reader.js";
 import type { SigningKey } from "./keys.js";
 import { TIME_PATTERN, VERSION_PATTERN } from "./manifest.js";
 import type { RootBody } from "./root.js";
@@ -28,6 +28,27 @@ export interface PointerBody {
    * pointer so a client decides before downloading the manifest; the manifest repeats it.
    */
   readonly runtime?: string;
+  /** Release policy (docs/ROLLBACK.md); optional, absent in pointers written before it existed. */
+  readonly mandatory?: boolean;
+  /** Installs below this version must update before playing. */
+  readonly minVersion?: string;
+  /** Staged rollout: only installs whose bucket is below `basisPoints` take this release. */
+  readonly rollout?: Rollout;
+  /** The release this pointer withdrew (`ferry rollout halt`): installs on it may go back. */
+  readonly halted?: ReleaseRef;
+}
+
+/** A release named by version and manifest. */
+export interface ReleaseRef {
+  readonly version: string;
+  readonly manifest: ManifestRef;
+}
+
+export interface Rollout {
+  /** Share of installs that take the release, in units of 0.01 % (0..10000). */
+  readonly basisPoints: number;
+  /** The release installs outside the rollout stay on (or install). */
+  readonly fallback: ReleaseRef;
 }
 
 export const RUNTIME_PATTERN = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
@@ -87,8 +108,44 @@ export function verifyPointer(pointer: UnverifiedPointer, root: RootBody): Signe
       rawSize: m.integer("rawSize", 1),
     },
     ...(s.has("runtime") ? { runtime: s.string("runtime", RUNTIME_PATTERN) } : {}),
+    ...readPolicy(s),
   };
   return { body, document: pointer.envelope.document };
+}
+
+function readManifestRef(m: JsonReader): ManifestRef {
+  return {
+    hash: m.string("hash", /^[0-9a-f]{64}$/),
+    size: m.integer("size", 1),
+    codec: m.string("codec", /^br$/) as "br",
+    rawSize: m.integer("rawSize", 1),
+  };
+}
+
+function readRelease(r: JsonReader): ReleaseRef {
+  return { version: r.string("version", VERSION_PATTERN), manifest: readManifestRef(r.object("manifest")) };
+}
+
+/** The optional policy fields (signed like the rest; ignored as a whole when absent). */
+function readPolicy(s: JsonReader): Partial<PointerBody> {
+  const out: { -readonly [K in keyof PointerBody]?: PointerBody[K] } = {};
+  if (s.has("mandatory")) out.mandatory = s.boolean("mandatory");
+  if (s.has("minVersion")) out.minVersion = s.string("minVersion", VERSION_PATTERN);
+  const rollout = s.optionalObject("rollout");
+  if (rollout) {
+    const basisPoints = rollout.integer("basisPoints");
+    if (basisPoints > 10000) {
+      throw new FerryError(
+        "E_FORMAT",
+        `${s.document} is malformed: rollout.basisPoints should be at most 10000 (100 %).`,
+        { document: s.document, field: "rollout.basisPoints" },
+      );
+    }
+    out.rollout = { basisPoints, fallback: readRelease(rollout.object("fallback")) };
+  }
+  const halted = s.optionalObject("halted");
+  if (halted) out.halted = readRelease(halted);
+  return out;
 }
 
 export interface InstalledPosition {

@@ -11,6 +11,11 @@ export interface SpaceNeeded {
   readonly metadata: number;
   /** Directory blocks: staging/, its entries, and one block per directory a written file lives in. */
   readonly directories: number;
+  /**
+   * The previous release's record (`.ferry/previous/<hash>/release.json` and its directories), written
+   * just before the journal. The replaced files themselves are moved there, not copied: no extra bytes.
+   */
+  readonly previous: number;
   readonly total: number;
 }
 
@@ -24,6 +29,8 @@ export interface SpaceInputs {
   readonly pointerBytes: number;
   /** The volume's allocation unit: each file occupies whole blocks. */
   readonly blockSize: number;
+  /** Encoded size of the installed state when the update keeps it as the previous release (else absent). */
+  readonly previousStateBytes?: number;
 }
 
 /** Fixed part of state.json / journal.json (headers, channel, repo URL, version, manifest ref). */
@@ -37,6 +44,8 @@ const STATE_PER_FILE = 96;
 const JOURNAL_PER_MOVE = 32;
 /** A directory entry for a staged chunk: 64-character name plus an 8-byte header (ext4), rounded up. */
 const CHUNK_ENTRY = 80;
+/** Per saved entry `["m<n>","<path>"],` of the previous record beyond its path. */
+const SAVED_ENTRY = 32;
 /** A directory entry for a staged file (a short decimal name). */
 const FILE_ENTRY = 16;
 
@@ -75,5 +84,24 @@ export function spaceNeeded(inputs: SpaceInputs): SpaceNeeded {
     blocks(CHUNK_ENTRY * plan.fetch.length, blockSize) +
     blocks(FILE_ENTRY * plan.writes.length, blockSize) +
     blockSize * parents.size; // a new directory, or growth of an existing one, per parent
-  return { chunks, files, metadata, directories, total: chunks + files + metadata + directories };
+  const previous =
+    inputs.previousStateBytes === undefined
+      ? 0
+      : blocks(
+          STATE_FIXED +
+            inputs.previousStateBytes +
+            plan.writes.reduce((sum, w) => sum + escaped(w.file.path) + SAVED_ENTRY, 0) +
+            plan.deletes.reduce((sum, p) => sum + escaped(p) + SAVED_ENTRY, 0),
+          blockSize,
+        ) +
+        3 * blockSize + // previous/, previous/<hash>/, previous/<hash>/files/
+        blocks(FILE_ENTRY * (plan.writes.length + plan.deletes.length), blockSize);
+  return {
+    chunks,
+    files,
+    metadata,
+    directories,
+    previous,
+    total: chunks + files + metadata + directories + previous,
+  };
 }

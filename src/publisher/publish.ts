@@ -38,6 +38,7 @@ import { type UploadEvent, UploadSession, type UploadSessionOptions } from "./up
 import { ensureRoot, loadRootChain, requireReleaseKeys } from "./roots.js";
 import { storeManifest } from "./manifest-store.js";
 import { releaseInfo } from "../core/release-info.js";
+import { publishPolicy } from "./rollout.js";
 import { scanBuildDirectory } from "./scan.js";
 import { loadPackageRules } from "./packages.js";
 import { packageOf, usedPackages } from "../core/packages-config.js";
@@ -80,6 +81,12 @@ export interface PublishOptions {
   /** Creation time recorded in the manifest (default now; set for reproducible output). */
   readonly created?: Date;
   readonly expiresInDays?: number;
+  /** Clients must install this release before playing (docs/ROLLBACK.md). */
+  readonly mandatory?: boolean;
+  /** Clients below this version must update before playing. */
+  readonly minVersion?: string;
+  /** Staged rollout: the share of installs (0 < p <= 100) that take the release; the rest keep the current one. */
+  readonly rolloutPercent?: number;
   /** Expiry of root/1.json when this publish creates it (default 365 days). */
   readonly rootExpiresInDays?: number;
   readonly onEvent?: (event: PublishEvent) => void;
@@ -289,6 +296,7 @@ async function publishInto(store: UploadSession, options: PublishOptions): Promi
   }
   // Deltas are appended to the same packs, after every chunk, in file order: deterministic.
   const previousPointer = await readPreviousPointer(store, channel);
+  const policy = publishPolicy(options, previousPointer, channel);
   const history =
     deltaSettings.history > 0 ? await loadHistory(store, previousPointer, deltaSettings.history) : [];
   const deltasByPath = new Map<string, BuiltDelta[]>();
@@ -395,6 +403,7 @@ async function publishInto(store: UploadSession, options: PublishOptions): Promi
     expires: expiryAfterDays(now, options.expiresInDays ?? 30),
     manifest: stored.ref,
     ...runtimeField,
+    ...policy,
   };
   await store.write(`channels/${channel}.json`, signPointer(body, keys));
   await store.commit();

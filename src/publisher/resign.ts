@@ -25,6 +25,17 @@ export interface ResignOptions {
  * The current pointer is verified first under the root it names, so a tampered pointer is never blessed.
  */
 export async function resign(options: ResignOptions): Promise<PointerBody> {
+  return rewriteChannel(options, async (body) => body);
+}
+
+/**
+ * Re-signs a channel's pointer after `edit` (the next serial, newest root and a new expiry are set
+ * here): the current pointer is verified under the root it names first. Shared by resign and rollouts.
+ */
+export async function rewriteChannel(
+  options: ResignOptions,
+  edit: (current: PointerBody, store: RepoStore) => Promise<PointerBody>,
+): Promise<PointerBody> {
   const channel = options.channel ?? "stable";
   if (!CHANNEL_PATTERN.test(channel)) {
     throw new FerryError("E_USAGE", `Invalid channel name ${JSON.stringify(channel)}.`, { channel });
@@ -58,7 +69,7 @@ export async function resign(options: ResignOptions): Promise<PointerBody> {
   const now = options.now ?? new Date();
   requireReleaseKeys(newest.body, options.keys, now);
   const body: PointerBody = {
-    ...verified.body,
+    ...(await edit(verified.body, store)),
     serial: verified.body.serial + 1,
     root: newest.body.version,
     expires: expiryAfterDays(now, options.expiresInDays ?? 30),

@@ -26,6 +26,7 @@ export function area(root: string, path: string): string {
   if (rel.startsWith(".ferry/staging/files/")) return "staged-file";
   if (rel.startsWith(".ferry/staging")) return "staging";
   if (rel.startsWith(".ferry/manifests")) return "manifest";
+  if (rel.startsWith(".ferry/previous")) return "previous";
   if (rel === ".ferry/journal.json") return "journal";
   if (rel === ".ferry/state.json") return "state";
   if (rel === ".ferry/lock") return "lock";
