@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { type PointerBody, signPointer } from "../src/core/pointer.js";
 import { join } from "node:path";
 import { test } from "node:test";
 import { check, update } from "../src/client/update.js";
@@ -128,4 +129,20 @@ test("a set-aside interrupted after its commit point is finished on the next ope
   assert.deepEqual(await readTree(join(record!.directory, "files")), files);
   assert.ok(await exists(join(record!.directory, "done")));
   assert.deepEqual((await readdir(join(install, ".ferry", "set-aside"))).length, 1);
+});
+
+test("a pointer whose runtime differs from its manifest's is refused (E_SIGNATURE)", async (t) => {
+  const r = await dlcRepository(t);
+  await r.publishVersion(1, { runtime: "app-1" });
+  const channel = join(r.repo, "channels", "stable.json");
+  const signed = (JSON.parse(await readFile(channel, "utf8")) as { signed: Record<string, unknown> }).signed;
+  delete signed.format; // signPointer adds the header again
+  delete signed.type;
+  await writeFile(channel, signPointer({ ...(signed as unknown as PointerBody), runtime: "app-2" }, [r.key]));
+  await assert.rejects(
+    update({ repoUrl: r.server.url, installDir: join(r.dir, "i"), trust: [r.pub], runtime: "app-2" }),
+    (e: unknown) =>
+      isFerryError(e, "E_SIGNATURE") &&
+      /runtime app-2 but its manifest says app-1/.test((e as Error).message),
+  );
 });

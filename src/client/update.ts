@@ -190,10 +190,17 @@ async function prepare(
         ...(state ? { deltasFrom: state.manifest.hash } : {}),
       });
   const manifest = release.manifest;
-  if (manifest.version !== pointer.body.version || manifest.runtime !== pointer.body.runtime) {
+  if (manifest.version !== pointer.body.version) {
     throw new FerryError(
       "E_SIGNATURE",
-      `The signed pointer says version ${pointer.body.version} (runtime ${pointer.body.runtime ?? "any"}) but its manifest says ${manifest.version} (runtime ${manifest.runtime ?? "any"}).`,
+      `The signed pointer says version ${pointer.body.version} but its manifest says ${manifest.version}.`,
+      { version: manifest.version },
+    );
+  }
+  if (manifest.runtime !== pointer.body.runtime) {
+    throw new FerryError(
+      "E_SIGNATURE",
+      `The signed pointer says runtime ${pointer.body.runtime ?? "(none)"} but its manifest says ${manifest.runtime ?? "(none)"}.`,
       { version: manifest.version },
     );
   }
