@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
+import { rollback } from "../src/client/launch.js";
 import { repair } from "../src/client/repair.js";
 import { check, update } from "../src/client/update.js";
 import { isFerryError } from "../src/core/errors.js";
@@ -15,7 +16,7 @@ function game(version: number): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
   for (let d = 0; d < 12; d++) {
     for (let f = 0; f < 30; f++) {
-      const changed = version >= 2 && d === 3 && f === 7;
+      const changed = (version >= 2 && d === 3 && f === 7) || (version >= 3 && d === 5 && f === 1);
       files.set(
         `levels/d${d}/f${f}.txt`,
         Buffer.from(`level ${d} file ${f} ${changed ? "v2" : "v1"}\n`.repeat(20)),
@@ -70,8 +71,8 @@ test("tree release: install, no-change check, small update, kept objects", async
   assert.equal(v1.newMetadataObjects, v1.metadataObjects);
   const installed = await update(s.options);
   assert.deepEqual(sortedEntries(await readTree(s.install)), sortedEntries(await readTree(s.build(1))));
-  const kept = await readdir(join(s.install, ".ferry", "objects"));
-  assert.equal(kept.length, v1.metadataObjects, "every object of the installed release is kept");
+  const v1Kept = new Set(await readdir(join(s.install, ".ferry", "objects")));
+  assert.equal(v1Kept.size, v1.metadataObjects, "every object of the installed release is kept");
 
   const idle = await check(s.options);
   assert.equal(idle.updateAvailable, false);
@@ -89,10 +90,19 @@ test("tree release: install, no-change check, small update, kept objects", async
     updated.metadataBytes * 4 < installed.metadataBytes,
     `update metadata ${updated.metadataBytes} B vs install metadata ${installed.metadataBytes} B`,
   );
-  const after = await readdir(join(s.install, ".ferry", "objects"));
-  assert.equal(after.length, v2.metadataObjects, "objects of the old release are removed after the commit");
+  // The replaced release's objects stay with it for a rollback: v2's objects plus v1's that v2 replaced.
+  const after = new Set(await readdir(join(s.install, ".ferry", "objects")));
+  assert.equal(after.size, v1.metadataObjects + v2.newMetadataObjects);
+  const v3 = await s.publishVersion(3);
+  await update(s.options);
+  // One previous release is kept: now v3's and v2's objects; v1's own objects are gone.
+  const kept = new Set(await readdir(join(s.install, ".ferry", "objects")));
+  // Each new directory object replaces one: v3's objects plus the v3.newMetadataObjects of v2 it replaced.
+  assert.equal(kept.size, v3.metadataObjects + v3.newMetadataObjects);
+  // Gone: exactly v1's objects that v2 replaced (v1 is no longer the previous release).
+  assert.equal([...v1Kept].filter((name) => !kept.has(name)).length, v2.newMetadataObjects);
   const inRepo = new Set(await readdir(join(s.repo, "objects")));
-  for (const name of after) assert.ok(inRepo.has(name));
+  for (const name of kept) assert.ok(inRepo.has(name));
 });
 
 test("tree release: lost or damaged kept objects are fetched again (update and repair)", async (t) => {
@@ -130,4 +140,19 @@ test("tree release: a tampered object in the repository is refused before any fi
     return true;
   });
   assert.deepEqual(sortedEntries(await readTree(s.install)), sortedEntries(before));
+});
+
+test("tree release: rollback restores the previous tree release from kept objects, offline", async (t) => {
+  const s = await setup(t);
+  await s.publishVersion(1);
+  await update(s.options);
+  await s.publishVersion(2);
+  await update(s.options);
+  // The previous release's objects are kept beside the installed one's (cleanup keeps them for rollback).
+  const v1Objects = new Set(await readdir(join(s.repo, "objects")));
+  assert.ok((await readdir(join(s.install, ".ferry", "objects"))).length > 0);
+  const rolled = await rollback(s.install);
+  assert.equal(rolled.version, "1.0.0");
+  assert.deepEqual(sortedEntries(await readTree(s.install)), sortedEntries(await readTree(s.build(1))));
+  for (const name of await readdir(join(s.install, ".ferry", "objects"))) assert.ok(v1Objects.has(name));
 });

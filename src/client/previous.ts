@@ -15,7 +15,7 @@ import {
   writeJournal,
 } from "./journal.js";
 import { cacheEntry, hashFile, statMatches } from "./local-index.js";
-import { decodeManifest } from "./remote.js";
+import { loadRelease } from "./release.js";
 import { type InstallState, parseState, stateToJson, type StatCacheEntry } from "./state.js";
 
 /**
@@ -130,7 +130,9 @@ export async function rollbackLocked(
   const hash = record.state.manifest.hash;
   const manifestPath = ctx.layout.manifest(hash);
   if (!(await ctx.fs.stat(manifestPath))) throw noPrevious(ctx, state);
-  const old = decodeManifest(await ctx.fs.readFile(manifestPath), record.state.manifest, manifestPath);
+  // Either layout: a tree release's objects were kept for it (keptPreviousObjects).
+  const oldBytes = await ctx.fs.readFile(manifestPath);
+  const old = (await loadRelease(ctx, record.state.manifest, oldBytes, manifestPath, undefined)).manifest;
   const oldByPath = new Map<string, FileEntry>(old.files.map((f) => [f.path, f]));
   const currentByPath = new Map<string, FileEntry>(current.files.map((f) => [f.path, f]));
   const savedDir = ctx.layout.previousFiles(hash);
@@ -212,4 +214,29 @@ export async function rollbackLocked(
     filesDeleted: deletes.length,
     message,
   };
+}
+
+/**
+ * The tree objects (docs/FORMAT.md §5.2) of the kept previous release, which cleanup must keep for a
+ * rollback. Empty when there is none, when it is inline, or when its metadata is already incomplete
+ * (then rollback reports the damage itself when asked).
+ */
+export async function keptPreviousObjects(ctx: Context, installed: InstallState): Promise<string[]> {
+  const record = await readPrevious(ctx, installed);
+  if (!record) return [];
+  const path = ctx.layout.manifest(record.state.manifest.hash);
+  if (!(await ctx.fs.stat(path))) return [];
+  try {
+    const release = await loadRelease(
+      ctx,
+      record.state.manifest,
+      await ctx.fs.readFile(path),
+      path,
+      undefined,
+    );
+    return release.objects.map((o) => o.hash);
+  } catch (error) {
+    if (error instanceof FerryError) return []; // unusable for rollback either way; rollback says why
+    throw error;
+  }
 }

@@ -16,7 +16,7 @@ import { applyJournal, type Journal, preflightCommit, writeJournal } from "./jou
 import { haltToPrevious } from "./launch.js";
 import { writePending } from "./pending.js";
 import { choosePointerRelease, type PolicyView, type RefusalHook, runRefusalHook } from "./policy.js";
-import { preparePrevious } from "./previous.js";
+import { keptPreviousObjects, preparePrevious } from "./previous.js";
 import type { Selection } from "../core/release-policy.js";
 import { logUpdate } from "./update-log.js";
 import { buildLocalIndex, cacheEntry, type LocalIndex } from "./local-index.js";
@@ -612,7 +612,10 @@ function isNoop(p: Prepared): boolean {
 }
 
 async function cleanup(ctx: Context, keepManifest: string, keepObjects: ReadonlySet<string>): Promise<void> {
-  await pruneKeptObjects(ctx, keepObjects);
+  // The kept previous release's objects stay with it, for a rollback (docs/ROLLBACK.md).
+  const installed = await readState(ctx.fs, ctx.layout);
+  const previous = installed ? await keptPreviousObjects(ctx, installed) : [];
+  await pruneKeptObjects(ctx, new Set([...keepObjects, ...previous]));
   await ctx.fs.removeTree(ctx.layout.staging);
   if (await ctx.fs.stat(ctx.layout.pending)) await ctx.fs.unlink(ctx.layout.pending); // superseded
   for (const name of await ctx.fs.readdir(ctx.layout.manifests)) {
