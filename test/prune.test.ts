@@ -8,7 +8,8 @@ import type { SigningKey } from "../src/core/keys.js";
 import { prune } from "../src/publisher/prune.js";
 import { publish } from "../src/publisher/publish.js";
 import { readStoredRelease } from "../src/publisher/release-reader.js";
-import { DirectoryStore } from "../src/publisher/repo-store.js";
+import { DirectoryStore, type RepoStore } from "../src/publisher/repo-store.js";
+import { startS3Server } from "../src/testing/s3-server.js";
 import { serveRepository } from "../src/server/static-server.js";
 import { pseudoRandom, sampleGame, writeGame } from "../src/testing/game-fixture.js";
 import { ferry } from "./cli.js";
@@ -22,7 +23,7 @@ const DAY = 24 * 60 * 60 * 1000;
  */
 async function publishVersion(
   dir: string,
-  repo: string,
+  repo: string | RepoStore,
   key: SigningKey,
   v: number,
   extra: { layout?: "tree" | "inline"; created?: Date } = {},
@@ -185,4 +186,39 @@ test("prune grace period: young objects and releases superseded within the grace
     ["packs/.tmp-feedfacefeedface"],
   );
   assert.deepEqual(await listRepo(repo), before);
+});
+
+test("S3: prune through the AWS SDK deletes the same garbage by LastModified, and a client at a pruned release still updates from the bucket", async (t) => {
+  const dir = await tempDir(t);
+  const s3 = await startS3Server();
+  t.after(() => s3.close());
+  const { key, pub } = keys();
+  const store = s3.store("games/demo");
+  t.after(() => store.close());
+  const base = s3.url("games/demo");
+  const previous = join(dir, "at-v2");
+  const releases: Awaited<ReturnType<typeof publishVersion>>[] = [];
+  for (let v = 1; v <= 3; v++) {
+    releases.push(await publishVersion(dir, store, key, v, { layout: "tree" }));
+    if (v === 2) await update({ repoUrl: base, installDir: previous, trust: [pub], rangeMode: "single" });
+  }
+  const young = await prune({ repo: store, keep: 1, graceDays: 7 });
+  assert.equal(young.garbage.length, 0, "everything was just uploaded");
+  assert.ok(young.young.some((o) => o.path === `manifests/${releases[0]!.manifest.hash}`));
+  const applied = await prune({ repo: store, keep: 1, graceDays: 0, apply: true });
+  const garbage = applied.garbage.map((o) => o.path);
+  assert.ok(garbage.includes(`manifests/${releases[0]!.manifest.hash}`));
+  assert.ok(
+    garbage.some((p) => p.endsWith(".pack")),
+    "v1's own pack (its build file) is garbage",
+  );
+  for (const path of garbage) assert.equal(await store.exists(path), false, path);
+  assert.equal((await prune({ repo: store, keep: 1, graceDays: 0 })).garbage.length, 0);
+  // The client at v2, a pruned release, still updates.
+  const result = await update({ repoUrl: base, installDir: previous, trust: [pub], rangeMode: "single" });
+  assert.equal(result.version, "3.0.0");
+  assert.deepEqual(
+    sortedEntries(await readTree(previous)),
+    sortedEntries(await readTree(releases[2]!.build)),
+  );
 });
