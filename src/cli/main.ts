@@ -22,12 +22,16 @@ import type { FileSystem } from "../ports/fs.js";
 import { formatBytes, ProgressRenderer } from "./render.js";
 import { mirrorList, s3Settings, withStore } from "./store-flags.js";
 import { formatLifecycle, lifecycleCommand } from "./lifecycle-commands.js";
+import { formatPrune, runPrune } from "./prune-command.js";
+import { writeReport } from "../publisher/report.js";
 
 const HELP = `ferry — signed, content-addressed live updates for games and apps
 
 Usage:
   ferry keygen <dir> [--name ferry]
   ferry publish <build-dir> --repo <repo-dir|s3://bucket/prefix> --version <v> --key <release.key>... [--channel stable] [--expires-days 30] [--quality 0-11] [--delta-history 0-8] [--layout auto|inline|tree] [--notes <text>] [--runtime <r>] [--mandatory] [--min-version <v>] [--rollout <pct>] [--upload-concurrency 4] [--json]
+  ferry prune --repo <repo-dir|s3://bucket/prefix> --keep <n> [--grace-days 7] [--apply] [--json]
+  ferry report --repo <repo-dir|s3://bucket/prefix> --out <report.html> [--last 5] [--json]
   ferry resign --repo <repo-dir> --key <release.key>... [--channel stable] [--expires-days 30]
   ferry root init --repo <repo-dir> --root-key <root.key|.pub>... --release-key <release.pub>... [--root-threshold 1] [--release-threshold 1] [--expires-days 365]
   ferry root rotate --repo <repo-dir> --sign <root.key>... [--root-key <k>...] [--release-key <k>...] [--root-threshold n] [--release-threshold n] [--expires-days 365]
@@ -99,6 +103,11 @@ const OPTIONS = {
   "max-age": { type: "string" },
   notes: { type: "string" },
   simulate: { type: "string" },
+  keep: { type: "string" },
+  "grace-days": { type: "string" },
+  apply: { type: "boolean" },
+  out: { type: "string" },
+  last: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -246,6 +255,27 @@ async function main(argv: string[]): Promise<number> {
           `Published ${result.version} to channel '${result.channel}' (serial ${result.serial}): ${result.files} files, ${formatBytes(result.bytes)}; ` +
             `${result.newChunks} of ${result.chunks} chunks new, ${formatBytes(result.storedBytes)} written in ${result.newPacks} pack(s); manifest ${formatBytes(result.manifestBytes)}.\n`,
         );
+      return 0;
+    }
+    case "prune": {
+      const result = await runPrune(values);
+      if (json) out({ type: "result", ...result });
+      else process.stdout.write(formatPrune(result));
+      return 0;
+    }
+    case "report": {
+      const last = values.last === undefined ? undefined : Number(values.last);
+      if (last !== undefined && !(Number.isSafeInteger(last) && last >= 0))
+        throw usage("--last must be an integer >= 0");
+      const outFile = need(values.out, "--out <report.html>");
+      const report = await writeReport({
+        repo: need(values.repo, "--repo <repo-dir>"),
+        s3: s3Settings(values),
+        out: outFile,
+        ...(last !== undefined ? { last } : {}),
+      });
+      if (json) out({ type: "result", out: outFile, ...report });
+      else process.stdout.write(`Wrote ${outFile}: ${report.channels.length} channel(s).\n`);
       return 0;
     }
     case "resign": {

@@ -467,7 +467,10 @@ async function encode(data: Buffer, quality: number, incompressible: boolean): P
 }
 
 /** The channel's current pointer, verified under the root it names (its serial is the base for ours). */
-async function readPreviousPointer(store: RepoStore, channel: string): Promise<PointerBody | undefined> {
+export async function readPreviousPointer(
+  store: RepoStore,
+  channel: string,
+): Promise<PointerBody | undefined> {
   const path = `channels/${channel}.json`;
   const bytes = await store.read(path);
   if (!bytes) return undefined;

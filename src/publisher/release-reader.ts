@@ -2,9 +2,15 @@ import { brotliDecompressSync } from "node:zlib";
 import { decode, MAX_DECODED_BYTES } from "../core/codec.js";
 import { FerryError } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
-import { parseJson } from "../core/json-reader.js";
+import { JsonReader, parseJson } from "../core/json-reader.js";
 import type { Manifest } from "../core/manifest.js";
-import { readRelease } from "../core/tree-read.js";
+import {
+  isTreeHeader,
+  type MaterializedRelease,
+  type ReadOptions,
+  readRelease,
+  readStoredRef,
+} from "../core/tree-read.js";
 import { objectPath, type StoredRef } from "../core/tree.js";
 import type { RepoStore } from "./repo-store.js";
 
@@ -17,6 +23,25 @@ export async function readStoredRelease(
   store: RepoStore,
   ref: { readonly hash: string; readonly size: number; readonly rawSize?: number },
 ): Promise<Manifest | undefined> {
+  return (await readStoredReleaseDetail(store, ref))?.manifest;
+}
+
+/** A stored release with what it references besides packs: tree objects and its delta indexes. */
+export interface StoredReleaseDetail extends MaterializedRelease {
+  /** Decoded length of the stored manifest (inline) or header (tree). */
+  readonly headerRawSize: number;
+  /** The delta index of every earlier release the header lists (tree layout; none for inline). */
+  readonly deltaIndexes: readonly { readonly from: string; readonly index: StoredRef }[];
+  /** Reads and verifies one object of the release (e.g. a delta index). */
+  readonly load: (object: StoredRef, what: string) => Promise<Uint8Array>;
+}
+
+/** readStoredRelease with the objects it walked (and, with `deltasFrom`, that release's deltas). */
+export async function readStoredReleaseDetail(
+  store: RepoStore,
+  ref: { readonly hash: string; readonly size: number; readonly rawSize?: number },
+  options: ReadOptions = {},
+): Promise<StoredReleaseDetail | undefined> {
   const path = `manifests/${ref.hash}`;
   const bytes = await store.read(path);
   if (!bytes) return undefined;
@@ -36,7 +61,14 @@ export async function readStoredRelease(
     }
     return decode(object.codec, verified(at, stored, object.hash, object.size), object.rawSize, what);
   };
-  return (await readRelease(parseJson(path, raw), path, load)).manifest;
+  const json = parseJson(path, raw);
+  const release = await readRelease(json, path, load, options);
+  const deltaIndexes = isTreeHeader(json)
+    ? new JsonReader(path, json)
+        .objects("deltas")
+        .map((d) => ({ from: d.string("from"), index: readStoredRef(d.object("index")) }))
+    : [];
+  return { ...release, headerRawSize: raw.length, deltaIndexes, load };
 }
 
 function decodeUncapped(path: string, bytes: Uint8Array): Uint8Array {

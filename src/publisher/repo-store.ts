@@ -11,8 +11,8 @@ import { ioError } from "../core/errors.js";
  */
 export interface RepoStore {
   read(path: string): Promise<Uint8Array | undefined>;
-  /** The object's size, or undefined when it does not exist. */
-  head(path: string): Promise<{ readonly size: number } | undefined>;
+  /** The object's size and last modification (when the store knows it), or undefined when it does not exist. */
+  head(path: string): Promise<{ readonly size: number; readonly modified?: Date } | undefined>;
   /** `length` bytes at `offset` of an existing object (fewer only if the object is shorter). */
   readRange(path: string, offset: number, length: number): Promise<Uint8Array>;
   list(prefix: string): Promise<string[]>;
@@ -34,10 +34,10 @@ export class DirectoryStore implements RepoStore {
     return this.root;
   }
 
-  async head(path: string): Promise<{ size: number } | undefined> {
+  async head(path: string): Promise<{ size: number; modified: Date } | undefined> {
     try {
       const info = await stat(join(this.root, path));
-      return info.isFile() ? { size: info.size } : undefined;
+      return info.isFile() ? { size: info.size, modified: info.mtime } : undefined;
     } catch (error) {
       if ((error as { code?: string }).code === "ENOENT") return undefined;
       throw ioError("stat", join(this.root, path), error);
@@ -81,10 +81,11 @@ export class DirectoryStore implements RepoStore {
     }
   }
 
-  async list(prefix: string): Promise<string[]> {
+  /** Direct children of `prefix`; leftover temp files of interrupted writes only with `withTemp` (prune). */
+  async list(prefix: string, withTemp = false): Promise<string[]> {
     try {
       return (await readdir(join(this.root, prefix)))
-        .filter((n) => !n.includes(".tmp-"))
+        .filter((n) => withTemp || !n.includes(".tmp-"))
         .map((n) => `${prefix}/${n}`);
     } catch (error) {
       if ((error as { code?: string }).code === "ENOENT") return [];

@@ -111,10 +111,13 @@ export class S3Store implements RepoStore {
     }
   }
 
-  async head(path: string): Promise<{ size: number } | undefined> {
+  async head(path: string): Promise<{ size: number; modified?: Date } | undefined> {
     try {
       const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(path) }));
-      return { size: out.ContentLength ?? 0 };
+      return {
+        size: out.ContentLength ?? 0,
+        ...(out.LastModified !== undefined ? { modified: out.LastModified } : {}),
+      };
     } catch (error) {
       if (notFound(error)) return undefined;
       throw this.failure("head", path, error);

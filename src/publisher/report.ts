@@ -1,0 +1,194 @@
+import { writeFile } from "node:fs/promises";
+import { FerryError, ioError } from "../core/errors.js";
+import type { Manifest } from "../core/manifest.js";
+import { type LocalFile, plan } from "../core/planner.js";
+import { openStore, type S3Settings } from "./open-store.js";
+import { readPreviousPointer } from "./publish.js";
+import { readStoredReleaseDetail } from "./release-reader.js";
+import type { RepoStore } from "./repo-store.js";
+import { renderReport } from "./report-html.js";
+
+/**
+ * `ferry report`: what a producer checks before shipping (docs/HOSTING.md "Report"): the releases of
+ * every channel and, for the last few, the bytes a player on them downloads to reach the latest. Those
+ * figures come from the client's own planner, so they are what an update fetches, not an estimate.
+ */
+export interface ReportOptions {
+  readonly repo: string | RepoStore;
+  readonly s3?: S3Settings;
+  /** How many releases before the latest get a download figure (default 5). */
+  readonly last?: number;
+  /** At most this many releases listed per channel (default 50). */
+  readonly maxReleases?: number;
+  /** Time printed as "generated" (default now). */
+  readonly now?: Date;
+}
+
+export interface ReportRelease {
+  readonly version: string;
+  readonly created: string;
+  readonly manifest: string;
+  readonly layout: "inline" | "tree";
+  readonly files: number;
+  readonly bytes: number;
+  /** Bytes of the packs the release references (what hosting it costs beyond metadata). */
+  readonly packBytes: number;
+  readonly packs: number;
+  /** Stored manifest (inline) or header plus every tree object (tree). */
+  readonly metadataBytes: number;
+  readonly packages: readonly {
+    readonly name: string;
+    readonly optional: boolean;
+    readonly files: number;
+    readonly bytes: number;
+  }[];
+  readonly runtime?: string;
+}
+
+/** What a player on `from` (or a fresh install, from = null) downloads to reach the latest. */
+export interface ReportUpdate {
+  readonly from: string | null;
+  /**
+   * Payload: pack ranges the planner fetches (chunks and deltas, with the client's range coalescing).
+   * A client also counts the multipart framing of multi-range responses (about 100 bytes per range).
+   */
+  readonly payloadBytes: number;
+  /** Byte ranges of packs the payload is made of. */
+  readonly ranges: number;
+  /**
+   * Signed pointer, release manifest/header, tree objects the player does not already hold, and for a
+   * fresh install the root metadata (a root rotated since a player's release adds its size for them).
+   */
+  readonly metadataBytes: number;
+  readonly totalBytes: number;
+  readonly filesWritten: number;
+  readonly filesDeleted: number;
+  readonly deltas: number;
+}
+
+export interface ReportChannel {
+  readonly channel: string;
+  readonly serial: number;
+  readonly published: string;
+  readonly expires: string;
+  /** Newest first. */
+  readonly releases: readonly ReportRelease[];
+  /** Oldest of the last releases first, then a fresh install last. */
+  readonly updates: readonly ReportUpdate[];
+}
+
+export interface ReportData {
+  readonly location: string;
+  readonly generated: string;
+  readonly channels: readonly ReportChannel[];
+}
+
+export async function buildReport(options: ReportOptions): Promise<ReportData> {
+  const store = await openStore(options.repo, options.s3);
+  try {
+    return await reportOf(store, options);
+  } finally {
+    if (store !== options.repo) await (store as { close?: () => Promise<void> }).close?.();
+  }
+}
+
+/** Builds the report and writes it as one self-contained HTML file. */
+export async function writeReport(options: ReportOptions & { readonly out: string }): Promise<ReportData> {
+  const data = await buildReport(options);
+  await writeFile(options.out, renderReport(data)).catch((error: unknown) => {
+    throw ioError("write", options.out, error);
+  });
+  return data;
+}
+
+async function reportOf(store: RepoStore, options: ReportOptions): Promise<ReportData> {
+  const last = options.last ?? 5;
+  const maxReleases = options.maxReleases ?? 50;
+  if (!Number.isSafeInteger(last) || last < 0)
+    throw new FerryError("E_USAGE", `Invalid number of releases ${last}: use an integer >= 0.`, { last });
+  const channels: ReportChannel[] = [];
+  const channelFiles = (await store.list("channels")).filter((p) => p.endsWith(".json")).sort();
+  for (const file of channelFiles) {
+    const channel = file.slice("channels/".length, -".json".length);
+    const pointer = await readPreviousPointer(store, channel);
+    if (!pointer) continue;
+    const pointerBytes = (await store.head(file))?.size ?? 0;
+    // A fresh install also fetches the root chain (an installed player only fetches newer roots).
+    let rootBytes = 0;
+    for (const path of await store.list("root")) rootBytes += (await store.head(path))?.size ?? 0;
+    const releases: ReportRelease[] = [];
+    const chain: { hash: string; manifest: Manifest; objects: Set<string> }[] = [];
+    let ref: { hash: string; size: number; rawSize?: number } | null = pointer.manifest;
+    while (ref && releases.length < maxReleases) {
+      const detail = await readStoredReleaseDetail(store, ref);
+      if (!detail) break; // pruned history
+      const m = detail.manifest;
+      const objectBytes = detail.objects.reduce((s, o) => s + o.size, 0);
+      releases.push({
+        version: m.version,
+        created: m.created,
+        manifest: ref.hash,
+        layout: detail.objects.length > 0 ? "tree" : "inline",
+        files: m.files.length,
+        bytes: m.files.reduce((s, f) => s + f.size, 0),
+        packBytes: m.packs.reduce((s, p) => s + p.size, 0),
+        packs: m.packs.length,
+        metadataBytes: ref.size + objectBytes,
+        packages: Object.entries(m.packages).map(([name, p]) => {
+          const files = m.files.filter((f) => f.package === name);
+          return {
+            name,
+            optional: p.optional,
+            files: files.length,
+            bytes: files.reduce((s, f) => s + f.size, 0),
+          };
+        }),
+        ...(m.runtime !== undefined ? { runtime: m.runtime } : {}),
+      });
+      chain.push({ hash: ref.hash, manifest: m, objects: new Set(detail.objects.map((o) => o.hash)) });
+      ref = m.previous;
+    }
+    const updates: ReportUpdate[] = [];
+    const olderOnes = chain.slice(1, 1 + last).reverse();
+    for (const older of [...olderOnes, undefined]) {
+      // The latest as a player on `older` reads it: with the deltas for the release it has installed.
+      const target = (await readStoredReleaseDetail(store, pointer.manifest, {
+        ...(older ? { deltasFrom: older.hash } : {}),
+      }))!;
+      const local: LocalFile[] = (older?.manifest.files ?? []).map((f) => ({
+        path: f.path,
+        sha256: f.sha256,
+        size: f.size,
+        executable: f.executable,
+        chunks: f.chunks.map((c) => [c.hash, c.size] as const),
+        tracked: true,
+      }));
+      const p = plan(target.manifest, local, new Set());
+      const newObjects = target.objects.filter((o) => !older?.objects.has(o.hash));
+      const metadataBytes =
+        (older ? 0 : rootBytes) +
+        pointerBytes +
+        pointer.manifest.size +
+        newObjects.reduce((s, o) => s + o.size, 0);
+      updates.push({
+        from: older?.manifest.version ?? null,
+        payloadBytes: p.downloadBytes,
+        ranges: p.ranges.length,
+        metadataBytes,
+        totalBytes: p.downloadBytes + metadataBytes,
+        filesWritten: p.writes.length,
+        filesDeleted: p.deletes.length,
+        deltas: p.writes.filter((w) => w.delta !== undefined).length,
+      });
+    }
+    channels.push({
+      channel,
+      serial: pointer.serial,
+      published: pointer.published,
+      expires: pointer.expires,
+      releases,
+      updates,
+    });
+  }
+  return { location: store.location, generated: (options.now ?? new Date()).toISOString(), channels };
+}
