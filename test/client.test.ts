@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cp, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { cp, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { UpdateEvent } from "../src/client/events.js";
@@ -333,7 +333,14 @@ test("two concurrent updaters: one runs, the other fails with E_LOCKED (or waits
   const proxy = await startHostileProxy(s.server.url, { delayMs: 100 });
   t.after(() => proxy.close());
   const slow = update({ repoUrl: proxy.url, installDir: s.install, trust: [s.pub] });
-  await new Promise((resolve) => setTimeout(resolve, 30));
+  // Wait until the first updater holds the lock (a fixed sleep raced with it on a loaded machine); its
+  // every download is delayed 100 ms, so it still holds it when the second one starts.
+  const lock = join(s.install, ".ferry", "lock");
+  const deadline = Date.now() + 20_000;
+  while (!(await stat(lock).catch(() => undefined))) {
+    assert.ok(Date.now() < deadline, "the first updater never took the lock");
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
   await rejects(s.run(), "E_LOCKED");
   const waiting = s.run({ lockWaitMs: 30_000 });
   assert.equal((await slow).version, "1.0.0");
