@@ -76,17 +76,19 @@ export type LifecycleEvent =
       /** For failed (and cancelled/paused: E_ABORTED): what happened. */
       readonly error?: { readonly code: FerryErrorCode | "E_INTERNAL"; readonly message: string };
     }
-  | {
-      readonly type: "progress";
-      readonly phase: LifecyclePhase;
-      readonly bytesDone: number;
-      readonly bytesTotal: number;
-      readonly filesDone: number;
-      readonly filesTotal: number;
-      /** Undefined until the speed can be measured. */
-      readonly bytesPerSecond: number | undefined;
-      readonly etaSeconds: number | undefined;
-    }
+  | ({ readonly type: "progress" } & ProgressSnapshot)
   | { readonly type: "library"; readonly event: UpdateEvent };
 
 export type LifecycleSink = (event: LifecycleEvent) => void;
+
+/** Progress of a lifecycle operation (bytes, files, speed, ETA) in one phase. */
+export interface ProgressSnapshot {
+  readonly phase: LifecyclePhase;
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+  readonly filesDone: number;
+  readonly filesTotal: number;
+  /** Undefined until the speed can be measured. */
+  readonly bytesPerSecond: number | undefined;
+  readonly etaSeconds: number | undefined;
+}

@@ -8,7 +8,7 @@ import {
 } from "../core/lifecycle.js";
 import { systemClock } from "../node/system-clock.js";
 import { type CheckAnswer, cachedCheck } from "./check-cache.js";
-import type { LifecycleEvent, LifecyclePhase, LifecycleSink, UpdateEvent } from "./events.js";
+import type { LifecycleEvent, LifecycleSink, ProgressSnapshot, UpdateEvent } from "./events.js";
 import { type SimulateOptions, simulatedCheck, simulatedUpdate } from "./simulate.js";
 import { update, type UpdateOptions, type UpdateSummary } from "./update.js";
 
@@ -19,15 +19,7 @@ export interface LifecycleOptions extends UpdateOptions {
   readonly maxAgeMs?: number;
 }
 
-export interface ProgressSnapshot {
-  readonly phase: LifecyclePhase;
-  readonly bytesDone: number;
-  readonly bytesTotal: number;
-  readonly filesDone: number;
-  readonly filesTotal: number;
-  readonly bytesPerSecond: number | undefined;
-  readonly etaSeconds: number | undefined;
-}
+export type { ProgressSnapshot } from "./events.js";
 
 export interface LifecycleSnapshot {
   readonly state: LifecycleState;

@@ -1,3 +1,4 @@
+import { formatBytes } from "../core/format-bytes.js";
 import type { ReportChannel, ReportData, ReportUpdate } from "./report.js";
 
 /**
@@ -37,9 +38,9 @@ function renderChannel(channel: ReportChannel): string {
     .map(
       (r, i) => `<tr${i === 0 ? ' class="latest"' : ""}>
 <td>${esc(r.version)}${i === 0 ? " (current)" : ""}</td><td>${esc(r.created)}</td>
-<td class="num" data-bytes="${r.bytes}">${bytes(r.bytes)}</td><td class="num">${r.files}</td>
-<td class="num">${bytes(r.packBytes)} in ${r.packs}</td><td class="num">${bytes(r.metadataBytes)} (${r.layout})</td>
-<td>${r.packages.map((p) => `${esc(p.name)}${p.optional ? " (optional)" : ""}: ${p.files} files, ${bytes(p.bytes)}`).join("<br>")}</td>
+<td class="num" data-bytes="${r.bytes}">${formatBytes(r.bytes)}</td><td class="num">${r.files}</td>
+<td class="num">${formatBytes(r.packBytes)} in ${r.packs}</td><td class="num">${formatBytes(r.metadataBytes)} (${r.layout})</td>
+<td>${r.packages.map((p) => `${esc(p.name)}${p.optional ? " (optional)" : ""}: ${p.files} files, ${formatBytes(p.bytes)}`).join("<br>")}</td>
 <td>${r.runtime === undefined ? "" : esc(r.runtime)}</td><td><code>${esc(r.manifest.slice(0, 12))}</code></td></tr>`,
     )
     .join("\n");
@@ -47,9 +48,9 @@ function renderChannel(channel: ReportChannel): string {
   const updates = channel.updates
     .map(
       (u) => `<tr data-from="${esc(u.from ?? "")}"><td>${u.from === null ? "fresh install" : esc(u.from)}</td>
-<td class="num" data-payload="${u.payloadBytes}">${bytes(u.payloadBytes)}</td>
-<td class="num" data-metadata="${u.metadataBytes}">${bytes(u.metadataBytes)}</td>
-<td class="num" data-total="${u.totalBytes}">${bytes(u.totalBytes)}</td>
+<td class="num" data-payload="${u.payloadBytes}">${formatBytes(u.payloadBytes)}</td>
+<td class="num" data-metadata="${u.metadataBytes}">${formatBytes(u.metadataBytes)}</td>
+<td class="num" data-total="${u.totalBytes}">${formatBytes(u.totalBytes)}</td>
 <td class="num" data-ranges="${u.ranges}">${u.ranges}</td>
 <td class="num">${u.filesWritten}</td><td class="num">${u.filesDeleted}</td><td class="num">${u.deltas}</td></tr>`,
     )
@@ -88,9 +89,9 @@ function chart(updates: readonly ReportUpdate[]): string {
       const payload = scale(u.payloadBytes);
       const meta = scale(u.metadataBytes);
       return `<text x="0" y="${y + 13}">${u.from === null ? "fresh install" : esc(u.from)}</text>
-<rect x="${label}" y="${y}" width="${payload.toFixed(1)}" height="16" fill="#3b7dd8"><title>payload ${bytes(u.payloadBytes)}</title></rect>
-<rect x="${(label + payload).toFixed(1)}" y="${y}" width="${meta.toFixed(1)}" height="16" fill="#f0a030"><title>metadata ${bytes(u.metadataBytes)}</title></rect>
-<text x="${(label + payload + meta + 6).toFixed(1)}" y="${y + 13}">${bytes(u.totalBytes)}</text>`;
+<rect x="${label}" y="${y}" width="${payload.toFixed(1)}" height="16" fill="#3b7dd8"><title>payload ${formatBytes(u.payloadBytes)}</title></rect>
+<rect x="${(label + payload).toFixed(1)}" y="${y}" width="${meta.toFixed(1)}" height="16" fill="#f0a030"><title>metadata ${formatBytes(u.metadataBytes)}</title></rect>
+<text x="${(label + payload + meta + 6).toFixed(1)}" y="${y + 13}">${formatBytes(u.totalBytes)}</text>`;
     })
     .join("\n");
   const height = updates.length * row + 28;
@@ -99,18 +100,6 @@ ${bars}
 <rect x="${label}" y="${height - 18}" width="10" height="10" fill="#3b7dd8"/><text x="${label + 14}" y="${height - 9}">payload</text>
 <rect x="${label + 80}" y="${height - 18}" width="10" height="10" fill="#f0a030"/><text x="${label + 94}" y="${height - 9}">metadata</text>
 </svg>`;
-}
-
-function bytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let value = n / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
 }
 
 function esc(text: string): string {
