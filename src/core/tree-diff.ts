@@ -1,0 +1,133 @@
+import type { Manifest } from "./manifest.js";
+import { comparePaths } from "./paths.js";
+import { type StoredRef } from "./tree.js";
+import { manifestOf, readTreeHeader } from "./tree-read.js";
+import { type DirectoryEntry, type LoadObject, type RawFile, TreeWalker } from "./tree-walker.js";
+
+/**
+ * What differs between two tree releases (docs/FORMAT.md §5.2), read without walking what they share: a
+ * subtree whose directory object has the same hash in both is skipped whole, so the work and memory
+ * follow the size of the change and the depth of the tree, not the number of files.
+ */
+export interface TreeDiff {
+  /** The new release's files at paths whose file differs or is new (with deltas from `deltasFrom`). */
+  readonly target: Manifest;
+  /** The old release's files at paths whose file differs or is gone. */
+  readonly installed: Manifest;
+  /** The new release's objects read (the ones it does not share with the old release, and more). */
+  readonly objects: readonly StoredRef[];
+}
+
+export interface DiffOptions {
+  /** Manifest hash of the old release: the new tree's delta index for it is attached (default: none). */
+  readonly deltasFrom?: string;
+  readonly maxFiles: number;
+}
+
+interface Side {
+  readonly json: unknown;
+  readonly document: string;
+}
+
+/**
+ * Files are the same when content, size, executable bit and package are: where the bytes are stored may
+ * differ (a repacked chunk), which does not change what is installed.
+ */
+function sameFile(a: RawFile, b: RawFile): boolean {
+  return (
+    a["sha256"] === b["sha256"] &&
+    a["size"] === b["size"] &&
+    a["executable"] === b["executable"] &&
+    a["package"] === b["package"]
+  );
+}
+
+export async function diffTrees(
+  old: Side,
+  next: Side,
+  load: LoadObject,
+  options: DiffOptions,
+): Promise<TreeDiff> {
+  const oldHeader = readTreeHeader(old.json, old.document);
+  const newHeader = readTreeHeader(next.json, next.document);
+  const oldWalker = new TreeWalker(old.document, load, options.maxFiles, false);
+  const newWalker = new TreeWalker(next.document, load, options.maxFiles, false);
+  const oldFiles: RawFile[] = [];
+  const newFiles: RawFile[] = [];
+
+  const takeOld = (e: DirectoryEntry): Promise<unknown> =>
+    e.kind === "tree"
+      ? oldWalker.subtree(e.tree, `${e.path}/`, oldFiles)
+      : oldWalker.completeFile(e).then((f) => oldFiles.push(f));
+  const takeNew = (e: DirectoryEntry): Promise<unknown> =>
+    e.kind === "tree"
+      ? newWalker.subtree(e.tree, `${e.path}/`, newFiles)
+      : newWalker.completeFile(e).then((f) => newFiles.push(f));
+
+  const walk = async (a: StoredRef, b: StoredRef, prefix: string): Promise<void> => {
+    if (a.hash === b.hash) return;
+    const [left, right] = await Promise.all([oldWalker.directory(a, prefix), newWalker.directory(b, prefix)]);
+    const pending: Promise<unknown>[] = [];
+    try {
+      let i = 0;
+      let j = 0;
+      while (i < left.length || j < right.length) {
+        const l = left[i];
+        const r = right[j];
+        const order = l === undefined ? 1 : r === undefined ? -1 : comparePaths(l.name, r.name);
+        if (order < 0) {
+          pending.push(takeOld(l!));
+          i++;
+        } else if (order > 0) {
+          pending.push(takeNew(r!));
+          j++;
+        } else {
+          i++;
+          j++;
+          if (l!.kind === "tree" && r!.kind === "tree") pending.push(walk(l!.tree, r!.tree, `${l!.path}/`));
+          else if (l!.kind === "file" && r!.kind === "file" && sameFile(l!.file, r!.file)) continue;
+          else pending.push(takeOld(l!), takeNew(r!));
+        }
+      }
+    } catch (error) {
+      await Promise.allSettled(pending); // none may reject unobserved
+      throw error;
+    }
+    await Promise.all(pending);
+  };
+
+  await walk(oldHeader.root, newHeader.root, "");
+  const indexRef = options.deltasFrom === undefined ? undefined : newHeader.deltas.get(options.deltasFrom);
+  if (indexRef) {
+    const byPath = new Map(newFiles.map((f) => [f["path"] as string, f]));
+    await newWalker.attachDeltas(indexRef, options.deltasFrom!, byPath, false);
+  }
+  return {
+    target: manifestOf(next.json, next.document, newWalker.packs, newFiles),
+    installed: manifestOf(old.json, old.document, oldWalker.packs, oldFiles),
+    objects: newWalker.objects,
+  };
+}
+
+/**
+ * The hashes of every directory and recipe object a tree release references, read directory by
+ * directory (recipes are named, not read): what a client keeps for the release. Memory follows the
+ * number of objects, not of files.
+ */
+export async function treeObjects(json: unknown, document: string, load: LoadObject, maxFiles: number) {
+  const header = readTreeHeader(json, document);
+  const walker = new TreeWalker(document, load, maxFiles, false);
+  const hashes = new Set<string>();
+  const visit = async (ref: StoredRef, prefix: string): Promise<void> => {
+    if (hashes.has(ref.hash)) return; // a shared subtree is listed once
+    hashes.add(ref.hash);
+    const children: Promise<void>[] = [];
+    for (const entry of await walker.directory(ref, prefix)) {
+      if (entry.kind === "tree") children.push(visit(entry.tree, `${entry.path}/`));
+      else if (entry.recipe) hashes.add(entry.recipe.hash);
+    }
+    await Promise.all(children);
+  };
+  await visit(header.root, "");
+  return hashes;
+}
