@@ -6,6 +6,7 @@
  *
  *   npm run build && node dist/bench/scale.js            # FERRY_SCALE_FILES=500000 (default)
  *   FERRY_SCALE_FILES=20000 node dist/bench/scale.js     # CI-sized
+ *   FERRY_SCALE_KEEP=1 ...                               # keep the build, repository and install
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -134,5 +135,6 @@ try {
   console.log(JSON.stringify(result, null, 1));
 } finally {
   await server.close();
-  await rm(tmp, { recursive: true, force: true });
+  if (process.env.FERRY_SCALE_KEEP === "1") log(`kept ${tmp}`);
+  else await rm(tmp, { recursive: true, force: true });
 }

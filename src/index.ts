@@ -60,6 +60,7 @@ export { haltRollout, setRollout } from "./publisher/rollout.js";
 export { type RepairOptions, type RepairResult, repair } from "./client/repair.js";
 export type { TrustAnchor, TrustOption } from "./client/trust.js";
 export { type CheckResult, check, type UpdateOptions, type UpdateSummary, update } from "./client/update.js";
+export { INCREMENTAL_MIN_FILES, type VerifyMode } from "./client/incremental.js";
 export { type ChunkingParams, DEFAULT_CHUNKING } from "./core/chunker.js";
 export { FerryError, type FerryErrorCode, isFerryError } from "./core/errors.js";
 export {

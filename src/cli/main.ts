@@ -21,6 +21,7 @@ import { NodeFileSystem } from "../node/node-fs.js";
 import type { FileSystem } from "../ports/fs.js";
 import { formatBytes, ProgressRenderer } from "./render.js";
 import { mirrorList, s3Settings, withStore } from "./store-flags.js";
+import type { VerifyMode } from "../client/incremental.js";
 import { formatLifecycle, lifecycleCommand } from "./lifecycle-commands.js";
 import { formatPrune, runPrune } from "./prune-command.js";
 import { writeReport } from "../publisher/report.js";
@@ -37,8 +38,8 @@ Usage:
   ferry root rotate --repo <repo-dir> --sign <root.key>... [--root-key <k>...] [--release-key <k>...] [--root-threshold n] [--release-threshold n] [--expires-days 365]
   ferry serve <repo-dir> [--host 127.0.0.1] [--port 8080]
   ferry update <repo-url> <install-dir> --trust <root.pub|root.json>... [--mirror <url>...] [--trust-threshold 1] [--channel stable] [--allow-downgrade] [--force] [--next-start] [--wait-lock <s>]
-               [--packages a,b] [--runtime <r>] [--base <dir>] [--json]
-  ferry check <repo-url> <install-dir> --trust <root.pub|root.json>... [--mirror <url>...] [--channel stable] [--allow-downgrade] [--max-age <s>] [--json]
+               [--verify auto|all|changed] [--packages a,b] [--runtime <r>] [--base <dir>] [--json]
+  ferry check <repo-url> <install-dir> --trust <root.pub|root.json>... [--mirror <url>...] [--channel stable] [--allow-downgrade] [--max-age <s>] [--verify auto|all|changed] [--json]
   ferry can-update <install-dir> [--runtime <name>] [--json]
   ferry ui <repo-url> <install-dir> --trust <root.pub|root.json>... [--channel stable] [--port 0] [--simulate available|not-available|error]
   ferry repair <repo-url> <install-dir> --trust <root.pub|root.json>... [--mirror <url>...] [--json]
@@ -100,6 +101,7 @@ const OPTIONS = {
   runtime: { type: "string" },
   base: { type: "string" },
   force: { type: "boolean" },
+  verify: { type: "string" },
   "max-age": { type: "string" },
   notes: { type: "string" },
   simulate: { type: "string" },
@@ -116,6 +118,13 @@ function usage(message: string): FerryError {
 }
 
 /** `--packages a,b`: a comma-separated list of package names. */
+function verifyMode(value: string | undefined): { verify?: VerifyMode } {
+  if (value === undefined) return {};
+  if (value !== "auto" && value !== "all" && value !== "changed")
+    throw usage("--verify must be auto, all or changed");
+  return { verify: value };
+}
+
 function packageList(value: string): string[] {
   const names = value
     .split(",")
@@ -377,6 +386,7 @@ async function main(argv: string[]): Promise<number> {
         ...(values.channel ? { channel: values.channel } : {}),
         ...(values["allow-downgrade"] ? { allowDowngrade: true } : {}),
         ...(values.force ? { force: true } : {}),
+        ...verifyMode(values.verify),
         ...(values["next-start"] ? { applyOn: "next-start" as const } : {}),
         ...lockWait(values["wait-lock"]),
         ...(values.packages === undefined ? {} : { packages: packageList(values.packages) }),

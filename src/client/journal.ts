@@ -170,7 +170,12 @@ export async function preflightCommit(
  */
 export async function applyJournal(fs: FileSystem, layout: InstallLayout, journal: Journal): Promise<void> {
   const checked = new Set<string>();
-  const targets = new Map(Object.keys(journal.state.files).map((p) => [collisionKey(p), p]));
+  // The new release's paths; with a stat file (a large install) the moved paths, which are the ones
+  // this commit can make collide with a deleted file.
+  const targetPaths = journal.state.statCache
+    ? journal.moves.map(([, path]) => path)
+    : Object.keys(journal.state.files);
+  const targets = new Map(targetPaths.map((p) => [collisionKey(p), p]));
   const touchedDirs = new Set<string>();
   const saveDir = journal.previous === undefined ? undefined : layout.previousFiles(journal.previous);
   for (const [index, path] of journal.deletes.entries()) {

@@ -28,6 +28,13 @@ export class InstallLayout {
   object(hash: string): string {
     return join(this.objects, hash);
   }
+  /** Stat-cache files of large installs, by SHA-256 (docs/FORMAT.md §7). */
+  get stats(): string {
+    return join(this.ferry, "stats");
+  }
+  statFile(hash: string): string {
+    return join(this.stats, hash);
+  }
   get staging(): string {
     return join(this.ferry, "staging");
   }

@@ -8,6 +8,7 @@ import {
   preflightCommit,
   writeJournal,
 } from "./journal.js";
+import { withStatFiles } from "./stat-cache.js";
 import { statMatches } from "./local-index.js";
 import { preparePrevious } from "./previous.js";
 import { type InstallState, parseState, readState, stateToJson } from "./state.js";
@@ -57,12 +58,12 @@ async function staleReason(
     return `the install changed to ${state?.version ?? "nothing"} after the update to ${pending.state.version} was staged`;
   }
   const moved = new Set(pending.moves.map(([, path]) => path));
+  const { files } = await withStatFiles(ctx.fs, ctx.layout, pending.state);
   for (const [name, path] of pending.moves) {
     const stat = await ctx.fs.stat(ctx.layout.stagedFile(name));
-    if (!stat || !statMatches(stat, pending.state.files[path]))
-      return `the staged copy of ${path} is gone or changed`;
+    if (!stat || !statMatches(stat, files[path])) return `the staged copy of ${path} is gone or changed`;
   }
-  for (const [path, cached] of Object.entries(pending.state.files)) {
+  for (const [path, cached] of Object.entries(files)) {
     if (moved.has(path)) continue;
     const stat = await ctx.fs.stat(ctx.layout.file(path));
     if (!stat || !statMatches(stat, cached)) return `${path} changed after the update was staged`;

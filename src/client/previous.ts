@@ -15,7 +15,11 @@ import {
   writeJournal,
 } from "./journal.js";
 import { cacheEntry, hashFile, statMatches } from "./local-index.js";
-import { loadRelease } from "./release.js";
+import { loadRelease, objectLoader } from "./release.js";
+import { decodeManifestJson } from "./remote.js";
+import { treeObjects } from "../core/tree-diff.js";
+import { isTreeHeader } from "../core/tree-read.js";
+import { MAX_RELEASE_FILES } from "../core/tree.js";
 import { type InstallState, parseState, stateToJson, type StatCacheEntry } from "./state.js";
 
 /**
@@ -227,14 +231,11 @@ export async function keptPreviousObjects(ctx: Context, installed: InstallState)
   const path = ctx.layout.manifest(record.state.manifest.hash);
   if (!(await ctx.fs.stat(path))) return [];
   try {
-    const release = await loadRelease(
-      ctx,
-      record.state.manifest,
-      await ctx.fs.readFile(path),
-      path,
-      undefined,
-    );
-    return release.objects.map((o) => o.hash);
+    const json = decodeManifestJson(await ctx.fs.readFile(path), record.state.manifest, path);
+    if (!isTreeHeader(json)) return [];
+    // Listed directory by directory: the previous release's files are not built (large installs).
+    const objects = await treeObjects(json, path, objectLoader(ctx, undefined), MAX_RELEASE_FILES);
+    return [...objects];
   } catch (error) {
     if (error instanceof FerryError) return []; // unusable for rollback either way; rollback says why
     throw error;

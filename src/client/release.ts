@@ -1,7 +1,12 @@
 import { decode } from "../core/codec.js";
 import { isFerryError } from "../core/errors.js";
 import type { ManifestRef } from "../core/pointer.js";
-import { type MaterializedRelease, type ReadOptions, readRelease } from "../core/tree-read.js";
+import {
+  type LoadObject,
+  type MaterializedRelease,
+  type ReadOptions,
+  readRelease,
+} from "../core/tree-read.js";
 import type { StoredRef } from "../core/tree.js";
 import type { Context } from "./context.js";
 import { checkStoredBytes, decodeManifestJson, type RemoteRepository } from "./remote.js";
@@ -24,13 +29,21 @@ export async function loadRelease(
   options: ReadOptions = {},
 ): Promise<MaterializedRelease> {
   const json = decodeManifestJson(bytes, ref, where);
+  return readRelease(json, `release manifest ${where}`, objectLoader(ctx, repo), options);
+}
+
+/**
+ * Loads tree objects from `.ferry/objects/` when kept there (checked against their hash like downloaded
+ * ones), otherwise from the repository, and keeps what it downloads. Without a repository every object
+ * must be kept (the installed release keeps all of its own).
+ */
+export function objectLoader(ctx: Context, repo: RemoteRepository | undefined): LoadObject {
   const limit = limiter(OBJECT_CONCURRENCY);
-  const load = async (object: StoredRef, what: string): Promise<Uint8Array> => {
+  return async (object: StoredRef, what: string): Promise<Uint8Array> => {
     const local = ctx.layout.object(object.hash);
     let stored = await readKept(ctx, local, object, what);
     if (!stored) {
       if (!repo) {
-        // Only the installed release is read without a repository, and it keeps all its objects.
         stored = await ctx.fs.readFile(local);
         checkStoredBytes(stored, object, local, what, "the installed release");
       } else {
@@ -41,7 +54,6 @@ export async function loadRelease(
     }
     return decode(object.codec, stored, object.rawSize, what);
   };
-  return readRelease(json, `release manifest ${where}`, load, options);
 }
 
 /** A kept object if present and intact; a damaged copy counts as absent (it is fetched again). */

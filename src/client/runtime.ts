@@ -7,7 +7,8 @@ import { restrict } from "../core/selection.js";
 import { type ClientDeps, type Context, makeContext, withInstall } from "./context.js";
 import { installedSelection } from "./content.js";
 import { decodeManifest } from "./remote.js";
-import { type InstallState, parseState, readState } from "./state.js";
+import { type InstallState, parseState, readStoredState } from "./state.js";
+import { withStatFiles } from "./stat-cache.js";
 
 /**
  * The runtime gate (docs/PACKAGES.md): a release may name the runtime (app/engine build) it needs. A
@@ -64,16 +65,23 @@ export async function setAsideStaleRelease(
   clientRuntime: string | undefined,
 ): Promise<SetAsideRecord | undefined> {
   await finishSetAsides(ctx);
-  const state = await readState(ctx.fs, ctx.layout);
-  if (clientRuntime === undefined || !state || state.runtime === undefined || state.runtime === clientRuntime)
+  // As stored (a large install's stat cache is read only when the release is actually set aside).
+  const stored = await readStoredState(ctx.fs, ctx.layout);
+  if (
+    clientRuntime === undefined ||
+    !stored ||
+    stored.runtime === undefined ||
+    stored.runtime === clientRuntime
+  )
     return undefined;
+  const state = await withStatFiles(ctx.fs, ctx.layout, stored);
   const at = ctx.clock.now();
   const directory = join(setAsideRoot(ctx), `${at.getTime()}-${state.version}`);
   await ctx.fs.mkdirp(directory);
   const record: SetAsideRecord = {
     reason: "runtime",
     version: state.version,
-    runtime: state.runtime,
+    runtime: stored.runtime,
     clientRuntime,
     at: at.toISOString(),
     directory,

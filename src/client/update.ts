@@ -16,16 +16,18 @@ import { applyJournal, type Journal, preflightCommit, writeJournal } from "./jou
 import { haltToPrevious } from "./launch.js";
 import { writePending } from "./pending.js";
 import { choosePointerRelease, type PolicyView, type RefusalHook, runRefusalHook } from "./policy.js";
-import { keptPreviousObjects, preparePrevious } from "./previous.js";
+import { keptPreviousObjects, preparePrevious, readPrevious } from "./previous.js";
 import type { Selection } from "../core/release-policy.js";
 import { logUpdate } from "./update-log.js";
 import { buildLocalIndex, cacheEntry, type LocalIndex } from "./local-index.js";
 import { forceRewrite } from "./force.js";
+import { prepareIncremental, type VerifyMode } from "./incremental.js";
 import { pool } from "./pool.js";
 import { loadRelease, pruneKeptObjects } from "./release.js";
 import { checkManifestBytes, RemoteRepository } from "./remote.js";
 import { releaseInfo } from "../core/release-info.js";
-import { encodeState, type InstallState, readState, type StatCacheEntry } from "./state.js";
+import { encodeState, type InstallState, readStoredState, type StatCacheEntry } from "./state.js";
+import { lookupStats, pruneStatFiles, saveStats, withStatFiles } from "./stat-cache.js";
 import { fetchNewestPointer } from "./mirrors.js";
 import { anchorKeyids, toAnchor, type TrustOption } from "./trust.js";
 import { carrySelection, restrict } from "../core/selection.js";
@@ -61,6 +63,11 @@ export interface UpdateOptions extends ClientDeps {
   readonly base?: string;
   /** Reinstall the current release in place: re-hash and rewrite every file (see force.ts). */
   readonly force?: boolean;
+  /**
+   * Which installed files the update verifies on disk: "all", or only those the update "changes" (a tree
+   * diff, for very large installs); default "auto" (see incremental.ts).
+   */
+  readonly verify?: VerifyMode;
   /** "next-start": stage and verify everything now, commit at the next `open` (docs/ROLLBACK.md). */
   readonly applyOn?: "now" | "next-start";
   /** Caller's policy (metered connection, low disk, ...): may refuse before anything is downloaded. */
@@ -109,8 +116,10 @@ interface Prepared {
   readonly manifestBytes: Uint8Array;
   readonly manifest: Manifest;
   /** Hashes of the tree objects the release references (empty for an inline manifest). */
-  readonly objects: ReadonlySet<string>;
+  readonly objects: ObjectSet;
   readonly local: LocalIndex;
+  /** An incremental update: the installed stat cache outside the plan's paths is kept as it is. */
+  readonly carry: CarriedStats | undefined;
   readonly plan: Plan;
   /** The state's packages/paths/base/runtime after this update. */
   readonly content: Pick<InstallState, "packages" | "paths" | "base" | "runtime">;
@@ -140,9 +149,10 @@ async function prepare(
   checkRuntimeName(options.runtime);
   // check() changes nothing: it plans against the installed release even when the gate would set it aside.
   const setAside = changes === "update" ? await setAsideStaleRelease(ctx, options.runtime) : undefined;
-  const state = await readState(ctx.fs, ctx.layout);
+  // As stored: a large install's stat cache stays in its file unless the full path needs it.
+  const stored = await readStoredState(ctx.fs, ctx.layout);
   // Naming another channel switches the install to it (never a downgrade unless allowDowngrade).
-  const channel = options.channel ?? state?.channel ?? "stable";
+  const channel = options.channel ?? stored?.channel ?? "stable";
   if (!CHANNEL_PATTERN.test(channel)) {
     throw new FerryError(
       "E_USAGE",
@@ -153,14 +163,14 @@ async function prepare(
   const repo = openRepository(ctx, options);
   const anchor = toAnchor(options.trust);
   // The newest valid pointer among the mirrors (mirrors.ts).
-  const verified = await fetchNewestPointer(repo, channel, anchor, state, started, ctx.signal, ctx.emit);
+  const verified = await fetchNewestPointer(repo, channel, anchor, stored, started, ctx.signal, ctx.emit);
   const root = verified.root;
-  const trustedKeys = state?.trustedKeys ?? anchorKeyids(anchor, root);
+  const trustedKeys = stored?.trustedKeys ?? anchorKeyids(anchor, root);
   // Rollout bucket, halt, blocked releases, expiry and rollback checks (refusals are logged).
   const { pointer, policy } = await choosePointerRelease(
     ctx,
     verified.pointer,
-    state,
+    stored,
     started,
     verified.releaseKeysRotated,
     repo.url(`channels/${channel}.json`),
@@ -170,26 +180,75 @@ async function prepare(
     type: "pointer",
     version: pointer.body.version,
     serial: pointer.body.serial,
-    installedVersion: state?.version ?? null,
+    installedVersion: stored?.version ?? null,
   });
   if (runtimeMismatch(pointer.body, options.runtime)) {
-    if (!state) throw runtimeError(pointer.body, options.runtime!);
+    if (!stored) throw runtimeError(pointer.body, options.runtime!);
     const held = { version: pointer.body.version, runtime: pointer.body.runtime! };
-    return { held, expires: pointer.body.expires, state, repo, setAside, policy };
+    return { held, expires: pointer.body.expires, state: stored, repo, setAside, policy };
   }
   const ref = pointer.body.manifest;
-  const installed = state ? await loadInstalledRelease(ctx, state, repo) : undefined;
+  const installedBytes = stored ? await installedManifestBytes(ctx, stored, repo) : undefined;
+  const incremental =
+    stored && installedBytes
+      ? await prepareIncremental(ctx, options, stored, installedBytes, repo, ref)
+      : undefined;
+  if (stored && incremental && "release" in incremental) {
+    const inc = incremental.release;
+    const paths = new Set([...inc.tracked.files, ...inc.target.files].map((f) => f.path));
+    const stats = await lookupStats(ctx.fs, ctx.layout, stored, paths);
+    const local = await buildLocalIndex(ctx.fs, ctx.layout, inc.tracked, stats, inc.target);
+    return {
+      ...{ pointer, root, trustedKeys, state: stored, repo, manifestBytes: inc.manifestBytes },
+      ...{ manifest: checkAgainstPointer(inc.target, pointer), objects: inc.objects, local },
+      plan: makePlan(inc.target, local.files, await stagedChunks(ctx)),
+      carry: carriedStats(stored, paths, stats),
+      content: contentFields(inc.selection, undefined, pointer.body.runtime),
+      ...{ droppedPackages: [], setAside, policy },
+    };
+  }
+  const state = stored ? await withStatFiles(ctx.fs, ctx.layout, stored) : undefined;
+  const installed =
+    state && installedBytes
+      ? await loadRelease(ctx, state.manifest, installedBytes.bytes, installedBytes.where, repo)
+      : undefined;
   // Same release as installed: no metadata download, but the plan still restores damaged or missing files.
   const sameRelease = state !== undefined && installed !== undefined && state.manifest.hash === ref.hash;
   const manifestBytes = sameRelease
-    ? await ctx.fs.readFile(ctx.layout.manifest(ref.hash))
-    : await repo.manifestBytes(ref, ctx.signal);
+    ? installedBytes!.bytes
+    : incremental && "manifestBytes" in incremental
+      ? incremental.manifestBytes
+      : await repo.manifestBytes(ref, ctx.signal);
   const release = sameRelease
     ? installed
     : await loadRelease(ctx, ref, manifestBytes, repo.url(`manifests/${ref.hash}`), repo, {
         ...(state ? { deltasFrom: state.manifest.hash } : {}),
       });
-  const manifest = release.manifest;
+  const manifest = checkAgainstPointer(release.manifest, pointer);
+  // Packages and the base overlay (docs/PACKAGES.md): the plan targets only the files the install holds.
+  const current = state && installed ? installedSelection(state, installed.manifest) : undefined;
+  const carried = carrySelection(installed?.manifest, current, manifest, options.packages);
+  const base = options.base === undefined ? state?.base : resolve(options.base);
+  const target = await materialized(ctx.fs, manifest, carried.selection, base);
+  const tracked = installed && current ? restrict(installed.manifest, current) : undefined;
+  const statCache = options.force ? {} : (state?.files ?? {});
+  const local = await buildLocalIndex(ctx.fs, ctx.layout, tracked, statCache, target);
+  const plan = makePlan(
+    target,
+    options.force ? forceRewrite(local.files) : local.files,
+    await stagedChunks(ctx),
+  );
+  const content = contentFields(carried.selection, base, pointer.body.runtime);
+  const droppedPackages = carried.droppedPackages;
+  const objects = new Set(release.objects.map((o) => o.hash));
+  return {
+    ...{ pointer, root, trustedKeys, state, repo, manifestBytes, manifest, objects, local, plan },
+    ...{ content, droppedPackages, setAside, policy, carry: undefined },
+  };
+}
+
+/** The manifest, once its version and runtime are the ones the signed pointer names. */
+function checkAgainstPointer(manifest: Manifest, pointer: SignedPointer): Manifest {
   if (manifest.version !== pointer.body.version) {
     throw new FerryError(
       "E_SIGNATURE",
@@ -204,25 +263,35 @@ async function prepare(
       { version: manifest.version },
     );
   }
-  // Packages and the base overlay (docs/PACKAGES.md): the plan targets only the files the install holds.
-  const current = state && installed ? installedSelection(state, installed.manifest) : undefined;
-  const carried = carrySelection(installed?.manifest, current, manifest, options.packages);
-  const base = options.base === undefined ? state?.base : resolve(options.base);
-  const target = await materialized(ctx.fs, manifest, carried.selection, base);
-  const tracked = installed && current ? restrict(installed.manifest, current) : undefined;
-  const statCache = options.force ? {} : (state?.files ?? {});
-  const local = await buildLocalIndex(ctx.fs, ctx.layout, tracked, statCache, target);
-  const stored = new Set(
-    (await ctx.fs.readdir(ctx.layout.stagedChunks)).filter((n) => /^[0-9a-f]{64}$/.test(n)),
-  );
-  const plan = makePlan(target, options.force ? forceRewrite(local.files) : local.files, stored);
-  const content = contentFields(carried.selection, base, pointer.body.runtime);
-  const droppedPackages = carried.droppedPackages;
-  const objects = new Set(release.objects.map((o) => o.hash));
-  return {
-    ...{ pointer, root, trustedKeys, state, repo, manifestBytes, manifest, objects, local, plan },
-    ...{ content, droppedPackages, setAside, policy },
-  };
+  return manifest;
+}
+
+/** Chunks verified and staged by an earlier run that did not finish. */
+async function stagedChunks(ctx: Context): Promise<Set<string>> {
+  return new Set((await ctx.fs.readdir(ctx.layout.stagedChunks)).filter((n) => /^[0-9a-f]{64}$/.test(n)));
+}
+
+/** The tree objects a release references, or a way to list them when they are needed (after a commit). */
+export type ObjectSet = ReadonlySet<string> | (() => Promise<ReadonlySet<string>>);
+
+/** The installed stat cache an incremental update keeps: every entry but those of the diff's paths. */
+export interface CarriedStats {
+  /** The installed state: its `files`, or its stat file. */
+  readonly state: InstallState;
+  readonly except: ReadonlySet<string>;
+  /** Entries kept (files the update does not look at). */
+  readonly count: number;
+}
+
+function carriedStats(
+  state: InstallState,
+  except: ReadonlySet<string>,
+  found: Readonly<Record<string, StatCacheEntry>>,
+): CarriedStats {
+  if (state.statCache) return { state, except, count: state.statCache.entries - Object.keys(found).length };
+  let count = 0;
+  for (const path in state.files) if (!except.has(path)) count++;
+  return { state, except, count };
 }
 
 /** The repository at `repoUrl`, retrying transient failures with the context's clock. */
@@ -247,22 +316,30 @@ export async function loadInstalledRelease(
   state: InstallState,
   repo: RemoteRepository | undefined,
 ): Promise<MaterializedRelease> {
+  const { bytes, where } = await installedManifestBytes(ctx, state, repo);
+  return loadRelease(ctx, state.manifest, bytes, where, repo);
+}
+
+/** The installed release's manifest bytes (inline manifest or tree header), where they came from. */
+export async function installedManifestBytes(
+  ctx: Context,
+  state: InstallState,
+  repo: RemoteRepository | undefined,
+): Promise<{ bytes: Uint8Array; where: string }> {
   const path = ctx.layout.manifest(state.manifest.hash);
-  let bytes: Uint8Array;
-  let where = path;
   try {
-    bytes = await ctx.fs.readFile(path);
+    const bytes = await ctx.fs.readFile(path);
     checkManifestBytes(bytes, state.manifest, path);
+    return { bytes, where: path };
   } catch (localError) {
     if (!repo) throw localError;
-    bytes = await repo.manifestBytes(state.manifest, ctx.signal).catch(() => {
+    const bytes = await repo.manifestBytes(state.manifest, ctx.signal).catch(() => {
       throw localError;
     });
     await ctx.fs.mkdirp(ctx.layout.manifests);
     await ctx.fs.writeFileAtomic(path, bytes);
-    where = repo.url(`manifests/${state.manifest.hash}`);
+    return { bytes, where: repo.url(`manifests/${state.manifest.hash}`) };
   }
-  return loadRelease(ctx, state.manifest, bytes, where, repo);
 }
 
 export async function loadInstalledManifest(ctx: Context, state: InstallState): Promise<Manifest> {
@@ -377,17 +454,19 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
     if (isNoop(p)) {
       // Remember a newer serial (re-signed pointer: rollback protection), a newer root (rotated keys),
       // and refreshed stat-cache entries (e.g. after the install was copied), so the next run does not re-hash.
-      const files = Object.fromEntries(
-        p.plan.keep.map((path) => [path, cacheEntry(p.local.stats.get(path)!)]),
-      );
+      // An incremental no-op looked at no file: the stat cache stays as it is.
+      const files = p.carry
+        ? state!.files
+        : Object.fromEntries(p.plan.keep.map((path) => [path, cacheEntry(p.local.stats.get(path)!)]));
       if (
         state &&
         (pointer.body.serial !== state.serial ||
           pointer.body.channel !== state.channel ||
           canonicalJson(p.root.document) !== canonicalJson(state.root) ||
-          canonicalJson(files) !== canonicalJson(state.files) ||
+          (files !== state.files && canonicalJson(files) !== canonicalJson(state.files)) ||
           canonicalJson(withContent(state, p.content)) !== canonicalJson(state))
       ) {
+        const statCache = p.carry ? undefined : await saveStats(ctx.fs, ctx.layout, files);
         await ctx.fs.writeFileAtomic(
           ctx.layout.state,
           encodeState({
@@ -396,15 +475,17 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
             serial: pointer.body.serial,
             pointer: pointer.document,
             root: p.root.document,
-            files,
+            ...(statCache ? { files: {}, statCache } : { files }),
           }),
         );
       }
-      await cleanup(ctx, pointer.body.manifest.hash, p.objects); // staging left by a run that failed after its commit
+      // Staging left by a run that failed after its commit. An incremental no-op leaves kept objects alone
+      // (listing them reads every directory object; the next commit's cleanup prunes them).
+      await cleanup(ctx, pointer.body.manifest.hash, p.carry ? undefined : p.objects);
       return summary(ctx, started, repo, {
         ...base,
         upToDate: true,
-        filesKept: p.plan.keep.length,
+        filesKept: p.plan.keep.length + (p.carry?.count ?? 0),
         bytesHashed: p.local.hashedBytes,
       });
     }
@@ -439,6 +520,7 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
       objects: p.objects,
       plan: p.plan,
       local: p.local,
+      ...(p.carry ? { carry: p.carry } : {}),
       state: {
         channel: pointer.body.channel,
         repo: repo.base,
@@ -465,7 +547,7 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
       upToDate: false,
       filesWritten: plan.writes.length,
       filesDeleted: plan.deletes.length,
-      filesKept: plan.keep.length,
+      filesKept: plan.keep.length + (p.carry?.count ?? 0),
       bytesReused,
       bytesHashed: local.hashedBytes,
       deltasApplied: deltaCounts.delta,
@@ -484,9 +566,11 @@ export interface ExecuteInput {
   readonly manifest: Manifest;
   readonly manifestBytes: Uint8Array;
   /** The tree objects the release references: kept in `.ferry/objects/` after the commit, others removed. */
-  readonly objects: ReadonlySet<string>;
+  readonly objects: ObjectSet;
   readonly plan: Plan;
   readonly local: LocalIndex;
+  /** Stat-cache entries of files outside the plan, kept in the new state (an incremental update). */
+  readonly carry?: CarriedStats;
   /** The install state after the commit, except the stat cache (filled in from the staged files). */
   readonly state: Omit<InstallState, "files">;
   /** The coalescing the plan was made with (default DEFAULT_COALESCE). */
@@ -542,6 +626,10 @@ export async function executePlan(
   await ctx.fs.removeTree(ctx.layout.stagedFiles);
   await ctx.fs.mkdirp(ctx.layout.stagedFiles);
   const files: Record<string, StatCacheEntry> = {};
+  const carried = input.carry?.state;
+  if (input.carry && carried && !carried.statCache) {
+    for (const path in carried.files) if (!input.carry.except.has(path)) files[path] = carried.files[path]!;
+  }
   let bytesReused = 0;
   const deltaCounts: DeltaCounts = { delta: 0, "delta-fallback": 0, chunks: 0 };
   // Files are assembled in parallel: each ends with an fsync, and those waits overlap.
@@ -572,7 +660,16 @@ export async function executePlan(
 
   await ctx.fs.mkdirp(ctx.layout.manifests);
   await ctx.fs.writeFileAtomic(ctx.layout.manifest(input.state.manifest.hash), input.manifestBytes);
-  const newState: InstallState = { ...input.state, files };
+  // A large install's stat cache goes to its own file (stat-cache.ts), written before the journal names it.
+  const statCache = await saveStats(
+    ctx.fs,
+    ctx.layout,
+    files,
+    input.carry?.state.statCache ? input.carry : undefined,
+  );
+  const newState: InstallState = statCache
+    ? { ...input.state, files: {}, statCache }
+    : { ...input.state, files };
   if (ctx.signal?.aborted)
     throw new FerryError(
       "E_ABORTED",
@@ -611,11 +708,20 @@ function isNoop(p: Prepared): boolean {
   );
 }
 
-async function cleanup(ctx: Context, keepManifest: string, keepObjects: ReadonlySet<string>): Promise<void> {
-  // The kept previous release's objects stay with it, for a rollback (docs/ROLLBACK.md).
-  const installed = await readState(ctx.fs, ctx.layout);
-  const previous = installed ? await keptPreviousObjects(ctx, installed) : [];
-  await pruneKeptObjects(ctx, new Set([...keepObjects, ...previous]));
+/** After a commit: removes staging and what the installed release no longer needs (objects: when given). */
+async function cleanup(ctx: Context, keepManifest: string, objects: ObjectSet | undefined): Promise<void> {
+  if (objects) {
+    // The kept previous release's objects stay with it, for a rollback (docs/ROLLBACK.md).
+    const keepObjects = typeof objects === "function" ? await objects() : objects;
+    const installed = await readStoredState(ctx.fs, ctx.layout);
+    const previous = installed ? await keptPreviousObjects(ctx, installed) : [];
+    await pruneKeptObjects(ctx, new Set([...keepObjects, ...previous]));
+  }
+  // Stat files: the installed state's and the kept previous release's.
+  const installed = await readStoredState(ctx.fs, ctx.layout);
+  const record = installed ? await readPrevious(ctx, installed) : undefined;
+  const statFiles = [installed?.statCache?.hash, record?.state.statCache?.hash];
+  await pruneStatFiles(ctx.fs, ctx.layout, new Set(statFiles.filter((h) => h !== undefined)));
   await ctx.fs.removeTree(ctx.layout.staging);
   if (await ctx.fs.stat(ctx.layout.pending)) await ctx.fs.unlink(ctx.layout.pending); // superseded
   for (const name of await ctx.fs.readdir(ctx.layout.manifests)) {

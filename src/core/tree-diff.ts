@@ -24,6 +24,9 @@ export interface DiffOptions {
   readonly maxFiles: number;
 }
 
+/** Directory objects read at once while listing a release's objects. */
+const LIST_CONCURRENCY = 8;
+
 interface Side {
   readonly json: unknown;
   readonly document: string;
@@ -114,20 +117,46 @@ export async function diffTrees(
  * directory (recipes are named, not read): what a client keeps for the release. Memory follows the
  * number of objects, not of files.
  */
-export async function treeObjects(json: unknown, document: string, load: LoadObject, maxFiles: number) {
+export async function treeObjects(
+  json: unknown,
+  document: string,
+  load: LoadObject,
+  maxFiles: number,
+): Promise<Set<string>> {
   const header = readTreeHeader(json, document);
   const walker = new TreeWalker(document, load, maxFiles, false);
-  const hashes = new Set<string>();
-  const visit = async (ref: StoredRef, prefix: string): Promise<void> => {
-    if (hashes.has(ref.hash)) return; // a shared subtree is listed once
-    hashes.add(ref.hash);
-    const children: Promise<void>[] = [];
-    for (const entry of await walker.directory(ref, prefix)) {
-      if (entry.kind === "tree") children.push(visit(entry.tree, `${entry.path}/`));
-      else if (entry.recipe) hashes.add(entry.recipe.hash);
-    }
-    await Promise.all(children);
-  };
-  await visit(header.root, "");
+  const hashes = new Set<string>([header.root.hash]);
+  // A few directories read at once: memory holds a few parsed objects, not all of them.
+  const queue: { ref: StoredRef; prefix: string }[] = [{ ref: header.root, prefix: "" }];
+  await new Promise<void>((resolve, reject) => {
+    let inFlight = 0;
+    let failed = false;
+    const pump = (): void => {
+      while (!failed && inFlight < LIST_CONCURRENCY && queue.length > 0) {
+        const next = queue.pop()!;
+        inFlight++;
+        walker.directory(next.ref, next.prefix).then(
+          (entries) => {
+            for (const entry of entries) {
+              if (entry.kind === "file") {
+                if (entry.recipe) hashes.add(entry.recipe.hash);
+              } else if (!hashes.has(entry.tree.hash)) {
+                hashes.add(entry.tree.hash); // a shared subtree is listed once
+                queue.push({ ref: entry.tree, prefix: `${entry.path}/` });
+              }
+            }
+            inFlight--;
+            if (inFlight === 0 && queue.length === 0) resolve();
+            else pump();
+          },
+          (error: unknown) => {
+            failed = true; // reads in flight settle into this same handler; the first error wins
+            reject(error);
+          },
+        );
+      }
+    };
+    pump();
+  });
   return hashes;
 }
