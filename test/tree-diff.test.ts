@@ -1,11 +1,12 @@
 /** Diffing two tree releases without walking what they share (src/core/tree-diff.ts). */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import type { FileEntry, Manifest } from "../src/core/manifest.js";
 import { diffTrees, treeObjects } from "../src/core/tree-diff.js";
 import { materializeTree } from "../src/core/tree-read.js";
-import { buildTree, type StoredObject } from "../src/core/tree.js";
+import { buildTree, type StoredObject, storeJson } from "../src/core/tree.js";
 import { manifestOf, memoryStore, normalized } from "./tree-fixtures.js";
 
 const SEGMENTS = ["a", "b", "lang", "x.txt", "Z", "é"];
@@ -127,6 +128,112 @@ describe("tree diff", () => {
         assert.ok(store.loads.length <= listed.size);
       }),
       { numRuns: 150 },
+    );
+  });
+});
+
+describe("parted recipes", () => {
+  /** One file of `n` chunks; chunk i has content id ids[i]. */
+  function bigFile(ids: readonly number[], version: string) {
+    const packs = [{ id: "a".repeat(64), size: 1e12 }];
+    const chunks = ids.map((id) => ({
+      hash: createHash("sha256").update(`chunk ${id}`).digest("hex"),
+      size: 65536,
+      pack: 0,
+      offset: id * 65536, // where the chunk is stored: unchanged chunks keep their place
+      length: 65536,
+      codec: "raw" as const,
+    }));
+    const manifest: Manifest = {
+      ...manifestOf([]),
+      version,
+      packs,
+      files: [
+        {
+          path: "data/big.pak",
+          size: ids.length * 65536,
+          sha256: sha(ids.join()),
+          executable: false,
+          package: "base",
+          chunks,
+        },
+      ],
+    };
+    return { manifest, ...buildTree(manifest) };
+  }
+  const sha = (s: string) => createHash("sha256").update(s).digest("hex");
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+  it("a file of many chunks round-trips through parts; its header requires the feature", async () => {
+    const a = bigFile(range(40_000), "1.0.0");
+    assert.deepEqual((a.header as { requires: string[] }).requires, ["tree", "recipe-parts"]);
+    const store = memoryStore(a.objects);
+    const read = await materializeTree(a.header, "big", store.load);
+    assert.deepEqual(normalized(read.manifest), normalized(a.manifest));
+    assert.ok(a.objects.length > 300, `${a.objects.length} objects`);
+    assert.deepEqual(
+      await treeObjects(a.header, "big", memoryStore(a.objects).load, 10),
+      new Set(read.objects.map((o) => o.hash)),
+    );
+  });
+
+  it("an edit and an insertion re-read only the parts around them", async () => {
+    const ids = range(40_000);
+    const a = bigFile(ids, "1.0.0");
+    const edited = [...ids];
+    edited[12_345] = 1_000_000; // one chunk replaced
+    edited.splice(30_000, 0, 2_000_000); // one chunk inserted: later chunks shift by one
+    const b = bigFile(edited, "2.0.0");
+    const fresh = b.objects.filter((o) => !a.objects.some((x) => x.ref.hash === o.ref.hash));
+    // Two leaves, their index parts, the root recipe and the directories (root, data/).
+    assert.ok(fresh.length <= 10, `${fresh.length} new objects of ${b.objects.length}`);
+    const bytes = fresh.reduce((n, o) => n + o.bytes.length, 0);
+    const total = b.objects.reduce((n, o) => n + o.bytes.length, 0);
+    assert.ok(bytes * 10 < total, `new objects are ${bytes} of ${total} bytes`);
+    const diff = await diffTrees(
+      { json: a.header, document: "a" },
+      { json: b.header, document: "b" },
+      memoryStore([...a.objects, ...b.objects]).load,
+      { maxFiles: 10 },
+    );
+    assert.deepEqual((normalized(diff.target) as Manifest).files, (normalized(b.manifest) as Manifest).files);
+  });
+
+  it("refuses a recipe whose parts multiply beyond the chunk limit", async () => {
+    const leaf = storeJson({
+      format: 1,
+      type: "ferry-recipe",
+      packs: [["a".repeat(64), 1e12]],
+      chunks: Array.from({ length: 512 }, (_, i) => [sha(`c${i}`), 1, 0, i, 1, "raw"]),
+    });
+    let level = leaf;
+    const objects = [leaf];
+    for (let d = 0; d < 4; d++) {
+      level = storeJson({
+        format: 1,
+        type: "ferry-recipe",
+        parts: Array.from({ length: 256 }, () => level.ref),
+      });
+      objects.push(level);
+    }
+    const dir = storeJson({
+      format: 1,
+      type: "ferry-tree",
+      packs: [],
+      entries: [
+        { name: "f", size: 1, sha256: sha("x"), executable: false, package: "base", recipe: level.ref },
+      ],
+    });
+    const header = {
+      ...(bigFile([1], "1.0.0").header as object),
+      requires: ["tree", "recipe-parts"],
+      tree: dir.ref,
+      totals: { files: 1, bytes: 1 },
+    };
+    await assert.rejects(
+      materializeTree(header, "hostile", memoryStore([...objects, dir]).load),
+      (e: unknown) =>
+        (e as { code?: string }).code === "E_TOO_LARGE" || (e as { code?: string }).code === "E_FORMAT",
     );
   });
 });

@@ -114,8 +114,8 @@ export async function diffTrees(
 
 /**
  * The hashes of every directory and recipe object a tree release references, read directory by
- * directory (recipes are named, not read): what a client keeps for the release. Memory follows the
- * number of objects, not of files.
+ * directory (recipes are named, not read, unless the release has parted recipes): what a client keeps
+ * for the release. Memory follows the number of objects, not of files.
  */
 export async function treeObjects(
   json: unknown,
@@ -128,6 +128,7 @@ export async function treeObjects(
   const hashes = new Set<string>([header.root.hash]);
   // A few directories read at once: memory holds a few parsed objects, not all of them.
   const queue: { ref: StoredRef; prefix: string }[] = [{ ref: header.root, prefix: "" }];
+  const recipes: { ref: StoredRef; path: string }[] = [];
   await new Promise<void>((resolve, reject) => {
     let inFlight = 0;
     let failed = false;
@@ -139,7 +140,8 @@ export async function treeObjects(
           (entries) => {
             for (const entry of entries) {
               if (entry.kind === "file") {
-                if (entry.recipe) hashes.add(entry.recipe.hash);
+                if (entry.recipe && header.parted) recipes.push({ ref: entry.recipe, path: entry.path });
+                else if (entry.recipe) hashes.add(entry.recipe.hash);
               } else if (!hashes.has(entry.tree.hash)) {
                 hashes.add(entry.tree.hash); // a shared subtree is listed once
                 queue.push({ ref: entry.tree, prefix: `${entry.path}/` });
@@ -158,5 +160,7 @@ export async function treeObjects(
     };
     pump();
   });
+  // Parted recipes are read to find their parts (one file at a time: a few objects in memory).
+  for (const { ref, path } of recipes) await walker.recipeObjects(ref, path, hashes);
   return hashes;
 }

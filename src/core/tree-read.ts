@@ -1,7 +1,7 @@
 import { checkFormatHeader, JsonReader } from "./json-reader.js";
 import { type Manifest, parseManifest } from "./manifest.js";
 import { comparePaths } from "./paths.js";
-import { MAX_RELEASE_FILES, type StoredRef, TREE_FEATURE, treeError } from "./tree.js";
+import { MAX_RELEASE_FILES, PARTS_FEATURE, type StoredRef, TREE_FEATURE, treeError } from "./tree.js";
 import { type LoadObject, type RawFile, readStoredRef, TreeWalker } from "./tree-walker.js";
 
 export { type LoadObject, readStoredRef } from "./tree-walker.js";
@@ -48,6 +48,8 @@ export async function readRelease(
 /** The fields of a tree header: its root, totals and delta indexes by source release. */
 export interface TreeHeader {
   readonly root: StoredRef;
+  /** Some recipe is parted (PARTS_FEATURE): listing objects must read recipes. */
+  readonly parted: boolean;
   readonly files: number;
   readonly bytes: number;
   readonly deltas: ReadonlyMap<string, StoredRef>;
@@ -55,7 +57,7 @@ export interface TreeHeader {
 
 export function readTreeHeader(json: unknown, document: string): TreeHeader {
   const header = new JsonReader(document, json);
-  checkFormatHeader(header, "ferry-release", [TREE_FEATURE]);
+  checkFormatHeader(header, "ferry-release", [TREE_FEATURE, PARTS_FEATURE]);
   const root = readStoredRef(header.object("tree"));
   const totals = header.object("totals");
   const deltas = new Map<string, StoredRef>();
@@ -64,7 +66,8 @@ export function readTreeHeader(json: unknown, document: string): TreeHeader {
     if (deltas.has(from)) throw treeError(document, `deltas[${i}] (source ${from} repeated)`);
     deltas.set(from, readStoredRef(d.object("index")));
   }
-  return { root, files: totals.integer("files"), bytes: totals.integer("bytes"), deltas };
+  const parted = (json as { requires: unknown[] }).requires.includes(PARTS_FEATURE);
+  return { root, parted, files: totals.integer("files"), bytes: totals.integer("bytes"), deltas };
 }
 
 /**

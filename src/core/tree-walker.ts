@@ -31,6 +31,11 @@ interface PackTable {
 }
 
 const HASH = /^[0-9a-f]{64}$/;
+/** Levels of a parted recipe (a publisher makes 2-3 for a file of millions of chunks). */
+const MAX_RECIPE_DEPTH = 4;
+/** Chunks of one file: 1 Mi chunks is 64 GiB at the default 64 KiB average (docs/FORMAT.md §5.2). */
+const MAX_FILE_CHUNKS = 1024 * 1024;
+const PART_CONCURRENCY = 4;
 
 export function readStoredRef(r: JsonReader): StoredRef {
   return {
@@ -115,16 +120,64 @@ export class TreeWalker {
   /** Fills in the chunk list of a file whose entry names a recipe. */
   async completeFile(entry: Extract<DirectoryEntry, { kind: "file" }>): Promise<RawFile> {
     if (!entry.recipe) return entry.file;
-    const what = `recipe object ${entry.recipe.hash} (${entry.path}) of ${this.document}`;
-    const r = new JsonReader(what, await this.fetchJson(entry.recipe, what));
+    const chunks: unknown[][] = [];
+    await this.readRecipe(entry.recipe, entry.path, 0, chunks, { chunks: 0 });
+    entry.file["chunks"] = chunks;
+    return entry.file;
+  }
+
+  /** A recipe's chunk tuples appended to `into`, in order; a parted recipe reads its parts (§5.2). */
+  private async readRecipe(
+    ref: StoredRef,
+    path: string,
+    depth: number,
+    into: unknown[][],
+    budget: { chunks: number },
+  ): Promise<void> {
+    const what = `recipe object ${ref.hash} (${path}) of ${this.document}`;
+    const r = new JsonReader(what, await this.fetchJson(ref, what));
     checkFormatHeader(r, "ferry-recipe");
+    if (r.has("parts")) {
+      if (depth >= MAX_RECIPE_DEPTH || r.has("chunks")) throw treeError(what, "parts");
+      const parts = r.objects("parts").map(readStoredRef);
+      if (parts.length === 0) throw treeError(what, "parts (none)");
+      // Read a few at once, appended in order.
+      for (let i = 0; i < parts.length; i += PART_CONCURRENCY) {
+        const batch = parts.slice(i, i + PART_CONCURRENCY);
+        const read = await Promise.all(
+          batch.map(async (part) => {
+            const out: unknown[][] = [];
+            await this.readRecipe(part, path, depth + 1, out, budget);
+            return out;
+          }),
+        );
+        for (const part of read) for (const tuple of part) into.push(tuple);
+      }
+      return;
+    }
     const table = readPackTable(r, what);
-    entry.file["chunks"] = r.array("chunks").map((tuple, i) => {
+    const tuples = r.array("chunks");
+    // Counted before anything is built: shared parts cannot make a small recipe describe a huge file.
+    budget.chunks += tuples.length;
+    if (budget.chunks > MAX_FILE_CHUNKS) throw this.tooLarge();
+    for (const [i, tuple] of tuples.entries()) {
       if (!Array.isArray(tuple) || tuple.length !== 6) throw treeError(what, `chunk ${i}`);
       const [hash, size, pack, offset, length, codec] = tuple as unknown[];
-      return [hash, size, this.globalPack(table, pack, what), offset, length, codec];
-    });
-    return entry.file;
+      into.push([hash, size, this.globalPack(table, pack, what), offset, length, codec]);
+    }
+  }
+
+  /** The objects a recipe consists of: itself and, for a parted recipe, its parts (read to find them). */
+  async recipeObjects(ref: StoredRef, path: string, into: Set<string>, depth = 0): Promise<void> {
+    into.add(ref.hash);
+    const what = `recipe object ${ref.hash} (${path}) of ${this.document}`;
+    const r = new JsonReader(what, await this.fetchJson(ref, what));
+    checkFormatHeader(r, "ferry-recipe");
+    if (!r.has("parts")) return;
+    if (depth >= MAX_RECIPE_DEPTH) throw treeError(what, "parts");
+    for (const part of r.objects("parts").map(readStoredRef)) {
+      if (!into.has(part.hash)) await this.recipeObjects(part, path, into, depth + 1);
+    }
   }
 
   /** Every file under a directory object, complete, appended to `into` (directories read in parallel). */
@@ -181,7 +234,7 @@ export class TreeWalker {
   private tooLarge(): FerryError {
     return new FerryError(
       "E_TOO_LARGE",
-      `${this.document} describes more than ${this.maxFiles} files; Ferry refuses it. The repository is hostile or corrupt.`,
+      `${this.document} describes more than ${this.maxFiles} files or a file of more than ${MAX_FILE_CHUNKS} chunks; Ferry refuses it. The repository is hostile or corrupt.`,
       { document: this.document, limit: this.maxFiles },
     );
   }

@@ -27,6 +27,21 @@ export interface StoredObject {
 
 /** The format feature a tree header announces in `requires`. */
 export const TREE_FEATURE = "tree";
+/**
+ * The format feature a tree header announces when some recipe is split into parts (§5.2): a file of more
+ * than RECIPE_SPLIT chunks gets a tree of recipe objects, so an edit re-downloads the parts around it,
+ * not the whole chunk list of a multi-gigabyte file.
+ */
+export const PARTS_FEATURE = "recipe-parts";
+/** Files with more chunks than this get a parted recipe. */
+export const RECIPE_SPLIT = 512;
+/** A leaf part ends after a chunk whose hash starts below this byte value (1 in 128), or at LEAF_MAX. */
+const LEAF_BOUNDARY = 2;
+const LEAF_MAX = 512;
+/** An index part ends after a part whose hash starts below this byte value (1 in 64), or at INDEX_MAX. */
+const INDEX_BOUNDARY = 4;
+export const INDEX_MAX = 256;
+
 /** A materialized release has at most this many files (a hostile tree can share subtrees to multiply). */
 export const MAX_RELEASE_FILES = 2_000_000;
 const BROTLI_QUALITY = 11;
@@ -101,10 +116,23 @@ export function buildTree(
     objects.set(object.ref.hash, object);
     return object.ref;
   };
-  const writeRecipe = (chunks: Chunks): StoredObject => {
+  let parted = false;
+  const writeLeaf = (chunks: Chunks): StoredRef => {
     const table = packTable(manifest);
     const tuples = chunks.map((c) => [c.hash, c.size, table.at(c.pack), c.offset, c.length, c.codec]);
-    return storeJson({ format: 1, type: "ferry-recipe", packs: table.table, chunks: tuples });
+    return keep(storeJson({ format: 1, type: "ferry-recipe", packs: table.table, chunks: tuples }));
+  };
+  const writeRecipe = (chunks: Chunks): StoredRef => {
+    if (chunks.length <= RECIPE_SPLIT) return writeLeaf(chunks);
+    parted = true;
+    // Content-defined boundaries: an edit changes the parts around it, the others keep their hash.
+    let level = splitAt(chunks, (c) => c.hash, LEAF_BOUNDARY, LEAF_MAX).map(writeLeaf);
+    while (level.length > INDEX_MAX) {
+      level = splitAt(level, (r) => r.hash, INDEX_BOUNDARY, INDEX_MAX).map((parts) =>
+        keep(storeJson({ format: 1, type: "ferry-recipe", parts })),
+      );
+    }
+    return keep(storeJson({ format: 1, type: "ferry-recipe", parts: level }));
   };
   const writeDir = (dir: DirNode): StoredRef => {
     const table = packTable(manifest);
@@ -116,7 +144,7 @@ export function buildTree(
       if (f.chunks.length === 0) entries.push(base);
       else if (only && only.hash === f.sha256)
         entries.push({ ...base, chunk: [table.at(only.pack), only.offset, only.length, only.codec] });
-      else entries.push({ ...base, recipe: keep(writeRecipe(f.chunks)) });
+      else entries.push({ ...base, recipe: writeRecipe(f.chunks) });
     }
     entries.sort((a, b) => comparePaths(a["name"] as string, b["name"] as string));
     return keep(storeJson({ format: 1, type: "ferry-tree", packs: table.table, entries }));
@@ -153,12 +181,34 @@ export function buildTree(
   );
   const header = {
     ...Object.fromEntries(release),
-    requires: [TREE_FEATURE],
+    requires: parted ? [TREE_FEATURE, PARTS_FEATURE] : [TREE_FEATURE],
     tree,
     deltas,
     totals: { files: manifest.files.length, bytes: manifest.files.reduce((s, f) => s + f.size, 0) },
   };
   return { header, objects: [...objects.values()] };
+}
+
+/**
+ * Groups items, ending a group after an item whose key's first byte is below `boundary` or when it
+ * reaches `max`. Boundaries depend on content only, so they survive insertions elsewhere. Groups of
+ * one item each would not shrink a level: then fixed groups of 64 are used (never for real hashes).
+ */
+function splitAt<T>(items: readonly T[], key: (item: T) => string, boundary: number, max: number): T[][] {
+  const groups: T[][] = [];
+  let current: T[] = [];
+  for (const item of items) {
+    current.push(item);
+    if (current.length >= max || Number.parseInt(key(item).slice(0, 2), 16) < boundary) {
+      groups.push(current);
+      current = [];
+    }
+  }
+  if (current.length > 0) groups.push(current);
+  if (groups.length < items.length || items.length <= 1) return groups;
+  const fixed: T[][] = [];
+  for (let i = 0; i < items.length; i += 64) fixed.push(items.slice(i, i + 64));
+  return fixed;
 }
 
 export function objectPath(hash: string): string {
