@@ -11,9 +11,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateKeyPair } from "../src/index.js";
-import { serveCounting } from "./counting-server.js";
-import { runWorker } from "./run-worker.js";
+import { measureScaleSteps } from "./scale-steps.js";
 
 const FILES = Number(process.env.FERRY_SCALE_FILES ?? 500_000);
 if (!Number.isSafeInteger(FILES) || FILES < 100)
@@ -47,94 +45,21 @@ async function writeBuild(dir: string): Promise<void> {
 }
 
 const tmp = await mkdtemp(join(tmpdir(), "ferry-scale-"));
-const { privatePem, publicText } = generateKeyPair();
-const build = join(tmp, "build");
-const repo = join(tmp, "repo");
-const install = join(tmp, "install");
-await mkdir(repo, { recursive: true });
-const server = await serveCounting(repo);
+const dirs = { build: join(tmp, "build"), repo: join(tmp, "repo"), install: join(tmp, "install") };
+await mkdir(dirs.repo, { recursive: true });
 try {
   log(`generating ${FILES} files`);
-  await writeBuild(build);
-  log("publish v1");
-  const p1 = await runWorker<{ layout: string; manifestBytes: number; metadataObjects: number }>({
-    op: "publish",
-    buildDir: build,
-    repo,
-    version: "1.0.0",
-    privatePem,
-  });
-  log("install v1");
-  server.take();
-  const installed = await runWorker<{ metadataBytes: number; requests: number }>({
-    op: "update",
-    repoUrl: server.url,
-    installDir: install,
-    publicText,
-  });
-  const installCounts = server.take();
-  log("no-change check");
-  const checked = await runWorker<{ metadataBytes: number; updateAvailable: boolean }>({
-    op: "check",
-    repoUrl: server.url,
-    installDir: install,
-    publicText,
-  });
-  const checkCounts = server.take();
+  await writeBuild(dirs.build);
   // 10 files change, spread over different leaf directories.
-  for (let k = 0; k < CHANGED; k++) {
-    const i = Math.floor((k * FILES) / CHANGED) + 7;
-    await writeFile(join(build, pathOf(i)), contentOf(i, 2));
-  }
-  log("publish v2");
-  const p2 = await runWorker<{ newMetadataObjects: number; deltas: number }>({
-    op: "publish",
-    buildDir: build,
-    repo,
-    version: "2.0.0",
-    privatePem,
-  });
-  log("update to v2");
-  server.take();
-  const updated = await runWorker<{
-    metadataBytes: number;
-    requests: number;
-    bytesDownloaded: number;
-    filesWritten: number;
-  }>({ op: "update", repoUrl: server.url, installDir: install, publicText });
-  const updateCounts = server.take();
-  const result = {
-    files: FILES,
-    publishV1: {
-      seconds: p1.seconds,
-      rssMiB: p1.rssMiB,
-      layout: p1.result.layout,
-      objects: p1.result.metadataObjects,
-    },
-    install: {
-      seconds: installed.seconds,
-      rssMiB: installed.rssMiB,
-      ...installCounts,
-      metadataBytes: installed.result.metadataBytes,
-    },
-    check: { rssMiB: checked.rssMiB, updateAvailable: checked.result.updateAvailable, ...checkCounts },
-    publishV2: {
-      seconds: p2.seconds,
-      rssMiB: p2.rssMiB,
-      newObjects: p2.result.newMetadataObjects,
-      deltas: p2.result.deltas,
-    },
-    update: {
-      seconds: updated.seconds,
-      rssMiB: updated.rssMiB,
-      filesWritten: updated.result.filesWritten,
-      metadataBytes: updated.result.metadataBytes,
-      ...updateCounts,
-    },
+  const change = async () => {
+    for (let k = 0; k < CHANGED; k++) {
+      const i = Math.floor((k * FILES) / CHANGED) + 7;
+      await writeFile(join(dirs.build, pathOf(i)), contentOf(i, 2));
+    }
   };
-  console.log(JSON.stringify(result, null, 1));
+  const steps = await measureScaleSteps(dirs, change, log);
+  console.log(JSON.stringify({ files: FILES, ...steps }, null, 1));
 } finally {
-  await server.close();
   if (process.env.FERRY_SCALE_KEEP === "1") log(`kept ${tmp}`);
   else await rm(tmp, { recursive: true, force: true });
 }
