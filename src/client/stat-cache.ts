@@ -21,6 +21,7 @@ type Files = Readonly<Record<string, StatCacheEntry>>;
 const TAB = 0x09;
 const LF = 0x0a;
 const INO = /^\d{1,40}$/;
+const INTEGER = /^-?\d{1,16}$/;
 
 function line(path: string, entry: StatCacheEntry): string {
   return `${JSON.stringify(path)}\t${entry.size}\t${entry.mtimeMs}\t${entry.ino}\n`;
@@ -36,6 +37,7 @@ function parseLine(text: string): [string, StatCacheEntry] | undefined {
   } catch {
     return undefined; // reported by the caller as a damaged file
   }
+  if (!INTEGER.test(fields[1]!) || !INTEGER.test(fields[2]!)) return undefined;
   const size = Number(fields[1]);
   const mtimeMs = Number(fields[2]);
   const ino = fields[3]!;
@@ -56,7 +58,7 @@ async function scanLines(
   for await (const block of fs.readBlocks(path)) {
     hash.update(block);
     // readBlocks may reuse its buffer: lines spanning blocks are copied into `carry`.
-    let data =
+    const data =
       carry.length > 0
         ? Buffer.concat([carry, block])
         : Buffer.from(block.buffer, block.byteOffset, block.length);
@@ -66,7 +68,6 @@ async function scanLines(
       start = end + 1;
     }
     carry = Buffer.from(data.subarray(start));
-    data = carry;
   }
   if (carry.length > 0) each(carry);
   return hash.digest();
