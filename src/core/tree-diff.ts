@@ -58,14 +58,15 @@ export async function diffTrees(
   const oldFiles: RawFile[] = [];
   const newFiles: RawFile[] = [];
 
-  const takeOld = (e: DirectoryEntry): Promise<unknown> =>
-    e.kind === "tree"
-      ? oldWalker.subtree(e.tree, `${e.path}/`, oldFiles)
-      : oldWalker.completeFile(e).then((f) => oldFiles.push(f));
-  const takeNew = (e: DirectoryEntry): Promise<unknown> =>
-    e.kind === "tree"
-      ? newWalker.subtree(e.tree, `${e.path}/`, newFiles)
-      : newWalker.completeFile(e).then((f) => newFiles.push(f));
+  /** An entry on one side only (or of another kind on each side): all of its files, complete. */
+  const take =
+    (walker: TreeWalker, into: RawFile[]) =>
+    (e: DirectoryEntry): Promise<unknown> =>
+      e.kind === "tree"
+        ? walker.subtree(e.tree, `${e.path}/`, into)
+        : walker.completeFile(e).then((f) => into.push(f));
+  const takeOld = take(oldWalker, oldFiles);
+  const takeNew = take(newWalker, newFiles);
 
   const walk = async (a: StoredRef, b: StoredRef, prefix: string): Promise<void> => {
     if (a.hash === b.hash) return;
