@@ -23,6 +23,7 @@ test("publishing is deterministic: same build, same time, fresh repositories -> 
     version: "2.0.0",
     key,
     created,
+    expiresInDays: 36500,
   });
   const b = await publish({
     buildDir: join(dir, "build"),
@@ -30,6 +31,7 @@ test("publishing is deterministic: same build, same time, fresh repositories -> 
     version: "2.0.0",
     key,
     created,
+    expiresInDays: 36500,
   });
   assert.equal(a.manifestHash, b.manifestHash);
   assert.deepEqual(
@@ -62,12 +64,33 @@ test("a new release stores only chunks the repository lacks; republishing the sa
   await writeGame(join(dir, "v1"), sampleGame(1));
   await writeGame(join(dir, "v2"), sampleGame(2));
   const repo = join(dir, "repo");
-  const first = await publish({ buildDir: join(dir, "v1"), repo, version: "1", key, created });
-  const second = await publish({ buildDir: join(dir, "v2"), repo, version: "2", key, created });
+  const first = await publish({
+    buildDir: join(dir, "v1"),
+    repo,
+    version: "1",
+    key,
+    created,
+    expiresInDays: 36500,
+  });
+  const second = await publish({
+    buildDir: join(dir, "v2"),
+    repo,
+    version: "2",
+    key,
+    created,
+    expiresInDays: 36500,
+  });
   assert.ok(second.newChunks < second.chunks / 3, `${second.newChunks} of ${second.chunks} chunks new`);
   assert.ok(second.storedBytes < first.storedBytes / 5);
   assert.equal(second.serial, 2);
-  const again = await publish({ buildDir: join(dir, "v2"), repo, version: "2b", key, created });
+  const again = await publish({
+    buildDir: join(dir, "v2"),
+    repo,
+    version: "2b",
+    key,
+    created,
+    expiresInDays: 36500,
+  });
   assert.equal(again.newChunks, 0);
   assert.equal(again.newPacks, 0);
   assert.equal(again.serial, 3);
@@ -102,7 +125,7 @@ test("symlinks, unsafe names and case collisions in a build are refused and noth
     await make(build);
     const repo = join(dir, `repo-${name}`);
     await assert.rejects(
-      publish({ buildDir: build, repo, version: "1", key, created }),
+      publish({ buildDir: build, repo, version: "1", key, created, expiresInDays: 36500 }),
       (e: unknown) => isFerryError(e) && e.code === code,
     );
     assert.deepEqual(
@@ -118,11 +141,11 @@ test("a file that cannot be published (a FIFO) fails loudly; the previous releas
   const { key } = keys();
   await writeGame(join(dir, "build"), sampleGame(1));
   const repo = join(dir, "repo");
-  await publish({ buildDir: join(dir, "build"), repo, version: "1", key, created });
+  await publish({ buildDir: join(dir, "build"), repo, version: "1", key, created, expiresInDays: 36500 });
   const before = await readFile(join(repo, "channels", "stable.json"));
   execFileSync("mkfifo", [join(dir, "build", "data", "pipe")]);
   await assert.rejects(
-    publish({ buildDir: join(dir, "build"), repo, version: "2", key, created }),
+    publish({ buildDir: join(dir, "build"), repo, version: "2", key, created, expiresInDays: 36500 }),
     (e: unknown) => {
       assert.ok(isFerryError(e, "E_IO"));
       assert.match(e.message, /data\/pipe/);

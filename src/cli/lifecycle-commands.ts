@@ -12,6 +12,7 @@ interface Values {
   readonly channel?: string | undefined;
   readonly "max-launches"?: string | undefined;
   readonly "expires-days"?: string | undefined;
+  readonly "allow-short-expiry"?: boolean | undefined;
 }
 
 function usage(message: string): FerryError {
@@ -97,6 +98,7 @@ export async function lifecycleCommand(
         keys: await loadSigningKeys(need(values.key, "--key <release.key>"), "--key"),
         ...(values.channel ? { channel: values.channel } : {}),
         ...(values["expires-days"] ? { expiresInDays: Number(values["expires-days"]) } : {}),
+        ...(values["allow-short-expiry"] ? { allowShortExpiry: true } : {}),
       };
       let body;
       if (action === "set") body = await setRollout({ ...common, percent: Number(need(args[1], "<pct>")) });

@@ -30,10 +30,10 @@ const HELP = `ferry — signed, content-addressed live updates for games and app
 
 Usage:
   ferry keygen <dir> [--name ferry]
-  ferry publish <build-dir> --repo <repo-dir|s3://bucket/prefix> --version <v> --key <release.key>... [--channel stable] [--expires-days 30] [--quality 0-11] [--delta-history 0-8] [--layout auto|inline|tree] [--notes <text>] [--runtime <r>] [--mandatory] [--min-version <v>] [--rollout <pct>] [--upload-concurrency 4] [--json]
+  ferry publish <build-dir> --repo <repo-dir|s3://bucket/prefix> --version <v> --key <release.key>... [--channel stable] [--expires-days 90] [--quality 0-11] [--delta-history 0-8] [--layout auto|inline|tree] [--notes <text>] [--runtime <r>] [--mandatory] [--min-version <v>] [--rollout <pct>] [--upload-concurrency 4] [--allow-empty] [--allow-downgrade] [--allow-short-expiry] [--json]
   ferry prune --repo <repo-dir|s3://bucket/prefix> --keep <n> [--grace-days 7] [--apply] [--json]
   ferry report --repo <repo-dir|s3://bucket/prefix> --out <report.html> [--last 5] [--json]
-  ferry resign --repo <repo-dir> --key <release.key>... [--channel stable] [--expires-days 30]
+  ferry resign --repo <repo-dir> --key <release.key>... [--channel stable] [--expires-days 90] [--allow-short-expiry]
   ferry root init --repo <repo-dir> --root-key <root.key|.pub>... --release-key <release.pub>... [--root-threshold 1] [--release-threshold 1] [--expires-days 365]
   ferry root rotate --repo <repo-dir> --sign <root.key>... [--root-key <k>...] [--release-key <k>...] [--root-threshold n] [--release-threshold n] [--expires-days 365]
   ferry serve <repo-dir> [--host 127.0.0.1] [--port 8080]
@@ -73,6 +73,8 @@ const OPTIONS = {
   trust: { type: "string", multiple: true },
   "trust-threshold": { type: "string" },
   "allow-downgrade": { type: "boolean" },
+  "allow-empty": { type: "boolean" },
+  "allow-short-expiry": { type: "boolean" },
   "wait-lock": { type: "string" },
   "root-key": { type: "string", multiple: true },
   "release-key": { type: "string", multiple: true },
@@ -252,6 +254,9 @@ async function main(argv: string[]): Promise<number> {
         ...(values.mandatory ? { mandatory: true } : {}),
         ...(values["min-version"] === undefined ? {} : { minVersion: values["min-version"] }),
         ...(values.rollout === undefined ? {} : { rolloutPercent: Number(values.rollout) }),
+        ...(values["allow-empty"] ? { allowEmpty: true } : {}),
+        ...(values["allow-downgrade"] ? { allowDowngrade: true } : {}),
+        ...(values["allow-short-expiry"] ? { allowShortExpiry: true } : {}),
         onEvent: (event) => {
           if (json) out(event);
           else renderer.upload(event);
@@ -296,6 +301,7 @@ async function main(argv: string[]): Promise<number> {
           keys,
           ...(values.channel ? { channel: values.channel } : {}),
           ...(expiresDays ? { expiresInDays: expiresDays } : {}),
+          ...(values["allow-short-expiry"] ? { allowShortExpiry: true } : {}),
         }),
       );
       if (json) out({ type: "result", ...body });

@@ -20,7 +20,18 @@ export type FerryErrorCode =
   /** A response carried a Content-Encoding (gzip, br, stacked, …) Ferry did not ask for; never decoded. */
   | "E_ENCODING"
   | "E_RANGE"
+  /** Another updater holds the install, or another writer (publish, resign, ...) holds the repository. */
   | "E_LOCKED"
+  /**
+   * A pointer or root changed between a writer's read and its write (compare-and-swap failed): another
+   * writer won; data: path, location. Nothing of the losing writer became current.
+   */
+  | "E_CONFLICT"
+  /**
+   * A publish that would harm clients (empty build, version not above the channel's, pointer expiring within
+   * days): refused unless the override flag the message names is given; data: reason, flag.
+   */
+  | "E_UNSAFE_PUBLISH"
   | "E_NOT_INSTALLED"
   | "E_IO"
   | "E_ABORTED"

@@ -5,6 +5,7 @@ import { openStore, type S3Settings } from "./open-store.js";
 import { readPreviousPointer } from "./publish.js";
 import { readStoredReleaseDetail } from "./release-reader.js";
 import { DirectoryStore, type RepoStore } from "./repo-store.js";
+import { withRepoLock } from "./repo-writer.js";
 
 /**
  * Garbage collection of a repository (docs/HOSTING.md "Pruning"). Reachable: root/, channels/,
@@ -16,8 +17,8 @@ import { DirectoryStore, type RepoStore } from "./repo-store.js";
  *     successor was created within the grace period stay reachable;
  *   - a publish in progress and anything written recently: objects modified within the grace period
  *     (or whose modification time the store does not report) are kept.
- * Prune must not run while a publish to the same repository runs: a publish may reuse a chunk of a
- * garbage pack (its index is still listed) that prune is about to delete.
+ * With `apply`, prune holds the repository lock (as publish does): a publish may reuse a chunk of a
+ * garbage pack (its index is still listed), so the two never run at once. A dry run takes no lock.
  */
 export interface PruneOptions {
   /** A directory, s3://bucket/prefix (with `s3` settings), or any RepoStore. */
@@ -64,7 +65,8 @@ const PRUNED_PREFIXES = ["manifests", "objects", "packs"] as const;
 export async function prune(options: PruneOptions): Promise<PruneResult> {
   const store = await openStore(options.repo, options.s3);
   try {
-    return await pruneStore(store, options);
+    if (!options.apply) return await pruneStore(store, options);
+    return await withRepoLock(store, "prune", () => pruneStore(store, options));
   } finally {
     if (store !== options.repo) await (store as { close?: () => Promise<void> }).close?.();
   }

@@ -43,6 +43,10 @@ import { scanBuildDirectory } from "./scan.js";
 import { loadPackageRules } from "./packages.js";
 import { packageOf, usedPackages } from "../core/packages-config.js";
 import { RUNTIME_PATTERN } from "../core/pointer.js";
+import { compareVersions } from "../core/version.js";
+import type { RepoLock } from "./repo-lock.js";
+import { readForSwap, withRepoLock } from "./repo-writer.js";
+import { DEFAULT_POINTER_EXPIRY_DAYS, requireSafeExpiry } from "./publish-guards.js";
 
 export interface PublishOptions {
   readonly buildDir: string;
@@ -94,6 +98,12 @@ export interface PublishOptions {
   readonly notes?: string;
   /** The runtime (app/engine build) the release needs; recorded in the pointer and manifest (docs/PACKAGES.md). */
   readonly runtime?: string;
+  /** Guard rail override (--allow-empty): publish a build with no files (every client deletes the game). */
+  readonly allowEmpty?: boolean;
+  /** Guard rail override (--allow-downgrade): a version not above the channel's current one. */
+  readonly allowDowngrade?: boolean;
+  /** Guard rail override (--allow-short-expiry): a pointer that expires within MIN_EXPIRY_DAYS (or already has). */
+  readonly allowShortExpiry?: boolean;
 }
 
 export type PublishEvent =
@@ -151,22 +161,31 @@ const brotliAsync = promisify(brotliCompress);
  */
 export async function publish(options: PublishOptions): Promise<PublishResult> {
   const backend = await openStore(options.repo, options.s3);
-  const store = new UploadSession(backend, {
-    ...options.upload,
-    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-  });
   try {
-    return await publishInto(store, options);
-  } catch (error) {
-    await store.abandon(); // no upload may outlive the failed publish (nor the store's connections)
-    throw error;
+    // Held from before the channel is read until after the pointer is written: one publisher at a time.
+    return await withRepoLock(backend, "publish", async (lock) => {
+      const store = new UploadSession(backend, {
+        ...options.upload,
+        ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      });
+      try {
+        return await publishInto(store, options, lock);
+      } catch (error) {
+        await store.abandon(); // no upload may outlive the failed publish (nor the store's connections)
+        throw error;
+      }
+    });
   } finally {
     // A store this call opened (s3://) holds connections and a temp directory.
     if (backend !== options.repo) await (backend as { close?: () => Promise<void> }).close?.();
   }
 }
 
-async function publishInto(store: UploadSession, options: PublishOptions): Promise<PublishResult> {
+async function publishInto(
+  store: UploadSession,
+  options: PublishOptions,
+  lock: RepoLock,
+): Promise<PublishResult> {
   const channel = options.channel ?? "stable";
   if (!CHANNEL_PATTERN.test(channel))
     throw new FerryError(
@@ -217,11 +236,30 @@ async function publishInto(store: UploadSession, options: PublishOptions): Promi
   const { root, created: rootCreated } = await ensureRoot(store, keys, now, options.rootExpiresInDays);
   if (rootCreated) options.onEvent?.({ type: "root-created", keyids: keys.map((k) => k.keyid) });
   requireReleaseKeys(root.body, keys, now);
+  // The pointer this publish replaces, and its tag: the pointer write is a compare-and-swap on it.
+  const pointerPath = `channels/${channel}.json`;
+  const base = await readForSwap(store, pointerPath);
+  const previousPointer = base.data && verifiedPointer(await loadRootChain(store), base.data, pointerPath);
+  const expires = expiryAfterDays(now, options.expiresInDays ?? DEFAULT_POINTER_EXPIRY_DAYS);
+  requireVersionAbove(options, previousPointer, channel);
+  requireSafeExpiry(expires, options.allowShortExpiry === true, "--allow-short-expiry", [
+    ...(lock.storeTime ? [{ source: `the clock of ${store.location}`, time: lock.storeTime }] : []),
+    ...(previousPointer
+      ? [{ source: `the current pointer's publish time`, time: new Date(previousPointer.published) }]
+      : []),
+  ]);
 
   const { rules: packageRules, files } = await loadPackageRules(
     options.buildDir,
     await scanBuildDirectory(options.buildDir),
   );
+  if (files.length === 0 && options.allowEmpty !== true) {
+    throw new FerryError(
+      "E_UNSAFE_PUBLISH",
+      `The build directory ${options.buildDir} has no files: every client updating to ${options.version} would delete the whole game (their own files stay). Check the build step; pass --allow-empty (allowEmpty) only if an empty release is really meant.`,
+      { reason: "empty", flag: "--allow-empty", path: options.buildDir },
+    );
+  }
   const totalBytes = files.reduce((s, f) => s + f.size, 0);
   options.onEvent?.({ type: "scan", files: files.length, bytes: totalBytes });
 
@@ -295,7 +333,6 @@ async function publishInto(store: UploadSession, options: PublishOptions): Promi
     });
   }
   // Deltas are appended to the same packs, after every chunk, in file order: deterministic.
-  const previousPointer = await readPreviousPointer(store, channel);
   const policy = publishPolicy(options, previousPointer, channel);
   const history =
     deltaSettings.history > 0 ? await loadHistory(store, previousPointer, deltaSettings.history) : [];
@@ -400,12 +437,13 @@ async function publishInto(store: UploadSession, options: PublishOptions): Promi
     serial,
     root: root.body.version,
     published: timestamp(now),
-    expires: expiryAfterDays(now, options.expiresInDays ?? 30),
+    expires,
     manifest: stored.ref,
     ...runtimeField,
     ...policy,
   };
-  await store.write(`channels/${channel}.json`, signPointer(body, keys));
+  await store.writeIf(pointerPath, signPointer(body, keys), base.tag);
+  await lock.assertHeld(); // a lock taken over as stale while we worked: the other writer owns the channel
   await store.commit();
   return {
     version: options.version,
@@ -466,6 +504,39 @@ async function encode(data: Buffer, quality: number, incompressible: boolean): P
   return chooseEncoding(data, await brotliAsync(data, { params: brotliParams(data.length, quality) }));
 }
 
+/** Clients refuse a version not above the one they have: refused unless allowDowngrade. */
+function requireVersionAbove(
+  options: PublishOptions,
+  previous: PointerBody | undefined,
+  channel: string,
+): void {
+  if (!previous || options.allowDowngrade === true) return;
+  if (compareVersions(options.version, previous.version) > 0) return;
+  throw new FerryError(
+    "E_UNSAFE_PUBLISH",
+    `Version ${options.version} is not above ${previous.version}, the current release of channel '${channel}' (serial ${previous.serial}): every client on ${previous.version} would refuse it. Publish a higher version; pass --allow-downgrade (allowDowngrade) only to go back on purpose ('ferry rollout halt' withdraws a bad release safely).`,
+    { reason: "version", flag: "--allow-downgrade", version: options.version, current: previous.version },
+  );
+}
+
+/** A pointer's bytes verified under the root it names. */
+function verifiedPointer(
+  chain: readonly { readonly body: Parameters<typeof verifyPointer>[1] }[],
+  bytes: Uint8Array,
+  path: string,
+): PointerBody {
+  const pointer = parsePointer(bytes, path);
+  const root = chain[pointer.claimedRoot - 1];
+  if (!root) {
+    throw new FerryError(
+      "E_FORMAT",
+      `${path} names root version ${pointer.claimedRoot}, which the repository lacks.`,
+      { path },
+    );
+  }
+  return verifyPointer(pointer, root.body).body;
+}
+
 /** The channel's current pointer, verified under the root it names (its serial is the base for ours). */
 export async function readPreviousPointer(
   store: RepoStore,
@@ -474,16 +545,5 @@ export async function readPreviousPointer(
   const path = `channels/${channel}.json`;
   const bytes = await store.read(path);
   if (!bytes) return undefined;
-  const pointer = parsePointer(bytes, path);
-  const root = (await loadRootChain(store))[pointer.claimedRoot - 1];
-  if (!root) {
-    throw new FerryError(
-      "E_FORMAT",
-      `${path} names root version ${pointer.claimedRoot}, which the repository lacks.`,
-      {
-        channel,
-      },
-    );
-  }
-  return verifyPointer(pointer, root.body).body;
+  return verifiedPointer(await loadRootChain(store), bytes, path);
 }

@@ -1,13 +1,17 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { ioError } from "../core/errors.js";
+import { FerryError, ioError } from "../core/errors.js";
+import { sha256 } from "../core/hash.js";
+import { type LockOptions, lockDirectory, type RepoLock } from "./repo-lock.js";
 
 /**
  * Where a publisher writes a repository: a directory (DirectoryStore) or S3-compatible object storage
  * (S3Store). Paths are relative, '/'-separated. Every write is atomic: readers see the old object or the
  * whole new one. Put-if-absent is layered on top (UploadSession: `head`, then write when missing), so a
- * store needs no conditional writes. Headers and upload order come from objectPolicy(path).
+ * store needs no conditional writes for content. Pointers and roots, the only objects ever replaced or
+ * raced on, go through readTagged/writeIf (compare-and-swap) under lock() (one writer per repository).
+ * Headers and upload order come from objectPolicy(path).
  */
 export interface RepoStore {
   read(path: string): Promise<Uint8Array | undefined>;
@@ -25,10 +29,50 @@ export interface RepoStore {
   delete(path: string): Promise<void>;
   /** Where the store is, for messages: a directory or s3://bucket/prefix. */
   readonly location: string;
+  /** Holds the repository for one writer (E_LOCKED when another holds it); stores without it are unlocked. */
+  lock?(command: string): Promise<RepoLock>;
+  /** The object and a tag of its current version (content hash or ETag) for writeIf; undefined when absent. */
+  readTagged?(path: string): Promise<{ readonly data: Uint8Array; readonly tag: string } | undefined>;
+  /**
+   * Writes `data` only if the object is still the version `expected` (a readTagged tag), or still absent
+   * when `expected` is null; otherwise E_CONFLICT and nothing is written.
+   */
+  writeIf?(path: string, data: Uint8Array, expected: string | null): Promise<void>;
+}
+
+/** E_CONFLICT: `path` changed between this writer's read and its write. */
+export function conflictError(location: string, path: string, expected: string | null): FerryError {
+  return new FerryError(
+    "E_CONFLICT",
+    `${path} in ${location} was ${expected === null ? "created" : "replaced"} by another writer after this command read it; nothing of this command was made current. Run it again: it will build on the other writer's result.`,
+    { path, location, expected },
+  );
 }
 
 export class DirectoryStore implements RepoStore {
-  constructor(readonly root: string) {}
+  constructor(
+    readonly root: string,
+    private readonly lockOptions: LockOptions = {},
+  ) {}
+
+  lock(command: string): Promise<RepoLock> {
+    return lockDirectory(this.root, command, this.lockOptions);
+  }
+
+  async readTagged(path: string): Promise<{ data: Uint8Array; tag: string } | undefined> {
+    const data = await this.read(path);
+    return data && { data, tag: sha256(data) };
+  }
+
+  /** Compare, then atomic rename: a true compare-and-swap only among writers holding lock(). */
+  async writeIf(path: string, data: Uint8Array, expected: string | null): Promise<void> {
+    const current = await this.readTagged(path);
+    if ((current?.tag ?? null) !== expected) {
+      if (current && Buffer.from(current.data).equals(data)) return; // already written (a retry)
+      throw conflictError(this.location, path, expected);
+    }
+    await this.write(path, data);
+  }
 
   get location(): string {
     return this.root;

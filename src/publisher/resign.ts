@@ -10,6 +10,8 @@ import {
 } from "../core/pointer.js";
 import { DirectoryStore, type RepoStore } from "./repo-store.js";
 import { loadRootChain, requireReleaseKeys } from "./roots.js";
+import { readForSwap, withRepoLock, writeExpecting } from "./repo-writer.js";
+import { DEFAULT_POINTER_EXPIRY_DAYS, requireSafeExpiry } from "./publish-guards.js";
 
 export interface ResignOptions {
   readonly repo: string | RepoStore;
@@ -17,6 +19,8 @@ export interface ResignOptions {
   readonly keys: readonly SigningKey[];
   readonly expiresInDays?: number;
   readonly now?: Date;
+  /** Guard rail override (--allow-short-expiry): a pointer expiring within MIN_EXPIRY_DAYS. */
+  readonly allowShortExpiry?: boolean;
 }
 
 /**
@@ -41,39 +45,47 @@ export async function rewriteChannel(
     throw new FerryError("E_USAGE", `Invalid channel name ${JSON.stringify(channel)}.`, { channel });
   }
   const store = typeof options.repo === "string" ? new DirectoryStore(options.repo) : options.repo;
-  const path = `channels/${channel}.json`;
-  const bytes = await store.read(path);
-  if (!bytes) {
-    throw new FerryError(
-      "E_USAGE",
-      `The repository has no channel '${channel}' (${path}); publish to it first.`,
-      {
-        channel,
-      },
-    );
-  }
-  const chain = await loadRootChain(store);
-  const current = parsePointer(bytes, path);
-  const signedUnder = chain[current.claimedRoot - 1];
-  if (!signedUnder) {
-    throw new FerryError(
-      "E_FORMAT",
-      `${path} names root version ${current.claimedRoot}, which the repository lacks.`,
-      {
-        channel,
-      },
-    );
-  }
-  const verified = verifyPointer(current, signedUnder.body);
-  const newest = chain.at(-1)!;
-  const now = options.now ?? new Date();
-  requireReleaseKeys(newest.body, options.keys, now);
-  const body: PointerBody = {
-    ...(await edit(verified.body, store)),
-    serial: verified.body.serial + 1,
-    root: newest.body.version,
-    expires: expiryAfterDays(now, options.expiresInDays ?? 30),
-  };
-  await store.write(path, signPointer(body, options.keys));
-  return body;
+  return withRepoLock(store, "resign", async (lock) => {
+    const path = `channels/${channel}.json`;
+    const { data: bytes, tag } = await readForSwap(store, path);
+    if (!bytes) {
+      throw new FerryError(
+        "E_USAGE",
+        `The repository has no channel '${channel}' (${path}); publish to it first.`,
+        {
+          channel,
+        },
+      );
+    }
+    const chain = await loadRootChain(store);
+    const current = parsePointer(bytes, path);
+    const signedUnder = chain[current.claimedRoot - 1];
+    if (!signedUnder) {
+      throw new FerryError(
+        "E_FORMAT",
+        `${path} names root version ${current.claimedRoot}, which the repository lacks.`,
+        {
+          channel,
+        },
+      );
+    }
+    const verified = verifyPointer(current, signedUnder.body);
+    const newest = chain.at(-1)!;
+    const now = options.now ?? new Date();
+    requireReleaseKeys(newest.body, options.keys, now);
+    const expires = expiryAfterDays(now, options.expiresInDays ?? DEFAULT_POINTER_EXPIRY_DAYS);
+    requireSafeExpiry(expires, options.allowShortExpiry === true, "--allow-short-expiry", [
+      ...(lock.storeTime ? [{ source: `the clock of ${store.location}`, time: lock.storeTime }] : []),
+      { source: "the current pointer's publish time", time: new Date(verified.body.published) },
+    ]);
+    const body: PointerBody = {
+      ...(await edit(verified.body, store)),
+      serial: verified.body.serial + 1,
+      root: newest.body.version,
+      expires,
+    };
+    await lock.assertHeld();
+    await writeExpecting(store, path, signPointer(body, options.keys), tag);
+    return body;
+  });
 }

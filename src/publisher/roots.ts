@@ -10,6 +10,7 @@ import {
   trustShippedRoot,
 } from "../core/root.js";
 import { DirectoryStore, type RepoStore } from "./repo-store.js";
+import { withRepoLock, writeExpecting } from "./repo-writer.js";
 
 /** Root versions in a repository, oldest first. Each link is checked as a client checks it. */
 export async function loadRootChain(store: RepoStore): Promise<TrustedRoot[]> {
@@ -64,7 +65,7 @@ export async function ensureRoot(
     releaseThreshold: 1,
   };
   const bytes = signRoot(spec, keys);
-  await store.write("root/1.json", bytes);
+  await writeExpecting(store, "root/1.json", bytes, null); // create-only: two first publishes, one root
   return { root: trustShippedRoot(bytes, "root/1.json"), created: true };
 }
 
@@ -102,6 +103,10 @@ export interface RootChange {
 /** Writes root/1.json with explicit root and release keys (`ferry root init`). */
 export async function initRoot(change: RootChange): Promise<RootBody> {
   const store = storeOf(change.repo);
+  return withRepoLock(store, "root init", () => initRootLocked(store, change));
+}
+
+async function initRootLocked(store: RepoStore, change: RootChange): Promise<RootBody> {
   if ((await loadRootChain(store)).length > 0) {
     throw new FerryError(
       "E_USAGE",
@@ -121,7 +126,7 @@ export async function initRoot(change: RootChange): Promise<RootBody> {
   };
   const bytes = signRoot(spec, change.signers);
   const root = trustShippedRoot(bytes, "the new root/1.json"); // threshold and shape, before writing
-  await store.write("root/1.json", bytes);
+  await writeExpecting(store, "root/1.json", bytes, null);
   return root.body;
 }
 
@@ -131,6 +136,10 @@ export async function initRoot(change: RootChange): Promise<RootBody> {
  */
 export async function rotateRoot(change: RootChange): Promise<RootBody> {
   const store = storeOf(change.repo);
+  return withRepoLock(store, "root rotate", () => rotateRootLocked(store, change));
+}
+
+async function rotateRootLocked(store: RepoStore, change: RootChange): Promise<RootBody> {
   const current = (await loadRootChain(store)).at(-1);
   if (!current) {
     throw new FerryError("E_USAGE", "This repository has no root metadata yet; run 'ferry root init' first.");
@@ -148,6 +157,7 @@ export async function rotateRoot(change: RootChange): Promise<RootBody> {
   const path = `root/${spec.version}.json`;
   const bytes = signRoot(spec, change.signers);
   const next = trustNextRoot(old, bytes, `the new ${path}`);
-  await store.write(path, bytes);
+  // Create-only: two rotations from the same root N can never both become N+1.
+  await writeExpecting(store, path, bytes, null);
   return next.body;
 }

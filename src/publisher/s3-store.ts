@@ -17,7 +17,8 @@ import {
 } from "@aws-sdk/client-s3";
 import { FerryError, ioError } from "../core/errors.js";
 import { objectPolicy } from "./object-policy.js";
-import type { RepoStore } from "./repo-store.js";
+import { conflictError, type RepoStore } from "./repo-store.js";
+import type { LockOptions, RepoLock } from "./repo-lock.js";
 
 export interface S3StoreOptions {
   readonly bucket: string;
@@ -37,6 +38,13 @@ export interface S3StoreOptions {
   readonly partSize?: number;
   /** A ready client (tests, custom middleware); the options above are then ignored except bucket/prefix. */
   readonly client?: S3Client;
+  /**
+   * The SDK's request checksums and response validation: "WHEN_REQUIRED" for S3-compatibles that reject
+   * or mangle the SDK's default CRC checksums (Ceph RGW); default the SDK's ("WHEN_SUPPORTED").
+   */
+  readonly checksums?: "WHEN_SUPPORTED" | "WHEN_REQUIRED";
+  /** Staleness and heartbeat of the repository lock object (repo-lock.ts). */
+  readonly lock?: LockOptions;
 }
 
 export const DEFAULT_MULTIPART_THRESHOLD = 64 * 1024 * 1024;
@@ -72,7 +80,75 @@ export class S3Store implements RepoStore {
         ...(region !== undefined ? { region } : {}),
         ...(options.forcePathStyle !== undefined ? { forcePathStyle: options.forcePathStyle } : {}),
         ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
+        ...(options.checksums !== undefined
+          ? {
+              requestChecksumCalculation: options.checksums,
+              responseChecksumValidation: options.checksums,
+            }
+          : {}),
       });
+    this.lockOptions = options.lock ?? {};
+  }
+
+  private readonly lockOptions: LockOptions;
+
+  /** The lock object ferry-lock.json, created with If-None-Match: * (s3-lock.ts). */
+  async lock(command: string): Promise<RepoLock> {
+    const { lockS3 } = await import("./s3-lock.js");
+    return lockS3(this, command, this.lockOptions);
+  }
+
+  async readTagged(path: string): Promise<{ data: Uint8Array; tag: string; modified?: Date } | undefined> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(path) }));
+      const data = await out.Body!.transformToByteArray();
+      return {
+        data,
+        tag: unquote(out.ETag ?? ""),
+        ...(out.LastModified !== undefined ? { modified: out.LastModified } : {}),
+      };
+    } catch (error) {
+      if (notFound(error)) return undefined;
+      throw this.failure("read", path, error);
+    }
+  }
+
+  /**
+   * PutObject with If-Match: <tag> (replace) or If-None-Match: * (create): the service decides, so two
+   * writers can never both succeed, even without a lock, on a store that honours them (AWS S3, R2, GCS,
+   * Ceph RGW). A 412/409 whose object now holds exactly `data` was our own earlier attempt (a retry
+   * after a lost answer) and counts as written.
+   */
+  async writeIf(path: string, data: Uint8Array, expected: string | null): Promise<void> {
+    await this.putIf(path, data, expected);
+  }
+
+  /** writeIf returning the new object's tag (the lock's heartbeat chains on it). */
+  async putIf(path: string, data: Uint8Array, expected: string | null): Promise<string> {
+    const policy = objectPolicy(path);
+    try {
+      const out = await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.key(path),
+          Body: data,
+          ContentLength: data.length,
+          ContentType: policy.contentType,
+          CacheControl: policy.cacheControl,
+          // Unquoted: Ceph RGW compares the raw value; AWS accepts either form.
+          ...(expected === null ? { IfNoneMatch: "*" } : { IfMatch: expected }),
+        }),
+      );
+      return unquote(out.ETag ?? "");
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 412 || status === 409) {
+        const now = await this.readTagged(path);
+        if (now && Buffer.from(now.data).equals(data)) return now.tag;
+        throw conflictError(this.location, path, expected);
+      }
+      throw this.failure("write", path, error);
+    }
   }
 
   get location(): string {
@@ -296,6 +372,10 @@ export class S3Store implements RepoStore {
       { cause: error },
     );
   }
+}
+
+function unquote(etag: string): string {
+  return etag.replace(/^(W\/)?"|"$/g, "");
 }
 
 function notFound(error: unknown): boolean {

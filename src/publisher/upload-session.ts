@@ -48,6 +48,8 @@ type Body = { readonly data: Uint8Array } | { readonly file: string };
  */
 export class UploadSession implements RepoStore {
   private readonly held = new Map<string, Uint8Array>();
+  /** Compare-and-swap preconditions of held writes (writeIf): checked by the backend at commit. */
+  private readonly expected = new Map<string, string | null>();
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly waiting: (() => void)[] = [];
   private active = 0;
@@ -109,6 +111,17 @@ export class UploadSession implements RepoStore {
       return;
     }
     await this.schedule(path, { data });
+  }
+
+  /** Held like write(); at commit the backend writes it only if it is still `expected` (E_CONFLICT else). */
+  async writeIf(path: string, data: Uint8Array, expected: string | null): Promise<void> {
+    this.expected.set(path, expected);
+    await this.write(path, data);
+  }
+
+  async readTagged(path: string): Promise<{ data: Uint8Array; tag: string } | undefined> {
+    await this.settled(path);
+    return this.backend.readTagged?.(path);
   }
 
   async putFile(path: string, localFile: string): Promise<void> {
@@ -209,8 +222,13 @@ export class UploadSession implements RepoStore {
     if (skipped) {
       if ("file" in body) await unlink(body.file).catch(() => undefined);
     } else {
+      const expected = this.expected.get(path);
       await this.retrying(path, () =>
-        "data" in body ? this.backend.write(path, body.data) : this.backend.putFile(path, body.file),
+        "file" in body
+          ? this.backend.putFile(path, body.file)
+          : expected !== undefined && this.backend.writeIf
+            ? this.backend.writeIf(path, body.data, expected)
+            : this.backend.write(path, body.data),
       );
     }
     this.options.onEvent?.({

@@ -1,5 +1,9 @@
 import { FerryError } from "../core/errors.js";
+import { sha256 } from "../core/hash.js";
+import type { RepoLock } from "../publisher/repo-lock.js";
 import type { RepoStore } from "../publisher/repo-store.js";
+
+const NO_LOCK: RepoLock = { assertHeld: async () => undefined, release: async () => undefined };
 
 /**
  * A store that lets `allowedWrites` writes through and then fails every later write, as a publish
@@ -55,5 +59,17 @@ export class FailingStore implements RepoStore {
   }
   delete(path: string) {
     return this.inner.delete(path);
+  }
+  lock(command: string) {
+    return this.inner.lock ? this.inner.lock(command) : Promise.resolve(NO_LOCK);
+  }
+  async readTagged(path: string) {
+    if (this.inner.readTagged) return this.inner.readTagged(path);
+    const data = await this.inner.read(path);
+    return data && { data, tag: sha256(data) };
+  }
+  async writeIf(path: string, data: Uint8Array, expected: string | null): Promise<void> {
+    this.gate(path);
+    await (this.inner.writeIf ? this.inner.writeIf(path, data, expected) : this.inner.write(path, data));
   }
 }
