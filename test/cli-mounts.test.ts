@@ -62,7 +62,7 @@ test("CLI: mount add/list/remove and resolve print which mount serves a path", a
   assert.match(gone.stderr, /E_NOT_FOUND/);
 });
 
-test("CLI: a new runtime drops persisted mounts with a reason; usage errors exit 2", async (t) => {
+test("CLI: a new runtime reports persisted mounts as stale and keeps them; prune removes them; usage errors exit 2", async (t) => {
   const dir = await tempDir(t);
   const game = join(dir, "game");
   await mkdir(join(dir, "mod"));
@@ -73,7 +73,23 @@ test("CLI: a new runtime drops persisted mounts with a reason; usage errors exit
   );
   const upgraded = await ferry("resolve", game, "x", "--runtime", "2.0");
   assert.equal(upgraded.code, 1);
-  assert.match(upgraded.stderr, /dropped persisted mount mod: E_MOUNT_STALE: .*runtime 1\.0/);
+  assert.match(upgraded.stderr, /persisted mount mod not used: E_MOUNT_STALE: .*runtime 1\.0/);
+  const kept = JSON.parse((await ferry("mount", "list", game, "--json")).stdout) as {
+    mounts: { name: string }[];
+    dropped: unknown[];
+  };
+  assert.deepEqual(
+    kept.mounts.map((m) => m.name),
+    ["mod"],
+  );
+  assert.deepEqual(kept.dropped, []);
+  assert.equal(
+    (await ferry("resolve", game, "x", "--runtime", "1.0")).code,
+    0,
+    "the old runtime still has it",
+  );
+  const prune = await ferry("mount", "prune", game, "--runtime", "2.0", "--json");
+  assert.equal(prune.code, 0, prune.stderr);
   const list = await ferry("mount", "list", game, "--json");
   const listed = JSON.parse(list.stdout) as {
     mounts: unknown[];
@@ -94,6 +110,7 @@ test("CLI: a new runtime drops persisted mounts with a reason; usage errors exit
     ["mount", "list", game, "--trust", "x"], // another command's flag
     ["mount", "frobnicate", game],
     ["resolve", game],
+    ["mount", "prune", game], // no --runtime
   ]) {
     const r = await ferry(...args);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);

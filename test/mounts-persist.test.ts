@@ -84,12 +84,12 @@ test("mounts: a Ferry install serves exactly its recorded files; priorities deci
       ["base", 0, "ferry-install", true],
     ],
   );
-  assert.deepEqual(again.dropped, []);
+  assert.deepEqual(again.stale, []);
   assert.equal(dec(await again.readFile("a.txt")), "from zip");
   assert.equal((await again.open("dlc/level.bin")).size, 1);
 });
 
-test("mounts: a persisted archive whose content changed is dropped with a recorded reason and never used", async (t) => {
+test("mounts: a persisted archive whose content changed is stale: reported, never used, kept until pruned", async (t) => {
   const s = await setup(t);
   const first = await Mounts.open({ runtime: "app-1.0", installDir: s.home });
   await first.addMount("base", s.install, 0);
@@ -98,25 +98,32 @@ test("mounts: a persisted archive whose content changed is dropped with a record
   // The archive is replaced (an app update shipped a new one), and the mod directory disappears.
   await writeFile(s.zip, buildZip([{ name: "a.txt", data: enc("new zip") }]));
   await rm(s.modDir, { recursive: true });
+  const before = await readFile(mountsFilePath(s.home));
   const reopened = await Mounts.open({
     runtime: "app-1.0",
     installDir: s.home,
     clock: fixedClock("2026-11-22T04:00:00Z"),
   });
   assert.deepEqual(
-    reopened.dropped.map((d) => [d.name, d.code, d.time]),
+    reopened.stale.map((d) => [d.name, d.code, d.time]),
     [
       ["mod", "E_NOT_FOUND", "2026-11-22T04:00:00Z"],
       ["dlc", "E_MOUNT_STALE", "2026-11-22T04:00:00Z"],
     ],
   );
-  assert.match(reopened.dropped[1]!.message, /content changed/);
+  assert.match(reopened.stale[1]!.message, /content changed/);
   assert.deepEqual(
     reopened.getMounts().map((m) => m.name),
     ["base"],
   );
   assert.equal(dec(await reopened.readFile("a.txt")), "from install", "the stale archive is not used");
-  // The drop is recorded in the file, and the dropped mounts are gone from it.
+  assert.deepEqual(await readFile(mountsFilePath(s.home)), before, "opening and reading never write");
+  // Pruning (an explicit write) records the drop in the file and removes the stale mounts from it.
+  const pruned = await reopened.prune();
+  assert.deepEqual(
+    pruned.map((d) => d.name),
+    ["mod", "dlc"],
+  );
   const file = JSON.parse(await readFile(mountsFilePath(s.home), "utf8")) as {
     mounts: { name: string }[];
     dropped: { name: string; code: string; message: string; time: string }[];
@@ -130,34 +137,60 @@ test("mounts: a persisted archive whose content changed is dropped with a record
     ["mod", "dlc"],
   );
   assert.match(file.dropped[1]!.message, /dlc/);
-  // Opening again drops nothing more; the history stays.
+  // Opening again finds nothing stale; the history stays.
   const third = await Mounts.open({ runtime: "app-1.0", installDir: s.home });
-  assert.deepEqual(third.dropped, []);
+  assert.deepEqual(third.stale, []);
   assert.equal(third.droppedHistory.length, 2);
 });
 
-test("mounts: after an app upgrade (new runtime) every persisted mount is dropped; a corrupt archive too", async (t) => {
+test("mounts: under another runtime (an app upgrade) every persisted mount is stale but kept; a corrupt archive too", async (t) => {
   const s = await setup(t);
   const first = await Mounts.open({ runtime: "app-1.0", installDir: s.home });
   await first.addMount("dlc", s.zip, 10);
   await first.addMount("mod", s.modDir, 20);
   const upgraded = await Mounts.open({ runtime: "app-2.0", installDir: s.home });
   assert.deepEqual(
-    upgraded.dropped.map((d) => [d.name, d.code]),
+    upgraded.stale.map((d) => [d.name, d.code]),
     [
       ["mod", "E_MOUNT_STALE"],
       ["dlc", "E_MOUNT_STALE"],
     ],
   );
-  assert.match(upgraded.dropped[0]!.message, /runtime app-1\.0.*app-2\.0/);
+  assert.match(upgraded.stale[0]!.message, /runtime app-1\.0.*app-2\.0/);
   assert.deepEqual(upgraded.getMounts(), []);
-  // Re-added under the new runtime, then the archive is truncated: dropped with the parser's error.
+  // The old runtime still finds both: a read under app-2.0 deleted nothing.
+  const back = await Mounts.open({ runtime: "app-1.0", installDir: s.home });
+  assert.deepEqual(
+    back.getMounts().map((m) => m.name),
+    ["mod", "dlc"],
+  );
+  // Re-added under the new runtime (supersedes the stale record), then the archive is truncated.
   await upgraded.addMount("dlc", s.zip, 10);
+  const file = JSON.parse(await readFile(mountsFilePath(s.home), "utf8")) as {
+    mounts: { name: string; runtime: string }[];
+  };
+  assert.deepEqual(
+    file.mounts.map((m) => [m.name, m.runtime]),
+    [
+      ["dlc", "app-2.0"],
+      ["mod", "app-1.0"],
+    ],
+  );
   await writeFile(s.zip, (await readFile(s.zip)).subarray(0, 40));
   const next = await Mounts.open({ runtime: "app-2.0", installDir: s.home });
   assert.deepEqual(
-    next.dropped.map((d) => [d.name, d.code]),
-    [["dlc", "E_FORMAT"]],
+    next.stale.map((d) => [d.name, d.code]),
+    [
+      ["dlc", "E_FORMAT"],
+      ["mod", "E_MOUNT_STALE"],
+    ],
+  );
+  // removeMount removes a stale mount from the file too.
+  await next.removeMount("mod");
+  const last = await Mounts.open({ runtime: "app-1.0", installDir: s.home });
+  assert.deepEqual(
+    last.stale.map((d) => d.name),
+    ["dlc"],
   );
 });
 
@@ -169,8 +202,8 @@ test("mounts: a directory turned into a Ferry install (or back) is not the mount
   await writeFile(join(s.modDir, ".ferry", "state.json"), "{}");
   const next = await Mounts.open({ runtime: "r", installDir: s.home });
   assert.deepEqual(
-    next.dropped.map((d) => [d.name, d.code]),
+    next.stale.map((d) => [d.name, d.code]),
     [["mod", "E_MOUNT_STALE"]],
   );
-  assert.match(next.dropped[0]!.message, /directory and is now a ferry-install/);
+  assert.match(next.stale[0]!.message, /directory and is now a ferry-install/);
 });

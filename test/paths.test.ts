@@ -374,3 +374,43 @@ describe("paths: properties", () => {
     );
   });
 });
+
+describe("the .ferry reserved name uses the collision key", () => {
+  // Every spelling a case-insensitive or ignorable-stripping file system stores as ".ferry" itself.
+  const ignorables = ["\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u034f", "\u180e"];
+  const casings = [".ferry", ".FERRY", ".Ferry", ".fErRy", ".FeRrY"];
+  const spellings: string[] = [...casings];
+  for (const base of casings) {
+    for (const ig of ignorables) {
+      for (let at = 1; at <= base.length; at++) spellings.push(base.slice(0, at) + ig + base.slice(at));
+    }
+  }
+
+  it(`refuses ${spellings.length} spellings of .ferry, as the first segment and as a directory`, () => {
+    let refused = 0;
+    for (const spelling of spellings) {
+      assert.equal(collisionKey(spelling), ".ferry", JSON.stringify(spelling));
+      for (const path of [spelling, `${spelling}/state.json`, `${spelling}/staging/files/0`]) {
+        assert.equal(pathViolation(path)?.rule, "reserved-ferry", JSON.stringify(path));
+        refused++;
+      }
+    }
+    assert.equal(refused, spellings.length * 3);
+  });
+
+  it("keeps names that only look like .ferry (another collision key) allowed", () => {
+    for (const path of [
+      ".fferry",
+      "\ufb00erry",
+      ".ferr",
+      ".ferryy",
+      "ferry",
+      "a/.FERRY",
+      ".ferr\u00ady2",
+      "x/.ferr\u00ady",
+    ]) {
+      assert.notEqual(collisionKey(path.split("/")[0]!), ".ferry", path);
+      assert.equal(pathViolation(path), undefined, JSON.stringify(path));
+    }
+  });
+});

@@ -19,6 +19,7 @@ export const CONTENT_HELP = `  ferry cocos-manifest --src <build-dir> --version 
   ferry mount add <install-dir> <name> <dir|archive.zip|ferry-install> --priority <n> --runtime <r> [--json]
   ferry mount remove <install-dir> <name> [--json]
   ferry mount list <install-dir> [--runtime <r>] [--json]
+  ferry mount prune <install-dir> --runtime <r> [--json]
   ferry resolve <install-dir> <path> --runtime <r> [--json]
 `;
 
@@ -128,10 +129,11 @@ function priorityOf(value: string | undefined): number {
   return n;
 }
 
-function reportDropped(mounts: Mounts, json: boolean): void {
-  for (const d of mounts.dropped)
-    if (json) out({ type: "dropped", ...d });
-    else process.stderr.write(`ferry: dropped persisted mount ${d.name}: ${d.code}: ${d.message}\n`);
+/** Stale persisted mounts are reported, never removed, by reads ('mount prune' removes them). */
+function reportStale(mounts: Mounts, json: boolean): void {
+  for (const d of mounts.stale)
+    if (json) out({ type: "stale", ...d });
+    else process.stderr.write(`ferry: persisted mount ${d.name} not used: ${d.code}: ${d.message}\n`);
 }
 
 async function mount(args: string[]): Promise<number> {
@@ -155,7 +157,7 @@ async function mount(args: string[]): Promise<number> {
         runtime: need(values.runtime, "--runtime <runtime>"),
         fs,
       });
-      reportDropped(mounts, json);
+      reportStale(mounts, json);
       const info = await mounts.addMount(name!, uri!, priority);
       if (json) out({ type: "result", ...info });
       else
@@ -176,9 +178,11 @@ async function mount(args: string[]): Promise<number> {
     case "list": {
       if (values.priority !== undefined) throw usage("'mount list' takes no --priority");
       const [installDir] = positionals(more, ["<install-dir>"]);
-      // Without --runtime the records are shown as stored; with it they are re-verified (and stale ones dropped).
+      // Without --runtime the records are shown as stored; with it they are re-verified and stale ones
+      // reported. Either way the file is only read.
       let listed: { name: string; priority: number; kind: string; uri: string; runtime?: string }[];
       let dropped;
+      let stale: readonly { name: string; code: string; message: string }[] = [];
       if (values.runtime === undefined) {
         const file = await readMountsFile(fs, installDir!);
         listed = [...file.mounts].sort((a, b) => b.priority - a.priority);
@@ -187,21 +191,41 @@ async function mount(args: string[]): Promise<number> {
         const mounts = await Mounts.open({ installDir: installDir!, runtime: values.runtime, fs });
         listed = mounts.getMounts();
         dropped = mounts.droppedHistory;
+        stale = mounts.stale;
       }
-      if (json) out({ type: "result", verified: values.runtime !== undefined, mounts: listed, dropped });
+      if (json)
+        out({ type: "result", verified: values.runtime !== undefined, mounts: listed, stale, dropped });
       else {
         for (const m of listed)
           process.stdout.write(
             `${String(m.priority).padStart(6)}  ${m.name}  ${m.kind}  ${m.uri}${m.runtime ? `  (runtime ${m.runtime})` : ""}\n`,
           );
+        for (const d of stale) process.stdout.write(`stale  ${d.name}  ${d.code}: ${d.message}\n`);
         for (const d of dropped)
           process.stdout.write(`dropped ${d.time}  ${d.name}  ${d.code}: ${d.message}\n`);
         if (listed.length === 0) process.stdout.write("No mounts.\n");
       }
       return 0;
     }
+    case "prune": {
+      if (values.priority !== undefined) throw usage("'mount prune' takes no --priority");
+      const [installDir] = positionals(more, ["<install-dir>"]);
+      const mounts = await Mounts.open({
+        installDir: installDir!,
+        runtime: need(values.runtime, "--runtime <runtime>"),
+        fs,
+      });
+      const pruned = await mounts.prune();
+      if (json) out({ type: "result", pruned });
+      else {
+        for (const d of pruned)
+          process.stdout.write(`Removed stale mount ${d.name}: ${d.code}: ${d.message}\n`);
+        if (pruned.length === 0) process.stdout.write("No stale mounts.\n");
+      }
+      return 0;
+    }
     default:
-      throw usage("Use 'ferry mount add', 'ferry mount remove' or 'ferry mount list'");
+      throw usage("Use 'ferry mount add', 'ferry mount remove', 'ferry mount list' or 'ferry mount prune'");
   }
 }
 
@@ -221,7 +245,7 @@ async function resolveCommand(args: string[]): Promise<number> {
     runtime: need(values.runtime, "--runtime <runtime>"),
     fs: new NodeFileSystem(),
   });
-  reportDropped(mounts, json);
+  reportStale(mounts, json);
   const resolution = await mounts.resolve(path!);
   if (resolution === undefined)
     throw new FerryError(

@@ -47,6 +47,8 @@ export type UpdateEvent =
     }
   | { readonly type: "assemble"; readonly path: string; readonly done: number; readonly total: number }
   | { readonly type: "commit"; readonly moves: number; readonly deletes: number }
+  /** An untracked file was where the new release writes: moved to `to` (under .ferry/displaced/), kept. */
+  | { readonly type: "displaced"; readonly path: string; readonly to: string }
   /** The runtime gate set a release made for another runtime aside (docs/PACKAGES.md). */
   | {
       readonly type: "set-aside";

@@ -5,6 +5,7 @@ import { checkFormatHeader, JsonReader, parseJson } from "../core/json-reader.js
 import { assertSafePath, collisionKey } from "../core/paths.js";
 import type { FileSystem } from "../ports/fs.js";
 import type { InstallLayout } from "./layout.js";
+import { DISPLACED_DIR, type Displacement } from "./displaced.js";
 import { parseRollbackRecord, recordRollback, type RollbackRecord } from "./rollback-record.js";
 import { encodeState, type InstallState, parseState, stateToJson } from "./state.js";
 
@@ -23,6 +24,8 @@ export interface Journal {
   readonly source?: string;
   /** A rollback's reason: logged (and the release blocked) inside the commit, so a crash cannot lose it. */
   readonly rollback?: RollbackRecord;
+  /** Untracked files at moved paths: moved to `displaced/<dir>/<path>` before the new file goes in. */
+  readonly displaced?: Displacement;
 }
 
 const HASH = /^[0-9a-f]{64}$/;
@@ -41,6 +44,7 @@ export async function writeJournal(fs: FileSystem, layout: InstallLayout, journa
     ...(journal.previous === undefined ? {} : { previous: journal.previous }),
     ...(journal.source === undefined ? {} : { source: journal.source }),
     ...(journal.rollback === undefined ? {} : { rollback: journal.rollback }),
+    ...(journal.displaced === undefined ? {} : { displaced: journal.displaced }),
   };
   await fs.writeFileAtomic(layout.journal, new TextEncoder().encode(canonicalJson(json)));
 }
@@ -86,7 +90,37 @@ function parseJournal(json: unknown, document: string): Journal {
     ...optionalHash("previous"),
     ...optionalHash("source"),
     ...(r.has("rollback") ? { rollback: parseRollbackRecord(r.object("rollback")) } : {}),
+    ...(r.has("displaced") ? { displaced: parseDisplacement(r.object("displaced"), document) } : {}),
   };
+}
+
+function parseDisplacement(json: unknown, document: string): Displacement {
+  const r = new JsonReader(`${document} displaced`, json);
+  const paths = r.array("paths").map((p) => {
+    if (typeof p !== "string")
+      throw new FerryError("E_FORMAT", `${document} has a malformed displaced path.`, { document });
+    assertSafePath(p, document);
+    return p;
+  });
+  return { dir: r.string("dir", DISPLACED_DIR), paths };
+}
+
+/**
+ * Keeps the file a move replaces under `saved` without ever taking it away from readers: a second name
+ * (hard link), then the new file is renamed over the old one, atomically. Without hard links (or for a
+ * symlink, whose link would follow on some systems) the old entry is moved aside as before.
+ */
+async function keepReplaced(fs: FileSystem, target: string, saved: string, kind: string): Promise<void> {
+  if (await fs.stat(saved)) return; // an earlier, interrupted run of this commit saved it already
+  if (kind === "file" && fs.link) {
+    try {
+      await fs.link(target, saved);
+      return;
+    } catch {
+      // No hard links on this volume (FAT, some network shares): the move aside below keeps it instead.
+    }
+  }
+  await fs.rename(target, saved);
 }
 
 function unsafe(path: string, blocker: string, why: string): FerryError {
@@ -127,6 +161,111 @@ async function filesBelow(fs: FileSystem, layout: InstallLayout, dir: string): P
   return out;
 }
 
+function notWritable(path: string, code: string, what: string): FerryError {
+  const cause =
+    code === "EROFS"
+      ? "the volume holding it is mounted read-only: remount it read-write, or install the game elsewhere"
+      : code === "EPERM"
+        ? "it is marked immutable or append-only (Linux: 'lsattr' shows 'i' or 'a', remove with 'chattr -i -a' as root; macOS: 'chflags nouchg'), or the system forbids changing it"
+        : code === "EACCES"
+          ? "this user may not write there (a read-only directory): make it writable ('chmod u+w'), or run the update as the install's owner"
+          : `the system refuses writes there (${code})`;
+  return new FerryError(
+    "E_NOT_WRITABLE",
+    `Cannot update ${path} (${what}): ${cause}. Nothing was changed: this was found before the commit started; run the update again once it is fixed.`,
+    { path, systemCode: code, what },
+  );
+}
+
+/** The nearest existing directory at or above `native` (mkdirp creates the rest inside it). */
+async function existingDir(fs: FileSystem, layout: InstallLayout, native: string): Promise<string> {
+  let dir = native;
+  while (dir.length > layout.root.length && (await fs.stat(dir))?.kind !== "directory") dir = dirname(dir);
+  return dir;
+}
+
+/**
+ * Every directory whose entries the commit changes, and every file it replaces or removes, can be
+ * changed by this process: a read-only or immutable one would otherwise stop the commit after its
+ * journal, with part of the new release in place. On a file only what stops a rename over it or its
+ * removal counts (immutable, read-only volume); its own mode does not matter to a rename.
+ */
+async function assertChangeable(
+  fs: FileSystem,
+  layout: InstallLayout,
+  moves: Journal["moves"],
+  deletes: readonly string[],
+): Promise<void> {
+  if (!fs.writable) return;
+  const dirs = new Map<string, string>([[layout.ferry, "Ferry's own directory"]]);
+  const files: [string, string][] = [];
+  for (const [, path] of moves) {
+    const target = layout.file(path);
+    const stat = await fs.stat(target);
+    if (stat?.kind === "file") files.push([target, "a file the new release replaces"]);
+    const dir = await existingDir(fs, layout, dirname(target));
+    if (!dirs.has(dir)) dirs.set(dir, `the directory that receives ${path}`);
+  }
+  for (const path of deletes) {
+    const target = layout.file(path);
+    if ((await fs.stat(target))?.kind !== "file") continue;
+    files.push([target, "a file the new release removes"]);
+    const dir = dirname(target);
+    if (!dirs.has(dir)) dirs.set(dir, `the directory that holds ${path}`);
+  }
+  for (const [dir, what] of dirs) {
+    const code = await fs.writable(dir);
+    if (code !== undefined) throw notWritable(dir, code, what);
+  }
+  for (const [file, what] of files) {
+    const code = await fs.writable(file);
+    if (code === "EPERM" || code === "EROFS") throw notWritable(file, code, what);
+  }
+}
+
+/**
+ * The commit itself needs a little room: the journal and the new state (each written whole, then
+ * renamed), and one inode per directory it creates. Checked on the volume of `.ferry/`, so a disk or
+ * inode table that filled up while downloading fails here, before the journal, not halfway through.
+ */
+async function assertRoomToCommit(
+  fs: FileSystem,
+  layout: InstallLayout,
+  moves: Journal["moves"],
+  deletes: readonly string[],
+  state: InstallState,
+): Promise<void> {
+  const newDirs = new Set<string>();
+  for (const [, path] of moves) {
+    for (let dir = dirname(layout.file(path)); dir.length > layout.root.length; dir = dirname(dir)) {
+      if (newDirs.has(dir) || (await fs.stat(dir))) break;
+      newDirs.add(dir);
+    }
+  }
+  const volume = await fs.freeSpace(layout.ferry);
+  const stateBytes = encodeState(state).length;
+  const listBytes = new TextEncoder().encode(JSON.stringify([moves, deletes])).length;
+  const inodes = newDirs.size + 4; // journal and state (and their temps), the previous record
+  const bytes = 2 * stateBytes + listBytes + volume.blockSize * inodes;
+  const short = volume.available < bytes;
+  if (short || (volume.freeInodes !== undefined && volume.freeInodes < inodes)) {
+    const what = short
+      ? `${bytes} bytes, ${volume.available} available`
+      : `${inodes} inodes (files or directories), ${volume.freeInodes ?? 0} free`;
+    throw new FerryError(
+      "E_NO_SPACE",
+      `Cannot commit the update of ${layout.root}: the volume is full (the commit needs ${what}). Nothing was changed and the verified downloads were kept; free space or inodes on that volume and run the update again.`,
+      {
+        path: layout.root,
+        needed: bytes,
+        available: volume.available,
+        inodes,
+        freeInodes: volume.freeInodes,
+      },
+    );
+  }
+}
+
 /**
  * Checked before the journal is written, while the install is still the old release: every move can
  * happen (no symlinked parent, no untracked file where a directory is needed, no directory that keeps
@@ -138,10 +277,13 @@ export async function preflightCommit(
   layout: InstallLayout,
   moves: Journal["moves"],
   deletes: readonly string[],
+  state?: InstallState,
 ): Promise<void> {
   const deleted = new Set(deletes);
   const checked = new Set<string>();
   for (const path of deletes) await assertRealParents(fs, layout, path, checked);
+  await assertChangeable(fs, layout, moves, deletes);
+  if (state) await assertRoomToCommit(fs, layout, moves, deletes, state);
   for (const [, path] of moves) {
     const segments = path.split("/");
     for (let i = 1; i < segments.length; i++) {
@@ -200,6 +342,7 @@ export async function applyJournal(fs: FileSystem, layout: InstallLayout, journa
     }
   }
   const syncDirs = new Set<string>();
+  const displaced = new Set(journal.displaced?.paths ?? []);
   for (const [name, path, executable] of journal.moves) {
     const target = layout.file(path);
     syncDirs.add(dirname(target)); // also for moves a previous, killed run made: their entries need fsync too
@@ -217,9 +360,16 @@ export async function applyJournal(fs: FileSystem, layout: InstallLayout, journa
     }
     // Saved only while the staged file still exists: after the move, the target is the new file.
     const replaced = await fs.stat(target);
-    if (saveDir !== undefined && replaced && replaced.kind !== "directory") {
-      await fs.rename(target, join(saveDir, savedMoveName(name)));
+    if (replaced && replaced.kind !== "directory" && journal.displaced && displaced.has(path)) {
+      // A player's file: kept in displaced/ for good (previous/ is dropped by the next commit).
+      const to = layout.displaced(journal.displaced.dir, path);
+      await fs.mkdirp(dirname(to));
+      await fs.rename(target, to);
+      syncDirs.add(dirname(to));
+    } else if (saveDir !== undefined && replaced && replaced.kind !== "directory") {
+      await keepReplaced(fs, target, join(saveDir, savedMoveName(name)), replaced.kind);
     }
+    // rename() replaces the target atomically: a reader sees the old file or the new one, never neither.
     await fs.rename(staged, target);
   }
   if (saveDir !== undefined) syncDirs.add(saveDir);

@@ -63,6 +63,13 @@ export class InstallLayout {
   previousFiles(hash: string): string {
     return join(this.previous(hash), "files");
   }
+  /** Untracked files a commit found at paths it writes: kept for the player, never removed by Ferry. */
+  get displacedRoot(): string {
+    return join(this.ferry, "displaced");
+  }
+  displaced(dir: string, path: string): string {
+    return join(this.displacedRoot, dir, ...path.split("/"));
+  }
   get health(): string {
     return join(this.ferry, "health.json");
   }

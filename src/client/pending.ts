@@ -9,6 +9,8 @@ import {
   writeJournal,
 } from "./journal.js";
 import { withStatFiles } from "./stat-cache.js";
+import { displacementDir, untrackedAt } from "./displaced.js";
+import { reportDisplaced } from "./displaced-report.js";
 import { statMatches } from "./local-index.js";
 import { preparePrevious } from "./previous.js";
 import { type InstallState, parseState, readState, stateToJson } from "./state.js";
@@ -115,15 +117,23 @@ export async function applyPending(ctx: Context): Promise<PendingOutcome> {
             pending.deletes,
           ),
         };
+  // Untracked files where the staged release writes (looked at now: the player may have added some).
+  const tracked = new Set(Object.keys(state ? (await withStatFiles(ctx.fs, ctx.layout, state)).files : {}));
+  const written = pending.moves.map(([, p]) => p);
+  const untracked = await untrackedAt(ctx.fs, ctx.layout, written, tracked);
+  const displaced =
+    untracked.length > 0 ? { dir: displacementDir(ctx.clock.now()), paths: untracked } : undefined;
   const journal: Journal = {
     moves: pending.moves,
     deletes: pending.deletes,
     state: pending.state,
     ...previous,
+    ...(displaced ? { displaced } : {}),
   };
   await writeJournal(ctx.fs, ctx.layout, journal);
   ctx.emit({ type: "commit", moves: journal.moves.length, deletes: journal.deletes.length });
   await applyJournal(ctx.fs, ctx.layout, journal);
+  if (displaced) await reportDisplaced(ctx, displaced, pending.state);
   await ctx.fs.unlink(path);
   await ctx.fs.removeTree(ctx.layout.staging);
   for (const name of await ctx.fs.readdir(ctx.layout.manifests)) {

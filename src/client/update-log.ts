@@ -18,7 +18,9 @@ export interface UpdateLogEntry {
     | "rolled-back"
     | "refused"
     | "blocked"
-    | "no-previous";
+    | "no-previous"
+    /** Untracked files were moved to .ferry/displaced/ by a commit (docs/FORMAT.md §7). */
+    | "displaced";
   readonly code: string;
   readonly message: string;
   /** The release the entry is about: the one installed, refused, blocked or rolled back from. */

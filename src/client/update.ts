@@ -8,6 +8,8 @@ import type { CoalesceOptions } from "../core/ranges.js";
 import { CHANNEL_PATTERN, type SignedPointer } from "../core/pointer.js";
 import type { TrustedRoot } from "../core/root.js";
 import { assembleFile } from "./assemble.js";
+import { displacementDir, trackedPaths, untrackedAt } from "./displaced.js";
+import { reportDisplaced } from "./displaced-report.js";
 import { checkDiskSpace } from "./disk-space.js";
 import { type ClientDeps, type Context, makeContext, withInstall } from "./context.js";
 import type { RangeMode } from "./events.js";
@@ -371,6 +373,11 @@ export interface CheckResult {
   readonly rolloutBucket: number | null;
   /** "release", "fallback" (outside a rollout), "stay" or "halted" (docs/ROLLBACK.md). */
   readonly selection: Selection["reason"];
+  /**
+   * Untracked files (not in the installed release: saves, configs, mods) at paths the update writes:
+   * the update moves them to `.ferry/displaced/` (docs/FORMAT.md §7). Present only when there are some.
+   */
+  readonly collisions?: readonly string[];
 }
 
 /** Is an update available, and how many bytes would it download? Changes nothing but the lock. */
@@ -398,7 +405,10 @@ export async function check(options: UpdateOptions): Promise<CheckResult> {
         selection: p.policy.selection.reason,
       };
     }
+    const written = p.plan.writes.map((w) => w.file.path);
+    const collisions = await untrackedAt(ctx.fs, ctx.layout, written, trackedPaths(p.local));
     return {
+      ...(collisions.length > 0 ? { collisions } : {}),
       updateAvailable: !isNoop(p),
       installedVersion: p.state?.version ?? null,
       version: p.pointer.body.version,
@@ -675,8 +685,17 @@ export async function executePlan(
       "E_ABORTED",
       "The update was cancelled before the commit; the install is unchanged.",
     );
-  await preflightCommit(ctx.fs, ctx.layout, moves, plan.deletes);
+  await preflightCommit(ctx.fs, ctx.layout, moves, plan.deletes, newState);
   await ctx.fs.fsyncDir(ctx.layout.stagedFiles);
+  // Untracked files where the new release writes: moved to .ferry/displaced/, never destroyed.
+  const untracked = await untrackedAt(
+    ctx.fs,
+    ctx.layout,
+    moves.map(([, path]) => path),
+    trackedPaths(local),
+  );
+  const displaced =
+    untracked.length > 0 ? { dir: displacementDir(ctx.clock.now()), paths: untracked } : undefined;
   if (input.applyOn === "next-start") {
     const base = input.previous?.manifest.hash ?? null;
     await writePending(ctx, { base, moves, deletes: plan.deletes, state: newState });
@@ -686,6 +705,7 @@ export async function executePlan(
     moves,
     deletes: plan.deletes,
     state: newState,
+    ...(displaced ? { displaced } : {}),
     ...(input.previous
       ? { previous: await preparePrevious(ctx, input.previous, newState.manifest.hash, moves, plan.deletes) }
       : {}),
@@ -694,6 +714,7 @@ export async function executePlan(
   await writeJournal(ctx.fs, ctx.layout, journal);
   ctx.emit({ type: "commit", moves: moves.length, deletes: plan.deletes.length });
   await applyJournal(ctx.fs, ctx.layout, journal);
+  if (displaced) await reportDisplaced(ctx, displaced, newState);
   await cleanup(ctx, input.state.manifest.hash, input.objects);
   return { bytesReused, fetcher, deltaCounts, pending: false };
 }

@@ -57,6 +57,11 @@ export type FerryErrorCode =
   | "E_BLOCKED"
   /** A caller-supplied policy hook refused the update (metered connection, low disk, ...); data: reason. */
   | "E_REFUSED"
+  /**
+   * A path the commit must change cannot be changed (read-only or immutable file or directory, read-only
+   * volume); found before the commit, so nothing changed. data: path, systemCode, what.
+   */
+  | "E_NOT_WRITABLE"
   /** No previous release is kept for the installed one, so there is nothing to roll back to. */
   | "E_NO_PREVIOUS";
 

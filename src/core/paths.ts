@@ -108,7 +108,8 @@ export function pathViolation(path: string): PathViolation | undefined {
     if (utf8.encode(segment).length > MAX_SEGMENT_BYTES)
       return violation("segment-too-long", `a segment is longer than ${MAX_SEGMENT_BYTES} UTF-8 bytes`);
   }
-  if (segments[0]?.toLowerCase() === ".ferry")
+  // The same key as every other collision rule: ".FERRY", ".ferr\u00ADy" (soft hyphen) are .ferry on disk.
+  if (collisionKey(segments[0] ?? "") === FERRY_KEY)
     return violation("reserved-ferry", "the path is inside .ferry/, which Ferry reserves");
   return undefined;
 }
@@ -131,6 +132,7 @@ export function assertSafePath(path: string, context: string): void {
 }
 
 const IGNORABLE = /\p{Default_Ignorable_Code_Point}/gu;
+const FERRY_KEY = ".ferry";
 
 /**
  * The key two paths collide under on case-insensitive or normalizing file systems (NTFS, APFS, HFS+).

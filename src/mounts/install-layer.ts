@@ -4,24 +4,57 @@ import { requireState, type InstallState } from "../client/state.js";
 import type { FileSystem } from "../ports/fs.js";
 import type { MountLayer } from "./layer.js";
 
+/** What makes an install the one that was mounted: its repository and channel, not its release. */
+export interface InstallIdentity {
+  readonly repo: string;
+  readonly channel: string;
+}
+
 /**
  * A Ferry install: exactly the files its `.ferry/state.json` records (untracked files beside them, such as
  * saves or mods, are not served). A file whose size no longer matches the record is refused (E_DAMAGED).
+ * The install may update while mounted: when its state file changes, the new state is read (and must still
+ * be the same repository and channel), so the layer serves the release the install verified last.
  */
 export class InstallLayer implements MountLayer {
   readonly kind = "ferry-install";
   private constructor(
     readonly uri: string,
     private readonly fs: FileSystem,
-    private readonly state: InstallState,
+    private state: InstallState,
+    private stamp: string,
+    private readonly expected: InstallIdentity | undefined,
   ) {}
 
-  static async open(uri: string, fs: FileSystem): Promise<InstallLayer> {
-    return new InstallLayer(uri, fs, await requireState(fs, new InstallLayout(uri)));
+  /** With `expected`, an install of another repository or channel is E_MOUNT_STALE. */
+  static async open(uri: string, fs: FileSystem, expected?: InstallIdentity): Promise<InstallLayer> {
+    const layout = new InstallLayout(uri);
+    const stamp = await stateStamp(fs, layout);
+    const state = await requireState(fs, layout);
+    checkIdentity(uri, state, expected);
+    return new InstallLayer(uri, fs, state, stamp, expected);
   }
 
-  size(path: string): Promise<number | undefined> {
-    return Promise.resolve(Object.hasOwn(this.state.files, path) ? this.state.files[path]!.size : undefined);
+  get identity(): InstallIdentity {
+    return { repo: this.state.repo, channel: this.state.channel };
+  }
+
+  /** The state, re-read when the state file changed since it was last read (an update committed). */
+  private async current(): Promise<InstallState> {
+    const layout = new InstallLayout(this.uri);
+    const stamp = await stateStamp(this.fs, layout);
+    if (stamp !== this.stamp) {
+      const state = await requireState(this.fs, layout);
+      checkIdentity(this.uri, state, this.expected);
+      this.state = state;
+      this.stamp = stamp;
+    }
+    return this.state;
+  }
+
+  async size(path: string): Promise<number | undefined> {
+    const files = (await this.current()).files;
+    return Object.hasOwn(files, path) ? files[path]!.size : undefined;
   }
 
   async read(path: string): Promise<Uint8Array> {
@@ -41,8 +74,31 @@ export class InstallLayer implements MountLayer {
     return bytes;
   }
 
-  /** The installed release's manifest hash: it names every file's content. */
-  contentHash(): Promise<string> {
-    return Promise.resolve(this.state.manifest.hash);
+  /** The installed release's manifest hash: it names every file's content (it changes when the install updates). */
+  async contentHash(): Promise<string> {
+    return (await this.current()).manifest.hash;
   }
+}
+
+/** Size, mtime and inode of the state file: the state is written by atomic rename, so a commit changes them. */
+async function stateStamp(fs: FileSystem, layout: InstallLayout): Promise<string> {
+  const stat = await fs.stat(layout.state);
+  return stat === undefined ? "none" : `${stat.size}:${stat.mtimeMs}:${stat.ino}`;
+}
+
+function checkIdentity(uri: string, state: InstallState, expected: InstallIdentity | undefined): void {
+  if (expected === undefined) return;
+  if (state.repo === expected.repo && state.channel === expected.channel) return;
+  throw new FerryError(
+    "E_MOUNT_STALE",
+    `${uri} was mounted as the Ferry install of ${expected.repo} (channel ${expected.channel}) and is now one of ${state.repo} (channel ${state.channel}).`,
+    {
+      path: uri,
+      reason: "install-changed",
+      repo: state.repo,
+      channel: state.channel,
+      expectedRepo: expected.repo,
+      expectedChannel: expected.channel,
+    },
+  );
 }

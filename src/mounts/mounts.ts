@@ -7,6 +7,7 @@ import { systemClock } from "../node/system-clock.js";
 import type { Clock } from "../ports/clock.js";
 import type { FileSystem } from "../ports/fs.js";
 import type { MountKind, MountLayer } from "./layer.js";
+import { InstallLayer } from "./install-layer.js";
 import { mountPath, openLayer } from "./open-layer.js";
 import { type DroppedMount, type PersistedMount, readMountsFile, writeMountsFile } from "./persist.js";
 import { MountStack } from "./stack.js";
@@ -14,7 +15,7 @@ import { MountStack } from "./stack.js";
 export interface MountsOptions {
   /**
    * The runtime (app/engine build) the app runs: supplied by the app. A persisted mount recorded under
-   * another runtime is dropped, never used (the app was upgraded; its archives may not fit any more).
+   * another runtime is stale here: reported, never used, and kept in the file (another runtime may use it).
    */
   readonly runtime: string;
   /** Where mounts persist (`<installDir>/.ferry/mounts.json`); without it nothing is read or written. */
@@ -43,6 +44,9 @@ export interface MountedFile extends Resolution {
   read(): Promise<Uint8Array>;
 }
 
+/** A persisted mount that failed re-verification when the table was opened: why, and when it was found. */
+export type StaleMount = DroppedMount;
+
 interface Entry {
   readonly layer: MountLayer;
   readonly record: PersistedMount | undefined;
@@ -51,11 +55,16 @@ interface Entry {
 /**
  * Named, prioritized layers and the one resolver over them (docs/CONTENT.md). The highest-priority mount
  * that has a path serves it. Every path asked for goes through the path validator first.
+ *
+ * Invariant: opening and reading never write the mounts file. Only explicit writes do: addMount,
+ * removeMount and prune. A write keeps every stale record as it was, except prune, which drops them.
  */
 export class Mounts {
   private readonly stack = new MountStack<Entry>();
-  private droppedNow: DroppedMount[] = [];
+  /** Persisted records that failed re-verification, in file order, with why. */
+  private staleNow: { record: PersistedMount; why: StaleMount }[] = [];
   private droppedBefore: readonly DroppedMount[] = [];
+  private droppedNow: DroppedMount[] = [];
 
   private constructor(
     private readonly options: MountsOptions,
@@ -65,8 +74,8 @@ export class Mounts {
 
   /**
    * Opens the mount table; with `installDir`, re-verifies every persisted mount (runtime, kind, content
-   * hash, archive directory). One that fails is dropped: removed from the file with its reason recorded
-   * (`dropped`), and never served.
+   * hash or, for a Ferry install, its repository and channel, archive directory). One that fails is stale:
+   * reported in `stale`, never served, and left in the file; `prune` removes stale ones.
    */
   static async open(options: MountsOptions): Promise<Mounts> {
     if (options.runtime.length === 0)
@@ -84,24 +93,26 @@ export class Mounts {
         this.stack.add(record.name, record.priority, { layer: await this.verify(record), record });
       } catch (error) {
         if (!isFerryError(error)) throw error;
-        this.droppedNow.push({
-          name: record.name,
-          uri: record.uri,
-          priority: record.priority,
-          code: error.code,
-          message: error.message,
-          time: timestamp(this.clock.now()),
+        this.staleNow.push({
+          record,
+          why: {
+            name: record.name,
+            uri: record.uri,
+            priority: record.priority,
+            code: error.code,
+            message: error.message,
+            time: timestamp(this.clock.now()),
+          },
         });
       }
     }
-    if (this.droppedNow.length > 0) await this.save();
   }
 
   private async verify(record: PersistedMount): Promise<MountLayer> {
     const stale = (reason: string, message: string) =>
       new FerryError(
         "E_MOUNT_STALE",
-        `Persisted mount ${record.name} (${record.uri}) dropped: ${message}. Add it again if it is still wanted.`,
+        `Persisted mount ${record.name} (${record.uri}) is not used: ${message}. Add it again if it is still wanted, or run 'ferry mount prune' to remove it.`,
         {
           name: record.name,
           uri: record.uri,
@@ -113,7 +124,9 @@ export class Mounts {
         "runtime-changed",
         `it was made for runtime ${record.runtime}, the app now runs ${this.options.runtime}`,
       );
-    const layer = await openLayer(this.fs, record.uri, this.options.zipLimits, record.kind);
+    const layer = await openLayer(this.fs, record.uri, this.options.zipLimits, record.kind, record.install);
+    // A Ferry install recorded with its identity follows its own verified updates; openLayer checked it.
+    if (record.kind === "ferry-install" && record.install !== undefined) return layer;
     const hash = await layer.contentHash();
     if (hash !== record.contentHash)
       throw stale(
@@ -123,23 +136,42 @@ export class Mounts {
     return layer;
   }
 
+  /** Writes the served records and the stale ones (in that order), and the drop history. */
   private async save(): Promise<void> {
     const installDir = this.options.installDir;
     if (installDir === undefined) return;
     const records = this.stack.list().flatMap((m) => (m.layer.record ? [m.layer.record] : []));
     await writeMountsFile(this.fs, installDir, {
-      mounts: records,
+      mounts: [...records, ...this.staleNow.map((s) => s.record)],
       dropped: [...this.droppedBefore, ...this.droppedNow],
     });
   }
 
-  /** Persisted mounts dropped when this table was opened (and, in `droppedHistory`, earlier ones). */
-  get dropped(): readonly DroppedMount[] {
-    return [...this.droppedNow];
+  /** Persisted mounts that are not served (failed re-verification when this table was opened). */
+  get stale(): readonly StaleMount[] {
+    return this.staleNow.map((s) => s.why);
   }
 
+  /** Mounts removed by `prune`, earlier and now, oldest first. */
   get droppedHistory(): readonly DroppedMount[] {
     return [...this.droppedBefore, ...this.droppedNow];
+  }
+
+  /** Removes the stale records from the file, recording why in its drop history; returns them. */
+  async prune(): Promise<readonly DroppedMount[]> {
+    const pruned = this.stale;
+    if (pruned.length === 0) return [];
+    const before = { stale: this.staleNow, dropped: this.droppedNow };
+    this.droppedNow = [...this.droppedNow, ...pruned];
+    this.staleNow = [];
+    try {
+      await this.save();
+    } catch (error) {
+      this.staleNow = before.stale; // not written, so not pruned: memory and file agree
+      this.droppedNow = before.dropped;
+      throw error;
+    }
+    return pruned;
   }
 
   /**
@@ -170,20 +202,39 @@ export class Mounts {
           contentHash: await layer.contentHash(),
           runtime: this.options.runtime,
           added: timestamp(this.clock.now()),
+          ...(layer instanceof InstallLayer ? { install: layer.identity } : {}),
         }
       : undefined;
     this.stack.add(name, priority, { layer, record });
-    if (record)
+    const stale = this.staleNow;
+    if (record) {
+      // The new record supersedes a stale one of the same name (the file keeps names unique).
+      this.staleNow = stale.filter((s) => s.record.name !== name);
       try {
         await this.save();
       } catch (error) {
         this.stack.remove(name); // not recorded, so not mounted: memory and file agree
+        this.staleNow = stale;
         throw error;
       }
+    }
     return info(name, priority, { layer, record });
   }
 
+  /** Removes a mount, served or stale; a persisted one is removed from the file. */
   async removeMount(name: string): Promise<void> {
+    const index = this.staleNow.findIndex((s) => s.record.name === name);
+    if (index >= 0 && !this.stack.list().some((m) => m.name === name)) {
+      const stale = this.staleNow;
+      this.staleNow = stale.filter((_, i) => i !== index);
+      try {
+        await this.save();
+      } catch (error) {
+        this.staleNow = stale;
+        throw error;
+      }
+      return;
+    }
     const removed = this.stack.remove(name);
     if (removed.layer.record) await this.save();
   }

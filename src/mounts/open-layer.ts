@@ -4,7 +4,7 @@ import { FerryError } from "../core/errors.js";
 import type { ZipLimits } from "../core/zip.js";
 import type { FileSystem } from "../ports/fs.js";
 import { DirectoryLayer } from "./dir-layer.js";
-import { InstallLayer } from "./install-layer.js";
+import { type InstallIdentity, InstallLayer } from "./install-layer.js";
 import type { MountKind, MountLayer } from "./layer.js";
 import { ZipLayer } from "./zip-layer.js";
 
@@ -21,13 +21,15 @@ export function mountPath(uri: string): string {
 /**
  * Opens what `path` holds: a regular file is a zip archive; a directory with `.ferry/state.json` is a
  * Ferry install; any other directory is a plain directory. With `expected`, the kind must be that one
- * (a persisted mount whose directory became an install, or the reverse, is not the mount recorded).
+ * (a persisted mount whose directory became an install, or the reverse, is not the mount recorded);
+ * with `install`, a Ferry install must be of that repository and channel (any release of it).
  */
 export async function openLayer(
   fs: FileSystem,
   path: string,
   limits: ZipLimits | undefined,
   expected?: MountKind,
+  install?: InstallIdentity,
 ): Promise<MountLayer> {
   const stat = await fs.stat(path);
   let kind: MountKind;
@@ -47,6 +49,6 @@ export async function openLayer(
       reason: "kind-changed",
     });
   if (kind === "zip") return ZipLayer.open(path, fs, limits);
-  if (kind === "ferry-install") return InstallLayer.open(path, fs);
+  if (kind === "ferry-install") return InstallLayer.open(path, fs, install);
   return new DirectoryLayer(path, fs);
 }

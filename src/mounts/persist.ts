@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { canonicalBytes } from "../core/canonical-json.js";
 import { checkFormatHeader, JsonReader, parseJson } from "../core/json-reader.js";
 import type { FileSystem } from "../ports/fs.js";
+import type { InstallIdentity } from "./install-layer.js";
 import type { MountKind } from "./layer.js";
 
 /** A mount recorded in `.ferry/mounts.json`, with what it must still match to be used again. */
@@ -10,8 +11,14 @@ export interface PersistedMount {
   readonly uri: string;
   readonly priority: number;
   readonly kind: MountKind;
-  /** MountLayer.contentHash() when the mount was added. */
+  /**
+   * MountLayer.contentHash() when the mount was added. For a Ferry install with `install` it is only a
+   * note (the release then mounted): the install is re-verified by its identity and its own state, so it
+   * may update while mounted.
+   */
   readonly contentHash: string;
+  /** A Ferry install's repository and channel (absent in records written before installs could update). */
+  readonly install?: InstallIdentity;
   /** The runtime (app/engine build) the mount was added under; another runtime drops it. */
   readonly runtime: string;
   readonly added: string;
@@ -52,6 +59,7 @@ export function parseMountsFile(json: unknown, document: string): MountsFile {
       contentHash: m.string("contentHash"),
       runtime: m.string("runtime"),
       added: m.string("added"),
+      ...(m.has("install") ? { install: readIdentity(m.object("install")) } : {}),
     })),
     dropped: r.objects("dropped").map((d) => ({
       name: d.string("name"),
@@ -62,6 +70,10 @@ export function parseMountsFile(json: unknown, document: string): MountsFile {
       time: d.string("time"),
     })),
   };
+}
+
+function readIdentity(r: JsonReader): InstallIdentity {
+  return { repo: r.string("repo"), channel: r.string("channel") };
 }
 
 /** The install's recorded mounts; none when the file does not exist. */

@@ -1,4 +1,5 @@
 import type { FileStat, FileSystem, FileWriter, VolumeSpace } from "../ports/fs.js";
+import { ioError } from "../core/errors.js";
 import { writeFileAtomicVia } from "./atomic-write.js";
 
 /**
@@ -34,6 +35,18 @@ export class ForwardingFileSystem implements FileSystem {
   }
   rename(from: string, to: string): Promise<void> {
     return this.inner.rename(from, to);
+  }
+  /** Forwarded when `inner` can tell; otherwise nothing is known (undefined). */
+  writable(path: string): Promise<string | undefined> {
+    return this.inner.writable ? this.inner.writable(path) : Promise.resolve(undefined);
+  }
+  /** Forwarded when `inner` has hard links; otherwise fails as an unsupported operation (ENOTSUP). */
+  link(existing: string, path: string): Promise<void> {
+    if (!this.inner.link) {
+      const cause = Object.assign(new Error("hard links are not supported here"), { code: "ENOTSUP" });
+      return Promise.reject(ioError("link", `${existing} -> ${path}`, cause));
+    }
+    return this.inner.link(existing, path);
   }
   unlink(path: string): Promise<void> {
     return this.inner.unlink(path);

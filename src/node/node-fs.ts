@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import {
+  access,
   chmod,
   link,
   lstat,
@@ -165,6 +166,21 @@ export class NodeFileSystem implements FileSystem {
     return io("rename", `${from} -> ${to}`, () => rename(from, to));
   }
 
+  async writable(path: string): Promise<string | undefined> {
+    try {
+      await access(path, constants.W_OK);
+      return undefined;
+    } catch (error) {
+      const code = (error as { code?: string } | null)?.code;
+      if (code === "EACCES" || code === "EPERM" || code === "EROFS" || code === "ETXTBSY") return code;
+      throw ioError("access", path, error);
+    }
+  }
+
+  link(existing: string, path: string): Promise<void> {
+    return io("link", `${existing} -> ${path}`, () => link(existing, path));
+  }
+
   async unlink(path: string): Promise<void> {
     try {
       await unlink(path);
@@ -226,6 +242,7 @@ export class NodeFileSystem implements FileSystem {
   async freeSpace(path: string): Promise<VolumeSpace> {
     // bavail, not bfree: blocks reserved for root are not available to the updater.
     const s = await io("statfs", path, () => statfs(path, { bigint: true }));
-    return { available: Number(s.bavail * s.bsize), blockSize: Number(s.bsize) };
+    const inodes = s.files > 0n ? { freeInodes: Number(s.ffree) } : {};
+    return { available: Number(s.bavail * s.bsize), blockSize: Number(s.bsize), ...inodes };
   }
 }

@@ -19,6 +19,8 @@ export interface VolumeSpace {
   readonly available: number;
   /** Allocation unit: every file occupies a whole number of blocks. */
   readonly blockSize: number;
+  /** Inodes (files and directories) that may still be created; absent when the volume has no fixed count. */
+  readonly freeInodes?: number;
 }
 
 export interface FileWriter {
@@ -47,6 +49,16 @@ export interface FileSystem {
   /** Creates the file only if absent; false when it exists. */
   createExclusive(path: string, data: Uint8Array): Promise<boolean>;
   rename(from: string, to: string): Promise<void>;
+  /**
+   * Why this process may not change `path` (access W_OK: "EACCES", "EPERM" for an immutable file, "EROFS"),
+   * or undefined when it may. Optional: without it nothing is known in advance.
+   */
+  writable?(path: string): Promise<string | undefined>;
+  /**
+   * Hard link: `path` becomes a second name of the file `existing` (fails if `path` exists). Optional:
+   * callers fall back to what they did without it (a volume without hard links, a test double).
+   */
+  link?(existing: string, path: string): Promise<void>;
   unlink(path: string): Promise<void>;
   /** Creates missing directories; those it created are durable (parents fsynced) when it returns. */
   mkdirp(path: string): Promise<void>;

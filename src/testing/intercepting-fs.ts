@@ -13,6 +13,8 @@ export type FsCall =
   | "writeFile"
   | "createExclusive"
   | "rename"
+  | "link"
+  | "writable"
   | "unlink"
   | "mkdirp"
   | "rmdirIfEmpty"
@@ -58,6 +60,12 @@ export abstract class InterceptingFileSystem extends ForwardingFileSystem {
   }
   override rename(from: string, to: string): Promise<void> {
     return this.intercept("rename", from, () => super.rename(from, to));
+  }
+  override writable(path: string): Promise<string | undefined> {
+    return this.intercept("writable", path, () => super.writable(path));
+  }
+  override link(existing: string, path: string): Promise<void> {
+    return this.intercept("link", path, () => super.link(existing, path));
   }
   override unlink(path: string): Promise<void> {
     return this.intercept("unlink", path, () => super.unlink(path));

@@ -161,6 +161,17 @@ export class RecordingFileSystem extends ForwardingFileSystem {
     this.names.set(tt, ino);
   }
 
+  /** A second name of an existing file: a link effect on its inode (content shared). */
+  override async link(existing: string, path: string): Promise<void> {
+    await super.link(existing, path);
+    const rel = this.rel(path);
+    const ino = this.names.get(this.rel(existing));
+    if (ino === undefined || this.kinds.get(ino) !== "file")
+      throw new Error(`recording: link of unknown file ${existing}`);
+    this.effects.push({ t: "link", path: rel, ino, dir: this.parentIno(rel), kind: "file", exec: false });
+    this.names.set(rel, ino);
+  }
+
   override async unlink(path: string): Promise<void> {
     await this.inner.unlink(path);
     this.removed(this.rel(path));
