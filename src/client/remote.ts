@@ -1,3 +1,4 @@
+import { checkMetadataRatio } from "../core/metadata-limits.js";
 import { decode } from "../core/codec.js";
 import { FerryError } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
@@ -190,6 +191,7 @@ export function decodeManifest(bytes: Uint8Array, ref: ManifestRef, where: strin
 /** The pinned manifest document (inline manifest or tree header), checked and decoded, not yet validated. */
 export function decodeManifestJson(bytes: Uint8Array, ref: ManifestRef, where: string): unknown {
   checkManifestBytes(bytes, ref, where);
+  checkMetadataRatio(ref.size, ref.rawSize, `release manifest ${where}`);
   const raw = decode(ref.codec, bytes, ref.rawSize, `release manifest ${where}`);
   return parseJson(`release manifest ${where}`, raw);
 }
