@@ -13,12 +13,15 @@ import { FerryError } from "./errors.js";
  *   byte of the distinct objects read, plus UNIT_FLOOR, nor MAX_RELEASE_UNITS. Each unit names a SHA-256
  *   (32 bytes that do not compress) or a path, so a real release stays far below one unit per byte;
  *   padding adds stored bytes only at their real, compressed cost.
- * The same ratio of decoded bytes applies to the sum over every object read, repeats included.
+ * - Decoding work: the decoded bytes of every object read, repeats included (a walk that does not cache
+ *   reads a shared object again), may not exceed METADATA_MAX_RATIO per stored byte plus
+ *   METADATA_WORK_FLOOR.
  */
 export const METADATA_MAX_RATIO = 64;
 export const METADATA_RATIO_FLOOR = 1024 * 1024;
 export const UNITS_PER_STORED_BYTE = 1;
-export const UNIT_FLOOR = 65_536;
+export const UNIT_FLOOR = 16_384;
+export const METADATA_WORK_FLOOR = 16 * 1024 * 1024;
 export const MAX_RELEASE_UNITS = 32 * 1024 * 1024;
 
 /** E_TOO_LARGE when a metadata object of `storedSize` bytes claims to decode to more than its share. */
@@ -60,7 +63,7 @@ export class MetadataBudget {
       this.stored += storedSize;
     }
     this.decoded += rawSize;
-    const cap = METADATA_RATIO_FLOOR + METADATA_MAX_RATIO * this.stored;
+    const cap = METADATA_WORK_FLOOR + METADATA_MAX_RATIO * this.stored;
     if (this.decoded > cap)
       throw this.refuse(
         `decoding ${this.decoded} bytes of metadata (objects read again where they are shared) from ${this.stored} stored, over the ${cap}-byte budget`,
