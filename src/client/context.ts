@@ -8,6 +8,7 @@ import type { Clock } from "../ports/clock.js";
 import type { FileSystem } from "../ports/fs.js";
 import type { Transport } from "../ports/transport.js";
 import type { EventSink } from "./events.js";
+import { assertFerryTree } from "./ferry-dir.js";
 import { recover } from "./journal.js";
 import { InstallLayout } from "./layout.js";
 import { acquireLock } from "./lock.js";
@@ -88,6 +89,7 @@ async function lockedRun<T>(ctx: Context, deps: ClientDeps, work: () => Promise<
   );
   let result: T;
   try {
+    await assertFerryTree(ctx.fs, ctx.layout);
     if (await recover(ctx.fs, ctx.layout)) ctx.emit({ type: "recovered", journal: ctx.layout.journal });
     result = await work();
   } catch (error) {
