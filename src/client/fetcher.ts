@@ -265,11 +265,19 @@ export class ChunkFetcher {
       } catch (error) {
         // Cut off mid-way (or paused/cancelled): keep the chunks that arrived whole, then report the
         // failure (and retry); a resumed update then fetches only the rest.
-        if (isFerryError(error, "E_NETWORK") || isFerryError(error, "E_ABORTED")) {
+        const cut = ["E_NETWORK", "E_TIMEOUT", "E_ABORTED"].some((code) =>
+          isFerryError(error, code as "E_NETWORK"),
+        );
+        if (cut) {
           for (const part of receivedParts(Buffer.concat(received), boundary)) {
             this.checkRange(part.start, part.start + part.data.length, packSize, url, ranges);
             await this.extractBuffer(pack, part.start, part.data, url);
           }
+        }
+        // Longer than every asked range plus headers: repeated or extra parts. Single ranges from now on.
+        if (isFerryError(error, "E_TOO_LARGE")) {
+          this.downgrade("single", "the multi-range answer was longer than the ranges asked for", url);
+          return;
         }
         throw error;
       }
