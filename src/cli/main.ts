@@ -63,7 +63,7 @@ an offline root key and rotation.
 and --s3-path-style (or FERRY_S3_ENDPOINT, FERRY_S3_REGION, FERRY_S3_PATH_STYLE=1); credentials come from
 the AWS environment/profile chain. --mirror adds fallback base URLs after <repo-url> (repeat, or separate
 with commas); see docs/HOSTING.md. --deadline bounds the whole operation (default: update and repair 6 h,
-check 2 min; 0: none), --min-rate the slowest transfer accepted (default 1024 B/s over 20 s; 0: off),
+check 10 min; 0: none), --min-rate the slowest transfer accepted (default 1024 B/s over 20 s; 0: off),
 --request-timeout one request (default 600 s); see docs/RELIABILITY.md.
 Exit codes: 0 success (also "already up to date"), 1 failure, 2 usage error.
 `;

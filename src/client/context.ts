@@ -24,7 +24,7 @@ export interface ClientDeps {
   /**
    * The longest the whole operation may take; past it, it ends with E_TIMEOUT (scope "operation") and
    * the install lock released. Default per operation (docs/RELIABILITY.md "Slow and stalled servers"):
-   * check 2 min, update and repair 6 h. 0 means no deadline.
+   * check 10 min (a tree release's check reads its directory objects), update and repair 6 h. 0 means no deadline.
    */
   readonly deadlineMs?: number;
   /** Limits of the default HTTP transport (ignored when `transport` is given): stall, rate, deadline. */
@@ -35,7 +35,7 @@ export interface ClientDeps {
 }
 
 /** Default operation deadlines (ClientDeps.deadlineMs). */
-export const DEFAULT_CHECK_DEADLINE_MS = 2 * 60_000;
+export const DEFAULT_CHECK_DEADLINE_MS = 10 * 60_000;
 export const DEFAULT_UPDATE_DEADLINE_MS = 6 * 3_600_000;
 
 export interface Context {
