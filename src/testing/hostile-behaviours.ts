@@ -408,11 +408,18 @@ export function faultTally(): FaultTally {
   return { requests: 0, faulted: 0, byFault: new Map() };
 }
 
+type Part = { start: number; data: Uint8Array; total: number | undefined };
+
+/** A multipart answer with its parts rewritten by `edit`; any other answer unchanged. */
+export function rewriteParts(u: Upstream, edit: (parts: Part[]) => Part[]): Reply {
+  const boundary = /boundary=([^;\s]+)/.exec(u.headers["content-type"] ?? "")?.[1];
+  if (u.status !== 206 || !boundary) return u;
+  const body = multipartBody(boundary, edit(parseMultipart(u.body, boundary, "upstream")));
+  return { ...u, headers: withLength(u.headers, body.length), body };
+}
+
 /** A multipart/byteranges body of `parts` (RFC 9110 §14.6). */
-function multipartBody(
-  boundary: string,
-  parts: readonly { start: number; data: Uint8Array; total: number | undefined }[],
-): Buffer {
+function multipartBody(boundary: string, parts: readonly Part[]): Buffer {
   const pieces: Buffer[] = [];
   for (const p of parts) {
     const total = p.total === undefined ? "*" : String(p.total);
