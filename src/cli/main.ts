@@ -21,6 +21,7 @@ import { NodeFileSystem } from "../node/node-fs.js";
 import type { FileSystem } from "../ports/fs.js";
 import { formatBytes, ProgressRenderer } from "./render.js";
 import { mirrorList, s3Settings, withStore } from "./store-flags.js";
+import { NETWORK_HELP, NETWORK_OPTIONS, networkSettings } from "./network-flags.js";
 import type { VerifyMode } from "../client/incremental.js";
 import { formatLifecycle, lifecycleCommand } from "./lifecycle-commands.js";
 import { formatPrune, runPrune } from "./prune-command.js";
@@ -38,11 +39,11 @@ Usage:
   ferry root rotate --repo <repo-dir> --sign <root.key>... [--root-key <k>...] [--release-key <k>...] [--root-threshold n] [--release-threshold n] [--expires-days 365]
   ferry serve <repo-dir> [--host 127.0.0.1] [--port 8080]
   ferry update <repo-url> <install-dir> --trust <root.pub|root.json>... [--mirror <url>...] [--trust-threshold 1] [--channel stable] [--allow-downgrade] [--force] [--next-start] [--wait-lock <s>]
-               [--verify auto|all|changed] [--packages a,b] [--runtime <r>] [--base <dir>] [--json]
-  ferry check <repo-url> <install-dir> --trust <root.pub|root.json>... [--mirror <url>...] [--channel stable] [--allow-downgrade] [--max-age <s>] [--verify auto|all|changed] [--json]
+               [--verify auto|all|changed] [--packages a,b] [--runtime <r>] [--base <dir>] ${NETWORK_HELP} [--json]
+  ferry check <repo-url> <install-dir> --trust <root.pub|root.json>... [--mirror <url>...] [--channel stable] [--allow-downgrade] [--max-age <s>] [--verify auto|all|changed] ${NETWORK_HELP} [--json]
   ferry can-update <install-dir> [--runtime <name>] [--json]
   ferry ui <repo-url> <install-dir> --trust <root.pub|root.json>... [--channel stable] [--port 0] [--simulate available|not-available|error]
-  ferry repair <repo-url> <install-dir> --trust <root.pub|root.json>... [--mirror <url>...] [--json]
+  ferry repair <repo-url> <install-dir> --trust <root.pub|root.json>... [--mirror <url>...] ${NETWORK_HELP} [--json]
   ferry packages list <install-dir> [--json]
   ferry packages add|remove <install-dir> <package>... --trust <root.pub|root.json>... [--repo <repo-url>] [--json]
   ferry status <install-dir> [--json]
@@ -61,7 +62,9 @@ an offline root key and rotation.
 --repo for publish, resign and root also takes s3://bucket/prefix, with --s3-endpoint <url>, --s3-region <r>
 and --s3-path-style (or FERRY_S3_ENDPOINT, FERRY_S3_REGION, FERRY_S3_PATH_STYLE=1); credentials come from
 the AWS environment/profile chain. --mirror adds fallback base URLs after <repo-url> (repeat, or separate
-with commas); see docs/HOSTING.md.
+with commas); see docs/HOSTING.md. --deadline bounds the whole operation (default: update and repair 6 h,
+check 10 min; 0: none), --min-rate the slowest transfer accepted (default 1024 B/s over 20 s; 0: off),
+--request-timeout one request (default 600 s); see docs/RELIABILITY.md.
 Exit codes: 0 success (also "already up to date"), 1 failure, 2 usage error.
 `;
 
@@ -113,6 +116,7 @@ const OPTIONS = {
   out: { type: "string" },
   last: { type: "string" },
   help: { type: "boolean", short: "h" },
+  ...NETWORK_OPTIONS,
 } as const;
 
 function usage(message: string): FerryError {
@@ -395,6 +399,7 @@ async function main(argv: string[]): Promise<number> {
         ...verifyMode(values.verify),
         ...(values["next-start"] ? { applyOn: "next-start" as const } : {}),
         ...lockWait(values["wait-lock"]),
+        ...networkSettings(values),
         ...(values.packages === undefined ? {} : { packages: packageList(values.packages) }),
         ...(values.runtime === undefined ? {} : { runtime: values.runtime }),
         ...(values.base === undefined ? {} : { base: values.base }),
@@ -464,6 +469,7 @@ async function main(argv: string[]): Promise<number> {
           values.trust,
           positiveInteger(values["trust-threshold"], "--trust-threshold") ?? 1,
         ),
+        ...networkSettings(values),
         ...(await testHooks(installDir, onEvent)),
       });
       renderer.finish();

@@ -1,13 +1,14 @@
 import { resolve } from "node:path";
-import { HttpTransport } from "../node/http-transport.js";
+import { HttpTransport, type HttpTransportOptions } from "../node/http-transport.js";
 import { NodeFileSystem } from "../node/node-fs.js";
 import { DEFAULT_RENAME_WAIT_MS, RenameRetryFileSystem } from "../node/rename-retry.js";
 import { systemClock } from "../node/system-clock.js";
-import { ioError, isFerryError } from "../core/errors.js";
+import { FerryError, ioError, isFerryError } from "../core/errors.js";
 import type { Clock } from "../ports/clock.js";
 import type { FileSystem } from "../ports/fs.js";
 import type { Transport } from "../ports/transport.js";
 import type { EventSink } from "./events.js";
+import { assertFerryTree } from "./ferry-dir.js";
 import { recover } from "./journal.js";
 import { InstallLayout } from "./layout.js";
 import { acquireLock } from "./lock.js";
@@ -21,7 +22,22 @@ export interface ClientDeps {
   readonly signal?: AbortSignal;
   /** Wait this long for another updater's lock (default 0: fail with E_LOCKED). */
   readonly lockWaitMs?: number;
+  /**
+   * The longest the whole operation may take; past it, it ends with E_TIMEOUT (scope "operation") and
+   * the install lock released. Default per operation (docs/RELIABILITY.md "Slow and stalled servers"):
+   * check 10 min (a tree release's check reads its directory objects), update and repair 6 h. 0 means no deadline.
+   */
+  readonly deadlineMs?: number;
+  /** Limits of the default HTTP transport (ignored when `transport` is given): stall, rate, deadline. */
+  readonly network?: Pick<
+    HttpTransportOptions,
+    "idleTimeoutMs" | "minBytesPerSecond" | "rateWindowMs" | "requestTimeoutMs"
+  >;
 }
+
+/** Default operation deadlines (ClientDeps.deadlineMs). */
+export const DEFAULT_CHECK_DEADLINE_MS = 10 * 60_000;
+export const DEFAULT_UPDATE_DEADLINE_MS = 6 * 3_600_000;
 
 export interface Context {
   readonly fs: FileSystem;
@@ -30,21 +46,50 @@ export interface Context {
   readonly emit: EventSink;
   readonly signal: AbortSignal | undefined;
   readonly layout: InstallLayout;
+  /** The operation's deadline, when it has one: aborts `signal` with an E_TIMEOUT reason. */
+  readonly deadline?: { readonly signal: AbortSignal; clear(): void } | undefined;
 }
 
-export function makeContext(installDir: string, deps: ClientDeps): Context {
+/**
+ * `defaultDeadlineMs` is the operation's own default (ClientDeps.deadlineMs overrides it). The deadline
+ * runs on real time, not on `clock`: it bounds what the player waits.
+ */
+export function makeContext(installDir: string, deps: ClientDeps, defaultDeadlineMs = 0): Context {
   const clock = deps.clock ?? systemClock;
+  const deadline = operationDeadline(deps.deadlineMs ?? defaultDeadlineMs);
+  const signal =
+    deadline && deps.signal
+      ? AbortSignal.any([deps.signal, deadline.signal])
+      : (deadline?.signal ?? deps.signal);
   return {
     // Renames refused for a moment (Windows antivirus) are retried for a bounded time.
     fs:
       deps.fs ??
       new RenameRetryFileSystem(new NodeFileSystem(), { clock, maxWaitMs: DEFAULT_RENAME_WAIT_MS }),
-    transport: deps.transport ?? new HttpTransport(),
+    transport: deps.transport ?? new HttpTransport(deps.network ?? {}),
     clock,
     emit: deps.onEvent ?? (() => undefined),
-    signal: deps.signal,
+    signal,
     layout: new InstallLayout(resolve(installDir)),
+    deadline,
   };
+}
+
+function operationDeadline(ms: number): Context["deadline"] {
+  if (!(ms > 0)) return undefined;
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () =>
+      controller.abort(
+        new FerryError(
+          "E_TIMEOUT",
+          `The operation did not finish within its deadline of ${ms / 1000} s; it was stopped and the install lock released (the install is unchanged unless the commit had begun, which recovery completes). Check the network, or raise deadlineMs (--deadline).`,
+          { scope: "operation", deadlineMs: ms },
+        ),
+      ),
+    ms,
+  ).unref();
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
 }
 
 /**
@@ -55,8 +100,18 @@ export async function withInstall<T>(ctx: Context, deps: ClientDeps, work: () =>
   try {
     return await lockedRun(ctx, deps, work);
   } catch (error) {
-    throw typed(error, ctx.layout.root);
+    throw typed(pastDeadline(ctx, error), ctx.layout.root);
+  } finally {
+    ctx.deadline?.clear();
   }
+}
+
+/** After the deadline fired, whatever the abort caused (E_ABORTED, a network error) reports the deadline. */
+function pastDeadline(ctx: Context, error: unknown): unknown {
+  const reason: unknown = ctx.deadline?.signal.aborted ? ctx.deadline.signal.reason : undefined;
+  if (!(reason instanceof FerryError) || error === reason) return error;
+  if (isFerryError(error, "E_TIMEOUT") && error.data.scope === "operation") return error;
+  return new FerryError(reason.code, reason.message, reason.data, { cause: error });
 }
 
 /**
@@ -88,6 +143,7 @@ async function lockedRun<T>(ctx: Context, deps: ClientDeps, work: () => Promise<
   );
   let result: T;
   try {
+    await assertFerryTree(ctx.fs, ctx.layout);
     if (await recover(ctx.fs, ctx.layout)) ctx.emit({ type: "recovered", journal: ctx.layout.journal });
     result = await work();
   } catch (error) {

@@ -16,7 +16,8 @@ import type { Clock } from "../ports/clock.js";
 import type { FileSystem } from "../ports/fs.js";
 import type { Transport, TransportResponse } from "../ports/transport.js";
 import type { EventSink, RangeMode } from "./events.js";
-import { httpError, parseRetryAfter, readCapped, retryDelayMs } from "./http.js";
+import { httpError, parseRetryAfter, readCapped } from "./http.js";
+import { retrying } from "./retry.js";
 import type { InstallLayout } from "./layout.js";
 import { pool } from "./pool.js";
 import type { RemoteRepository } from "./remote.js";
@@ -57,6 +58,7 @@ export class ChunkFetcher {
   /** Set once a multi-range request was answered with 206, or any range request with 200. */
   private rangeSupportKnown = false;
   private lastProgress = 0;
+  private singleRangeFaults = 0;
 
   constructor(private readonly options: FetcherOptions) {
     this.mode = options.initialMode ?? "multi";
@@ -98,44 +100,69 @@ export class ChunkFetcher {
     return within.flatMap((r) => r.chunks).filter((c) => needed.has(c.hash));
   }
 
+  /**
+   * One job's chunks through the shared retry policy (retry.ts): a pack is content-addressed, so a
+   * damaged answer (hash mismatch, mangled or short range) is a transport fault, fetched again (another
+   * mirror first) and never kept. Each attempt asks only for the chunks still missing.
+   */
   private async runJob(pack: number, job?: readonly PackRange[]): Promise<void> {
-    const maxAttempts = this.options.maxAttempts ?? 5;
-    for (let attempt = 1; ; attempt++) {
-      const remaining = this.remaining(pack, job);
-      if (remaining.length === 0) return;
-      try {
-        const modeBefore = this.mode;
-        await this.attempt(pack, remaining);
-        if (this.remaining(pack, job).length === remaining.length && this.mode === modeBefore) {
-          throw new FerryError(
-            "E_RANGE",
-            `The server answered for ${this.options.repo.packUrl(this.packId(pack))} without any requested byte range. Check the server or proxy configuration.`,
-            {
-              url: this.options.repo.packUrl(this.packId(pack)),
-            },
-          );
-        }
-      } catch (error) {
-        // Another mirror for this pack: try it now, without spending an attempt (mirrors.ts).
-        const step = this.options.repo.failover(`packs/${this.packId(pack)}.pack`, error);
-        if (step === "next" && !this.options.signal?.aborted) {
-          attempt--;
-          continue;
-        }
-        if (step === "fail" || attempt >= maxAttempts || this.options.signal?.aborted) throw error;
-        const e = error as FerryError;
-        const delayMs = retryDelayMs(attempt, e);
-        if (delayMs === undefined) throw error;
+    const id = this.packId(pack);
+    const path = `packs/${id}.pack`;
+    const policy = {
+      maxAttempts: this.options.maxAttempts ?? 5,
+      sleep: (ms: number, signal?: AbortSignal) => this.options.clock.sleep(ms, signal),
+      signal: this.options.signal,
+      onRetry: (attempt: number, delayMs: number, e: FerryError) =>
         this.options.emit({
           type: "retry",
-          url: this.options.repo.packUrl(this.packId(pack)),
+          url: this.options.repo.packUrl(id),
           attempt,
           delayMs,
           code: e.code,
           message: e.message,
-        });
-        await this.options.clock.sleep(delayMs, this.options.signal);
-      }
+        }),
+    };
+    await retrying(
+      policy,
+      {
+        what: `pack ${id}`,
+        contentAddressed: true,
+        source: () => this.options.repo.packUrl(id),
+        failover: (error, fault) => {
+          if (fault === "corrupt") this.rangeFault(error);
+          return this.options.repo.failover(path, error, fault);
+        },
+      },
+      async (url) => {
+        // Repeats while each pass makes progress (fewer chunks missing, or a lower range mode).
+        for (;;) {
+          const remaining = this.remaining(pack, job);
+          if (remaining.length === 0) return;
+          const modeBefore = this.mode;
+          await this.attempt(pack, remaining);
+          if (this.remaining(pack, job).length === remaining.length && this.mode === modeBefore) {
+            throw new FerryError(
+              "E_RANGE",
+              `The server answered for ${url} without any requested byte range. Check the server or proxy configuration.`,
+              { url },
+            );
+          }
+        }
+      },
+    );
+  }
+
+  /**
+   * Damaged range answers degrade the range mode: a mangled multi-range answer → single ranges; a
+   * second mangled single-range answer → whole packs (hash-checked like everything else).
+   */
+  private rangeFault(error: FerryError): void {
+    if (error.code !== "E_RANGE") return;
+    const url = String(error.data.url ?? "");
+    if (this.mode === "multi") {
+      this.downgrade("single", `a multi-range answer was unusable (${error.message})`, url);
+    } else if (this.mode === "single" && ++this.singleRangeFaults >= 2) {
+      this.downgrade("full", `single-range answers were unusable (${error.message})`, url);
     }
   }
 
@@ -238,11 +265,19 @@ export class ChunkFetcher {
       } catch (error) {
         // Cut off mid-way (or paused/cancelled): keep the chunks that arrived whole, then report the
         // failure (and retry); a resumed update then fetches only the rest.
-        if (isFerryError(error, "E_NETWORK") || isFerryError(error, "E_ABORTED")) {
+        const cut = ["E_NETWORK", "E_TIMEOUT", "E_ABORTED"].some((code) =>
+          isFerryError(error, code as "E_NETWORK"),
+        );
+        if (cut) {
           for (const part of receivedParts(Buffer.concat(received), boundary)) {
             this.checkRange(part.start, part.start + part.data.length, packSize, url, ranges);
             await this.extractBuffer(pack, part.start, part.data, url);
           }
+        }
+        // Longer than every asked range plus headers: repeated or extra parts. Single ranges from now on.
+        if (isFerryError(error, "E_TOO_LARGE")) {
+          this.downgrade("single", "the multi-range answer was longer than the ranges asked for", url);
+          return;
         }
         throw error;
       }
@@ -253,6 +288,12 @@ export class ChunkFetcher {
         if (!isFerryError(error, "E_RANGE")) throw error;
         this.downgrade("single", `the multi-range answer could not be parsed (${error.data.why})`, url);
         return;
+      }
+      // Overlapping or repeated parts (RFC 9110 §14.6 says a server should not send them) mean a cache
+      // or proxy is rewriting the answer: its parts are still used (each chunk is hash-checked), but
+      // later requests ask for single ranges.
+      if (overlaps(parts)) {
+        this.downgrade("single", "the multi-range answer had overlapping or repeated parts", url);
       }
       for (const part of parts) {
         this.checkRange(part.start, part.end, packSize, url, ranges);
@@ -323,6 +364,7 @@ export class ChunkFetcher {
         await response.cancel();
         throw new FerryError("E_RANGE", `${url} sent more bytes than the range ${start}-${end - 1} holds.`, {
           url,
+          overrun: true,
         });
       }
       buffer = buffer.length === 0 ? Buffer.from(part) : Buffer.concat([buffer, part]);
@@ -409,6 +451,11 @@ export class ChunkFetcher {
       totalBytes: Math.max(this.totalBytes, this.bytesDownloaded),
     });
   }
+}
+
+function overlaps(parts: readonly BytePart[]): boolean {
+  const sorted = [...parts].sort((a, b) => a.start - b.start);
+  return sorted.some((part, i) => i > 0 && part.start < sorted[i - 1]!.end);
 }
 
 function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {

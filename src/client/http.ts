@@ -1,21 +1,17 @@
 import { FerryError } from "../core/errors.js";
 import type { TransportResponse } from "../ports/transport.js";
 
-/** HTTP statuses worth retrying: the request may succeed later. */
-export function isTransientStatus(status: number): boolean {
-  return status === 408 || status === 425 || status === 429 || status >= 500;
-}
-
-export function isTransient(error: unknown): boolean {
-  if (!(error instanceof FerryError)) return false;
-  if (error.code === "E_NETWORK") return true;
-  return (
-    error.code === "E_HTTP" && typeof error.data.status === "number" && isTransientStatus(error.data.status)
-  );
-}
-
-/** The longest Retry-After Ferry waits for; a server asking for more fails the request at once. */
-export const MAX_RETRY_AFTER_MS = 60_000;
+// The retry policy lives in retry.ts; these names stay importable from here.
+export {
+  backoffMs,
+  isTransient,
+  isTransientStatus,
+  MAX_RETRY_AFTER_MS,
+  type RetryPolicy,
+  retryDelayMs,
+  withRetries,
+} from "./retry.js";
+import { isTransientStatus } from "./retry.js";
 
 /** Retry-After (RFC 9110 §10.2.3) in ms: delay-seconds or an HTTP-date; undefined when absent or invalid. */
 export function parseRetryAfter(value: string | undefined, now: Date): number | undefined {
@@ -43,16 +39,6 @@ export function httpError(url: string, status: number, what: string, retryAfterM
     object: what,
     retryAfterMs,
   });
-}
-
-/**
- * How long to wait before attempt `attempt + 1` after `error`: the server's Retry-After when it sent one
- * (undefined, i.e. give up now, when that exceeds MAX_RETRY_AFTER_MS), else exponential backoff.
- */
-export function retryDelayMs(attempt: number, error: FerryError): number | undefined {
-  const asked = error.data.retryAfterMs;
-  if (typeof asked !== "number") return backoffMs(attempt);
-  return asked <= MAX_RETRY_AFTER_MS ? asked : undefined;
 }
 
 /** Reads a whole body, enforcing `cap` while streaming (endless data fails fast, never fills memory). */
@@ -94,31 +80,4 @@ function tooLarge(url: string, what: string, cap: number): FerryError {
     `${what} from ${url} is larger than the ${cap} bytes allowed; the server is sending something other than what was signed.`,
     { url, cap, object: what },
   );
-}
-
-export interface RetryPolicy {
-  readonly maxAttempts: number;
-  readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
-  readonly signal?: AbortSignal | undefined;
-  readonly onRetry?: (attempt: number, delayMs: number, error: FerryError) => void;
-}
-
-/** Exponential backoff (200 ms doubling, capped at 5 s) between attempts. */
-export function backoffMs(attempt: number): number {
-  return Math.min(5000, 200 * 2 ** (attempt - 1));
-}
-
-/** Runs `work` until it succeeds, fails with a non-transient error, or attempts run out. */
-export async function withRetries<T>(policy: RetryPolicy, work: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work();
-    } catch (error) {
-      if (!isTransient(error) || attempt >= policy.maxAttempts || policy.signal?.aborted) throw error;
-      const delayMs = retryDelayMs(attempt, error as FerryError);
-      if (delayMs === undefined) throw error;
-      policy.onRetry?.(attempt, delayMs, error as FerryError);
-      await policy.sleep(delayMs, policy.signal);
-    }
-  }
 }

@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import { FerryError } from "../core/errors.js";
 import type { Clock } from "../ports/clock.js";
 import type { FileSystem } from "../ports/fs.js";
+import { assertFerryRoot } from "./ferry-dir.js";
 import type { InstallLayout } from "./layout.js";
 
 export interface LockOptions {
@@ -37,6 +38,7 @@ export async function acquireLock(
   clock: Clock,
   options: LockOptions = {},
 ): Promise<() => Promise<void>> {
+  await assertFerryRoot(fs, layout); // a linked .ferry would put the lock (and all else) outside
   await fs.mkdirp(layout.ferry);
   const deadline = clock.now().getTime() + (options.waitMs ?? 0);
   const me = new TextEncoder().encode(

@@ -2,16 +2,22 @@ import { FerryError, isFerryError } from "../core/errors.js";
 import type { SignedPointer } from "../core/pointer.js";
 import type { TrustedRoot } from "../core/root.js";
 import type { EventSink } from "./events.js";
-import { isTransient, type RetryPolicy, retryDelayMs } from "./http.js";
+import {
+  classify,
+  type FailoverStep,
+  type FaultClass,
+  isTransient,
+  type RetryPolicy,
+  retrying,
+} from "./retry.js";
 import { fetchVerifiedPointer, type PointerSource, type StoredTrust, type TrustAnchor } from "./trust.js";
 
-/** What to do after a mirror failed for an object: try the next mirror now, back off and retry, or give up. */
-export type FailoverStep = "next" | "retry" | "fail";
+export type { FailoverStep } from "./retry.js";
 
 /**
  * Where one object is fetched from: the current mirror, and the mirrors that answered it with a
- * permanent failure (404, hash mismatch, wrong size or type). Transient failures (network, 5xx) move
- * on to the next mirror and come back round after a backoff.
+ * permanent failure (404, wrong type). Transient failures (network, 5xx, too slow) and, for a
+ * content-addressed object, damaged bytes move on to the next mirror and come back round after a backoff.
  */
 export class MirrorCursor {
   private readonly failed = new Set<number>();
@@ -26,10 +32,11 @@ export class MirrorCursor {
     return this.set.bases[this.current]!;
   }
 
-  fail(error: unknown): FailoverStep {
+  /** `fault` defaults to the class of a non-content-addressed object (damaged bytes are permanent). */
+  fail(error: unknown, fault: FaultClass = classify(error, false)): FailoverStep {
     if (!isFerryError(error)) return "fail";
-    if (error.code === "E_NETWORK") this.set.down.add(this.current);
-    if (!isTransient(error)) this.failed.add(this.current);
+    if (error.code === "E_NETWORK" || error.code === "E_TIMEOUT") this.set.down.add(this.current);
+    if (fault === "permanent") this.failed.add(this.current);
     const n = this.only ? 1 : this.set.bases.length;
     for (let k = 1; k <= n; k++) {
       const i = this.only ? this.current : (this.current + k) % n;
@@ -86,38 +93,35 @@ export function mirrorEvent(path: string, from: string, to: string, error: Ferry
 }
 
 /**
- * Runs `work` against the cursor's mirror until it succeeds: on failure the next usable mirror is tried
- * at once; when every usable mirror failed transiently, the round repeats after a backoff, up to
- * `maxAttempts` rounds. With one mirror this is exactly withRetries.
+ * Runs `work` against the cursor's mirror through the shared retry policy (retry.ts): on failure the
+ * next usable mirror is tried at once; when every usable mirror failed, the round repeats after a
+ * backoff, up to `maxAttempts` rounds. With one mirror this is exactly withRetries.
  */
 export async function withMirrors<T>(
   cursor: MirrorCursor,
   path: string,
   policy: RetryPolicy & { readonly emit?: EventSink | undefined },
   work: (url: string) => Promise<T>,
+  object: { readonly what: string; readonly contentAddressed: boolean } = {
+    what: path,
+    contentAddressed: false,
+  },
 ): Promise<T> {
-  for (let attempt = 1; ;) {
-    const url = new URL(path, cursor.base).toString();
-    try {
-      const result = await work(url);
-      cursor.succeeded();
-      return result;
-    } catch (error) {
-      if (policy.signal?.aborted) throw error;
-      const from = cursor.base;
-      const step = cursor.fail(error);
-      if (step === "next") {
-        policy.emit?.(mirrorEvent(path, from, cursor.base, error as FerryError));
-        continue;
-      }
-      if (step === "fail" || attempt >= policy.maxAttempts) throw error;
-      const delayMs = retryDelayMs(attempt, error as FerryError);
-      if (delayMs === undefined) throw error;
-      policy.onRetry?.(attempt, delayMs, error as FerryError);
-      await policy.sleep(delayMs, policy.signal);
-      attempt++;
-    }
-  }
+  return retrying(
+    policy,
+    {
+      ...object,
+      source: () => new URL(path, cursor.base).toString(),
+      failover: (error, fault) => {
+        const from = cursor.base;
+        const step = cursor.fail(error, fault);
+        if (step === "next") policy.emit?.(mirrorEvent(path, from, cursor.base, error));
+        return step;
+      },
+      succeeded: () => cursor.succeeded(),
+    },
+    work,
+  );
 }
 
 /** The mirrors' base URLs plus read access to one of them (RemoteRepository implements it). */

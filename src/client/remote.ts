@@ -1,3 +1,4 @@
+import { checkMetadataRatio } from "../core/metadata-limits.js";
 import { decode } from "../core/codec.js";
 import { FerryError } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
@@ -8,8 +9,9 @@ import { MAX_ROOT_BYTES } from "../core/root.js";
 import { objectPath, type StoredRef } from "../core/tree.js";
 import type { Transport } from "../ports/transport.js";
 import type { EventSink } from "./events.js";
-import { httpError, parseRetryAfter, type RetryPolicy, readCapped } from "./http.js";
-import { type FailoverStep, mirrorEvent, MirrorSet, withMirrors } from "./mirrors.js";
+import { httpError, parseRetryAfter, readCapped } from "./http.js";
+import { mirrorEvent, MirrorSet, withMirrors } from "./mirrors.js";
+import type { FailoverStep, FaultClass, RetryPolicy } from "./retry.js";
 
 /**
  * Read access to a repository by URL: pointer and root bytes (verified by trust.ts), verified manifest,
@@ -42,10 +44,10 @@ export class RemoteRepository {
   }
 
   /** After a failed request for `path`: moves it to the next mirror ("next"), or says to back off or give up. */
-  failover(path: string, error: unknown): FailoverStep {
+  failover(path: string, error: unknown, fault?: FaultClass): FailoverStep {
     const cursor = this.mirrors.cursor(path);
     const from = cursor.base;
-    const step = cursor.fail(error);
+    const step = cursor.fail(error, fault);
     if (step === "next") this.retry.emit?.(mirrorEvent(path, from, cursor.base, error as FerryError));
     return step;
   }
@@ -58,6 +60,8 @@ export class RemoteRepository {
     mirror?: number,
     check?: (bytes: Uint8Array, url: string) => void,
   ): Promise<Uint8Array> {
+    // Bytes checked against a hash are content-addressed: a mismatch is a transport fault (retry.ts).
+    const object = { what: `${what} ${path}`, contentAddressed: check !== undefined };
     const cursor = mirror === undefined ? this.mirrors.cursor(path) : this.mirrors.pinned(mirror);
     const onRetry = (attempt: number, delayMs: number, error: FerryError) =>
       this.retry.emit?.({
@@ -70,31 +74,37 @@ export class RemoteRepository {
       });
     // One mirror asked on its own (each mirror's pointer) gets one attempt: the others answer meanwhile.
     const policy = { ...this.retry, onRetry, ...(mirror === undefined ? {} : { maxAttempts: 1 }) };
-    return withMirrors(cursor, path, policy, async (url) => {
-      this.requests++;
-      const response = await this.transport.get(url, signal ? { signal } : {});
-      if (response.status !== 200) {
-        await response.cancel();
-        throw httpError(
-          url,
-          response.status,
-          what,
-          parseRetryAfter(response.header("retry-after"), new Date()),
-        );
-      }
-      if (/^\s*text\/html\b/i.test(response.header("content-type") ?? "")) {
-        await response.cancel();
-        throw new FerryError(
-          "E_FORMAT",
-          `${url} answered with an HTML page instead of the ${what}: a captive portal, login page or misconfigured host is in the way. Sign in to the network or check the repository URL.`,
-          { url, object: what },
-        );
-      }
-      const bytes = await readCapped(response, cap, what);
-      this.metadataBytes += bytes.length;
-      check?.(bytes, url);
-      return bytes;
-    });
+    return withMirrors(
+      cursor,
+      path,
+      policy,
+      async (url) => {
+        this.requests++;
+        const response = await this.transport.get(url, signal ? { signal } : {});
+        if (response.status !== 200) {
+          await response.cancel();
+          throw httpError(
+            url,
+            response.status,
+            what,
+            parseRetryAfter(response.header("retry-after"), new Date()),
+          );
+        }
+        if (/^\s*text\/html\b/i.test(response.header("content-type") ?? "")) {
+          await response.cancel();
+          throw new FerryError(
+            "E_FORMAT",
+            `${url} answered with an HTML page instead of the ${what}: a captive portal, login page or misconfigured host is in the way. Sign in to the network or check the repository URL.`,
+            { url, object: what },
+          );
+        }
+        const bytes = await readCapped(response, cap, what);
+        this.metadataBytes += bytes.length;
+        check?.(bytes, url);
+        return bytes;
+      },
+      object,
+    );
   }
 
   async pointerBytes(channel: string, signal?: AbortSignal, mirror?: number): Promise<Uint8Array> {
@@ -190,6 +200,7 @@ export function decodeManifest(bytes: Uint8Array, ref: ManifestRef, where: strin
 /** The pinned manifest document (inline manifest or tree header), checked and decoded, not yet validated. */
 export function decodeManifestJson(bytes: Uint8Array, ref: ManifestRef, where: string): unknown {
   checkManifestBytes(bytes, ref, where);
+  checkMetadataRatio(ref.size, ref.rawSize, `release manifest ${where}`);
   const raw = decode(ref.codec, bytes, ref.rawSize, `release manifest ${where}`);
   return parseJson(`release manifest ${where}`, raw);
 }

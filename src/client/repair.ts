@@ -6,7 +6,7 @@ import { type LocalFile, plan as makePlan } from "../core/planner.js";
 import { parsePointer, verifyPointer } from "../core/pointer.js";
 import { DEFAULT_COALESCE } from "../core/ranges.js";
 import type { FileStat, FileSystem } from "../ports/fs.js";
-import { type ClientDeps, makeContext, withInstall } from "./context.js";
+import { type ClientDeps, DEFAULT_UPDATE_DEADLINE_MS, makeContext, withInstall } from "./context.js";
 import type { RangeMode } from "./events.js";
 import { requireInstallDir, type VerifyProblem } from "./inspect.js";
 import type { InstallLayout } from "./layout.js";
@@ -58,7 +58,7 @@ export interface RepairResult {
  * intact at their place in some local file are downloaded, and no gap between them is over-read.
  */
 export async function repair(options: RepairOptions): Promise<RepairResult> {
-  const ctx = makeContext(options.installDir, options);
+  const ctx = makeContext(options.installDir, options, DEFAULT_UPDATE_DEADLINE_MS);
   const started = ctx.clock.now();
   await requireInstallDir(ctx);
   return withInstall(ctx, options, async () => {

@@ -11,7 +11,14 @@ import { assembleFile } from "./assemble.js";
 import { displacementDir, trackedPaths, untrackedAt } from "./displaced.js";
 import { reportDisplaced } from "./displaced-report.js";
 import { checkDiskSpace } from "./disk-space.js";
-import { type ClientDeps, type Context, makeContext, withInstall } from "./context.js";
+import {
+  type ClientDeps,
+  type Context,
+  DEFAULT_CHECK_DEADLINE_MS,
+  DEFAULT_UPDATE_DEADLINE_MS,
+  makeContext,
+  withInstall,
+} from "./context.js";
 import type { RangeMode } from "./events.js";
 import { ChunkFetcher } from "./fetcher.js";
 import { applyJournal, type Journal, preflightCommit, writeJournal } from "./journal.js";
@@ -31,6 +38,7 @@ import { releaseInfo } from "../core/release-info.js";
 import { encodeState, type InstallState, readStoredState, type StatCacheEntry } from "./state.js";
 import { lookupStats, pruneStatFiles, saveStats, withStatFiles } from "./stat-cache.js";
 import { fetchNewestPointer } from "./mirrors.js";
+import { type RetryPolicy, retryingVerification } from "./retry.js";
 import { anchorKeyids, toAnchor, type TrustOption } from "./trust.js";
 import { carrySelection, restrict } from "../core/selection.js";
 import { contentFields, installedSelection, materialized, withContent } from "./content.js";
@@ -165,7 +173,13 @@ async function prepare(
   const repo = openRepository(ctx, options);
   const anchor = toAnchor(options.trust);
   // The newest valid pointer among the mirrors (mirrors.ts).
-  const verified = await fetchNewestPointer(repo, channel, anchor, stored, started, ctx.signal, ctx.emit);
+  // A pointer or root damaged on the way fails verification: fetched again, within the retry policy.
+  const verified = await retryingVerification(
+    repositoryPolicy(ctx, options),
+    `channel pointer '${channel}'`,
+    () => repo.url(`channels/${channel}.json`),
+    () => fetchNewestPointer(repo, channel, anchor, stored, started, ctx.signal, ctx.emit),
+  );
   const root = verified.root;
   const trustedKeys = stored?.trustedKeys ?? anchorKeyids(anchor, root);
   // Rollout bucket, halt, blocked releases, expiry and rollback checks (refusals are logged).
@@ -302,11 +316,27 @@ export function openRepository(
   options: Pick<UpdateOptions, "repoUrl" | "mirrors" | "maxAttempts">,
 ): RemoteRepository {
   return new RemoteRepository([options.repoUrl, ...(options.mirrors ?? [])], ctx.transport, {
+    ...repositoryPolicy(ctx, options),
+    emit: ctx.emit,
+  });
+}
+
+/** The client's retry policy (retry.ts) on the context's clock and signal. */
+function repositoryPolicy(ctx: Context, options: Pick<UpdateOptions, "maxAttempts">): RetryPolicy {
+  return {
     maxAttempts: options.maxAttempts ?? 5,
     sleep: (ms, signal) => ctx.clock.sleep(ms, signal),
     signal: ctx.signal,
-    emit: ctx.emit,
-  });
+    onRetry: (attempt, delayMs, error) =>
+      ctx.emit({
+        type: "retry",
+        url: String(error.data.url ?? ""),
+        attempt,
+        delayMs,
+        code: error.code,
+        message: error.message,
+      }),
+  };
 }
 
 /**
@@ -382,7 +412,7 @@ export interface CheckResult {
 
 /** Is an update available, and how many bytes would it download? Changes nothing but the lock. */
 export async function check(options: UpdateOptions): Promise<CheckResult> {
-  const ctx = makeContext(options.installDir, options);
+  const ctx = makeContext(options.installDir, options, DEFAULT_CHECK_DEADLINE_MS);
   const started = ctx.clock.now();
   return withInstall(ctx, options, async () => {
     const p = await prepare(ctx, options, started, "read-only");
@@ -434,7 +464,7 @@ export async function check(options: UpdateOptions): Promise<CheckResult> {
  * is unchanged (verified downloads stay in staging for the next run).
  */
 export async function update(options: UpdateOptions): Promise<UpdateSummary> {
-  const ctx = makeContext(options.installDir, options);
+  const ctx = makeContext(options.installDir, options, DEFAULT_UPDATE_DEADLINE_MS);
   const started = ctx.clock.now();
   return withInstall(ctx, options, async () => {
     const p = await prepare(ctx, options, started);

@@ -17,6 +17,12 @@ export type FerryErrorCode =
   | "E_TOO_LARGE"
   | "E_HTTP"
   | "E_NETWORK"
+  /**
+   * Too slow: one request stayed under the minimum transfer rate or past its deadline (data.scope
+   * "request", retried like E_NETWORK), or the whole operation passed its deadline (scope "operation",
+   * final). docs/RELIABILITY.md "Slow and stalled servers"; data: url or operation, limit facts.
+   */
+  | "E_TIMEOUT"
   /** A response carried a Content-Encoding (gzip, br, stacked, …) Ferry did not ask for; never decoded. */
   | "E_ENCODING"
   | "E_RANGE"

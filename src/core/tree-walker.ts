@@ -1,5 +1,6 @@
 import { FerryError } from "./errors.js";
 import { checkFormatHeader, JsonReader, parseJson } from "./json-reader.js";
+import { MetadataBudget } from "./metadata-limits.js";
 import { assertSafePath, comparePaths } from "./paths.js";
 import { type StoredRef, treeError } from "./tree.js";
 
@@ -66,6 +67,8 @@ export class TreeWalker {
      * caches (it holds every file anyway); a diff walk does not, so it holds only what it reads.
      */
     private readonly cache: boolean,
+    /** What this walk may cost (metadata-limits.ts); shared by the walkers of one operation if given. */
+    private readonly budget: MetadataBudget = new MetadataBudget(document, 0, 0),
   ) {}
 
   /** The entries of one directory object, validated (names safe, sorted, unique), files counted. */
@@ -73,6 +76,7 @@ export class TreeWalker {
     const what = `directory object ${ref.hash} (${prefix === "" ? "/" : prefix}) of ${this.document}`;
     const r = new JsonReader(what, await this.fetchJson(ref, what));
     checkFormatHeader(r, "ferry-tree");
+    this.budget.spend(r.array("entries").length, what);
     const table = readPackTable(r, what);
     const entries: DirectoryEntry[] = [];
     let previous: string | undefined;
@@ -139,6 +143,7 @@ export class TreeWalker {
     checkFormatHeader(r, "ferry-recipe");
     if (r.has("parts")) {
       if (depth >= MAX_RECIPE_DEPTH || r.has("chunks")) throw treeError(what, "parts");
+      this.budget.spend(r.array("parts").length, what);
       const parts = r.objects("parts").map(readStoredRef);
       if (parts.length === 0) throw treeError(what, "parts (none)");
       // Read a few at once, appended in order.
@@ -160,6 +165,7 @@ export class TreeWalker {
     // Counted before anything is built: shared parts cannot make a small recipe describe a huge file.
     budget.chunks += tuples.length;
     if (budget.chunks > MAX_FILE_CHUNKS) throw this.tooLarge();
+    this.budget.spend(tuples.length, what);
     for (const [i, tuple] of tuples.entries()) {
       if (!Array.isArray(tuple) || tuple.length !== 6) throw treeError(what, `chunk ${i}`);
       const [hash, size, pack, offset, length, codec] = tuple as unknown[];
@@ -175,6 +181,7 @@ export class TreeWalker {
     checkFormatHeader(r, "ferry-recipe");
     if (!r.has("parts")) return;
     if (depth >= MAX_RECIPE_DEPTH) throw treeError(what, "parts");
+    this.budget.spend(r.array("parts").length, what);
     for (const part of r.objects("parts").map(readStoredRef)) {
       if (!into.has(part.hash)) await this.recipeObjects(part, path, into, depth + 1);
     }
@@ -212,6 +219,7 @@ export class TreeWalker {
     const what = `delta index ${indexRef.hash} (from release ${from}) of ${this.document}`;
     const r = new JsonReader(what, await this.fetchJson(indexRef, what));
     checkFormatHeader(r, "ferry-deltas");
+    this.budget.spend(r.array("entries").length, what);
     const table = readPackTable(r, what);
     for (const [i, d] of r.objects("entries").entries()) {
       const file = byPath.get(d.string("path"));
@@ -246,7 +254,13 @@ export class TreeWalker {
       this.seen.add(ref.hash);
       this.objects.push(ref);
     }
-    const pending = this.load(ref, what).then((bytes) => parseJson(what, bytes));
+    let pending: Promise<unknown>;
+    try {
+      this.budget.object(ref.hash, ref.size, ref.rawSize, what); // before a byte is fetched or decoded
+      pending = this.load(ref, what).then((bytes) => parseJson(what, bytes));
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
     if (this.cache) this.parsed.set(ref.hash, pending);
     return pending;
   }

@@ -1,5 +1,5 @@
-import { promisify } from "node:util";
-import { inflateRaw } from "node:zlib";
+import { once } from "node:events";
+import { createInflateRaw } from "node:zlib";
 import { crc32 } from "../core/crc32.js";
 import { FerryError } from "../core/errors.js";
 import { sha256Stream } from "../core/hash.js";
@@ -16,12 +16,13 @@ import {
 import type { FileSystem } from "../ports/fs.js";
 import type { MountLayer } from "./layer.js";
 
-const inflate = promisify(inflateRaw);
+/** Compressed bytes are read and inflated this many at a time: memory is the entry plus one block. */
+export const ZIP_READ_BLOCK = 1024 * 1024;
 
 /**
  * A zip archive read in place: the central directory once at open, then each entry by offset. Nothing is
- * extracted; an entry is inflated only when read, never past its claimed size, and its length and CRC-32
- * must match the directory before a byte is returned.
+ * extracted; an entry is inflated only when read, streamed block by block into a buffer of its claimed
+ * size (never past it), and its length and CRC-32 must match the directory before a byte is returned.
  */
 export class ZipLayer implements MountLayer {
   readonly kind = "zip";
@@ -66,13 +67,16 @@ export class ZipLayer implements MountLayer {
       LOCAL_HEADER_SIZE + entry.nameBytes,
     );
     const offset = entryDataOffset(header, entry, this.uri);
-    const raw = await this.fs.readRange(this.uri, offset, entry.compressedSize);
-    const data = entry.method === 0 ? raw : await this.inflate(raw, entry);
-    if (data.length !== entry.size)
+    const data = new Uint8Array(entry.size); // the claimed size, at most limits.maxEntryBytes
+    const length =
+      entry.method === 0
+        ? await this.copyInto(data, offset, entry)
+        : await this.inflateInto(data, offset, entry);
+    if (length !== entry.size)
       throw new FerryError(
         "E_FORMAT",
-        `Entry ${JSON.stringify(path)} of zip archive ${this.uri} holds ${data.length} bytes, its directory says ${entry.size}. Rebuild the archive.`,
-        { path, mount: this.uri, expected: entry.size, actual: data.length },
+        `Entry ${JSON.stringify(path)} of zip archive ${this.uri} holds ${length} bytes, its directory says ${entry.size}. Rebuild the archive.`,
+        { path, mount: this.uri, expected: entry.size, actual: length },
       );
     const crc = crc32(data);
     if (crc !== entry.crc32)
@@ -84,21 +88,65 @@ export class ZipLayer implements MountLayer {
     return data;
   }
 
-  /** Inflates at most the claimed size (+1, so a longer stream is detected rather than cut). */
-  private async inflate(raw: Uint8Array, entry: ZipEntry): Promise<Uint8Array> {
+  /** The entry's stored bytes, block by block. */
+  private async *blocks(offset: number, length: number): AsyncGenerator<Uint8Array> {
+    for (let at = 0; at < length; at += ZIP_READ_BLOCK)
+      yield await this.fs.readRange(this.uri, offset + at, Math.min(ZIP_READ_BLOCK, length - at));
+  }
+
+  private async copyInto(data: Uint8Array, offset: number, entry: ZipEntry): Promise<number> {
+    let filled = 0;
+    for await (const block of this.blocks(offset, entry.compressedSize)) {
+      data.set(block.subarray(0, data.length - filled), filled);
+      filled += block.length;
+    }
+    return filled;
+  }
+
+  /**
+   * Inflates into `data`; stops with E_TOO_LARGE at the first byte past the claimed size (a bomb that lies
+   * about its size costs one block of work beyond it, not its real size).
+   */
+  private async inflateInto(data: Uint8Array, offset: number, entry: ZipEntry): Promise<number> {
+    const inflater = createInflateRaw();
+    const stop = new AbortController();
+    const feeding = (async () => {
+      try {
+        for await (const block of this.blocks(offset, entry.compressedSize)) {
+          if (inflater.destroyed) return;
+          if (!inflater.write(block)) await once(inflater, "drain", { signal: stop.signal });
+        }
+        inflater.end();
+      } catch (error) {
+        if (!stop.signal.aborted) inflater.destroy(error as Error);
+      }
+    })();
+    let filled = 0;
     try {
-      return await inflate(raw, { maxOutputLength: entry.size + 1 });
+      for await (const chunk of inflater as AsyncIterable<Buffer>) {
+        if (filled + chunk.length > data.length)
+          throw new FerryError(
+            "E_TOO_LARGE",
+            `Entry ${JSON.stringify(entry.name)} of zip archive ${this.uri} inflates to more than the ${entry.size} bytes it claims (a decompression bomb). Replace the archive.`,
+            { path: entry.name, mount: this.uri, claimed: entry.size },
+          );
+        data.set(chunk, filled);
+        filled += chunk.length;
+      }
     } catch (cause) {
-      const tooLarge = (cause as { code?: string }).code === "ERR_BUFFER_TOO_LARGE";
+      if (cause instanceof FerryError) throw cause;
       throw new FerryError(
-        tooLarge ? "E_TOO_LARGE" : "E_FORMAT",
-        tooLarge
-          ? `Entry ${JSON.stringify(entry.name)} of zip archive ${this.uri} inflates to more than the ${entry.size} bytes it claims (a decompression bomb). Replace the archive.`
-          : `Entry ${JSON.stringify(entry.name)} of zip archive ${this.uri} is not valid deflate data: ${(cause as Error).message}. Replace the archive.`,
+        "E_FORMAT",
+        `Entry ${JSON.stringify(entry.name)} of zip archive ${this.uri} is not valid deflate data: ${(cause as Error).message}. Replace the archive.`,
         { path: entry.name, mount: this.uri },
         { cause },
       );
+    } finally {
+      stop.abort();
+      inflater.destroy();
+      await feeding;
     }
+    return filled;
   }
 
   async contentHash(): Promise<string> {

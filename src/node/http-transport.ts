@@ -4,6 +4,20 @@ import type { Transport, TransportRequest, TransportResponse } from "../ports/tr
 export interface HttpTransportOptions {
   /** A request fails (as a retryable E_NETWORK) when no byte arrives for this long. Default 30 s. */
   readonly idleTimeoutMs?: number;
+  /**
+   * The slowest transfer accepted: a body that delivered fewer than this many bytes per second over a
+   * whole `rateWindowMs` fails the request with E_TIMEOUT (scope "request", retried). Default 1024 B/s;
+   * 0 turns the floor off.
+   */
+  readonly minBytesPerSecond?: number;
+  /** The window over which the minimum rate is measured. Default 20 s. */
+  readonly rateWindowMs?: number;
+  /**
+   * The longest one request may take, headers and body (E_TIMEOUT, scope "request"). Default 10 min;
+   * 0 turns it off. A pack range is at most 8 MiB (DEFAULT_COALESCE), a whole pack more: raise it for
+   * whole-pack downloads over slow links.
+   */
+  readonly requestTimeoutMs?: number;
   /** Redirects followed per request. Default 5. */
   readonly maxRedirects?: number;
   /**
@@ -12,6 +26,11 @@ export interface HttpTransportOptions {
    */
   readonly headers?: Readonly<Record<string, string>>;
 }
+
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+export const DEFAULT_MIN_BYTES_PER_SECOND = 1024;
+export const DEFAULT_RATE_WINDOW_MS = 20_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 600_000;
 
 /** Headers that carry credentials: never forwarded to another origin on redirect. */
 const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"];
@@ -22,28 +41,87 @@ const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"];
  */
 export class HttpTransport implements Transport {
   private readonly idleTimeoutMs: number;
+  private readonly minBytesPerSecond: number;
+  private readonly rateWindowMs: number;
+  private readonly requestTimeoutMs: number;
   private readonly maxRedirects: number;
   private readonly headers: Readonly<Record<string, string>>;
 
   constructor(options: HttpTransportOptions = {}) {
-    this.idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.minBytesPerSecond = options.minBytesPerSecond ?? DEFAULT_MIN_BYTES_PER_SECOND;
+    this.rateWindowMs = options.rateWindowMs ?? DEFAULT_RATE_WINDOW_MS;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.maxRedirects = options.maxRedirects ?? 5;
     this.headers = options.headers ?? {};
   }
 
   async get(url: string, request: TransportRequest = {}): Promise<TransportResponse> {
     const idle = new AbortController();
+    // Set when the request is too slow (rate floor or deadline): the reason reported instead of a stall.
+    let tooSlow: FerryError | undefined;
+    const slow = (error: FerryError) => {
+      tooSlow ??= error;
+      idle.abort();
+    };
     const signal = request.signal ? AbortSignal.any([request.signal, idle.signal]) : idle.signal;
     let timer: NodeJS.Timeout | undefined;
     const arm = () => {
       clearTimeout(timer);
       timer = setTimeout(() => idle.abort(), this.idleTimeoutMs).unref();
     };
-    const disarm = () => clearTimeout(timer);
+    // The rate floor: every window, the bytes of that window must reach minBytesPerSecond x window.
+    let windowBytes = 0;
+    const rate =
+      this.minBytesPerSecond > 0
+        ? setInterval(() => {
+            const floor = (this.minBytesPerSecond * this.rateWindowMs) / 1000;
+            if (windowBytes < floor) {
+              slow(
+                new FerryError(
+                  "E_TIMEOUT",
+                  `${url} sent ${windowBytes} bytes in ${this.rateWindowMs / 1000} s, under the minimum of ${this.minBytesPerSecond} B/s; the server or network is crawling. Ferry retries, then fails; raise minBytesPerSecond or the window only for very slow links.`,
+                  {
+                    url,
+                    scope: "request",
+                    bytes: windowBytes,
+                    windowMs: this.rateWindowMs,
+                    minBytesPerSecond: this.minBytesPerSecond,
+                  },
+                ),
+              );
+            }
+            windowBytes = 0;
+          }, this.rateWindowMs).unref()
+        : undefined;
+    const deadline =
+      this.requestTimeoutMs > 0
+        ? setTimeout(
+            () =>
+              slow(
+                new FerryError(
+                  "E_TIMEOUT",
+                  `${url} did not finish within the request deadline of ${this.requestTimeoutMs / 1000} s. Ferry retries, then fails; raise requestTimeoutMs for very large objects on slow links.`,
+                  { url, scope: "request", requestTimeoutMs: this.requestTimeoutMs },
+                ),
+              ),
+            this.requestTimeoutMs,
+          ).unref()
+        : undefined;
+    const disarm = () => {
+      clearTimeout(timer);
+      clearInterval(rate);
+      clearTimeout(deadline);
+    };
     const fail = (cause: unknown, during: string): FerryError => {
       disarm();
-      if (request.signal?.aborted)
+      if (request.signal?.aborted) {
+        // An operation's deadline (or a caller's typed reason) is reported as itself.
+        const reason: unknown = request.signal.reason;
+        if (reason instanceof FerryError) return reason;
         return new FerryError("E_ABORTED", `Download of ${url} was cancelled.`, { url }, { cause });
+      }
+      if (tooSlow) return new FerryError(tooSlow.code, tooSlow.message, tooSlow.data, { cause });
       if (idle.signal.aborted) {
         return new FerryError(
           "E_NETWORK",
@@ -126,6 +204,7 @@ export class HttpTransport implements Transport {
         try {
           for await (const chunk of body) {
             arm();
+            windowBytes += (chunk as Uint8Array).length;
             yield chunk as Uint8Array;
           }
         } catch (cause) {

@@ -1,6 +1,6 @@
 import { stat, unlink } from "node:fs/promises";
-import { FerryError, ioError, isFerryError } from "../core/errors.js";
-import { isTransientStatus } from "../client/http.js";
+import { FerryError, ioError } from "../core/errors.js";
+import { retrying } from "../client/retry.js";
 import { objectPolicy, STAGE_ORDER, type UploadStage } from "./object-policy.js";
 import type { RepoStore } from "./repo-store.js";
 
@@ -241,35 +241,28 @@ export class UploadSession implements RepoStore {
     });
   }
 
+  /** The client's retry policy (src/client/retry.ts) around one store operation. */
   private async retrying<T>(path: string, work: () => Promise<T>): Promise<T> {
-    const backoff = this.options.backoffMs ?? ((n: number) => Math.min(8000, 500 * 2 ** (n - 1)));
     const sleep = this.options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await work();
-      } catch (error) {
-        if (!retryable(error) || attempt >= this.maxAttempts) throw error;
-        const delayMs = backoff(attempt);
-        this.options.onEvent?.({
-          type: "upload-retry",
-          path,
-          attempt,
-          delayMs,
-          code: error.code,
-          message: error.message,
-        });
-        await sleep(delayMs);
-      }
-    }
+    return retrying(
+      {
+        maxAttempts: this.maxAttempts,
+        sleep: (ms) => sleep(ms),
+        backoffMs: this.options.backoffMs ?? ((n: number) => Math.min(8000, 500 * 2 ** (n - 1))),
+        onRetry: (attempt, delayMs, error) =>
+          this.options.onEvent?.({
+            type: "upload-retry",
+            path,
+            attempt,
+            delayMs,
+            code: error.code,
+            message: error.message,
+          }),
+      },
+      { what: `upload of ${path} to ${this.location}`, contentAddressed: false, source: () => this.location },
+      work,
+    );
   }
-}
-
-function retryable(error: unknown): error is FerryError {
-  if (!isFerryError(error)) return false;
-  if (error.code === "E_NETWORK") return true;
-  return (
-    error.code === "E_HTTP" && typeof error.data.status === "number" && isTransientStatus(error.data.status)
-  );
 }
 
 /** root/2.json before root/10.json; other paths by name. */

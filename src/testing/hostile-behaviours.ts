@@ -5,6 +5,7 @@
  */
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import type { FerryErrorCode } from "../core/errors.js";
+import { parseMultipart } from "../core/multipart.js";
 import type { Behaviour, BehaviourContext, Exchange, ObjectKind, Reply, Upstream } from "./hostile-server.js";
 
 export interface HostileCase {
@@ -382,4 +383,120 @@ export function hostileCases(random: () => number): HostileCase[] {
       }),
     },
   ];
+}
+
+/** The faults the random faulty network (randomFaults) picks from. */
+export type NetworkFault =
+  | "5xx"
+  | "cut"
+  | "flip"
+  | "drop-range"
+  | "200-for-206"
+  | "duplicate-part"
+  | "overlapping-part"
+  | "stall"
+  | "crawl";
+
+/** Counts of what randomFaults did, for the battery's report. */
+export interface FaultTally {
+  requests: number;
+  faulted: number;
+  readonly byFault: Map<NetworkFault, number>;
+}
+
+export function faultTally(): FaultTally {
+  return { requests: 0, faulted: 0, byFault: new Map() };
+}
+
+type Part = { start: number; data: Uint8Array; total: number | undefined };
+
+/** A multipart answer with its parts rewritten by `edit`; any other answer unchanged. */
+export function rewriteParts(u: Upstream, edit: (parts: Part[]) => Part[]): Reply {
+  const boundary = /boundary=([^;\s]+)/.exec(u.headers["content-type"] ?? "")?.[1];
+  if (u.status !== 206 || !boundary) return u;
+  const body = multipartBody(boundary, edit(parseMultipart(u.body, boundary, "upstream")));
+  return { ...u, headers: withLength(u.headers, body.length), body };
+}
+
+/** A multipart/byteranges body of `parts` (RFC 9110 §14.6). */
+function multipartBody(boundary: string, parts: readonly Part[]): Buffer {
+  const pieces: Buffer[] = [];
+  for (const p of parts) {
+    const total = p.total === undefined ? "*" : String(p.total);
+    pieces.push(
+      Buffer.from(
+        `\r\n--${boundary}\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes ${p.start}-${p.start + p.data.length - 1}/${total}\r\n\r\n`,
+      ),
+      Buffer.from(p.data),
+    );
+  }
+  pieces.push(Buffer.from(`\r\n--${boundary}--\r\n`));
+  return Buffer.concat(pieces);
+}
+
+/**
+ * A network that lies: each request, with probability `rate`, gets one fault applicable to it (5xx, a body
+ * cut short, one flipped byte, the Range header dropped, 200 with a range's bytes, a multi-range answer
+ * with a repeated part or an overlapping part holding misplaced bytes, a stall, or a crawl of one byte
+ * per `crawlMs`). Everything else passes unchanged.
+ */
+export function randomFaults(random: () => number, rate: number, tally: FaultTally, crawlMs = 20): Behaviour {
+  return async (exchange, context) => {
+    tally.requests++;
+    if (random() >= rate) return context.upstream();
+    if (exchange.range !== undefined && random() < 1 / 9) {
+      count(tally, "drop-range");
+      return context.upstream(exchange.path, {});
+    }
+    const u = await context.upstream();
+    const boundary = /boundary=([^;\s]+)/.exec(u.headers["content-type"] ?? "")?.[1];
+    const applicable: NetworkFault[] = ["5xx", "stall"];
+    if (u.body.length > 0) applicable.push("cut", "flip", "crawl");
+    if (u.status === 206 && !boundary) applicable.push("200-for-206");
+    if (u.status === 206 && boundary) applicable.push("duplicate-part", "overlapping-part");
+    const fault = applicable[Math.floor(random() * applicable.length)]!;
+    count(tally, fault);
+    switch (fault) {
+      case "5xx":
+        return status([500, 502, 503][Math.floor(random() * 3)]!);
+      case "cut":
+        return { ...u, cutAfter: Math.floor(random() * u.body.length) };
+      case "flip": {
+        const body = Buffer.from(u.body);
+        const at = Math.floor(random() * body.length);
+        body[at] = body[at]! ^ (1 + Math.floor(random() * 255));
+        return { ...u, body };
+      }
+      case "200-for-206":
+        return { ...u, status: 200, headers: withoutRange(u.headers) };
+      case "stall":
+        return { ...u, stallAfter: Math.floor(random() * u.body.length) };
+      case "crawl":
+        return { ...u, paceMs: crawlMs };
+      case "drop-range":
+        return u; // chosen above, before the upstream request
+      case "duplicate-part":
+      case "overlapping-part": {
+        const parts = parseMultipart(u.body, boundary!, exchange.path);
+        const pick = parts[Math.floor(random() * parts.length)]!;
+        const extra =
+          fault === "duplicate-part"
+            ? pick
+            : // The same bytes, labelled one byte later: overlaps the part and misplaces every byte.
+              {
+                ...pick,
+                start: pick.start + 1,
+                data: pick.data.subarray(0, Math.max(1, pick.data.length - 1)),
+              };
+        const at = Math.floor(random() * (parts.length + 1));
+        const body = multipartBody(boundary!, [...parts.slice(0, at), extra, ...parts.slice(at)]);
+        return { ...u, headers: withLength(u.headers, body.length), body };
+      }
+    }
+  };
+}
+
+function count(tally: FaultTally, fault: NetworkFault): void {
+  tally.faulted++;
+  tally.byFault.set(fault, (tally.byFault.get(fault) ?? 0) + 1);
 }
