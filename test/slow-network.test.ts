@@ -28,7 +28,14 @@ test("a trickling server ends with E_TIMEOUT in bounded time, the install unchan
       return exchange.kind === kind ? { ...upstream, paceMs } : upstream;
     });
 
-  const cases: { name: string; kind: ObjectKind; paceMs: number; deadlineMs?: number; scope: string }[] = [
+  const cases: {
+    name: string;
+    kind: ObjectKind;
+    paceMs: number;
+    deadlineMs?: number;
+    requestTimeoutMs?: number;
+    scope: string;
+  }[] = [
     { name: "pointer at 1 B/s", kind: "pointer", paceMs: 1000, scope: "request" },
     { name: "pack at 1 B/s", kind: "pack", paceMs: 1000, scope: "request" },
     // 200 B/s is above the floor (64 B/s): only the operation's deadline stops it.
@@ -38,6 +45,14 @@ test("a trickling server ends with E_TIMEOUT in bounded time, the install unchan
       paceMs: 5,
       deadlineMs: 1500,
       scope: "operation",
+    },
+    // The same crawl just above the floor, stopped by the per-request deadline on each attempt.
+    {
+      name: "pack at 200 B/s, 400 ms request deadline",
+      kind: "pack",
+      paceMs: 5,
+      requestTimeoutMs: 400,
+      scope: "request",
     },
   ];
   for (const c of cases) {
@@ -57,6 +72,7 @@ test("a trickling server ends with E_TIMEOUT in bounded time, the install unchan
           idleTimeoutMs: 10_000,
           minBytesPerSecond: 64,
           rateWindowMs: WINDOW_MS,
+          ...(c.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: c.requestTimeoutMs }),
         }),
       }),
       (e: unknown) => {
@@ -69,7 +85,7 @@ test("a trickling server ends with E_TIMEOUT in bounded time, the install unchan
     const ms = performance.now() - started;
     // The stated bound: attempts x one window per request (plus one second of setup and checks), or
     // the deadline.
-    const bound = (c.deadlineMs ?? ATTEMPTS * WINDOW_MS) + 1000;
+    const bound = (c.deadlineMs ?? ATTEMPTS * (c.requestTimeoutMs ?? WINDOW_MS)) + 1000;
     assert.ok(ms < bound, `${c.name}: took ${ms.toFixed(0)} ms, bound ${bound} ms`);
     t.diagnostic(`${c.name}: E_TIMEOUT (${c.scope}) after ${ms.toFixed(0)} ms (bound ${bound} ms)`);
     await assertTreeIs(install, 1);
