@@ -28,7 +28,7 @@ import { checkManifestBytes, RemoteRepository } from "./remote.js";
 import { releaseInfo } from "../core/release-info.js";
 import { encodeState, type InstallState, readStoredState, type StatCacheEntry } from "./state.js";
 import { lookupStats, pruneStatFiles, saveStats, withStatFiles } from "./stat-cache.js";
-import { fetchNewestPointer } from "./mirrors.js";
+import { fetchNewestPointer } from "./pointer-sources.js";
 import { anchorKeyids, toAnchor, type TrustOption } from "./trust.js";
 import { carrySelection, restrict } from "../core/selection.js";
 import { contentFields, installedSelection, materialized, withContent } from "./content.js";
@@ -162,7 +162,7 @@ async function prepare(
   }
   const repo = openRepository(ctx, options);
   const anchor = toAnchor(options.trust);
-  // The newest valid pointer among the mirrors (mirrors.ts).
+  // The newest valid pointer among the mirrors, under the newest root (pointer-sources.ts).
   const verified = await fetchNewestPointer(repo, channel, anchor, stored, started, ctx.signal, ctx.emit);
   const root = verified.root;
   const trustedKeys = stored?.trustedKeys ?? anchorKeyids(anchor, root);
