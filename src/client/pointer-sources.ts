@@ -88,13 +88,13 @@ async function readSource(
   signal: AbortSignal | undefined,
 ): Promise<SourceView> {
   const url = src.url(`channels/${channel}.json`);
-  const pointer = src.pointerBytes(channel, signal).then((bytes) => parsePointer(bytes, url));
+  // The pointer first: when it cannot be read, no root is requested.
+  const unverified = parsePointer(await src.pointerBytes(channel, signal), url);
   const first =
     "body" in start
       ? start
       : trustFirstRoot(await src.rootBytes(1, signal), start.keys, src.url("root/1.json"));
-  const [unverified, walk] = await Promise.all([pointer, walkRoots(src, first, signal)]);
-  return { unverified, ...walk };
+  return { unverified, ...(await walkRoots(src, first, signal)) };
 }
 
 /** Two sources must agree on every root version both serve: each was signed by a threshold of root keys. */
