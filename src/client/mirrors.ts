@@ -1,16 +1,6 @@
 import { FerryError, isFerryError } from "../core/errors.js";
-import type { SignedPointer } from "../core/pointer.js";
-import type { TrustedRoot } from "../core/root.js";
 import type { EventSink } from "./events.js";
-import {
-  classify,
-  type FailoverStep,
-  type FaultClass,
-  isTransient,
-  type RetryPolicy,
-  retrying,
-} from "./retry.js";
-import { fetchVerifiedPointer, type PointerSource, type StoredTrust, type TrustAnchor } from "./trust.js";
+import { classify, type FailoverStep, type FaultClass, type RetryPolicy, retrying } from "./retry.js";
 
 export type { FailoverStep } from "./retry.js";
 
@@ -122,79 +112,4 @@ export async function withMirrors<T>(
     },
     work,
   );
-}
-
-/** The mirrors' base URLs plus read access to one of them (RemoteRepository implements it). */
-export interface MirroredSource {
-  readonly mirrors: MirrorSet;
-  pointerBytes(channel: string, signal?: AbortSignal, mirror?: number): Promise<Uint8Array>;
-  rootBytes(version: number, signal?: AbortSignal, mirror?: number): Promise<Uint8Array>;
-}
-
-/**
- * The channel pointer to follow when there are several mirrors (docs/HOSTING.md "Mirrors"): every
- * mirror's pointer is fetched and verified on its own (with root files from the same mirror); among
- * those that verify, an unexpired one beats an expired one, then the highest serial wins, then the
- * earlier mirror. So a CDN serving a stale pointer can neither hold the client back nor make it report
- * "up to date" while the origin has a newer release (unless the origin is unreachable at that moment;
- * the next check sees it). Never a downgrade: the chosen pointer still passes checkFreshness against
- * the install. Fails only when no mirror yields a valid pointer.
- */
-export async function fetchNewestPointer(
-  repo: MirroredSource,
-  channel: string,
-  anchor: TrustAnchor,
-  stored: StoredTrust | undefined,
-  started: Date,
-  signal: AbortSignal | undefined,
-  emit: EventSink,
-): Promise<{ pointer: SignedPointer; root: TrustedRoot; releaseKeysRotated: boolean }> {
-  const bases = repo.mirrors.bases;
-  const sourceFor = (i: number): PointerSource => ({
-    url: (path) => repo.mirrors.url(path, i),
-    pointerBytes: (c, s) => repo.pointerBytes(c, s, i),
-    rootBytes: (v, s) => repo.rootBytes(v, s, i),
-  });
-  const anyMirror: PointerSource = {
-    url: (path) => repo.mirrors.url(path),
-    pointerBytes: (c, s) => repo.pointerBytes(c, s),
-    rootBytes: (v, s) => repo.rootBytes(v, s),
-  };
-  if (bases.length === 1) return fetchVerifiedPointer(anyMirror, channel, anchor, stored, started, signal);
-  // One attempt per mirror; when none answers validly and some failure was transient, the normal
-  // failover with backoff follows (pointer and roots from whichever mirror answers).
-  const results = await Promise.allSettled(
-    bases.map((_, i) => fetchVerifiedPointer(sourceFor(i), channel, anchor, stored, started, signal)),
-  );
-  const valid = results.flatMap((r, i) => (r.status === "fulfilled" ? [{ ...r.value, index: i }] : []));
-  const fresh = (p: SignedPointer) => new Date(p.body.expires).getTime() > started.getTime();
-  const best = valid.reduce<(typeof valid)[number] | undefined>((a, b) => {
-    if (!a) return b;
-    if (fresh(a.pointer) !== fresh(b.pointer)) return fresh(a.pointer) ? a : b;
-    return b.pointer.body.serial > a.pointer.body.serial ? b : a;
-  }, undefined);
-  const path = `channels/${channel}.json`;
-  for (const [i, r] of results.entries()) {
-    if (r.status === "rejected" && isFerryError(r.reason) && best) {
-      emit(mirrorEvent(path, bases[i]!, bases[best.index]!, r.reason));
-    }
-  }
-  if (!best) {
-    const reasons = results.map((r) => (r as PromiseRejectedResult).reason as unknown);
-    if (!reasons.some(isTransient) || signal?.aborted) throw reasons[0];
-    return fetchVerifiedPointer(anyMirror, channel, anchor, stored, started, signal);
-  }
-  const twin = valid.find(
-    (v) =>
-      v.pointer.body.serial === best.pointer.body.serial &&
-      v.pointer.body.manifest.hash !== best.pointer.body.manifest.hash,
-  );
-  if (twin) {
-    throw new FerryError(
-      "E_SIGNATURE",
-      `Mirrors ${bases[best.index]} and ${bases[twin.index]} serve different releases under the same serial ${best.pointer.body.serial} of channel '${channel}': they are not copies of one repository, or a release key signed two releases. Check the mirror configuration.`,
-      { channel, serial: best.pointer.body.serial },
-    );
-  }
-  return { pointer: best.pointer, root: best.root, releaseKeysRotated: best.releaseKeysRotated };
 }

@@ -154,22 +154,34 @@ const VERIFICATION_CODES: readonly string[] = [
 
 /**
  * Fetch-and-verify of signed metadata (the pointer with its root walk): one that fails verification is
- * fetched and verified again, up to `maxAttempts`, and never accepted unverified. Network failures are not
- * retried here: each request inside `work` already went through the policy.
+ * fetched and verified again, and never accepted unverified. `fingerprint` tells what bytes the last
+ * attempt read: the first failure is re-fetched at once; when the same bytes come back, the failure is
+ * the document's own (a wrong key, a forgery, a stale root) and ends at once; different bytes mean
+ * damage on the way, retried with backoff up to `maxAttempts`. Network failures are not retried here:
+ * each request inside `work` already went through the policy.
  */
 export function retryingVerification<T>(
   policy: RetryPolicy,
   what: string,
   source: () => string,
   work: () => Promise<T>,
+  fingerprint: () => string,
 ): Promise<T> {
+  let previous: string | undefined;
   return retrying(
     policy,
     {
       what,
       contentAddressed: false,
       source,
-      failover: (error) => (VERIFICATION_CODES.includes(error.code) ? "retry" : "fail"),
+      failover: (error) => {
+        if (!VERIFICATION_CODES.includes(error.code)) return "fail";
+        const read = fingerprint();
+        const first = previous === undefined;
+        const same = read === previous;
+        previous = read;
+        return first ? "next" : same ? "fail" : "retry";
+      },
     },
     work,
   );

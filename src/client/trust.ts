@@ -1,15 +1,7 @@
 import { canonicalBytes } from "../core/canonical-json.js";
 import { FerryError } from "../core/errors.js";
 import type { PublicKey } from "../core/keys.js";
-import { parsePointer, type SignedPointer, verifyPointer } from "../core/pointer.js";
-import {
-  checkRootExpiry,
-  MAX_ROOT_STEPS,
-  type TrustedRoot,
-  trustFirstRoot,
-  trustNextRoot,
-  trustShippedRoot,
-} from "../core/root.js";
+import { type TrustedRoot, trustNextRoot, trustShippedRoot } from "../core/root.js";
 
 /** Where a pointer and root files come from: one mirror of the repository (see mirrors.ts). */
 export interface PointerSource {
@@ -46,90 +38,82 @@ export function anchorKeyids(anchor: TrustAnchor, root: TrustedRoot): string[] {
   return anchor.kind === "keys" ? anchor.keys.map((k) => k.keyid) : [...root.body.roles.root.keyids];
 }
 
-/**
- * The root an installed release trusts, given what the caller trusts now (no network): the stored root,
- * or a shipped root file when it is newer. Keys named by the caller must be ones this install knows.
- */
-export function installedRoot(anchor: TrustAnchor, stored: StoredTrust): TrustedRoot {
-  // Signatures cover `signed`, so re-encoding the stored document is exact.
-  const storedRoot = trustShippedRoot(canonicalBytes(stored.root), "the install's stored root");
-  if (anchor.kind === "root") {
-    const shipped = trustShippedRoot(anchor.bytes, anchor.source);
-    return storedRoot.body.version >= shipped.body.version ? storedRoot : shipped;
-  }
-  {
-    const known = anchor.keys.filter(
-      (k) => stored.trustedKeys.includes(k.keyid) || storedRoot.body.roles.root.keyids.includes(k.keyid),
-    );
-    if (known.length < anchor.threshold) {
-      throw new FerryError(
-        "E_KEY",
-        `--trust names key(s) ${anchor.keys.map((k) => k.keyid.slice(0, 16)).join(", ")}, but this install trusts root version ${storedRoot.body.version} (root keys ${storedRoot.body.roles.root.keyids.map((k) => k.slice(0, 16)).join(", ")}; installed with ${stored.trustedKeys.map((k) => k.slice(0, 16)).join(", ")}). Pass the key the game was installed with, or its current root key.`,
-        { trusted: stored.trustedKeys.join(",") },
-      );
-    }
-    return storedRoot;
-  }
+/** Root documents are equal when their signed parts are (signatures may be added or reordered). */
+export function sameRoot(a: TrustedRoot, b: TrustedRoot): boolean {
+  const signed = (r: TrustedRoot) => canonicalBytes((r.document as { signed: unknown }).signed);
+  return Buffer.from(signed(a)).equals(Buffer.from(signed(b)));
 }
 
-async function startingRoot(
-  repo: PointerSource,
+function foreignRoot(source: string, stored: TrustedRoot, why: string): FerryError {
+  return new FerryError(
+    "E_KEY",
+    `--trust ${source} does not chain from the root this install trusts (version ${stored.body.version}): ${why}. It may be another publisher's root. Pass the root or key the game was installed with.`,
+    { source, trusted: stored.body.version },
+  );
+}
+
+/**
+ * Where an installed release's trust starts (no network): the stored root, or a shipped root file that
+ * chains from it. `waypoint` is a shipped root more than one version ahead: the update's root walk must
+ * pass through it unchanged (pointer-sources.ts), since its chain cannot be checked offline.
+ */
+export function installedTrust(
   anchor: TrustAnchor,
-  stored: StoredTrust | undefined,
-  signal: AbortSignal | undefined,
-): Promise<TrustedRoot> {
-  if (stored) return installedRoot(anchor, stored);
-  if (anchor.kind === "root") return trustShippedRoot(anchor.bytes, anchor.source);
+  stored: StoredTrust,
+): { root: TrustedRoot; waypoint?: TrustedRoot } {
+  // Signatures cover `signed`, so re-encoding the stored document is exact.
+  const storedRoot = trustShippedRoot(canonicalBytes(stored.root), "the install's stored root");
+  const known = (keyids: readonly string[]) =>
+    keyids.filter((k) => stored.trustedKeys.includes(k) || storedRoot.body.roles.root.keyids.includes(k));
+  if (anchor.kind === "root") {
+    const shipped = trustShippedRoot(anchor.bytes, anchor.source);
+    const [have, want] = [storedRoot.body.version, shipped.body.version];
+    if (want === have + 1) {
+      try {
+        return { root: trustNextRoot(storedRoot.body, anchor.bytes, anchor.source) };
+      } catch (cause) {
+        throw foreignRoot(anchor.source, storedRoot, (cause as Error).message);
+      }
+    }
+    if (want > have) return { root: storedRoot, waypoint: shipped };
+    if (want === have && !sameRoot(shipped, storedRoot)) {
+      throw foreignRoot(anchor.source, storedRoot, `it is another root version ${want}`);
+    }
+    // An older root: its root keys must be ones this install knows, as for a --trust key.
+    if (known(shipped.body.roles.root.keyids).length < shipped.body.roles.root.threshold) {
+      throw foreignRoot(
+        anchor.source,
+        storedRoot,
+        `its root keys are not ones this install was trusted with`,
+      );
+    }
+    return { root: storedRoot };
+  }
+  if (known(anchor.keys.map((k) => k.keyid)).length < anchor.threshold) {
+    throw new FerryError(
+      "E_KEY",
+      `--trust names key(s) ${anchor.keys.map((k) => k.keyid.slice(0, 16)).join(", ")}, but this install trusts root version ${storedRoot.body.version} (root keys ${storedRoot.body.roles.root.keyids.map((k) => k.slice(0, 16)).join(", ")}; installed with ${stored.trustedKeys.map((k) => k.slice(0, 16)).join(", ")}). Pass the key the game was installed with, or its current root key.`,
+      { trusted: stored.trustedKeys.join(",") },
+    );
+  }
+  return { root: storedRoot };
+}
+
+/**
+ * The root an installed release trusts, given what the caller trusts now (no network): the stored root,
+ * or a shipped root file that chains from it (E_KEY otherwise). A shipped root several versions ahead
+ * is checked by the next update's root walk; until then the stored root is used.
+ */
+export function installedRoot(anchor: TrustAnchor, stored: StoredTrust): TrustedRoot {
+  return installedTrust(anchor, stored).root;
+}
+
+/** Checks a key anchor's shape before it is used for a fresh install. */
+export function checkKeyAnchor(anchor: TrustAnchor & { kind: "keys" }): void {
   if (anchor.keys.length === 0 || anchor.threshold < 1 || anchor.threshold > anchor.keys.length) {
     throw new FerryError(
       "E_USAGE",
       `Trust needs at least one root key and a threshold from 1 to their number (got ${anchor.keys.length} keys, threshold ${anchor.threshold}).`,
     );
   }
-  return trustFirstRoot(await repo.rootBytes(1, signal), anchor, repo.url("root/1.json"));
-}
-
-/**
- * Fetches the channel pointer and verifies it against the newest root it needs, walking root versions
- * one at a time (TUF §5.3: each signed by a threshold of the previous and of its own root keys). Costs one
- * request when no keys were rotated. The returned root is what the install should store.
- */
-export async function fetchVerifiedPointer(
-  repo: PointerSource,
-  channel: string,
-  anchor: TrustAnchor,
-  stored: StoredTrust | undefined,
-  started: Date,
-  signal: AbortSignal | undefined,
-): Promise<{ pointer: SignedPointer; root: TrustedRoot; releaseKeysRotated: boolean }> {
-  const url = repo.url(`channels/${channel}.json`);
-  const unverified = parsePointer(await repo.pointerBytes(channel, signal), url);
-  const start = await startingRoot(repo, anchor, stored, signal);
-  let root = start;
-  const target = unverified.claimedRoot;
-  if (target - root.body.version > MAX_ROOT_STEPS) {
-    throw new FerryError(
-      "E_FORMAT",
-      `${url} is signed under root version ${target}, ${target - root.body.version} versions past the trusted root ${root.body.version}; Ferry walks at most ${MAX_ROOT_STEPS} per update. Ship a newer root with the game.`,
-      { url, target, trusted: root.body.version },
-    );
-  }
-  while (root.body.version < target) {
-    const next = root.body.version + 1;
-    root = trustNextRoot(root.body, await repo.rootBytes(next, signal), repo.url(`root/${next}.json`));
-  }
-  checkRootExpiry(root.body, started, repo.url(`root/${root.body.version}.json`));
-  const pointer = verifyPointer(unverified, root.body);
-  if (pointer.body.channel !== channel) {
-    throw new FerryError(
-      "E_SIGNATURE",
-      `${url} is signed for channel '${pointer.body.channel}', not '${channel}': a pointer was swapped.`,
-      { url },
-    );
-  }
-  // TUF §5.3.11: after the release keys change, what the old keys signed no longer sets the rollback
-  // floor, so a publisher can recover from a fast-forward attack (a stolen key signing serial 2^50).
-  const releaseKeysRotated =
-    [...start.body.roles.release.keyids].sort().join() !== [...root.body.roles.release.keyids].sort().join();
-  return { pointer, root, releaseKeysRotated };
 }

@@ -37,7 +37,8 @@ import { checkManifestBytes, RemoteRepository } from "./remote.js";
 import { releaseInfo } from "../core/release-info.js";
 import { encodeState, type InstallState, readStoredState, type StatCacheEntry } from "./state.js";
 import { lookupStats, pruneStatFiles, saveStats, withStatFiles } from "./stat-cache.js";
-import { fetchNewestPointer } from "./mirrors.js";
+import { fetchNewestPointer } from "./pointer-sources.js";
+import { recordedSource } from "./recorded-source.js";
 import { type RetryPolicy, retryingVerification } from "./retry.js";
 import { anchorKeyids, toAnchor, type TrustOption } from "./trust.js";
 import { carrySelection, restrict } from "../core/selection.js";
@@ -172,13 +173,15 @@ async function prepare(
   }
   const repo = openRepository(ctx, options);
   const anchor = toAnchor(options.trust);
-  // The newest valid pointer among the mirrors (mirrors.ts).
-  // A pointer or root damaged on the way fails verification: fetched again, within the retry policy.
+  // The newest valid pointer among the mirrors, under the newest root (pointer-sources.ts). A pointer or
+  // root damaged on the way fails verification: fetched again, within the retry policy.
+  const recorded = recordedSource(repo);
   const verified = await retryingVerification(
     repositoryPolicy(ctx, options),
     `channel pointer '${channel}'`,
     () => repo.url(`channels/${channel}.json`),
-    () => fetchNewestPointer(repo, channel, anchor, stored, started, ctx.signal, ctx.emit),
+    () => fetchNewestPointer(recorded.source, channel, anchor, stored, started, ctx.signal, ctx.emit),
+    recorded.fingerprint,
   );
   const root = verified.root;
   const trustedKeys = stored?.trustedKeys ?? anchorKeyids(anchor, root);
