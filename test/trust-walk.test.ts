@@ -4,7 +4,7 @@
  * primary and a mirror, roots removed from a source, and pointers mixed across sources. Each case's
  * outcome is derived from the rule (the newest root verified on any source governs every source) and
  * checked against a real update over loopback: the installed version, or the exact error code with the
- * install byte-for-byte unchanged. FERRY_TRUST_WALK_STRIDE=n runs every n-th case (default 3, CI size; 1 runs all 319).
+ * install byte-for-byte unchanged. FERRY_TRUST_WALK_STRIDE=n runs every n-th case (default 4, CI size; 1 runs all 319).
  */
 import assert from "node:assert/strict";
 import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -18,7 +18,7 @@ import { type RootSpec, signRoot } from "../src/core/root.js";
 import { serveRepository } from "../src/server/static-server.js";
 import { keys, publishVersions, readTree, sortedEntries, tempDir } from "./helpers.js";
 
-const STRIDE = Math.max(1, Number(process.env.FERRY_TRUST_WALK_STRIDE ?? 3));
+const STRIDE = Math.max(1, Number(process.env.FERRY_TRUST_WALK_STRIDE ?? 4));
 const EXPIRES = "2099-01-01T00:00:00Z";
 
 type Key = ReturnType<typeof keys>;
