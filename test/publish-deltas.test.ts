@@ -25,6 +25,7 @@ async function publishTwo(dir: string, repo: string, options: Partial<PublishOpt
         version: `${v}.0.0`,
         key,
         created: new Date(Date.UTC(2026, 5, v)),
+        expiresInDays: 36500,
         ...options,
       }),
     );

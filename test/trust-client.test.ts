@@ -206,13 +206,19 @@ test("resign keeps a channel fresh without republishing: serial + 1, new expiry,
   const before = await pointerBody(s.repo);
   const now = new Date();
   // A channel re-signed daily with a 1-day expiry: two days without re-signing freezes clients out.
-  const daily = await resign({ repo: s.repo, keys: [s.key], now, expiresInDays: 1 });
+  const daily = await resign({ repo: s.repo, keys: [s.key], now, expiresInDays: 1, allowShortExpiry: true });
   assert.equal(daily.serial, before.serial + 1);
   assert.equal(daily.manifest.hash, before.manifest.hash);
   assert.equal(daily.version, before.version);
   const later = new Date(now.getTime() + 2 * DAY);
   await expectRefused(s.install, () => update({ ...s.opts, clock: fixedClock(later) }), "E_EXPIRED");
-  const body = await resign({ repo: s.repo, keys: [s.key], now: later, expiresInDays: 1 });
+  const body = await resign({
+    repo: s.repo,
+    keys: [s.key],
+    now: later,
+    expiresInDays: 1,
+    allowShortExpiry: true,
+  });
   assert.equal(body.serial, before.serial + 2);
   const result = await update({ ...s.opts, clock: fixedClock(later) });
   assert.equal(result.upToDate, true);
@@ -326,7 +332,15 @@ test("fast-forward: a stolen release key's huge serial/version blocks updates un
   // A consistent forgery: the attacker publishes their own build as 99.0.0 with the stolen key.
   const evil = join(s.dir, "build-evil");
   await writeGame(evil, sampleGame(1));
-  await publish({ buildDir: evil, repo: s.repo, version: "99.0.0", key: s.key, expiresInDays: 365 });
+  // An attacker with the key is not bound by the publisher's guard rails.
+  await publish({
+    buildDir: evil,
+    repo: s.repo,
+    version: "99.0.0",
+    key: s.key,
+    expiresInDays: 365,
+    allowDowngrade: true,
+  });
   const forged = await pointerBody(s.repo);
   await writePointer(s.repo, { ...forged, serial: 2 ** 40 }, [s.key]);
   assert.equal((await update(s.opts)).version, "99.0.0");

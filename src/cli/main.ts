@@ -26,6 +26,8 @@ import type { VerifyMode } from "../client/incremental.js";
 import { formatLifecycle, lifecycleCommand } from "./lifecycle-commands.js";
 import { formatPrune, runPrune } from "./prune-command.js";
 import { writeReport } from "../publisher/report.js";
+import { formatExpiryWarning } from "../publisher/expiry-warnings.js";
+import { daysLeft, EXPIRY_WARNING_DAYS } from "../publisher/publish-guards.js";
 
 const HELP = `ferry — signed, content-addressed live updates for games and apps
 
@@ -263,6 +265,7 @@ async function main(argv: string[]): Promise<number> {
         ...(values["allow-short-expiry"] ? { allowShortExpiry: true } : {}),
         onEvent: (event) => {
           if (json) out(event);
+          else if (event.type === "expiry-warning") process.stderr.write(`${formatExpiryWarning(event)}\n`);
           else renderer.upload(event);
         },
       });
@@ -293,7 +296,10 @@ async function main(argv: string[]): Promise<number> {
         ...(last !== undefined ? { last } : {}),
       });
       if (json) out({ type: "result", out: outFile, ...report });
-      else process.stdout.write(`Wrote ${outFile}: ${report.channels.length} channel(s).\n`);
+      else {
+        process.stdout.write(`Wrote ${outFile}: ${report.channels.length} channel(s).\n`);
+        for (const w of report.warnings) process.stderr.write(`${formatExpiryWarning(w)}\n`);
+      }
       return 0;
     }
     case "resign": {
@@ -426,8 +432,13 @@ async function main(argv: string[]): Promise<number> {
           maxAge === undefined
             ? await check(options)
             : await cachedCheck({ ...options, maxAgeMs: maxAge * 1000 });
-        if (json) out({ type: "result", ...result });
-        else
+        const left = daysLeft(result.expires, new Date());
+        if (json) out({ type: "result", ...result, expiresInDays: left });
+        else {
+          if (left < EXPIRY_WARNING_DAYS)
+            process.stderr.write(
+              `warning: the channel's signed pointer expires in ${left} day(s) (${result.expires}); after that checks and updates fail with E_EXPIRED until the publisher runs 'ferry resign' (the installed game keeps starting).\n`,
+            );
           process.stdout.write(
             (result.heldForRuntime
               ? `Up to date for your runtime: ${result.version} (the channel's ${result.heldForRuntime.version} needs runtime ${result.heldForRuntime.runtime}).`
@@ -435,6 +446,7 @@ async function main(argv: string[]): Promise<number> {
                 ? `Update available: ${result.installedVersion ?? "(not installed)"} -> ${result.version}, ${formatBytes(result.downloadBytes)} to download, ${result.filesToWrite} files to write, ${result.filesToDelete} to delete.${result.mandatory ? " Mandatory." : ""}${result.mustUpdate ? ` Versions below ${result.minVersion} must update before playing.` : ""}`
                 : `Up to date: ${result.version}.`) + describeSource(result),
           );
+        }
         return 0;
       }
       const result = await update(options);

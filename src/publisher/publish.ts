@@ -44,6 +44,7 @@ import { loadPackageRules } from "./packages.js";
 import { packageOf, usedPackages } from "../core/packages-config.js";
 import { RUNTIME_PATTERN } from "../core/pointer.js";
 import { compareVersions } from "../core/version.js";
+import { type ExpiryWarning, expiryWarnings } from "./expiry-warnings.js";
 import type { RepoLock } from "./repo-lock.js";
 import { readForSwap, withRepoLock } from "./repo-writer.js";
 import { DEFAULT_POINTER_EXPIRY_DAYS, requireSafeExpiry } from "./publish-guards.js";
@@ -120,6 +121,8 @@ export type PublishEvent =
     }
   /** A delta for `path` from an earlier content `from` was kept (`bytes` long). */
   | { readonly type: "delta"; readonly path: string; readonly from: string; readonly bytes: number }
+  /** After the publish: another channel's pointer or the root expires soon (docs/SECURITY.md "Expiry"). */
+  | ({ readonly type: "expiry-warning" } & ExpiryWarning)
   | UploadEvent;
 
 export interface PublishResult {
@@ -445,6 +448,8 @@ async function publishInto(
   await store.writeIf(pointerPath, signPointer(body, keys), base.tag);
   await lock.assertHeld(); // a lock taken over as stale while we worked: the other writer owns the channel
   await store.commit();
+  if (options.onEvent)
+    for (const w of await expiryWarnings(store.backend)) options.onEvent({ type: "expiry-warning", ...w });
   return {
     version: options.version,
     channel,

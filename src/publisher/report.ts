@@ -5,6 +5,7 @@ import { type LocalFile, plan } from "../core/planner.js";
 import { openStore, type S3Settings } from "./open-store.js";
 import { readPreviousPointer } from "./publish.js";
 import { readStoredReleaseDetail } from "./release-reader.js";
+import { type ExpiryWarning, expiryWarnings } from "./expiry-warnings.js";
 import type { RepoStore } from "./repo-store.js";
 import { renderReport } from "./report-html.js";
 
@@ -81,6 +82,8 @@ export interface ReportData {
   readonly location: string;
   readonly generated: string;
   readonly channels: readonly ReportChannel[];
+  /** Pointers and the root expiring soon (or expired): `ferry report` prints them. */
+  readonly warnings: readonly ExpiryWarning[];
 }
 
 export async function buildReport(options: ReportOptions): Promise<ReportData> {
@@ -190,5 +193,11 @@ async function reportOf(store: RepoStore, options: ReportOptions): Promise<Repor
       updates,
     });
   }
-  return { location: store.location, generated: (options.now ?? new Date()).toISOString(), channels };
+  const now = options.now ?? new Date();
+  return {
+    location: store.location,
+    generated: now.toISOString(),
+    channels,
+    warnings: await expiryWarnings(store, now),
+  };
 }
