@@ -1,3 +1,4 @@
+import { canonicalBytes } from "../core/canonical-json.js";
 import { FerryError, isFerryError } from "../core/errors.js";
 import { parsePointer, type SignedPointer, type UnverifiedPointer, verifyPointer } from "../core/pointer.js";
 import {
@@ -43,6 +44,8 @@ interface SourceView {
   readonly end: FerryError;
 }
 
+const canonicalText = (document: unknown) => new TextDecoder().decode(canonicalBytes(document));
+
 /** HTTP statuses that mean "no such root version" (S3 answers 403 for a missing key without list rights). */
 const ABSENT = new Set([403, 404, 410]);
 
@@ -86,10 +89,26 @@ async function readSource(
   channel: string,
   start: TrustedRoot | { keys: TrustAnchor & { kind: "keys" } },
   signal: AbortSignal | undefined,
+  installedPointer: string | undefined,
 ): Promise<SourceView> {
   const url = src.url(`channels/${channel}.json`);
   // The pointer first: when it cannot be read, no root is requested.
   const unverified = parsePointer(await src.pointerBytes(channel, signal), url);
+  // The installed release's own pointer, under the stored root: verified when it was installed and
+  // nothing new to trust, so an up-to-date check stays one request. Withholding a newer root gains an
+  // attacker nothing here: serving this pointer with root/<n+1>.json hidden has the same outcome.
+  if (
+    "body" in start &&
+    unverified.claimedRoot === start.body.version &&
+    installedPointer !== undefined &&
+    canonicalText(unverified.envelope.document) === installedPointer
+  ) {
+    return {
+      unverified,
+      chain: [start],
+      end: new FerryError("E_FORMAT", `${url} names no root past ${start.body.version}.`, { url }),
+    };
+  }
   const first =
     "body" in start
       ? start
@@ -198,6 +217,11 @@ export async function fetchNewestPointer(
     rootBytes: (v, s) => repo.rootBytes(v, s, i),
   });
   const installed = stored ? installedTrust(anchor, stored) : undefined;
+  // Only without a newer shipped root to check: that needs the walk.
+  const installedPointer =
+    installed && !installed.waypoint && stored?.pointer !== undefined
+      ? canonicalText(stored.pointer)
+      : undefined;
   if (!installed && anchor.kind === "keys") checkKeyAnchor(anchor);
   const start =
     installed?.root ??
@@ -206,13 +230,15 @@ export async function fetchNewestPointer(
   // failover with backoff follows (pointer and roots from whichever mirror answers).
   const indices = bases.length === 1 ? [undefined] : bases.map((_, i) => i);
   let results = await Promise.allSettled(
-    indices.map((i) => readSource(sourceFor(i), channel, start, signal)),
+    indices.map((i) => readSource(sourceFor(i), channel, start, signal, installedPointer)),
   );
   let urls = indices.map((i) => repo.mirrors.url(`channels/${channel}.json`, i));
   if (indices.length > 1 && results.every((r) => r.status === "rejected")) {
     const reasons = results.map((r) => (r as PromiseRejectedResult).reason as unknown);
     if (!reasons.some(isTransient) || signal?.aborted) throw reasons[0];
-    results = await Promise.allSettled([readSource(sourceFor(undefined), channel, start, signal)]);
+    results = await Promise.allSettled([
+      readSource(sourceFor(undefined), channel, start, signal, installedPointer),
+    ]);
     urls = [repo.mirrors.url(`channels/${channel}.json`)];
   }
   const views = results.flatMap((r, i) => (r.status === "fulfilled" ? [{ view: r.value, i }] : []));

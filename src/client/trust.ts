@@ -31,6 +31,8 @@ export function toAnchor(trust: TrustOption): TrustAnchor {
 export interface StoredTrust {
   readonly root: unknown;
   readonly trustedKeys: readonly string[];
+  /** The signed pointer of the installed release, as verified when it was installed. */
+  readonly pointer?: unknown;
 }
 
 /** The key ids to remember as the install's first trust (see StoredTrust). */
