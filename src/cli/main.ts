@@ -357,7 +357,9 @@ async function main(argv: string[]): Promise<number> {
       else
         process.stdout.write(
           `Wrote root/${body.version}.json: ${body.roles.root.threshold} of ${body.roles.root.keyids.length} root key(s), ${body.roles.release.threshold} of ${body.roles.release.keyids.length} release key(s), expires ${body.expires}.` +
-            (action === "rotate" ? " Now run 'ferry resign' for each channel: until then clients refuse its pointers, signed under an older root (E_ROLLBACK).\n" : "\n"),
+            (action === "rotate"
+              ? " Now run 'ferry resign' for each channel: until then clients refuse its pointers, signed under an older root (E_ROLLBACK).\n"
+              : "\n"),
         );
       return 0;
     }
