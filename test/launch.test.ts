@@ -86,9 +86,11 @@ test("rollback restores the exact previous tree (every file hashed), blocks the 
     log.map((e) => [e.kind, e.code, e.version]),
     [
       ["updated", "OK", "1.0.0"],
+      ["displaced", "DISPLACED", "2.0.0"], // the player's map.json, moved aside by the v2 commit
       ["updated", "OK", "2.0.0"],
       ["rolled-back", "ROLLBACK_REQUESTED", "2.0.0"],
       ["refused", "E_BLOCKED", "2.0.0"],
+      ["displaced", "DISPLACED", "3.0.0"], // the rollback put it back; v3 ships that path too
       ["updated", "OK", "3.0.0"],
     ],
   );

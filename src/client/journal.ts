@@ -363,6 +363,11 @@ export async function applyJournal(fs: FileSystem, layout: InstallLayout, journa
     if (replaced && replaced.kind !== "directory" && journal.displaced && displaced.has(path)) {
       // A player's file: kept in displaced/ for good (previous/ is dropped by the next commit).
       const to = layout.displaced(journal.displaced.dir, path);
+      // A second name in previous/ too, so a rollback puts it back in place (best effort: a hard link).
+      const saved = saveDir === undefined ? undefined : join(saveDir, savedMoveName(name));
+      if (saved !== undefined && replaced.kind === "file" && fs.link && !(await fs.stat(saved))) {
+        await fs.link(target, saved).catch(() => undefined);
+      }
       await fs.mkdirp(dirname(to));
       await fs.rename(target, to);
       syncDirs.add(dirname(to));

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { FerryError } from "../core/errors.js";
+import { join } from "node:path";
+import { FerryError, isFerryError } from "../core/errors.js";
 import type { Clock } from "../ports/clock.js";
 import type { FileSystem } from "../ports/fs.js";
 import { assertFerryRoot } from "./ferry-dir.js";
@@ -44,8 +45,20 @@ export async function acquireLock(
   const me = new TextEncoder().encode(
     JSON.stringify({ pid: process.pid, host: hostname(), started: clock.now().toISOString() }),
   );
+  let reclaimed = false;
   while (true) {
-    if (await fs.createExclusive(layout.lock, me)) {
+    let created: boolean;
+    try {
+      created = await fs.createExclusive(layout.lock, me);
+    } catch (error) {
+      // A volume filled up by a failed update's downloads: Ferry's own leftovers go, then one more try.
+      if (!isVolumeFull(error) || (await fs.stat(layout.lock))) throw error;
+      if (reclaimed) throw volumeFull(layout, error);
+      await reclaimLeftovers(fs, layout);
+      reclaimed = true;
+      continue;
+    }
+    if (created) {
       orphaned.delete(layout.lock);
       return async () => {
         let current: Uint8Array;
@@ -89,6 +102,40 @@ export async function acquireLock(
       );
     }
     await clock.sleep(100);
+  }
+}
+
+function isVolumeFull(error: unknown): boolean {
+  const code = isFerryError(error) ? error.data.systemCode : (error as { code?: unknown } | null)?.code;
+  return code === "ENOSPC" || code === "EDQUOT";
+}
+
+function volumeFull(layout: InstallLayout, cause: unknown): FerryError {
+  return new FerryError(
+    "E_NO_SPACE",
+    `The volume holding ${layout.root} is full (no free space or no free inodes): Ferry removed its own leftover downloads and temp files and still cannot create ${layout.lock}. Free space on that volume and run the command again; the install was not changed.`,
+    { path: layout.lock },
+    { cause },
+  );
+}
+
+/**
+ * What Ferry owns and can always rebuild, removed when not even the lock can be created: staged chunks
+ * (re-verified before any use, downloaded again when missing), temp files, and
+ * staged files when no commit (journal) or staged update (pending) names them. Runs without the lock,
+ * but only when no lock file exists: no updater is using them.
+ */
+async function reclaimLeftovers(fs: FileSystem, layout: InstallLayout): Promise<void> {
+  await fs.removeTree(layout.stagedChunks);
+  if (!(await fs.stat(layout.journal)) && !(await fs.stat(layout.pending))) {
+    await fs.removeTree(layout.stagedFiles);
+  }
+  const leftover = /\.tmp-[0-9a-f]+$/; // not lock temps: a contender's may be in flight
+  for (const dir of [layout.ferry, layout.manifests, layout.objects, layout.stats]) {
+    for (const name of await fs.readdir(dir)) {
+      if (leftover.test(name) && (await fs.stat(join(dir, name)))?.kind === "file")
+        await fs.unlink(join(dir, name));
+    }
   }
 }
 
