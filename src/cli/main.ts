@@ -12,8 +12,8 @@ import { runUpdateScreen } from "./ui-command.js";
 import { FerryError } from "../core/errors.js";
 import { keygen } from "../publisher/keygen.js";
 import { publish } from "../publisher/publish.js";
-import { resign } from "../publisher/resign.js";
-import { initRoot, rotateRoot } from "../publisher/roots.js";
+import { resign, rotateAndResign } from "../publisher/resign.js";
+import { initRoot } from "../publisher/roots.js";
 import { CONTENT_COMMANDS, CONTENT_HELP, runContentCommand } from "./content-commands.js";
 import { loadKeyFiles, loadSigningKeys, loadTrust } from "./key-files.js";
 import { formatListenMessage, serveRepository } from "../server/static-server.js";
@@ -344,22 +344,31 @@ async function main(argv: string[]): Promise<number> {
         ...(releaseThreshold ? { releaseThreshold } : {}),
         ...(expiresDays ? { expiresInDays: expiresDays } : {}),
       };
-      const body = await withStore(need(values.repo, "--repo <repo-dir>"), s3Settings(values), (repo) =>
-        action === "init" ? initRoot({ ...change, repo }) : rotateRoot({ ...change, repo }),
+      const { root: body, resigned } = await withStore(
+        need(values.repo, "--repo <repo-dir>"),
+        s3Settings(values),
+        async (repo) =>
+          action === "init"
+            ? { root: await initRoot({ ...change, repo }), resigned: undefined }
+            : rotateAndResign({ ...change, repo }),
       );
       const summary = {
         version: body.version,
         expires: body.expires,
         root: body.roles.root,
         release: body.roles.release,
+        ...(resigned ? { resigned } : {}),
       };
+      const after =
+        resigned === undefined
+          ? ""
+          : resigned.length > 0
+            ? ` Re-signed under it: ${resigned.join(", ")}.`
+            : " The release keys were not given: run 'ferry resign' for each channel now; until then clients refuse its pointers, signed under an older root (E_ROLLBACK).";
       if (json) out({ type: "result", ...summary });
       else
         process.stdout.write(
-          `Wrote root/${body.version}.json: ${body.roles.root.threshold} of ${body.roles.root.keyids.length} root key(s), ${body.roles.release.threshold} of ${body.roles.release.keyids.length} release key(s), expires ${body.expires}.` +
-            (action === "rotate"
-              ? " Now run 'ferry resign' for each channel: until then clients refuse its pointers, signed under an older root (E_ROLLBACK).\n"
-              : "\n"),
+          `Wrote root/${body.version}.json: ${body.roles.root.threshold} of ${body.roles.root.keyids.length} root key(s), ${body.roles.release.threshold} of ${body.roles.release.keyids.length} release key(s), expires ${body.expires}.${after}\n`,
         );
       return 0;
     }

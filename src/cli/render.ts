@@ -42,7 +42,7 @@ export class ProgressRenderer {
         break;
       case "retry":
         this.line(
-          `Retrying ${event.url} in ${event.delayMs} ms (attempt ${event.attempt}): ${event.message}`,
+          `Retrying${event.url ? ` ${event.url}` : ""} in ${event.delayMs} ms (attempt ${event.attempt}): ${event.message}`,
         );
         break;
       case "mirror":

@@ -1,4 +1,5 @@
 import { FerryError } from "../core/errors.js";
+import type { RootBody } from "../core/root.js";
 import { expiryAfterDays } from "../core/time.js";
 import type { SigningKey } from "../core/keys.js";
 import {
@@ -9,8 +10,9 @@ import {
   verifyPointer,
 } from "../core/pointer.js";
 import { DirectoryStore, type RepoStore } from "./repo-store.js";
-import { loadRootChain, requireReleaseKeys } from "./roots.js";
+import { loadRootChain, requireReleaseKeys, type RootChange, rotateRootLocked } from "./roots.js";
 import { readForSwap, withRepoLock, writeExpecting } from "./repo-writer.js";
+import type { RepoLock } from "./repo-lock.js";
 import { DEFAULT_POINTER_EXPIRY_DAYS, requireSafeExpiry } from "./publish-guards.js";
 
 export interface ResignOptions {
@@ -45,7 +47,17 @@ export async function rewriteChannel(
     throw new FerryError("E_USAGE", `Invalid channel name ${JSON.stringify(channel)}.`, { channel });
   }
   const store = typeof options.repo === "string" ? new DirectoryStore(options.repo) : options.repo;
-  return withRepoLock(store, "resign", async (lock) => {
+  return withRepoLock(store, "resign", (lock) => rewriteChannelLocked(store, lock, channel, options, edit));
+}
+
+async function rewriteChannelLocked(
+  store: RepoStore,
+  lock: RepoLock,
+  channel: string,
+  options: ResignOptions,
+  edit: (current: PointerBody, store: RepoStore) => Promise<PointerBody>,
+): Promise<PointerBody> {
+  {
     const path = `channels/${channel}.json`;
     const { data: bytes, tag } = await readForSwap(store, path);
     if (!bytes) {
@@ -87,5 +99,46 @@ export async function rewriteChannel(
     await lock.assertHeld();
     await writeExpecting(store, path, signPointer(body, options.keys), tag);
     return body;
+  }
+}
+
+/**
+ * `ferry root rotate`: writes root N+1 and, when the signing keys include a threshold of its release
+ * keys, re-signs every channel under it while still holding the repository, so no client ever sees a
+ * channel whose pointer names an older root than the newest (which clients refuse, FORMAT.md §6).
+ * Returns the channels re-signed; none when the release keys are elsewhere (then run 'ferry resign').
+ */
+export async function rotateAndResign(
+  change: RootChange & { readonly allowShortExpiry?: boolean },
+): Promise<{ root: RootBody; resigned: string[] }> {
+  const store = typeof change.repo === "string" ? new DirectoryStore(change.repo) : change.repo;
+  return withRepoLock(store, "root rotate", async (lock) => {
+    const root = await rotateRootLocked(store, change);
+    const now = change.now ?? new Date();
+    const authorised = new Set(
+      change.signers.map((k) => k.keyid).filter((id) => root.roles.release.keyids.includes(id)),
+    );
+    // The release keys are not here (an offline root key): the caller says to run 'ferry resign'.
+    if (authorised.size < root.roles.release.threshold) return { root, resigned: [] };
+    const channels = (await store.list("channels"))
+      .filter((p) => p.endsWith(".json"))
+      .map((p) => p.slice("channels/".length, -".json".length))
+      .filter((c) => CHANNEL_PATTERN.test(c))
+      .sort();
+    for (const channel of channels) {
+      await rewriteChannelLocked(
+        store,
+        lock,
+        channel,
+        {
+          repo: store,
+          keys: change.signers,
+          now,
+          ...(change.allowShortExpiry ? { allowShortExpiry: true } : {}),
+        },
+        async (body) => body,
+      );
+    }
+    return { root, resigned: channels };
   });
 }

@@ -139,7 +139,8 @@ export async function rotateRoot(change: RootChange): Promise<RootBody> {
   return withRepoLock(store, "root rotate", () => rotateRootLocked(store, change));
 }
 
-async function rotateRootLocked(store: RepoStore, change: RootChange): Promise<RootBody> {
+/** rotateRoot's work, for a caller that already holds the repository (see resign.ts rotateAndResign). */
+export async function rotateRootLocked(store: RepoStore, change: RootChange): Promise<RootBody> {
   const current = (await loadRootChain(store)).at(-1);
   if (!current) {
     throw new FerryError("E_USAGE", "This repository has no root metadata yet; run 'ferry root init' first.");
