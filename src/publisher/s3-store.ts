@@ -125,19 +125,10 @@ export class S3Store implements RepoStore {
 
   /** writeIf returning the new object's tag (the lock's heartbeat chains on it). */
   async putIf(path: string, data: Uint8Array, expected: string | null): Promise<string> {
-    const policy = objectPolicy(path);
     try {
       const out = await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: this.key(path),
-          Body: data,
-          ContentLength: data.length,
-          ContentType: policy.contentType,
-          CacheControl: policy.cacheControl,
-          // Unquoted: Ceph RGW compares the raw value; AWS accepts either form.
-          ...(expected === null ? { IfNoneMatch: "*" } : { IfMatch: expected }),
-        }),
+        // Unquoted: Ceph RGW compares the raw value; AWS accepts either form.
+        this.putCommand(path, data, expected === null ? { IfNoneMatch: "*" } : { IfMatch: expected }),
       );
       return unquote(out.ETag ?? "");
     } catch (error) {
@@ -230,19 +221,27 @@ export class S3Store implements RepoStore {
     return out;
   }
 
-  async write(path: string, data: Uint8Array): Promise<void> {
+  /** One object upload with the content type and cache policy its path calls for (objectPolicy). */
+  private putCommand(
+    path: string,
+    data: Uint8Array,
+    conditions: { readonly IfNoneMatch?: string; readonly IfMatch?: string },
+  ): PutObjectCommand {
     const policy = objectPolicy(path);
+    return new PutObjectCommand({
+      Bucket: this.bucket,
+      Key: this.key(path),
+      Body: data,
+      ContentLength: data.length,
+      ContentType: policy.contentType,
+      CacheControl: policy.cacheControl,
+      ...conditions,
+    });
+  }
+
+  async write(path: string, data: Uint8Array): Promise<void> {
     try {
-      await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: this.key(path),
-          Body: data,
-          ContentLength: data.length,
-          ContentType: policy.contentType,
-          CacheControl: policy.cacheControl,
-        }),
-      );
+      await this.client.send(this.putCommand(path, data, {}));
     } catch (error) {
       throw this.failure("write", path, error);
     }
