@@ -8,11 +8,16 @@ export type {
   RangeMode,
   UpdateEvent,
 } from "./client/events.js";
-export { type BackgroundChecker, startBackgroundChecks } from "./client/background-check.js";
-export { type CanUpdateResult, canUpdate } from "./client/can-update.js";
-export { type CheckAnswer, type CheckSource, cachedCheck } from "./client/check-cache.js";
-export { createUpdater, type LifecycleOptions, type LifecycleSnapshot, Updater } from "./client/lifecycle.js";
-export type { SimulateMode, SimulateOptions } from "./client/simulate.js";
+export { type BackgroundChecker, startBackgroundChecks } from "./client/ops/background-check.js";
+export { type CanUpdateResult, canUpdate } from "./client/ops/can-update.js";
+export { type CheckAnswer, type CheckSource, cachedCheck } from "./client/ops/check-cache.js";
+export {
+  createUpdater,
+  type LifecycleOptions,
+  type LifecycleSnapshot,
+  Updater,
+} from "./client/ops/lifecycle.js";
+export type { SimulateMode, SimulateOptions } from "./client/ops/simulate.js";
 export { type LifecycleState, transition } from "./core/lifecycle.js";
 export { serveUpdateScreen, type UpdateScreen } from "./ui/ui-server.js";
 export {
@@ -21,13 +26,13 @@ export {
   type VerifyProblem,
   type VerifyResult,
   verify,
-} from "./client/inspect.js";
+} from "./client/ops/inspect.js";
 export {
   type ChangePackagesOptions,
   changePackages,
   listPackages,
   type PackageInfo,
-} from "./client/packages.js";
+} from "./client/ops/packages.js";
 export {
   type ContentRequest,
   type EnsureOptions,
@@ -35,10 +40,10 @@ export {
   missing,
   type MissingFile,
   type MissingResult,
-} from "./client/ensure.js";
-export type { ReselectOptions, ReselectResult } from "./client/reselect.js";
-export { type OverlayHit, resolveOverlay } from "./client/overlay.js";
-export { applyRuntimeGate, listSetAside, type SetAsideRecord } from "./client/runtime.js";
+} from "./client/ops/ensure.js";
+export type { ReselectOptions, ReselectResult } from "./client/ops/reselect.js";
+export { type OverlayHit, resolveOverlay } from "./client/install/overlay.js";
+export { applyRuntimeGate, listSetAside, type SetAsideRecord } from "./client/plan/runtime.js";
 export { compileGlob, type Glob } from "./core/glob.js";
 export {
   DEFAULT_MAX_UNHEALTHY_LAUNCHES,
@@ -49,18 +54,24 @@ export {
   type RollbackCode,
   type RollbackResult,
   rollback,
-} from "./client/launch.js";
-export type { LifecycleStatus } from "./client/lifecycle-status.js";
-export type { BlockedRelease, Health } from "./client/health.js";
-export type { DownloadInfo, Refusal, RefusalHook } from "./client/policy.js";
-export { readUpdateLog, type UpdateLogEntry } from "./client/update-log.js";
+} from "./client/ops/launch.js";
+export type { LifecycleStatus } from "./client/ops/lifecycle-status.js";
+export type { BlockedRelease, Health } from "./client/install/health.js";
+export type { DownloadInfo, Refusal, RefusalHook } from "./client/plan/policy.js";
+export { readUpdateLog, type UpdateLogEntry } from "./client/install/update-log.js";
 export { rolloutBucket } from "./core/release-policy.js";
 export type { ReleaseRef, Rollout } from "./core/pointer.js";
 export { haltRollout, setRollout } from "./publisher/rollout.js";
-export { type RepairOptions, type RepairResult, repair } from "./client/repair.js";
-export type { TrustAnchor, TrustOption } from "./client/trust.js";
-export { type CheckResult, check, type UpdateOptions, type UpdateSummary, update } from "./client/update.js";
-export { INCREMENTAL_MIN_FILES, type VerifyMode } from "./client/incremental.js";
+export { type RepairOptions, type RepairResult, repair } from "./client/ops/repair.js";
+export type { TrustAnchor, TrustOption } from "./client/remote/trust.js";
+export {
+  type CheckResult,
+  check,
+  type UpdateOptions,
+  type UpdateSummary,
+  update,
+} from "./client/ops/update.js";
+export { INCREMENTAL_MIN_FILES, type VerifyMode } from "./client/plan/incremental.js";
 export { type ChunkingParams, DEFAULT_CHUNKING } from "./core/chunker.js";
 export { FerryError, type FerryErrorCode, isFerryError } from "./core/errors.js";
 export {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Worker } from "node:worker_threads";
-import { update } from "../src/client/update.js";
+import { update } from "../src/client/ops/update.js";
 import { servedRepo, type Tree } from "./install-fixture.js";
 
 const UPDATES = Number(process.env.FERRY_ATOMIC_UPDATES ?? 50);

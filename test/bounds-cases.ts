@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createDeflateRaw, deflateRawSync } from "node:zlib";
-import { decodeManifestJson } from "../src/client/remote.js";
+import { decodeManifestJson } from "../src/client/remote/remote.js";
 import { DEFAULT_CHUNKING } from "../src/core/chunker.js";
 import { brotli } from "../src/core/codec.js";
 import { canonicalBytes } from "../src/core/canonical-json.js";

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
-import { startBackgroundChecks } from "../src/client/background-check.js";
-import { cachedCheck, type CachedCheckOptions } from "../src/client/check-cache.js";
-import { check, update } from "../src/client/update.js";
+import { startBackgroundChecks } from "../src/client/ops/background-check.js";
+import { cachedCheck, type CachedCheckOptions } from "../src/client/ops/check-cache.js";
+import { check, update } from "../src/client/ops/update.js";
 import { isFerryError } from "../src/core/errors.js";
 import type { Clock } from "../src/ports/clock.js";
 import { serveRepository } from "../src/server/static-server.js";

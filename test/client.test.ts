@@ -3,8 +3,8 @@ import { cp, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises"
 import { join } from "node:path";
 import { test } from "node:test";
 import type { UpdateEvent } from "../src/client/events.js";
-import { status, verify } from "../src/client/inspect.js";
-import { check, update } from "../src/client/update.js";
+import { status, verify } from "../src/client/ops/inspect.js";
+import { check, update } from "../src/client/ops/update.js";
 import { isFerryError } from "../src/core/errors.js";
 import { serveRepository } from "../src/server/static-server.js";
 import { startHostileProxy } from "../src/testing/hostile-proxy.js";

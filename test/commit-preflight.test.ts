@@ -11,7 +11,7 @@ import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { makeContext } from "../src/client/context.js";
-import { update } from "../src/client/update.js";
+import { update } from "../src/client/ops/update.js";
 import { FerryError } from "../src/core/errors.js";
 import { NodeFileSystem } from "../src/node/node-fs.js";
 import type { FileSystem, VolumeSpace } from "../src/ports/fs.js";

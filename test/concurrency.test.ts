@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { cp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { status, verify } from "../src/client/inspect.js";
+import { status, verify } from "../src/client/ops/inspect.js";
 import { expectedTree, readTree, sortedEntries, v1InstallWithV2Published } from "./helpers.js";
 
 const cli = join(import.meta.dirname, "..", "src", "cli", "main.js");

@@ -11,7 +11,7 @@ import { brotliDecompressSync } from "node:zlib";
 import { FerryError } from "../src/core/errors.js";
 import { type Manifest, parseManifest } from "../src/core/manifest.js";
 import type { UpdateEvent } from "../src/client/events.js";
-import { update } from "../src/client/update.js";
+import { update } from "../src/client/ops/update.js";
 import { NodeFileSystem } from "../src/node/node-fs.js";
 import type { FileSystem } from "../src/ports/fs.js";
 import { publish } from "../src/publisher/publish.js";

@@ -3,7 +3,7 @@ import { statfsSync } from "node:fs";
 import { cp, lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { update } from "../src/client/update.js";
+import { update } from "../src/client/ops/update.js";
 import { isFerryError } from "../src/core/errors.js";
 import type { FileEntry, Manifest } from "../src/core/manifest.js";
 import type { Plan } from "../src/core/planner.js";

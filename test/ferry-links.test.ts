@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { lstat, mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { check, update } from "../src/client/update.js";
+import { check, update } from "../src/client/ops/update.js";
 import { FerryError } from "../src/core/errors.js";
 import { servedRepo, type Tree } from "./install-fixture.js";
 

@@ -10,7 +10,7 @@ import {
   parsePublicKey,
   type SigningKey,
 } from "../src/core/keys.js";
-import { update } from "../src/client/update.js";
+import { update } from "../src/client/ops/update.js";
 import { FerryError, type FerryErrorCode } from "../src/core/errors.js";
 import { publish } from "../src/publisher/publish.js";
 import { serveRepository } from "../src/server/static-server.js";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { cp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { update } from "../src/client/update.js";
+import { update } from "../src/client/ops/update.js";
 import { isFerryError } from "../src/core/errors.js";
 import { HttpTransport } from "../src/node/http-transport.js";
 import type { Transport } from "../src/ports/transport.js";

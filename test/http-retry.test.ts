@@ -8,9 +8,9 @@ import {
   parseRetryAfter,
   retryDelayMs,
   withRetries,
-} from "../src/client/http.js";
-import { MirrorSet, withMirrors } from "../src/client/mirrors.js";
-import { classify, retrying } from "../src/client/retry.js";
+} from "../src/client/remote/http.js";
+import { MirrorSet, withMirrors } from "../src/client/remote/mirrors.js";
+import { classify, retrying } from "../src/client/remote/retry.js";
 
 const now = new Date("2026-01-01T00:00:00Z");
 

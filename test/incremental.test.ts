@@ -1,14 +1,14 @@
 /**
- * Incremental updates of tree releases (src/client/incremental.ts): only the subtrees whose directory
+ * Incremental updates of tree releases (src/client/plan/incremental.ts): only the subtrees whose directory
  * objects changed are read and verified, and the install still ends as exactly the new release.
  */
 import assert from "node:assert/strict";
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
-import { rollback } from "../src/client/launch.js";
-import { repair } from "../src/client/repair.js";
-import { check, update } from "../src/client/update.js";
+import { rollback } from "../src/client/ops/launch.js";
+import { repair } from "../src/client/ops/repair.js";
+import { check, update } from "../src/client/ops/update.js";
 import { publish } from "../src/publisher/publish.js";
 import { serveRepository } from "../src/server/static-server.js";
 import { keys, readTree, sortedEntries, tempDir } from "./helpers.js";

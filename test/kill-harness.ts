@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
 import { cp, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { status } from "../src/client/inspect.js";
-import { update } from "../src/client/update.js";
+import { status } from "../src/client/ops/inspect.js";
+import { update } from "../src/client/ops/update.js";
 import type { PublicKey } from "../src/core/keys.js";
 import { expectedTree, readTree, sortedEntries } from "./helpers.js";
 

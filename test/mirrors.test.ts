@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import type { UpdateEvent } from "../src/client/events.js";
-import { check, update } from "../src/client/update.js";
+import { check, update } from "../src/client/ops/update.js";
 import { serveRepository } from "../src/server/static-server.js";
 import { type Behaviour, pass, startHostileServer } from "../src/testing/hostile-server.js";
 import { expectedTree, keys, publishVersions, readTree, sortedEntries, tempDir } from "./helpers.js";

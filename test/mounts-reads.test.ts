@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { update } from "../src/client/update.js";
+import { update } from "../src/client/ops/update.js";
 import { Mounts } from "../src/mounts/mounts.js";
 import { mountsFilePath } from "../src/mounts/persist.js";
 import { publish } from "../src/publisher/publish.js";

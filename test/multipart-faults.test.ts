@@ -3,7 +3,7 @@ import { cp } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { UpdateEvent } from "../src/client/events.js";
-import { update } from "../src/client/update.js";
+import { update } from "../src/client/ops/update.js";
 import { HttpTransport } from "../src/node/http-transport.js";
 import { rewriteParts } from "../src/testing/hostile-behaviours.js";
 import { type Behaviour, startHostileServer } from "../src/testing/hostile-server.js";

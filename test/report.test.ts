@@ -3,7 +3,7 @@ import { access, mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { chromium } from "playwright-core";
-import { update } from "../src/client/update.js";
+import { update } from "../src/client/ops/update.js";
 import { publish } from "../src/publisher/publish.js";
 import { writeReport } from "../src/publisher/report.js";
 import { serveRepository } from "../src/server/static-server.js";

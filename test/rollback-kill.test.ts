@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { cp, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { status } from "../src/client/inspect.js";
-import { open, rollback } from "../src/client/launch.js";
-import { readUpdateLog } from "../src/client/update-log.js";
-import { update } from "../src/client/update.js";
+import { status } from "../src/client/ops/inspect.js";
+import { open, rollback } from "../src/client/ops/launch.js";
+import { readUpdateLog } from "../src/client/install/update-log.js";
+import { update } from "../src/client/ops/update.js";
 import { expectedTree, readTree, sortedEntries, v1InstallWithV2Published } from "./helpers.js";
 import { parallel, runCli } from "./kill-harness.js";
 

@@ -4,7 +4,7 @@ import { promisify } from "node:util";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { update } from "../src/client/update.js";
+import { update } from "../src/client/ops/update.js";
 import { objectPolicy, STAGE_ORDER } from "../src/publisher/object-policy.js";
 import { publish, type PublishEvent } from "../src/publisher/publish.js";
 import { FailingStore } from "../src/testing/failing-store.js";

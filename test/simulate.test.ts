@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { LifecycleEvent } from "../src/client/events.js";
-import { createUpdater } from "../src/client/lifecycle.js";
-import type { SimulateMode } from "../src/client/simulate.js";
+import { createUpdater } from "../src/client/ops/lifecycle.js";
+import type { SimulateMode } from "../src/client/ops/simulate.js";
 import { isFerryError } from "../src/core/errors.js";
 import type { LifecycleState } from "../src/core/lifecycle.js";
 import type { Clock } from "../src/ports/clock.js";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { cp } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { update } from "../src/client/update.js";
+import { update } from "../src/client/ops/update.js";
 import { FerryError } from "../src/core/errors.js";
 import { HttpTransport } from "../src/node/http-transport.js";
 import type { ObjectKind } from "../src/testing/hostile-server.js";

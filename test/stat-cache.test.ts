@@ -1,10 +1,20 @@
-/** The stat file of large installs (src/client/stat-cache.ts): round trip, lookup, carry, damage. */
+/** The stat file of large installs (src/client/install/stat-cache.ts): round trip, lookup, carry, damage. */
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { test } from "node:test";
-import { InstallLayout } from "../src/client/layout.js";
-import { lookupStats, saveStats, STAT_FILE_MIN_ENTRIES, withStatFiles } from "../src/client/stat-cache.js";
-import { type InstallState, parseState, stateToJson, type StatCacheEntry } from "../src/client/state.js";
+import { InstallLayout } from "../src/client/install/layout.js";
+import {
+  lookupStats,
+  saveStats,
+  STAT_FILE_MIN_ENTRIES,
+  withStatFiles,
+} from "../src/client/install/stat-cache.js";
+import {
+  type InstallState,
+  parseState,
+  stateToJson,
+  type StatCacheEntry,
+} from "../src/client/install/state.js";
 import { NodeFileSystem } from "../src/node/node-fs.js";
 import { expectCode, tempDir } from "./helpers.js";
 

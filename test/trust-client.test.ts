@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { copyFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { update } from "../src/client/update.js";
+import { update } from "../src/client/ops/update.js";
 import { FerryError, type FerryErrorCode } from "../src/core/errors.js";
 import { publicKeyOf, type SigningKey } from "../src/core/keys.js";
 import { parsePointer, type PointerBody, signPointer, verifyPointer } from "../src/core/pointer.js";

@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
 import { constants, createBrotliCompress, createGzip } from "node:zlib";
-import { update } from "../src/client/update.js";
+import { update } from "../src/client/ops/update.js";
 import { isFerryError } from "../src/core/errors.js";
 import { MAX_POINTER_BYTES } from "../src/core/pointer.js";
 import { HttpTransport } from "../src/node/http-transport.js";

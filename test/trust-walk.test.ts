@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { update } from "../src/client/update.js";
+import { update } from "../src/client/ops/update.js";
 import { FerryError, type FerryErrorCode } from "../src/core/errors.js";
 import type { PublicKey, SigningKey } from "../src/core/keys.js";
 import { type ManifestRef, type PointerBody, signPointer } from "../src/core/pointer.js";

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { access, lstat, mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { update } from "../src/client/update.js";
+import { update } from "../src/client/ops/update.js";
 import { publish } from "../src/publisher/publish.js";
 import { isFerryError } from "../src/core/errors.js";
 import { serveRepository } from "../src/server/static-server.js";

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import type { TrustAnchor } from "../client/trust.js";
+import type { TrustAnchor } from "../client/remote/trust.js";
 import { FerryError } from "../core/errors.js";
 import {
   type PublicKey,

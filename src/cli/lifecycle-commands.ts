@@ -1,6 +1,6 @@
-import type { LifecycleStatus } from "../client/lifecycle-status.js";
-import { markHealthy, open, rollback } from "../client/launch.js";
-import { readUpdateLog } from "../client/update-log.js";
+import type { LifecycleStatus } from "../client/ops/lifecycle-status.js";
+import { markHealthy, open, rollback } from "../client/ops/launch.js";
+import { readUpdateLog } from "../client/install/update-log.js";
 import { FerryError } from "../core/errors.js";
 import type { FileSystem } from "../ports/fs.js";
 import { haltRollout, setRollout } from "../publisher/rollout.js";

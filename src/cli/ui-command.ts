@@ -1,4 +1,4 @@
-import { createUpdater, type LifecycleOptions } from "../client/lifecycle.js";
+import { createUpdater, type LifecycleOptions } from "../client/ops/lifecycle.js";
 import { NodeFileSystem } from "../node/node-fs.js";
 import { serveUpdateScreen } from "../ui/ui-server.js";
 

@@ -8,10 +8,10 @@ import type { Clock } from "../ports/clock.js";
 import type { FileSystem } from "../ports/fs.js";
 import type { Transport } from "../ports/transport.js";
 import type { EventSink } from "./events.js";
-import { assertFerryTree } from "./ferry-dir.js";
-import { recover } from "./journal.js";
-import { InstallLayout } from "./layout.js";
-import { acquireLock } from "./lock.js";
+import { assertFerryTree } from "./install/ferry-dir.js";
+import { recover } from "./apply/journal.js";
+import { InstallLayout } from "./install/layout.js";
+import { acquireLock } from "./install/lock.js";
 
 /** Effects a client operation runs with; defaults are the Node adapters. */
 export interface ClientDeps {

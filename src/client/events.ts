@@ -66,7 +66,7 @@ export type EventSink = (event: UpdateEvent) => void;
 export type LifecyclePhase = "checking" | "downloading" | "verifying" | "applying";
 
 /**
- * Events of the update lifecycle (src/client/lifecycle.ts): state changes, and progress with bytes,
+ * Events of the update lifecycle (src/client/ops/lifecycle.ts): state changes, and progress with bytes,
  * files, speed and ETA. The underlying library events are forwarded too, as `{ type: "library" }`.
  */
 export type LifecycleEvent =

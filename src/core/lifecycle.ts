@@ -1,6 +1,6 @@
 /**
  * The client's update lifecycle as a pure transition table (docs/LIFECYCLE.md). The driver
- * (src/client/lifecycle.ts) feeds it inputs derived from the library's events; a transition the table
+ * (src/client/ops/lifecycle.ts) feeds it inputs derived from the library's events; a transition the table
  * does not list is a bug in the driver, never silently accepted.
  *
  * `paused` is a state of its own for the UI, but the work behind it is a cancel that keeps the verified

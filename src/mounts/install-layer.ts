@@ -1,6 +1,6 @@
 import { FerryError } from "../core/errors.js";
-import { InstallLayout } from "../client/layout.js";
-import { requireState, type InstallState } from "../client/state.js";
+import { InstallLayout } from "../client/install/layout.js";
+import { requireState, type InstallState } from "../client/install/state.js";
 import type { FileSystem } from "../ports/fs.js";
 import type { MountLayer } from "./layer.js";
 

@@ -1,6 +1,6 @@
 import { stat, unlink } from "node:fs/promises";
 import { FerryError, ioError } from "../core/errors.js";
-import { retrying } from "../client/retry.js";
+import { retrying } from "../client/remote/retry.js";
 import { objectPolicy, STAGE_ORDER, type UploadStage } from "./object-policy.js";
 import type { RepoStore } from "./repo-store.js";
 
@@ -241,7 +241,7 @@ export class UploadSession implements RepoStore {
     });
   }
 
-  /** The client's retry policy (src/client/retry.ts) around one store operation. */
+  /** The client's retry policy (src/client/remote/retry.ts) around one store operation. */
   private async retrying<T>(path: string, work: () => Promise<T>): Promise<T> {
     const sleep = this.options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
     return retrying(

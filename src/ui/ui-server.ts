@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { isFerryError } from "../core/errors.js";
 import { isBusy } from "../core/lifecycle.js";
 import type { LifecycleEvent } from "../client/events.js";
-import type { Updater } from "../client/lifecycle.js";
+import type { Updater } from "../client/ops/lifecycle.js";
 import type { FileSystem } from "../ports/fs.js";
 import { PAGE_CSS, PAGE_HTML, PAGE_JS } from "./page.js";
 

@@ -1,0 +1,109 @@
+import { FerryError } from "../../core/errors.js";
+import { sha256, sha256Stream } from "../../core/hash.js";
+import type { ChunkRef } from "../../core/manifest.js";
+import type { ChunkSource, FileWrite } from "../../core/planner.js";
+import type { FileStat, FileSystem } from "../../ports/fs.js";
+import { writeFromDelta } from "./apply-delta.js";
+import type { InstallLayout } from "../install/layout.js";
+
+export interface AssembleDeps {
+  readonly fs: FileSystem;
+  readonly layout: InstallLayout;
+  /** Downloads one chunk into staging (when a local or staged copy turns out to be damaged). */
+  readonly refetch: (chunk: ChunkRef) => Promise<void>;
+}
+
+/** How a file was built: from its chunks, from its delta, or from its chunks because the delta's source changed. */
+export type AssembledFrom = "chunks" | "delta" | "delta-fallback";
+
+/**
+ * Builds one new file in staging from its delta or its chunk sources, verifying every chunk (or the
+ * delta's object and source) and then the whole file (SHA-256 and size) before it can be committed.
+ * Returns the staged file's stat (for the stat cache).
+ */
+export async function assembleFile(
+  deps: AssembleDeps,
+  write: FileWrite,
+  stagedName: string,
+): Promise<{ reusedBytes: number; stat: FileStat; from: AssembledFrom }> {
+  const { fs, layout } = deps;
+  const target = layout.stagedFile(stagedName);
+  const writer = await fs.createWriter(target, write.file.executable ? 0o755 : 0o644);
+  const whole = sha256Stream();
+  let reusedBytes = 0;
+  let from: AssembledFrom = "chunks";
+  try {
+    if (write.delta) {
+      const applied = await writeFromDelta(deps, write.delta, write.file, writer, whole);
+      from = applied ? "delta" : "delta-fallback";
+      reusedBytes += applied?.copiedBytes ?? 0;
+    }
+    for (const [i, chunk] of (from === "delta" ? [] : write.file.chunks).entries()) {
+      const source = write.sources[i]!;
+      let data = await readSource(fs, layout, source, chunk);
+      if (data === undefined) {
+        await deps.refetch(chunk);
+        data = await readSource(fs, layout, { kind: "store" }, chunk);
+        if (data === undefined) {
+          throw new FerryError(
+            "E_IO",
+            `Chunk ${chunk.hash} of ${write.file.path} could not be read back from ${layout.stagedChunk(chunk.hash)} after download. Check the disk.`,
+            {
+              path: write.file.path,
+            },
+          );
+        }
+      } else if (source.kind === "local") {
+        reusedBytes += chunk.size;
+      }
+      whole.update(data);
+      await writer.write(data);
+    }
+    await writer.commit();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+  const actual = whole.digest();
+  if (actual !== write.file.sha256 || whole.length !== write.file.size) {
+    throw new FerryError(
+      "E_HASH_MISMATCH",
+      `Assembled ${write.file.path} has sha256 ${actual}, expected ${write.file.sha256}. Nothing was installed; run the update again.`,
+      {
+        path: write.file.path,
+        expected: write.file.sha256,
+        actual,
+      },
+    );
+  }
+  await fs.chmod(target, write.file.executable ? 0o755 : 0o644);
+  const stat = await fs.stat(target);
+  if (!stat) throw new FerryError("E_IO", `Staged file ${target} vanished.`, { path: target });
+  return { reusedBytes, stat, from };
+}
+
+/** The chunk's bytes from its source, or undefined when that copy is missing or damaged. */
+async function readSource(
+  fs: FileSystem,
+  layout: InstallLayout,
+  source: ChunkSource,
+  chunk: ChunkRef,
+): Promise<Uint8Array | undefined> {
+  let data: Uint8Array;
+  if (source.kind === "local") {
+    try {
+      data = await fs.readRange(layout.file(source.path), source.offset, chunk.size);
+    } catch {
+      return undefined; // the local copy vanished since indexing: download the chunk instead
+    }
+  } else {
+    const path = layout.stagedChunk(chunk.hash);
+    if (!(await fs.stat(path))) return undefined;
+    data = await fs.readFile(path);
+  }
+  if (data.length !== chunk.size || sha256(data) !== chunk.hash) {
+    if (source.kind === "store") await fs.unlink(layout.stagedChunk(chunk.hash));
+    return undefined;
+  }
+  return data;
+}
