@@ -6,7 +6,8 @@ import { update } from "../src/client/ops/update.js";
 import type { PublicKey } from "../src/core/keys.js";
 import { expectedTree, readTree, sortedEntries } from "./helpers.js";
 
-const cli = join(import.meta.dirname, "..", "src", "cli", "main.js");
+// The CLI with kill points (FERRY_TEST_KILL_AT / FERRY_TEST_TRACE); the shipped bin ignores them.
+const cli = join(import.meta.dirname, "..", "src", "testing", "cli-with-hooks.js");
 
 export interface ChildRun {
   code: number | null;

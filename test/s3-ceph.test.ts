@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
+import * as sdk from "@aws-sdk/client-s3";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { isFerryError } from "../src/core/errors.js";
 import { publish } from "../src/publisher/publish.js";
@@ -49,14 +50,17 @@ test("S3 on Ceph RGW: publish, range reads, If-None-Match/If-Match, racing publi
   await admin.send(new CreateBucketCommand({ Bucket: "games" }));
   const stores: S3Store[] = [];
   const store = (prefix: string, lock = true) => {
-    const s = new S3Store({
-      bucket: "games",
-      prefix,
-      endpoint: ceph.endpoint,
-      forcePathStyle: true,
-      credentials,
-      checksums: "WHEN_REQUIRED",
-    });
+    const s = new S3Store(
+      {
+        bucket: "games",
+        prefix,
+        endpoint: ceph.endpoint,
+        forcePathStyle: true,
+        credentials,
+        checksums: "WHEN_REQUIRED",
+      },
+      sdk,
+    );
     stores.push(s);
     // Without lock(): an old ferry, or a store where only the compare-and-swap protects the pointer.
     return lock ? s : Object.assign(Object.create(s) as S3Store, { lock: undefined });

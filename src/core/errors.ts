@@ -69,7 +69,9 @@ export type FerryErrorCode =
    */
   | "E_NOT_WRITABLE"
   /** No previous release is kept for the installed one, so there is nothing to roll back to. */
-  | "E_NO_PREVIOUS";
+  | "E_NO_PREVIOUS"
+  /** An optional peer dependency a feature needs is not installed (the AWS SDK for s3://); data: package. */
+  | "E_MISSING_DEPENDENCY";
 
 export type ErrorData = Readonly<Record<string, string | number | boolean | null | undefined>>;
 

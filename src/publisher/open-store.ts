@@ -1,5 +1,6 @@
 import { FerryError } from "../core/errors.js";
 import { DirectoryStore, type RepoStore } from "./repo-store.js";
+import type { S3SdkImporter } from "./s3-sdk.js";
 import type { S3StoreOptions } from "./s3-store.js";
 
 /** S3 settings beside an s3:// repository; each falls back to an environment variable (docs/HOSTING.md). */
@@ -34,12 +35,14 @@ export function parseS3Url(repo: string): { bucket: string; prefix: string } | u
 
 /**
  * The store for a --repo value: a directory path, or s3://bucket/prefix through the AWS SDK (loaded
- * only then, so directory publishing and the client never load it).
+ * only then, so directory publishing and the client never load it; E_MISSING_DEPENDENCY when it is not
+ * installed). `importSdk` replaces the SDK's import (tests simulate a missing package).
  */
 export async function openStore(
   repo: string | RepoStore,
   settings: S3Settings = {},
   env: Readonly<Record<string, string | undefined>> = process.env,
+  importSdk?: S3SdkImporter,
 ): Promise<RepoStore> {
   if (typeof repo !== "string") return repo;
   const s3 = parseS3Url(repo);
@@ -70,5 +73,5 @@ export async function openStore(
     ...(partSize !== undefined ? { partSize } : {}),
   };
   const { S3Store } = await import("./s3-store.js");
-  return new S3Store(options);
+  return S3Store.open(options, importSdk);
 }

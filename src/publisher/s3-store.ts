@@ -2,23 +2,12 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, open, readFile, rm, stat, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  type S3ClientConfig,
-  UploadPartCommand,
-} from "@aws-sdk/client-s3";
+import type { PutObjectCommand, S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
 import { FerryError, ioError } from "../core/errors.js";
 import { objectPolicy } from "./object-policy.js";
 import { conflictError, type RepoStore } from "./repo-store.js";
 import type { LockOptions, RepoLock } from "./repo-lock.js";
+import { loadS3Sdk, type S3Sdk, type S3SdkImporter } from "./s3-sdk.js";
 
 export interface S3StoreOptions {
   readonly bucket: string;
@@ -54,7 +43,9 @@ export const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
  * A repository in an S3-compatible bucket through the AWS SDK v3. PutObject and multipart completion
  * are atomic, so readers never see half an object. Every write carries Content-Type and Cache-Control
  * from objectPolicy. Failures become FerryErrors: E_HTTP with the status when the service answered,
- * E_NETWORK when it did not (both retried by UploadSession when transient).
+ * E_NETWORK when it did not (both retried by UploadSession when transient). The SDK module is passed in
+ * (S3Store.open loads it), so this file imports it for types only: an install without the optional SDK
+ * can load every module of ferry and fails only when it opens an S3 store (s3-sdk.ts).
  */
 export class S3Store implements RepoStore {
   readonly client: S3Client;
@@ -64,7 +55,15 @@ export class S3Store implements RepoStore {
   private readonly partSize: number;
   private tempDir: Promise<string> | undefined;
 
-  constructor(options: S3StoreOptions) {
+  /** An S3 store with the SDK imported on demand: E_MISSING_DEPENDENCY when it is not installed. */
+  static async open(options: S3StoreOptions, importer?: S3SdkImporter): Promise<S3Store> {
+    return new S3Store(options, await loadS3Sdk(importer));
+  }
+
+  constructor(
+    options: S3StoreOptions,
+    private readonly sdk: S3Sdk,
+  ) {
     this.bucket = options.bucket;
     this.prefix = (options.prefix ?? "").replace(/^\/+|\/+$/g, "");
     this.multipartThreshold = options.multipartThreshold ?? DEFAULT_MULTIPART_THRESHOLD;
@@ -75,7 +74,7 @@ export class S3Store implements RepoStore {
     const region = options.region ?? (options.endpoint !== undefined ? "us-east-1" : undefined);
     this.client =
       options.client ??
-      new S3Client({
+      new sdk.S3Client({
         ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
         ...(region !== undefined ? { region } : {}),
         ...(options.forcePathStyle !== undefined ? { forcePathStyle: options.forcePathStyle } : {}),
@@ -100,7 +99,9 @@ export class S3Store implements RepoStore {
 
   async readTagged(path: string): Promise<{ data: Uint8Array; tag: string; modified?: Date } | undefined> {
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(path) }));
+      const out = await this.client.send(
+        new this.sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.key(path) }),
+      );
       const data = await out.Body!.transformToByteArray();
       return {
         data,
@@ -152,7 +153,9 @@ export class S3Store implements RepoStore {
 
   async read(path: string): Promise<Uint8Array | undefined> {
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(path) }));
+      const out = await this.client.send(
+        new this.sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.key(path) }),
+      );
       return await out.Body!.transformToByteArray();
     } catch (error) {
       if (notFound(error)) return undefined;
@@ -164,7 +167,7 @@ export class S3Store implements RepoStore {
     if (length === 0) return new Uint8Array(0);
     try {
       const out = await this.client.send(
-        new GetObjectCommand({
+        new this.sdk.GetObjectCommand({
           Bucket: this.bucket,
           Key: this.key(path),
           Range: `bytes=${offset}-${offset + length - 1}`,
@@ -180,7 +183,9 @@ export class S3Store implements RepoStore {
 
   async head(path: string): Promise<{ size: number; modified?: Date } | undefined> {
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(path) }));
+      const out = await this.client.send(
+        new this.sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.key(path) }),
+      );
       return {
         size: out.ContentLength ?? 0,
         ...(out.LastModified !== undefined ? { modified: out.LastModified } : {}),
@@ -203,7 +208,7 @@ export class S3Store implements RepoStore {
     try {
       do {
         const page = await this.client.send(
-          new ListObjectsV2Command({
+          new this.sdk.ListObjectsV2Command({
             Bucket: this.bucket,
             Prefix: listed,
             Delimiter: "/",
@@ -228,7 +233,7 @@ export class S3Store implements RepoStore {
     conditions: { readonly IfNoneMatch?: string; readonly IfMatch?: string },
   ): PutObjectCommand {
     const policy = objectPolicy(path);
-    return new PutObjectCommand({
+    return new this.sdk.PutObjectCommand({
       Bucket: this.bucket,
       Key: this.key(path),
       Body: data,
@@ -272,7 +277,7 @@ export class S3Store implements RepoStore {
     let uploadId: string | undefined;
     try {
       const created = await this.client.send(
-        new CreateMultipartUploadCommand({
+        new this.sdk.CreateMultipartUploadCommand({
           Bucket: this.bucket,
           Key: key,
           ContentType: policy.contentType,
@@ -290,7 +295,7 @@ export class S3Store implements RepoStore {
           const { bytesRead } = await handle.read(body, 0, length, offset);
           if (bytesRead !== length) throw ioError("read", localFile, new Error("file shrank during upload"));
           const part = await this.client.send(
-            new UploadPartCommand({
+            new this.sdk.UploadPartCommand({
               Bucket: this.bucket,
               Key: key,
               UploadId: uploadId,
@@ -305,7 +310,7 @@ export class S3Store implements RepoStore {
         await handle.close();
       }
       await this.client.send(
-        new CompleteMultipartUploadCommand({
+        new this.sdk.CompleteMultipartUploadCommand({
           Bucket: this.bucket,
           Key: key,
           UploadId: uploadId,
@@ -316,7 +321,9 @@ export class S3Store implements RepoStore {
       // An abandoned upload costs storage until aborted; the abort's own failure must not hide the cause.
       if (uploadId !== undefined) {
         await this.client
-          .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }))
+          .send(
+            new this.sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }),
+          )
           .catch(() => undefined);
       }
       throw this.failure("multipart upload", path, error);
@@ -332,7 +339,7 @@ export class S3Store implements RepoStore {
 
   async delete(path: string): Promise<void> {
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(path) }));
+      await this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(path) }));
     } catch (error) {
       if (!notFound(error)) throw this.failure("delete", path, error);
     }

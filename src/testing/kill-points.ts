@@ -1,6 +1,7 @@
 /**
- * Named kill points for child-process crash tests. The CLI loads this module only when
- * FERRY_TEST_KILL_AT or FERRY_TEST_TRACE is set; nothing in the library knows about it.
+ * Named kill points for child-process crash tests. Only the test entry src/testing/cli-with-hooks.ts
+ * loads this module (when FERRY_TEST_KILL_AT or FERRY_TEST_TRACE is set); the library and the shipped
+ * CLI know nothing about it.
  *
  * Every mutating file-system operation and every progress event of a run gets a checkpoint name:
  * `<operation>:<area>` (e.g. `rename:install` is a commit move, `writeFileAtomic:journal` the point of no

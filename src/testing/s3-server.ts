@@ -7,6 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as sdk from "@aws-sdk/client-s3";
 import { S3Store, type S3StoreOptions } from "../publisher/s3-store.js";
 
 interface S3rverInstance {
@@ -57,15 +58,18 @@ export async function startS3Server(bucket = "ferry-test"): Promise<TestS3Server
     created,
     url: (prefix) => `${endpoint}/${bucket}/${prefix === "" ? "" : `${prefix}/`}`,
     store(prefix, options = {}) {
-      const store = new S3Store({
-        bucket,
-        prefix,
-        endpoint,
-        region: "us-east-1",
-        forcePathStyle: true,
-        credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
-        ...options,
-      });
+      const store = new S3Store(
+        {
+          bucket,
+          prefix,
+          endpoint,
+          region: "us-east-1",
+          forcePathStyle: true,
+          credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+          ...options,
+        },
+        sdk,
+      );
       stores.push(store);
       return store;
     },
