@@ -13,4 +13,9 @@ export default tseslint.config(
       eqeqeq: "error",
     },
   },
+  {
+    // Plain Node scripts (tools/*.mjs, this file) get Node's globals; TypeScript files are checked by tsc.
+    files: ["**/*.{js,mjs,cjs}"],
+    languageOptions: { globals: { process: "readonly", console: "readonly" } },
+  },
 );
