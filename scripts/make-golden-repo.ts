@@ -149,9 +149,13 @@ export async function makeGoldenRepo(out: string): Promise<void> {
       });
     };
     // "stable" carries r1 -> r2 -> r3 (with deltas from the releases before); "release-1" and
-    // "release-2" pin the older releases so a client can install each one fresh.
+    // "release-2" pin the older releases so a client can install each one fresh. Publishing the same
+    // build with the same history gives the same manifest, so the pinned channels add no objects.
     await release(1, r1, "stable", key1);
     await release(1, r1, "release-1", key1);
+    // release-2 gets r1 then r2 as stable did, so its r2 is stable's r2 byte for byte (same manifest,
+    // same deltas): a client holding it finds r3's delta index for its manifest.
+    await release(1, r1, "release-2", key1);
     await release(2, r2, "stable", key1);
     await release(2, r2, "release-2", key1);
     // Root 2 replaces key 1 by key 2 (signed by both); every channel is then re-signed under it
