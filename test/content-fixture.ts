@@ -43,7 +43,7 @@ export async function dlcRepository(t: Parameters<typeof repoFixture>[0]) {
     v: number,
     options: { files?: Map<string, Buffer>; rules?: unknown; runtime?: string } = {},
   ) => {
-    const { build: _build, ...result } = await publish(options.files ?? dlcBuild(v), {
+    return publish(options.files ?? dlcBuild(v), {
       build: `build-${v}`,
       packages: "rules" in options ? options.rules : DLC_RULES,
       version: `${v}.0.0`,
@@ -53,7 +53,6 @@ export async function dlcRepository(t: Parameters<typeof repoFixture>[0]) {
       deltaHistory: 0,
       ...(options.runtime === undefined ? {} : { runtime: options.runtime }),
     });
-    return result;
   };
   return { dir, repo, server, requests, publishVersion, key, pub, publicText };
 }
