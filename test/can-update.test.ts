@@ -8,33 +8,25 @@ import { check, update } from "../src/client/ops/update.js";
 import { FerryError } from "../src/core/errors.js";
 import { ForwardingFileSystem } from "../src/node/forwarding-fs.js";
 import { NodeFileSystem } from "../src/node/node-fs.js";
-import { publish } from "../src/publisher/publish.js";
-import { serveRepository } from "../src/server/static-server.js";
-import { sampleGame, writeGame } from "../src/testing/game-fixture.js";
-import { expectedTree, keys, readTree, sortedEntries, tempDir } from "./helpers.js";
+import { sampleGame } from "../src/testing/game-fixture.js";
+import { expectedTree, readTree, sortedEntries, tempDir } from "./helpers.js";
+import { repoFixture } from "./helpers/served-repo.js";
 
 /** v1 of the sample game published with a runtime and notes, served, and installed. */
 async function setup(t: Parameters<typeof tempDir>[0]) {
-  const dir = await tempDir(t);
-  const repo = join(dir, "repo");
-  const k = keys();
-  const build = join(dir, "build");
-  await writeGame(build, sampleGame(1));
-  await publish({
-    buildDir: build,
-    repo,
+  const fixture = await repoFixture(t);
+  const dir = fixture.dir;
+  await fixture.publish(sampleGame(1), {
+    build: "build",
     version: "1.0.0",
-    key: k.key,
     runtime: "engine-1",
     notes: "First release.\nHave fun.",
     created: new Date(Date.UTC(2026, 0, 1)),
     expiresInDays: 36500,
     rootExpiresInDays: 36500,
   });
-  const server = await serveRepository({ root: repo });
-  t.after(() => server.close());
   const install = join(dir, "install");
-  const options = { repoUrl: server.url, installDir: install, trust: [k.pub] };
+  const options = fixture.options(install);
   return { dir, install, options };
 }
 

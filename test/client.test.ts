@@ -9,19 +9,18 @@ import { isFerryError } from "../src/core/errors.js";
 import { serveRepository } from "../src/server/static-server.js";
 import { startHostileProxy } from "../src/testing/hostile-proxy.js";
 import { expectedTree, keys, publishVersions, readTree, sortedEntries, tempDir } from "./helpers.js";
+import { repoFixture } from "./helpers/served-repo.js";
 
 async function setup(t: Parameters<typeof tempDir>[0], versions: readonly (1 | 2 | 3)[] = [1]) {
-  const dir = await tempDir(t);
-  const repo = join(dir, "repo");
-  const k = keys();
+  const { dir, repo, server, ...k } = await repoFixture(t);
   await publishVersions(dir, repo, k.key, versions);
-  const server = await serveRepository({ root: repo });
-  t.after(() => server.close());
   const install = join(dir, "install");
   return {
     dir,
     repo,
-    ...k,
+    key: k.key,
+    pub: k.pub,
+    publicText: k.publicText,
     server,
     install,
     run: (extra = {}) => update({ repoUrl: server.url, installDir: install, trust: [k.pub], ...extra }),

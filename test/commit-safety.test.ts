@@ -5,37 +5,24 @@ import { test } from "node:test";
 import { status, verify } from "../src/client/ops/inspect.js";
 import { update } from "../src/client/ops/update.js";
 import { isFerryError } from "../src/core/errors.js";
-import { publish } from "../src/publisher/publish.js";
 import { serveRepository } from "../src/server/static-server.js";
 import { keys, readTree, tempDir } from "./helpers.js";
+import { repoFixture } from "./helpers/served-repo.js";
 
 type Files = Record<string, string>;
 
-async function writeBuild(dir: string, files: Files): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
-  for (const [path, content] of Object.entries(files)) {
-    await mkdir(join(dir, ...path.split("/").slice(0, -1)), { recursive: true });
-    await writeFile(join(dir, ...path.split("/")), content);
-  }
-}
-
 async function setup(t: Parameters<typeof tempDir>[0], v1: Files) {
-  const dir = await tempDir(t);
-  const repo = join(dir, "repo");
-  const { key, pub } = keys();
+  const served = await repoFixture(t);
   let n = 0;
   const release = async (files: Files) => {
     n++;
-    await writeBuild(join(dir, `build${n}`), files);
-    await publish({ buildDir: join(dir, `build${n}`), repo, version: `${n}.0`, key });
+    await served.publish(files, { build: `build${n}`, version: `${n}.0` });
   };
   await release(v1);
-  const server = await serveRepository({ root: repo });
-  t.after(() => server.close());
-  const install = join(dir, "install");
-  const run = () => update({ repoUrl: server.url, installDir: install, trust: [pub] });
+  const install = join(served.dir, "install");
+  const run = () => served.update(install);
   await run();
-  return { dir, install, release, run };
+  return { dir: served.dir, install, release, run };
 }
 
 function names(tree: Map<string, string>): string[] {

@@ -1,9 +1,5 @@
-import { mkdir, rm, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { publish } from "../src/publisher/publish.js";
-import { serveRepository } from "../src/server/static-server.js";
 import { pseudoRandom } from "../src/testing/game-fixture.js";
-import { keys, tempDir } from "./helpers.js";
+import { repoFixture, writeBuild as writeBuildFiles } from "./helpers/served-repo.js";
 
 /** A build with packages: base (game + levels), optional hd-textures and voice-en. Sizes span several chunks. */
 export function dlcBuild(version: number): Map<string, Buffer> {
@@ -34,23 +30,12 @@ export const DLC_RULES = {
 };
 
 export async function writeBuild(dir: string, files: Map<string, Buffer>, rules: unknown): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
-  for (const [path, data] of files) {
-    const file = join(dir, ...path.split("/"));
-    await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, data);
-  }
-  if (rules !== undefined) await writeFile(join(dir, "ferry-packages.json"), JSON.stringify(rules));
+  await writeBuildFiles(dir, files, rules);
 }
 
 /** A served repository; `publishVersion` publishes dlcBuild(v) (or given files) with the DLC rules. */
-export async function dlcRepository(t: Parameters<typeof tempDir>[0]) {
-  const dir = await tempDir(t);
-  const repo = join(dir, "repo");
-  const k = keys();
-  await mkdir(repo, { recursive: true });
-  const server = await serveRepository({ root: repo });
-  t.after(() => server.close());
+export async function dlcRepository(t: Parameters<typeof repoFixture>[0]) {
+  const { dir, repo, server, key, pub, publicText, publish } = await repoFixture(t);
   /** Requests the server answered, by URL path. */
   const requests: string[] = [];
   server.server.on("request", (req: { url?: string }) => requests.push(req.url ?? ""));
@@ -58,13 +43,10 @@ export async function dlcRepository(t: Parameters<typeof tempDir>[0]) {
     v: number,
     options: { files?: Map<string, Buffer>; rules?: unknown; runtime?: string } = {},
   ) => {
-    const build = join(dir, `build-${v}`);
-    await writeBuild(build, options.files ?? dlcBuild(v), "rules" in options ? options.rules : DLC_RULES);
-    return publish({
-      buildDir: build,
-      repo,
+    return publish(options.files ?? dlcBuild(v), {
+      build: `build-${v}`,
+      packages: "rules" in options ? options.rules : DLC_RULES,
       version: `${v}.0.0`,
-      key: k.key,
       created: new Date(Date.UTC(2026, 0, v)),
       expiresInDays: 36500,
       rootExpiresInDays: 36500,
@@ -72,5 +54,5 @@ export async function dlcRepository(t: Parameters<typeof tempDir>[0]) {
       ...(options.runtime === undefined ? {} : { runtime: options.runtime }),
     });
   };
-  return { dir, repo, server, requests, publishVersion, ...k };
+  return { dir, repo, server, requests, publishVersion, key, pub, publicText };
 }

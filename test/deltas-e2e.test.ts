@@ -14,33 +14,11 @@ import type { UpdateEvent } from "../src/client/events.js";
 import { update } from "../src/client/ops/update.js";
 import { NodeFileSystem } from "../src/node/node-fs.js";
 import type { FileSystem } from "../src/ports/fs.js";
-import { publish } from "../src/publisher/publish.js";
-import { serveRepository } from "../src/server/static-server.js";
-import { sampleGame, writeGame } from "../src/testing/game-fixture.js";
-import { expectedTree, keys, readTree, sortedEntries, tempDir } from "./helpers.js";
+import { sampleGame } from "../src/testing/game-fixture.js";
+import { expectedTree, readTree, sortedEntries, tempDir } from "./helpers.js";
+import { repoFixture } from "./helpers/served-repo.js";
 
 type Version = 1 | 2 | 3;
-
-async function publishVersion(
-  dir: string,
-  repo: string,
-  key: ReturnType<typeof keys>["key"],
-  v: Version,
-  deltaHistory?: number,
-) {
-  const build = join(dir, `build-v${v}`);
-  await writeGame(build, sampleGame(v));
-  return publish({
-    buildDir: build,
-    repo,
-    version: `${v}.0.0`,
-    key,
-    created: new Date(Date.UTC(2026, 0, v)),
-    expiresInDays: 36500,
-    rootExpiresInDays: 36500,
-    ...(deltaHistory === undefined ? {} : { deltaHistory }),
-  });
-}
 
 /** A served repository where `installed` was installed at `installDir`, then `later` were published. */
 async function scenario(
@@ -49,17 +27,22 @@ async function scenario(
   later: readonly Version[],
   deltaHistory?: number,
 ) {
-  const dir = await tempDir(t);
-  const repo = join(dir, "repo");
-  const k = keys();
-  for (let v = 1; v <= installed; v++) await publishVersion(dir, repo, k.key, v as Version, deltaHistory);
-  const server = await serveRepository({ root: repo });
-  t.after(() => server.close());
+  const { dir, repo, server, key, pub, publicText, publish } = await repoFixture(t);
+  const publishVersion = (v: Version) =>
+    publish(sampleGame(v), {
+      build: `build-v${v}`,
+      version: `${v}.0.0`,
+      created: new Date(Date.UTC(2026, 0, v)),
+      expiresInDays: 36500,
+      rootExpiresInDays: 36500,
+      ...(deltaHistory === undefined ? {} : { deltaHistory }),
+    });
+  for (let v = 1; v <= installed; v++) await publishVersion(v as Version);
   const installDir = join(dir, "install");
-  await update({ repoUrl: server.url, installDir, trust: [k.pub] });
+  await update({ repoUrl: server.url, installDir, trust: [pub] });
   const published = [];
-  for (const v of later) published.push(await publishVersion(dir, repo, k.key, v, deltaHistory));
-  return { dir, repo, server, installDir, published, ...k };
+  for (const v of later) published.push(await publishVersion(v));
+  return { dir, repo, server, installDir, published, key, pub, publicText };
 }
 
 async function currentManifest(repo: string): Promise<Manifest> {

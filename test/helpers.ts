@@ -10,11 +10,11 @@ import {
   parsePublicKey,
   type SigningKey,
 } from "../src/core/keys.js";
-import { update } from "../src/client/ops/update.js";
 import { FerryError, type FerryErrorCode } from "../src/core/errors.js";
 import { publish } from "../src/publisher/publish.js";
-import { serveRepository } from "../src/server/static-server.js";
 import { sampleGame, writeGame } from "../src/testing/game-fixture.js";
+// A cycle (served-repo uses keys and tempDir from here): only functions cross it, called after load.
+import { repoFixture } from "./helpers/served-repo.js";
 
 /** Runs `fn`, which must throw a FerryError with `code`; returns it. */
 export function expectCode(fn: () => unknown, code: FerryErrorCode): FerryError {
@@ -113,16 +113,12 @@ export async function v1InstallWithV2Published(
   t: Parameters<typeof tempDir>[0],
   options: { readonly deltaHistory?: number } = {},
 ) {
-  const dir = await tempDir(t);
-  const repo = join(dir, "repo");
-  const k = keys();
-  await publishVersions(dir, repo, k.key, [1]);
-  const server = await serveRepository({ root: repo });
-  t.after(() => server.close());
+  const { dir, repo, server, key, pub, publicText, update: install } = await repoFixture(t);
+  await publishVersions(dir, repo, key, [1]);
   const template = join(dir, "template");
-  await update({ repoUrl: server.url, installDir: template, trust: [k.pub] });
-  await publishVersions(dir, repo, k.key, [2], options);
-  return { dir, server, template, ...k };
+  await install(template);
+  await publishVersions(dir, repo, key, [2], options);
+  return { dir, server, template, key, pub, publicText };
 }
 
 /** The tree of `dir` (without .ferry/) is exactly sample game `version`, plus `extra` path → "sha256 x|-". */

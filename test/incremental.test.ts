@@ -3,15 +3,14 @@
  * objects changed are read and verified, and the install still ends as exactly the new release.
  */
 import assert from "node:assert/strict";
-import { chmod, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { test } from "node:test";
 import { rollback } from "../src/client/ops/launch.js";
 import { repair } from "../src/client/ops/repair.js";
 import { check, update } from "../src/client/ops/update.js";
-import { publish } from "../src/publisher/publish.js";
-import { serveRepository } from "../src/server/static-server.js";
-import { keys, readTree, sortedEntries, tempDir } from "./helpers.js";
+import { readTree, sortedEntries, tempDir } from "./helpers.js";
+import { repoFixture } from "./helpers/served-repo.js";
 
 type Build = Map<string, { data: string; executable?: boolean }>;
 
@@ -41,30 +40,13 @@ function v2(): Build {
   return files;
 }
 
-async function writeBuild(dir: string, files: Build): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
-  for (const [path, f] of files) {
-    await mkdir(dirname(join(dir, path)), { recursive: true });
-    await writeFile(join(dir, path), f.data);
-    await chmod(join(dir, path), f.executable ? 0o755 : 0o644);
-  }
-}
-
 async function setup(t: Parameters<typeof tempDir>[0]) {
-  const dir = await tempDir(t);
-  const repo = join(dir, "repo");
-  const k = keys();
-  await mkdir(repo);
-  const server = await serveRepository({ root: repo });
-  t.after(() => server.close());
-  const publishBuild = async (version: string, files: Build) => {
-    const build = join(dir, `build-${version}`);
-    await writeBuild(build, files);
-    await publish({ buildDir: build, repo, version, key: k.key, layout: "tree", deltaHistory: 0 });
-    return build;
-  };
-  const install = join(dir, "install");
-  return { install, publishBuild, options: { repoUrl: server.url, installDir: install, trust: [k.pub] } };
+  const served = await repoFixture(t);
+  const publishBuild = async (version: string, files: Build) =>
+    (await served.publish(files, { build: `build-${version}`, version, layout: "tree", deltaHistory: 0 }))
+      .build;
+  const install = join(served.dir, "install");
+  return { install, publishBuild, options: served.options(install) };
 }
 
 test("incremental update: exactly the new tree, only the changed files looked at", async (t) => {

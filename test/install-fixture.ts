@@ -1,66 +1,34 @@
 /** Small custom releases for the install batteries (player files, links under .ferry/, preflight). */
-import { cp, mkdir, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { publish } from "../src/publisher/publish.js";
-import { serveRepository } from "../src/server/static-server.js";
-import type { SigningKey } from "../src/core/keys.js";
-import { keys, tempDir } from "./helpers.js";
+import { cp, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { repoFixture } from "./helpers/served-repo.js";
 
 export type Tree = Readonly<Record<string, string>>;
 
-export async function writeTree(dir: string, tree: Tree): Promise<void> {
-  for (const [path, text] of Object.entries(tree)) {
-    const native = join(dir, ...path.split("/"));
-    await mkdir(dirname(native), { recursive: true });
-    await writeFile(native, text);
-  }
-}
-
-let builds = 0;
-
-/** Publishes `tree` as `version` into `repo`. */
-export async function publishTree(
-  dir: string,
-  repo: string,
-  key: SigningKey,
-  version: number,
-  tree: Tree,
-): Promise<void> {
-  const build = join(dir, `build-${++builds}`);
-  await writeTree(build, tree);
-  await publish({
-    buildDir: build,
-    repo,
-    version: `${version}.0.0`,
-    key,
-    created: new Date(Date.UTC(2026, 0, 1) + version * 60_000),
-    expiresInDays: 36500,
-    rootExpiresInDays: 36500,
-    deltaHistory: 0,
-  });
-}
-
 /** A served repository with `first` published; `copy()` gives a fresh install directory per trial. */
-export async function servedRepo(t: Parameters<typeof tempDir>[0]) {
-  const dir = await tempDir(t);
-  const repo = join(dir, "repo");
-  const k = keys();
+export async function servedRepo(t: Parameters<typeof repoFixture>[0]) {
+  const fixture = await repoFixture(t);
+  const dir = fixture.dir;
   let version = 0;
   let trials = 0;
-  let server: Awaited<ReturnType<typeof serveRepository>> | undefined;
-  t.after(async () => server?.close());
   return {
     dir,
-    pub: k.pub,
-    /** Publishes the next version; the server starts with the first. */
+    pub: fixture.pub,
+    /** Publishes `tree` as the next version. */
     async release(tree: Tree): Promise<number> {
-      await publishTree(dir, repo, k.key, ++version, tree);
-      server ??= await serveRepository({ root: repo });
-      return version;
+      const v = ++version;
+      await fixture.publish(tree, {
+        version: `${v}.0.0`,
+        created: new Date(Date.UTC(2026, 0, 1) + v * 60_000),
+        expiresInDays: 36500,
+        rootExpiresInDays: 36500,
+        deltaHistory: 0,
+      });
+      return v;
     },
     get url(): string {
-      if (!server) throw new Error("publish a release first");
-      return server.url;
+      if (version === 0) throw new Error("publish a release first");
+      return fixture.url;
     },
     /** A new empty directory (or a copy of `from`) for one trial. */
     async trial(from?: string): Promise<string> {

@@ -76,6 +76,20 @@ export async function killTrial(
 const V1 = JSON.stringify(sortedEntries(expectedTree(1)));
 const V2 = JSON.stringify(sortedEntries(expectedTree(2)));
 
+export type KillPhase = "before commit" | "in commit" | "after commit" | "finished";
+
+/**
+ * Where a killed run stopped, from its FERRY_TEST_TRACE lines (appended as each checkpoint is reached):
+ * before the journal write (the point of no return), between it and the state write, after that, or it
+ * exited by itself before the kill.
+ */
+export function killPhase(run: ChildRun, trace: readonly string[]): KillPhase {
+  if (run.signal !== "SIGKILL") return "finished";
+  const reached = (name: string) => trace.some((line) => line.startsWith(`${name}#`));
+  if (!reached("writeFileAtomic:journal")) return "before commit";
+  return reached("writeFileAtomic:state") ? "after commit" : "in commit";
+}
+
 /** Runs `work` over `items` with `parallel` workers. */
 export async function parallel<T>(
   items: readonly T[],

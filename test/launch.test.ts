@@ -11,30 +11,20 @@ import type { Manifest } from "../src/core/manifest.js";
 import type { Plan } from "../src/core/planner.js";
 import { spaceNeeded } from "../src/core/space.js";
 import { publish } from "../src/publisher/publish.js";
-import { serveRepository } from "../src/server/static-server.js";
 import { sampleGame, writeGame } from "../src/testing/game-fixture.js";
-import {
-  assertTreeIs,
-  keys,
-  publishVersions,
-  readTree,
-  rejectsWith,
-  sortedEntries,
-  tempDir,
-} from "./helpers.js";
+import { assertTreeIs, publishVersions, readTree, rejectsWith, sortedEntries, tempDir } from "./helpers.js";
+import { repoFixture } from "./helpers/served-repo.js";
 
 async function setup(t: Parameters<typeof tempDir>[0]) {
-  const dir = await tempDir(t);
-  const repo = join(dir, "repo");
-  const k = keys();
+  const { dir, repo, server, ...k } = await repoFixture(t);
   await publishVersions(dir, repo, k.key, [1]);
-  const server = await serveRepository({ root: repo });
-  t.after(() => server.close());
   const install = join(dir, "install");
   return {
     dir,
     repo,
-    ...k,
+    key: k.key,
+    pub: k.pub,
+    publicText: k.publicText,
     install,
     run: (extra = {}) => update({ repoUrl: server.url, installDir: install, trust: [k.pub], ...extra }),
     check: () => check({ repoUrl: server.url, installDir: install, trust: [k.pub] }),

@@ -2,14 +2,12 @@ import assert from "node:assert/strict";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { update } from "../src/client/ops/update.js";
 import { FerryError } from "../src/core/errors.js";
 import { Mounts } from "../src/mounts/mounts.js";
 import { mountsFilePath } from "../src/mounts/persist.js";
-import { publish } from "../src/publisher/publish.js";
-import { serveRepository } from "../src/server/static-server.js";
 import { buildZip } from "../src/testing/zip-writer.js";
-import { keys, tempDir } from "./helpers.js";
+import { tempDir } from "./helpers.js";
+import { repoFixture } from "./helpers/served-repo.js";
 
 const enc = (text: string) => new TextEncoder().encode(text);
 const dec = (data: Uint8Array) => new TextDecoder().decode(data);
@@ -17,24 +15,14 @@ const fixedClock = (iso: string) => ({ now: () => new Date(iso), sleep: () => Pr
 
 /** A Ferry install of a two-file release, a directory and a zip archive, each with its own version of a.txt. */
 async function setup(t: Parameters<typeof tempDir>[0]) {
-  const dir = await tempDir(t);
-  const build = join(dir, "build");
-  await mkdir(join(build, "data"), { recursive: true });
-  await writeFile(join(build, "a.txt"), "from install");
-  await writeFile(join(build, "data", "base.json"), "{}");
-  const { key, pub } = keys();
-  await publish({
-    buildDir: build,
-    repo: join(dir, "repo"),
-    version: "1.0.0",
-    key,
-    expiresInDays: 30,
-    rootExpiresInDays: 30,
-  });
-  const server = await serveRepository({ root: join(dir, "repo"), port: 0 });
-  t.after(() => server.close());
+  const fixture = await repoFixture(t);
+  const dir = fixture.dir;
+  await fixture.publish(
+    { "a.txt": "from install", "data/base.json": "{}" },
+    { build: "build", version: "1.0.0", expiresInDays: 30, rootExpiresInDays: 30 },
+  );
   const install = join(dir, "game");
-  await update({ repoUrl: server.url, installDir: install, trust: [pub] });
+  await fixture.update(install);
   await writeFile(join(install, "save.dat"), "untracked"); // beside the install, not part of it
   const modDir = join(dir, "mod");
   await mkdir(modDir);

@@ -30,9 +30,3 @@ export async function sandboxListing(root: string): Promise<string[]> {
   await walk("");
   return out;
 }
-
-export async function sandboxHash(root: string): Promise<string> {
-  return createHash("sha256")
-    .update((await sandboxListing(root)).join("\n"))
-    .digest("hex");
-}

@@ -1,15 +1,14 @@
 /** Client over tree releases (docs/FORMAT.md §5.2, §7): metadata only for what changed, kept objects. */
 import assert from "node:assert/strict";
-import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { readdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { test } from "node:test";
 import { rollback } from "../src/client/ops/launch.js";
 import { repair } from "../src/client/ops/repair.js";
 import { check, update } from "../src/client/ops/update.js";
 import { isFerryError } from "../src/core/errors.js";
-import { publish } from "../src/publisher/publish.js";
-import { serveRepository } from "../src/server/static-server.js";
-import { keys, readTree, sortedEntries, tempDir } from "./helpers.js";
+import { readTree, sortedEntries, tempDir } from "./helpers.js";
+import { repoFixture } from "./helpers/served-repo.js";
 
 /** A game of 12 directories of 30 small text files, plus one multi-chunk file. */
 function game(version: number): Map<string, Buffer> {
@@ -31,37 +30,26 @@ function game(version: number): Map<string, Buffer> {
   return files;
 }
 
-async function writeBuild(dir: string, files: Map<string, Buffer>): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
-  for (const [path, data] of files) {
-    await mkdir(dirname(join(dir, path)), { recursive: true });
-    await writeFile(join(dir, path), data);
-  }
-}
-
 async function setup(t: Parameters<typeof tempDir>[0]) {
-  const dir = await tempDir(t);
-  const repo = join(dir, "repo");
-  const k = keys();
-  await mkdir(repo);
-  const server = await serveRepository({ root: repo });
-  t.after(() => server.close());
-  const install = join(dir, "install");
-  const publishVersion = async (version: number) => {
-    const build = join(dir, `build-v${version}`);
-    await writeBuild(build, game(version));
-    return publish({
-      buildDir: build,
-      repo,
+  const served = await repoFixture(t);
+  const install = join(served.dir, "install");
+  const publishVersion = (version: number) =>
+    served.publish(game(version), {
+      build: `build-v${version}`,
       version: `${version}.0.0`,
-      key: k.key,
       layout: "tree",
       expiresInDays: 365,
       rootExpiresInDays: 365,
     });
+  const { dir, repo } = served;
+  return {
+    dir,
+    repo,
+    install,
+    options: served.options(install),
+    publishVersion,
+    build: (v: number) => join(dir, `build-v${v}`),
   };
-  const options = { repoUrl: server.url, installDir: install, trust: [k.pub] };
-  return { dir, repo, install, options, publishVersion, build: (v: number) => join(dir, `build-v${v}`) };
 }
 
 test("tree release: install, no-change check, small update, kept objects", async (t) => {

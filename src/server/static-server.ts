@@ -233,7 +233,7 @@ async function handle(rootReal: string, req: IncomingMessage, res: ServerRespons
   }
 }
 
-interface Range {
+export interface Range {
   start: number;
   /** Exclusive. */
   end: number;
@@ -319,7 +319,7 @@ async function openInsideRoot(
 }
 
 /** If-None-Match with weak comparison (RFC 9110 §13.1.2): `*` or any listed tag whose opaque part matches. */
-function noneMatch(header: string | undefined, etag: string): boolean {
+export function noneMatch(header: string | undefined, etag: string): boolean {
   if (header === undefined) return false;
   if (header.trim() === "*") return true;
   for (const match of header.matchAll(/(?:W\/)?("[^"]*")/g)) {
@@ -334,7 +334,7 @@ function noneMatch(header: string | undefined, etag: string): boolean {
  * or overlapping ranges that together exceed the file, an amplification guard nginx also applies), the
  * satisfiable ranges in request order, or "unsatisfiable" when none is.
  */
-function selectRanges(header: string, size: number): Range[] | "unsatisfiable" | undefined {
+export function selectRanges(header: string, size: number): Range[] | "unsatisfiable" | undefined {
   const match = /^\s*bytes\s*=(.*)$/i.exec(header);
   // An empty file has no byte positions to name; ignoring Range (200, empty body) is what nginx does too.
   if (!match || size === 0) return undefined;
