@@ -22,7 +22,7 @@ import {
   serveRepository,
   update,
 } from "../src/index.js";
-import { sha256 } from "../src/core/hash.js";
+import { sha256 } from "../src/node/node-crypto.js";
 
 // Baseline: the synchronous hash of the core before the ports.
 const nodeCrypto = { sha256: (data: Uint8Array) => sha256(data) };

@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { brotli } from "../src/core/codec.js";
+import { brotli } from "../src/node/node-codec.js";
 import { encodeDelta } from "../src/core/delta-encode.js";
 
 const corpus = join(import.meta.dirname, "..", "..", "..", "shared", "corpus", "shattered-pixel-dungeon");

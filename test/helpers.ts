@@ -3,13 +3,8 @@ import { createHash } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  generateKeyPair,
-  type PublicKey,
-  parsePrivateKey,
-  parsePublicKey,
-  type SigningKey,
-} from "../src/core/keys.js";
+import { type PublicKey, type SigningKey } from "../src/core/keys.js";
+import { generateKeyPair, parsePrivateKey, parsePublicKey } from "../src/node/node-keys.js";
 import { update } from "../src/client/ops/update.js";
 import { FerryError, type FerryErrorCode } from "../src/core/errors.js";
 import { publish } from "../src/publisher/publish.js";

@@ -4,14 +4,8 @@ import { createHash, generateKeyPairSync } from "node:crypto";
 import { describe, it } from "node:test";
 import { canonicalBytes } from "../src/core/canonical-json.js";
 import { expectCode } from "./helpers.js";
-import {
-  generateKeyPair,
-  parsePrivateKey,
-  type PublicKey,
-  parsePublicKey,
-  signBytes,
-  verifyBytes,
-} from "../src/core/keys.js";
+import { type PublicKey, signBytes, verifyBytes } from "../src/core/keys.js";
+import { generateKeyPair, parsePrivateKey, parsePublicKey } from "../src/node/node-keys.js";
 import {
   checkFreshness,
   parsePointer,

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { brotliDecompressSync } from "node:zlib";
 import { applyDelta } from "../src/core/delta-apply.js";
 import { isFerryError } from "../src/core/errors.js";
-import { sha256 } from "../src/core/hash.js";
+import { sha256 } from "../src/node/node-crypto.js";
 import { type Manifest, parseManifest } from "../src/core/manifest.js";
 import { publish, type PublishOptions } from "../src/publisher/publish.js";
 import { sampleGame, writeGame } from "../src/testing/game-fixture.js";

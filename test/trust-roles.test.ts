@@ -6,15 +6,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { canonicalBytes } from "../src/core/canonical-json.js";
 import { expectCode } from "./helpers.js";
-import {
-  generateKeyPair,
-  type PublicKey,
-  parsePrivateKey,
-  publicKeyOf,
-  publicKeyText,
-  type SigningKey,
-  signBytes,
-} from "../src/core/keys.js";
+import { type PublicKey, publicKeyOf, publicKeyText, type SigningKey, signBytes } from "../src/core/keys.js";
+import { generateKeyPair, parsePrivateKey } from "../src/node/node-keys.js";
 import { parsePointer, type PointerBody, signPointer, verifyPointer } from "../src/core/pointer.js";
 import {
   checkRootExpiry,

@@ -191,7 +191,7 @@ export function parseManifest(json: unknown, document = "release manifest"): Man
       throw malformed(document, "file order (must be sorted, unique)");
   }
   const notes = r.has("notes") ? r.string("notes") : undefined;
-  if (notes !== undefined && Buffer.byteLength(notes) > MAX_NOTES_BYTES)
+  if (notes !== undefined && utf8Length(notes) > MAX_NOTES_BYTES)
     throw malformed(document, `notes (more than ${MAX_NOTES_BYTES} bytes)`);
   const runtime = r.has("runtime") ? r.string("runtime", RUNTIME_PATTERN) : undefined;
   return {
@@ -265,4 +265,9 @@ function malformed(document: string, what: string): FerryError {
 
 export function totalSize(manifest: Manifest): number {
   return manifest.files.reduce((sum, f) => sum + f.size, 0);
+}
+
+/** UTF-8 byte length of a string (what Buffer.byteLength measured; lone surrogates count as U+FFFD). */
+export function utf8Length(text: string): number {
+  return new TextEncoder().encode(text).length;
 }

@@ -1,5 +1,5 @@
 import { FerryError } from "./errors.js";
-import { MAX_NOTES_BYTES, RUNTIME_PATTERN } from "./manifest.js";
+import { MAX_NOTES_BYTES, RUNTIME_PATTERN, utf8Length } from "./manifest.js";
 
 /**
  * The optional release information a publish records in the manifest (notes, runtime), validated so
@@ -10,11 +10,11 @@ export function releaseInfo(options: { readonly notes?: string; readonly runtime
   runtime?: string;
 } {
   const { notes, runtime } = options;
-  if (notes !== undefined && Buffer.byteLength(notes) > MAX_NOTES_BYTES) {
+  if (notes !== undefined && utf8Length(notes) > MAX_NOTES_BYTES) {
     throw new FerryError(
       "E_USAGE",
-      `Release notes are ${Buffer.byteLength(notes)} bytes; at most ${MAX_NOTES_BYTES} are allowed. Link to longer notes instead.`,
-      { bytes: Buffer.byteLength(notes) },
+      `Release notes are ${utf8Length(notes)} bytes; at most ${MAX_NOTES_BYTES} are allowed. Link to longer notes instead.`,
+      { bytes: utf8Length(notes) },
     );
   }
   if (runtime !== undefined && !RUNTIME_PATTERN.test(runtime)) {

@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
-import { decode } from "../core/codec.js";
+import { decode, nodeBrotli } from "../node/node-codec.js";
 import { encodeDelta } from "../core/delta-encode.js";
 import { FerryError, ioError } from "../core/errors.js";
-import { sha256 } from "../core/hash.js";
+import { sha256 } from "../node/node-crypto.js";
 import { type FileEntry, MAX_DELTA_SIZE, type Manifest } from "../core/manifest.js";
 import type { PointerBody } from "../core/pointer.js";
 import { readStoredRelease } from "./release-reader.js";
@@ -131,7 +131,7 @@ export async function deltasForFile(
     if (otherwise === 0) continue;
     target ??= await readNewFile(file);
     const source = await readOldFile(store, manifest, old);
-    const delta = encodeDelta(source, target, settings.quality);
+    const delta = encodeDelta(nodeBrotli, source, target, settings.quality);
     if (delta.length > DELTA_KEEP_RATIO * otherwise || delta.length > MAX_DELTA_SIZE) continue;
     const hash = sha256(delta);
     await keep(hash, delta);
