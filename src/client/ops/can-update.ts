@@ -6,7 +6,7 @@ import { makeContext } from "../context.js";
 import type { InstallLayout } from "../install/layout.js";
 import { processAlive, readOwner } from "../install/lock.js";
 import { readState } from "../install/state.js";
-import { loadInstalledManifest } from "./update.js";
+import { loadInstalledManifest } from "../plan/installed-release.js";
 
 export interface CanUpdateOptions {
   readonly installDir: string;

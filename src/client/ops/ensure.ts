@@ -9,7 +9,7 @@ import { hashFile, statMatches } from "../plan/local-index.js";
 import { withoutBaseFiles } from "../install/overlay.js";
 import { type ReselectOptions, type ReselectResult, reselect } from "./reselect.js";
 import { requireState } from "../install/state.js";
-import { loadInstalledManifest } from "./update.js";
+import { loadInstalledManifest } from "../plan/installed-release.js";
 
 /** Content of the installed release, by package and/or path (both empty: everything the install holds). */
 export interface ContentRequest {

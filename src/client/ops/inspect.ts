@@ -3,7 +3,7 @@ import { type ClientDeps, makeContext, withInstall } from "../context.js";
 import { hashFile } from "../plan/local-index.js";
 import { requireState } from "../install/state.js";
 import { FerryError } from "../../core/errors.js";
-import { loadInstalledManifest } from "./update.js";
+import { loadInstalledManifest } from "../plan/installed-release.js";
 import { installedSelection, materialized } from "../install/content.js";
 import { restrict } from "../../core/selection.js";
 import { type LifecycleStatus, lifecycleStatus } from "./lifecycle-status.js";

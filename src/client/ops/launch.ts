@@ -7,7 +7,7 @@ import { readPrevious, rollbackLocked, type RollbackOutcome } from "../apply/pre
 import { encodeState, type InstallState, requireState } from "../install/state.js";
 import type { SignedPointer } from "../../core/pointer.js";
 import { appendUpdateLog } from "../install/update-log.js";
-import { loadInstalledManifest } from "./update.js";
+import { loadInstalledManifest } from "../plan/installed-release.js";
 
 /** Launches without markHealthy after which the next open rolls back (default). */
 export const DEFAULT_MAX_UNHEALTHY_LAUNCHES = 2;

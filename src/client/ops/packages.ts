@@ -5,7 +5,7 @@ import { installedSelection } from "../install/content.js";
 import { requireInstallDir } from "./inspect.js";
 import { type ReselectOptions, type ReselectResult, reselect } from "./reselect.js";
 import { requireState } from "../install/state.js";
-import { loadInstalledManifest } from "./update.js";
+import { loadInstalledManifest } from "../plan/installed-release.js";
 
 export interface PackageInfo {
   readonly name: string;

@@ -14,7 +14,9 @@ import { cacheEntry, type LocalIndex } from "../plan/local-index.js";
 import { encodeState, type InstallState, requireState } from "../install/state.js";
 import { installedRoot, toAnchor, type TrustOption } from "../remote/trust.js";
 import { installedSelection, materialized } from "../install/content.js";
-import { executePlan, loadInstalledRelease, openRepository } from "./update.js";
+import { executePlan } from "../apply/execute.js";
+import { loadInstalledRelease } from "../plan/installed-release.js";
+import { openRepository } from "../remote/open.js";
 
 export interface RepairOptions extends ClientDeps {
   /** Where the installed release's chunks (and, if the local copy is lost, its manifest) are fetched. */

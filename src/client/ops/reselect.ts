@@ -9,7 +9,9 @@ import { buildLocalIndex, cacheEntry } from "../plan/local-index.js";
 import { checkInstalledPointer } from "./repair.js";
 import { encodeState, requireState } from "../install/state.js";
 import type { TrustOption } from "../remote/trust.js";
-import { executePlan, loadInstalledRelease, openRepository } from "./update.js";
+import { executePlan } from "../apply/execute.js";
+import { loadInstalledRelease } from "../plan/installed-release.js";
+import { openRepository } from "../remote/open.js";
 
 export interface ReselectOptions {
   /** Where chunks are fetched; default the repository the install came from (state.json `repo`). */
