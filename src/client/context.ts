@@ -3,6 +3,10 @@ import { HttpTransport, type HttpTransportOptions } from "../node/http-transport
 import { NodeFileSystem } from "../node/node-fs.js";
 import { DEFAULT_RENAME_WAIT_MS, RenameRetryFileSystem } from "../node/rename-retry.js";
 import { systemClock } from "../node/system-clock.js";
+import { nodeBrotli } from "../node/node-codec.js";
+import { nodeCrypto } from "../node/node-crypto.js";
+import type { Brotli } from "../ports/codec.js";
+import type { Crypto } from "../ports/crypto.js";
 import { FerryError, ioError, isFerryError } from "../core/errors.js";
 import type { Clock } from "../ports/clock.js";
 import type { FileSystem } from "../ports/fs.js";
@@ -18,6 +22,10 @@ export interface ClientDeps {
   readonly fs?: FileSystem;
   readonly transport?: Transport;
   readonly clock?: Clock;
+  /** Hashing and signature checks (default node:crypto). */
+  readonly crypto?: Crypto;
+  /** Brotli decoding (default node:zlib). */
+  readonly brotli?: Brotli;
   readonly onEvent?: EventSink;
   readonly signal?: AbortSignal;
   /** Wait this long for another updater's lock (default 0: fail with E_LOCKED). */
@@ -43,6 +51,8 @@ export interface Context {
   readonly fs: FileSystem;
   readonly transport: Transport;
   readonly clock: Clock;
+  readonly crypto: Crypto;
+  readonly brotli: Brotli;
   readonly emit: EventSink;
   readonly signal: AbortSignal | undefined;
   readonly layout: InstallLayout;
@@ -68,6 +78,8 @@ export function makeContext(installDir: string, deps: ClientDeps, defaultDeadlin
       new RenameRetryFileSystem(new NodeFileSystem(), { clock, maxWaitMs: DEFAULT_RENAME_WAIT_MS }),
     transport: deps.transport ?? new HttpTransport(deps.network ?? {}),
     clock,
+    crypto: deps.crypto ?? nodeCrypto,
+    brotli: deps.brotli ?? nodeBrotli,
     emit: deps.onEvent ?? (() => undefined),
     signal,
     layout: new InstallLayout(resolve(installDir)),

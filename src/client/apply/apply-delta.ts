@@ -1,6 +1,7 @@
+import type { Brotli } from "../../ports/codec.js";
 import { applyDelta } from "../../core/delta-apply.js";
 import { FerryError } from "../../core/errors.js";
-import { sha256, sha256Stream } from "../../core/hash.js";
+import { sha256, sha256Stream } from "../../node/node-crypto.js";
 import type { ChunkRef } from "../../core/manifest.js";
 import { deltaChunk, type DeltaSource } from "../../core/planner.js";
 import type { FileSystem, FileWriter } from "../../ports/fs.js";
@@ -20,6 +21,7 @@ export async function writeFromDelta(
     readonly fs: FileSystem;
     readonly layout: InstallLayout;
     readonly refetch: (chunk: ChunkRef) => Promise<void>;
+    readonly brotli: Brotli;
   },
   delta: DeltaSource,
   target: { readonly path: string; readonly size: number },
@@ -44,6 +46,7 @@ export async function writeFromDelta(
   }
   const counters = { copiedBytes: 0 };
   const windows = applyDelta(
+    deps.brotli,
     bytes,
     (offset, length) => fs.readRange(sourcePath, offset, length),
     { sourceSize: delta.ref.fromSize, targetSize: target.size },

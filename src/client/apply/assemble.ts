@@ -1,5 +1,6 @@
+import type { Brotli } from "../../ports/codec.js";
 import { FerryError } from "../../core/errors.js";
-import { sha256, sha256Stream } from "../../core/hash.js";
+import { sha256, sha256Stream } from "../../node/node-crypto.js";
 import type { ChunkRef } from "../../core/manifest.js";
 import type { ChunkSource, FileWrite } from "../../core/planner.js";
 import type { FileStat, FileSystem } from "../../ports/fs.js";
@@ -11,6 +12,8 @@ export interface AssembleDeps {
   readonly layout: InstallLayout;
   /** Downloads one chunk into staging (when a local or staged copy turns out to be damaged). */
   readonly refetch: (chunk: ChunkRef) => Promise<void>;
+  /** Decodes delta windows. */
+  readonly brotli: Brotli;
 }
 
 /** How a file was built: from its chunks, from its delta, or from its chunks because the delta's source changed. */

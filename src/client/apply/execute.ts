@@ -79,6 +79,7 @@ export async function executePlan(
 
   await checkDiskSpace(ctx, plan, manifest, input.manifestBytes.length, input.state.pointer, input.previous);
   const fetcher = new ChunkFetcher({
+    brotli: ctx.brotli,
     transport: ctx.transport,
     clock: ctx.clock,
     fs: ctx.fs,
@@ -120,7 +121,7 @@ export async function executePlan(
       );
     }
     const result = await assembleFile(
-      { fs: ctx.fs, layout: ctx.layout, refetch: (chunk) => fetcher.fetchOne(chunk) },
+      { fs: ctx.fs, layout: ctx.layout, refetch: (chunk) => fetcher.fetchOne(chunk), brotli: ctx.brotli },
       write,
       String(i),
     );

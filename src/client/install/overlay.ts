@@ -1,5 +1,5 @@
 import { join, resolve } from "node:path";
-import { sha256Stream } from "../../core/hash.js";
+import { sha256Stream } from "../../node/node-crypto.js";
 import type { Manifest } from "../../core/manifest.js";
 import { assertSafePath } from "../../core/paths.js";
 import { NodeFileSystem } from "../../node/node-fs.js";

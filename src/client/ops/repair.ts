@@ -1,6 +1,7 @@
+import type { Crypto } from "../../ports/crypto.js";
 import { canonicalJson } from "../../core/canonical-json.js";
 import { FerryError } from "../../core/errors.js";
-import { sha256Stream } from "../../core/hash.js";
+import { sha256Stream } from "../../node/node-crypto.js";
 import type { FileEntry, Manifest } from "../../core/manifest.js";
 import { type LocalFile, plan as makePlan } from "../../core/planner.js";
 import { parsePointer, verifyPointer } from "../../core/pointer.js";
@@ -65,7 +66,7 @@ export async function repair(options: RepairOptions): Promise<RepairResult> {
   await requireInstallDir(ctx);
   return withInstall(ctx, options, async () => {
     const state = await requireState(ctx.fs, ctx.layout);
-    checkInstalledPointer(state, options.trust, ctx.layout.state);
+    await checkInstalledPointer(state, options.trust, ctx.layout.state, ctx.crypto);
     const repo = openRepository(ctx, options);
     const release = await loadInstalledRelease(ctx, state, repo);
     const full = release.manifest;
@@ -128,10 +129,15 @@ export async function repair(options: RepairOptions): Promise<RepairResult> {
 }
 
 /** The state's pin must come from a pointer the install's trusted root authorises, naming this very manifest. */
-export function checkInstalledPointer(state: InstallState, trust: TrustOption, where: string): void {
-  const root = installedRoot(toAnchor(trust), state);
+export async function checkInstalledPointer(
+  state: InstallState,
+  trust: TrustOption,
+  where: string,
+  crypto: Crypto,
+): Promise<void> {
+  const root = await installedRoot(toAnchor(trust), state, crypto);
   const bytes = new TextEncoder().encode(JSON.stringify(state.pointer ?? null));
-  const pointer = verifyPointer(parsePointer(bytes, where), root.body);
+  const pointer = (await verifyPointer(parsePointer(bytes, where), root.body, crypto));
   if (pointer.body.manifest.hash !== state.manifest.hash || pointer.body.version !== state.version) {
     throw new FerryError(
       "E_SIGNATURE",

@@ -46,7 +46,7 @@ export async function reselect(
   change: (current: Selection, manifest: Manifest) => Selection,
 ): Promise<ReselectResult> {
   const state = await requireState(ctx.fs, ctx.layout);
-  checkInstalledPointer(state, options.trust, ctx.layout.state);
+  await checkInstalledPointer(state, options.trust, ctx.layout.state, ctx.crypto);
   const repo = openRepository(ctx, { repoUrl: options.repoUrl ?? state.repo, ...maxAttempts(options) });
   const release = await loadInstalledRelease(ctx, state, repo);
   const manifest = release.manifest;

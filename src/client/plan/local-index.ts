@@ -1,5 +1,5 @@
 import { Chunker, type ChunkingParams } from "../../core/chunker.js";
-import { sha256, sha256Stream } from "../../core/hash.js";
+import { sha256, sha256Stream } from "../../node/node-crypto.js";
 import type { Manifest } from "../../core/manifest.js";
 import type { LocalFile } from "../../core/planner.js";
 import type { FileStat, FileSystem } from "../../ports/fs.js";

@@ -1,4 +1,4 @@
-import { sha256 } from "../../core/hash.js";
+import { sha256 } from "../../node/node-crypto.js";
 import type { MirroredSource } from "./pointer-sources.js";
 
 /**
