@@ -24,6 +24,19 @@ export function expectCode(fn: () => unknown, code: FerryErrorCode): FerryError 
   return caught;
 }
 
+/** expectCode for an operation that may be asynchronous: the same checks on its rejection. */
+export async function expectCodeAsync(fn: () => Promise<unknown>, code: FerryErrorCode): Promise<FerryError> {
+  let caught: unknown;
+  try {
+    await fn();
+  } catch (e) {
+    caught = e;
+  }
+  assert.ok(caught instanceof FerryError, `expected FerryError ${code}, got ${String(caught)}`);
+  assert.equal(caught.code, code, caught.message);
+  return caught;
+}
+
 export async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "ferry-test-"));
   t.after(() => rm(dir, { recursive: true, force: true }));

@@ -11,6 +11,7 @@ import { type Manifest, parseManifest } from "../src/core/manifest.js";
 import { publish, type PublishOptions } from "../src/publisher/publish.js";
 import { sampleGame, writeGame } from "../src/testing/game-fixture.js";
 import { keys, tempDir } from "./helpers.js";
+import { nodeBrotli } from "../src/node/node-codec.js";
 
 async function publishTwo(dir: string, repo: string, options: Partial<PublishOptions> = {}) {
   const { key } = keys();
@@ -67,12 +68,11 @@ test("published deltas rebuild the new file from the old one, and publishing sta
       `${file.path}: delta ${delta.length} B vs chunks ${chunkBytes} B`,
     );
     const out: Uint8Array[] = [];
-    for await (const w of applyDelta(
+    for await (const w of applyDelta(nodeBrotli,
       bytes,
       async (o, l) => old.subarray(o, o + l),
       { sourceSize: old.length, targetSize: file.size },
-      file.path,
-    ))
+      file.path,))
       out.push(w);
     assert.ok(Buffer.concat(out).equals(v2.get(file.path)!.data), `${file.path} rebuilt exactly`);
   }
