@@ -19,7 +19,8 @@ export function ed25519KeyObject(raw: Uint8Array): KeyObject {
 
 /** The raw 32 bytes of an Ed25519 KeyObject (public, or the public half of a private one). */
 export function ed25519Raw(key: KeyObject): Uint8Array {
-  const der = createPublicKey(key).export({ format: "der", type: "spki" });
+  const publicKey = key.type === "public" ? key : createPublicKey(key);
+  const der = publicKey.export({ format: "der", type: "spki" });
   return new Uint8Array(der.subarray(SPKI_PREFIX.length));
 }
 
