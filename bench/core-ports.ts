@@ -5,6 +5,8 @@
  * - chunk+hash: the corpus release SPD v3.2.5 (files already in memory), cut and every chunk hashed;
  * - publish: SPD v3.0.0 into a fresh temporary repository;
  * - update: an install of SPD v3.0.0 to v3.2.5 over loopback HTTP (install copied fresh per run).
+ * Hashing goes through the crypto port (await nodeCrypto.sha256); the baseline before the port (commit
+ * "bench/core-ports: Node-path baseline") called the core's synchronous sha256 in the same loops.
  *
  *   npx tsc -p tsconfig.json && node dist/bench/core-ports.js
  *   FERRY_BENCH_RUNS=7 node dist/bench/core-ports.js
@@ -22,10 +24,7 @@ import {
   serveRepository,
   update,
 } from "../src/index.js";
-import { sha256 } from "../src/node/node-crypto.js";
-
-// Baseline: the synchronous hash of the core before the ports.
-const nodeCrypto = { sha256: (data: Uint8Array) => sha256(data) };
+import { nodeCrypto } from "../src/node/node-crypto.js";
 import { listTree } from "./peer-tools.js";
 
 const RUNS = Number(process.env.FERRY_BENCH_RUNS ?? "7");
@@ -80,7 +79,7 @@ async function main(): Promise<void> {
   const hashMs = await timed("sha256 64 KiB x 256 MiB", RUNS, async () => {
     for (let done = 0; done < total; done += CHUNK) {
       const offset = done % data.length;
-      nodeCrypto.sha256(data.subarray(offset, offset + CHUNK));
+      await nodeCrypto.sha256(data.subarray(offset, offset + CHUNK));
     }
   });
   rows.push([
@@ -96,7 +95,7 @@ async function main(): Promise<void> {
     for (const file of files) {
       const chunker = new Chunker();
       for (const chunk of [...chunker.push(file), ...chunker.finish()]) {
-        nodeCrypto.sha256(chunk);
+        await nodeCrypto.sha256(chunk);
         chunks++;
       }
     }
