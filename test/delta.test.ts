@@ -12,7 +12,13 @@ import { nodeBrotli } from "../src/node/node-codec.js";
 async function apply(delta: Uint8Array, source: Uint8Array, targetSize: number): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   const read = async (offset: number, length: number) => source.subarray(offset, offset + length);
-  for await (const part of applyDelta(nodeBrotli, delta, read, { sourceSize: source.length, targetSize }, "test delta")) {
+  for await (const part of applyDelta(
+    nodeBrotli,
+    delta,
+    read,
+    { sourceSize: source.length, targetSize },
+    "test delta",
+  )) {
     assert.ok(part.length <= DELTA_WINDOW);
     parts.push(part);
   }

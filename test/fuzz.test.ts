@@ -216,13 +216,13 @@ const TARGETS: FuzzTarget<any>[] = [
     name: "channel pointer (verifyPointer)",
     weight: 22,
     input: fc.oneof(bytesOrMutations(POINTER_DOC), resignedPointer),
-    run: async (bytes: Uint8Array) => (await verifyPointer(parsePointer(bytes, URL), ROOT, nodeCrypto)),
+    run: async (bytes: Uint8Array) => await verifyPointer(parsePointer(bytes, URL), ROOT, nodeCrypto),
   },
   {
     name: "root metadata (trustShippedRoot)",
     weight: 10,
     input: fc.oneof(bytesOrMutations(ROOT_DOC), resignedRoot),
-    run: async (bytes: Uint8Array) => (await trustShippedRoot(bytes, "fuzz root", nodeCrypto)),
+    run: async (bytes: Uint8Array) => await trustShippedRoot(bytes, "fuzz root", nodeCrypto),
   },
   {
     name: "binary delta (applyDelta)",

@@ -51,7 +51,7 @@ async function verifyWith(bytes: Uint8Array, keys: readonly PublicKey[]) {
       release: { keyids: keys.map((k) => k.keyid), threshold: 1 },
     },
   };
-  return (await verifyPointer(parsePointer(bytes, URL), root, nodeCrypto));
+  return await verifyPointer(parsePointer(bytes, URL), root, nodeCrypto);
 }
 
 function parseDoc(bytes: Uint8Array): Doc {
@@ -86,11 +86,11 @@ describe("keys", async () => {
     const data = new TextEncoder().encode("hello");
     const sig = signBytes(privateA, data);
     assert.equal(Buffer.from(sig, "base64").length, 64);
-    assert.equal((await verifyBytes(nodeCrypto, publicA, data, sig)), true);
-    assert.equal((await verifyBytes(nodeCrypto, publicB, data, sig)), false);
-    assert.equal((await verifyBytes(nodeCrypto, publicA, new TextEncoder().encode("hellO"), sig)), false);
-    assert.equal((await verifyBytes(nodeCrypto, publicA, data, "")), false);
-    assert.equal((await verifyBytes(nodeCrypto, publicA, data, Buffer.alloc(63).toString("base64"))), false);
+    assert.equal(await verifyBytes(nodeCrypto, publicA, data, sig), true);
+    assert.equal(await verifyBytes(nodeCrypto, publicB, data, sig), false);
+    assert.equal(await verifyBytes(nodeCrypto, publicA, new TextEncoder().encode("hellO"), sig), false);
+    assert.equal(await verifyBytes(nodeCrypto, publicA, data, ""), false);
+    assert.equal(await verifyBytes(nodeCrypto, publicA, data, Buffer.alloc(63).toString("base64")), false);
   });
 
   it("parsePublicKey rejects garbage with E_KEY", async () => {
@@ -114,11 +114,15 @@ describe("keys", async () => {
     await expectCodeAsync(async () => parsePrivateKey("not a key", "test.key"), "E_KEY");
     await expectCodeAsync(async () => parsePrivateKey(pairA.publicText, "test.key"), "E_KEY");
     const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 });
-    await expectCodeAsync(async () => parsePrivateKey(rsa.privateKey.export({ format: "pem", type: "pkcs8" }).toString(), "rsa.key"),
+    await expectCodeAsync(
+      async () =>
+        parsePrivateKey(rsa.privateKey.export({ format: "pem", type: "pkcs8" }).toString(), "rsa.key"),
       "E_KEY",
     );
     const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
-    await expectCodeAsync(async () => parsePrivateKey(ec.privateKey.export({ format: "pem", type: "pkcs8" }).toString(), "ec.key"),
+    await expectCodeAsync(
+      async () =>
+        parsePrivateKey(ec.privateKey.export({ format: "pem", type: "pkcs8" }).toString(), "ec.key"),
       "E_KEY",
     );
   });
@@ -139,7 +143,10 @@ describe("pointer: sign and verify", async () => {
 
   it("the signature covers the canonical JSON bytes of `signed`", async () => {
     const doc = parseDoc(signPointer(BODY, [privateA]));
-    assert.equal((await verifyBytes(nodeCrypto, publicA, canonicalBytes(doc.signed), doc.signatures[0]!.sig)), true);
+    assert.equal(
+      await verifyBytes(nodeCrypto, publicA, canonicalBytes(doc.signed), doc.signatures[0]!.sig),
+      true,
+    );
   });
 
   it("verifies when one of several trusted keys signed it", async () => {
@@ -239,10 +246,19 @@ describe("pointer: sign and verify", async () => {
   });
 
   it("malformed documents -> E_FORMAT", async () => {
-    await expectCodeAsync(async () => verifyWith(new TextEncoder().encode("not json"), [publicA]), "E_FORMAT");
-    await expectCodeAsync(async () => verifyWith(new Uint8Array([0xff, 0xfe, 0x7b, 0x7d]), [publicA]), "E_FORMAT");
+    await expectCodeAsync(
+      async () => verifyWith(new TextEncoder().encode("not json"), [publicA]),
+      "E_FORMAT",
+    );
+    await expectCodeAsync(
+      async () => verifyWith(new Uint8Array([0xff, 0xfe, 0x7b, 0x7d]), [publicA]),
+      "E_FORMAT",
+    );
     await expectCodeAsync(async () => verifyWith(encode({ signatures: [] }), [publicA]), "E_FORMAT");
-    await expectCodeAsync(async () => verifyWith(encode({ signed: {}, signatures: "x" }), [publicA]), "E_FORMAT");
+    await expectCodeAsync(
+      async () => verifyWith(encode({ signed: {}, signatures: "x" }), [publicA]),
+      "E_FORMAT",
+    );
   });
 
   it("a validly signed pointer with format 2 -> E_UNSUPPORTED_FORMAT; bad fields -> E_FORMAT", async () => {
@@ -253,15 +269,30 @@ describe("pointer: sign and verify", async () => {
       });
     const base = { format: 1, type: "ferry-channel", ...BODY };
     assert.deepEqual((await verifyWith(signCustom(base), [publicA])).body, BODY);
-    await expectCodeAsync(async () => verifyWith(signCustom({ ...base, format: 2 }), [publicA]), "E_UNSUPPORTED_FORMAT");
-    await expectCodeAsync(async () => verifyWith(signCustom({ ...base, requires: ["tuf"] }), [publicA]),
+    await expectCodeAsync(
+      async () => verifyWith(signCustom({ ...base, format: 2 }), [publicA]),
       "E_UNSUPPORTED_FORMAT",
     );
-    await expectCodeAsync(async () => verifyWith(signCustom({ ...base, type: "ferry-release" }), [publicA]), "E_FORMAT");
-    await expectCodeAsync(async () => verifyWith(signCustom({ ...base, channel: "Stable" }), [publicA]), "E_FORMAT");
+    await expectCodeAsync(
+      async () => verifyWith(signCustom({ ...base, requires: ["tuf"] }), [publicA]),
+      "E_UNSUPPORTED_FORMAT",
+    );
+    await expectCodeAsync(
+      async () => verifyWith(signCustom({ ...base, type: "ferry-release" }), [publicA]),
+      "E_FORMAT",
+    );
+    await expectCodeAsync(
+      async () => verifyWith(signCustom({ ...base, channel: "Stable" }), [publicA]),
+      "E_FORMAT",
+    );
     await expectCodeAsync(async () => verifyWith(signCustom({ ...base, serial: 0 }), [publicA]), "E_FORMAT");
-    await expectCodeAsync(async () => verifyWith(signCustom({ ...base, expires: "tomorrow" }), [publicA]), "E_FORMAT");
-    await expectCodeAsync(async () => verifyWith(signCustom({ ...base, manifest: { ...BODY.manifest, codec: "raw" } }), [publicA]),
+    await expectCodeAsync(
+      async () => verifyWith(signCustom({ ...base, expires: "tomorrow" }), [publicA]),
+      "E_FORMAT",
+    );
+    await expectCodeAsync(
+      async () =>
+        verifyWith(signCustom({ ...base, manifest: { ...BODY.manifest, codec: "raw" } }), [publicA]),
       "E_FORMAT",
     );
     // Unknown fields inside `signed` are covered by the signature and otherwise ignored.
@@ -286,24 +317,30 @@ describe("pointer: checkFreshness", async () => {
   });
 
   it("expired before now -> E_EXPIRED, message mentions the clock", async () => {
-    const err = await expectCodeAsync(async () => checkFreshness(BODY, new Date("2027-06-01T00:00:00Z"), installed, URL),
+    const err = await expectCodeAsync(
+      async () => checkFreshness(BODY, new Date("2027-06-01T00:00:00Z"), installed, URL),
       "E_EXPIRED",
     );
     assert.match(err.message, /clock/);
   });
 
   it("lower serial -> E_ROLLBACK", async () => {
-    await expectCodeAsync(async () =>
+    await expectCodeAsync(
+      async () =>
         checkFreshness(BODY, before, { serial: 8, manifestHash: BODY.manifest.hash, version: "1.0" }, URL),
       "E_ROLLBACK",
     );
-    await expectCodeAsync(async () => checkFreshness(BODY, before, { serial: 100, manifestHash: "cd".repeat(32), version: "1.0" }, URL),
+    await expectCodeAsync(
+      async () =>
+        checkFreshness(BODY, before, { serial: 100, manifestHash: "cd".repeat(32), version: "1.0" }, URL),
       "E_ROLLBACK",
     );
   });
 
   it("same serial naming another manifest -> E_ROLLBACK", async () => {
-    await expectCodeAsync(async () => checkFreshness(BODY, before, { serial: 7, manifestHash: "cd".repeat(32), version: "1.0" }, URL),
+    await expectCodeAsync(
+      async () =>
+        checkFreshness(BODY, before, { serial: 7, manifestHash: "cd".repeat(32), version: "1.0" }, URL),
       "E_ROLLBACK",
     );
   });
@@ -313,7 +350,8 @@ describe("pointer: checkFreshness", async () => {
   });
 
   it("lower release version with a higher serial -> E_ROLLBACK naming both versions", async () => {
-    const err = await expectCodeAsync(async () =>
+    const err = await expectCodeAsync(
+      async () =>
         checkFreshness(BODY, before, { serial: 6, manifestHash: "cd".repeat(32), version: "1.10.0" }, URL),
       "E_ROLLBACK",
     );
@@ -321,7 +359,8 @@ describe("pointer: checkFreshness", async () => {
   });
 
   it("a pre-release after its release -> E_ROLLBACK", async () => {
-    await expectCodeAsync(async () =>
+    await expectCodeAsync(
+      async () =>
         checkFreshness(
           { ...BODY, version: "1.2.0-rc.1" },
           before,

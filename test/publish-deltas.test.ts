@@ -68,11 +68,13 @@ test("published deltas rebuild the new file from the old one, and publishing sta
       `${file.path}: delta ${delta.length} B vs chunks ${chunkBytes} B`,
     );
     const out: Uint8Array[] = [];
-    for await (const w of applyDelta(nodeBrotli,
+    for await (const w of applyDelta(
+      nodeBrotli,
       bytes,
       async (o, l) => old.subarray(o, o + l),
       { sourceSize: old.length, targetSize: file.size },
-      file.path,))
+      file.path,
+    ))
       out.push(w);
     assert.ok(Buffer.concat(out).equals(v2.get(file.path)!.data), `${file.path} rebuilt exactly`);
   }

@@ -34,8 +34,8 @@ test("rollout bucketing: over 10,000 install ids each share is within 2 points o
   const other = createHash("sha256").update("another release").digest("hex");
   let same = 0;
   for (const id of population.slice(0, 1000)) {
-    const bucket = (await rolloutBucket(nodeCrypto, id, release));
-    assert.equal(bucket, (await rolloutBucket(nodeCrypto, id, release)));
+    const bucket = await rolloutBucket(nodeCrypto, id, release);
+    assert.equal(bucket, await rolloutBucket(nodeCrypto, id, release));
     assert.ok(bucket >= 0 && bucket < ROLLOUT_BUCKETS);
     if ((await rolloutBucket(nodeCrypto, id, other)) < 1000 && bucket < 1000) same++;
   }
@@ -71,9 +71,13 @@ test("selectRelease: raising a rollout only adds installs; outside stays, never 
   for (const id of at10) assert.ok(at30.has(id), "an install inside at 10 % is inside at 30 %");
   const out = population.find((id) => !at30.has(id))!;
   assert.equal((await selectRelease(nodeCrypto, body(3000), out, installedV1)).reason, "fallback");
-  assert.equal((await selectRelease(nodeCrypto, body(3000), out, undefined)).target.version, "1.0.0", "fresh: the fallback");
+  assert.equal(
+    (await selectRelease(nodeCrypto, body(3000), out, undefined)).target.version,
+    "1.0.0",
+    "fresh: the fallback",
+  );
   const onV2 = { version: "2.0.0", manifest: ref(2).manifest };
-  const lowered = (await selectRelease(nodeCrypto, body(0), out, onV2));
+  const lowered = await selectRelease(nodeCrypto, body(0), out, onV2);
   assert.deepEqual([lowered.reason, lowered.target.version], ["stay", "2.0.0"]);
 });
 
@@ -131,7 +135,7 @@ test("staged rollout and halt end to end: installs inside and outside the bucket
 
   const c = await check({ repoUrl: server.url, installDir: outside, trust: [k.pub] });
   assert.deepEqual([c.updateAvailable, c.selection], [false, "fallback"]);
-  assert.equal(c.rolloutBucket, (await rolloutBucket(nodeCrypto, outsideId, v2.manifestHash)));
+  assert.equal(c.rolloutBucket, await rolloutBucket(nodeCrypto, outsideId, v2.manifestHash));
   assert.equal((await run(inside)).version, "2.0.0");
   assert.equal((await run(outside)).upToDate, true);
   assert.equal((await run(freshInside)).version, "2.0.0");
@@ -139,7 +143,7 @@ test("staged rollout and halt end to end: installs inside and outside the bucket
   await assertTreeIs(inside, 2);
   await assertTreeIs(outside, 1);
   const st = await status(inside);
-  assert.equal(st.lifecycle.rolloutBucket, (await rolloutBucket(nodeCrypto, insideId, v2.manifestHash)));
+  assert.equal(st.lifecycle.rolloutBucket, await rolloutBucket(nodeCrypto, insideId, v2.manifestHash));
   assert.equal(st.lifecycle.rolloutBasisPoints, 5000);
 
   // Halt: the channel points at 1.0.0 again with a higher serial and no new version number.

@@ -201,30 +201,39 @@ describe("parted recipes", () => {
   });
 
   it("refuses a recipe whose parts multiply beyond the chunk limit", async () => {
-    const leaf = storeJson({
-      format: 1,
-      type: "ferry-recipe",
-      packs: [["a".repeat(64), 1e12]],
-      chunks: Array.from({ length: 512 }, (_, i) => [sha(`c${i}`), 1, 0, i, 1, "raw"]),
-    }, nodePorts);
+    const leaf = storeJson(
+      {
+        format: 1,
+        type: "ferry-recipe",
+        packs: [["a".repeat(64), 1e12]],
+        chunks: Array.from({ length: 512 }, (_, i) => [sha(`c${i}`), 1, 0, i, 1, "raw"]),
+      },
+      nodePorts,
+    );
     let level = leaf;
     const objects = [leaf];
     for (let d = 0; d < 4; d++) {
-      level = storeJson({
-        format: 1,
-        type: "ferry-recipe",
-        parts: Array.from({ length: 256 }, () => level.ref),
-      }, nodePorts);
+      level = storeJson(
+        {
+          format: 1,
+          type: "ferry-recipe",
+          parts: Array.from({ length: 256 }, () => level.ref),
+        },
+        nodePorts,
+      );
       objects.push(level);
     }
-    const dir = storeJson({
-      format: 1,
-      type: "ferry-tree",
-      packs: [],
-      entries: [
-        { name: "f", size: 1, sha256: sha("x"), executable: false, package: "base", recipe: level.ref },
-      ],
-    }, nodePorts);
+    const dir = storeJson(
+      {
+        format: 1,
+        type: "ferry-tree",
+        packs: [],
+        entries: [
+          { name: "f", size: 1, sha256: sha("x"), executable: false, package: "base", recipe: level.ref },
+        ],
+      },
+      nodePorts,
+    );
     const header = {
       ...(bigFile([1], "1.0.0").header as object),
       requires: ["tree", "recipe-parts"],

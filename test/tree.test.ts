@@ -61,7 +61,9 @@ describe("tree layout", () => {
     ];
     const before = buildTree(manifestOf(files), nodePorts);
     const after = buildTree(
-      manifestOf(files.map((f) => (f.path === "a/b/c/one.txt" ? { ...f, content: 9 } : f))), nodePorts,);
+      manifestOf(files.map((f) => (f.path === "a/b/c/one.txt" ? { ...f, content: 9 } : f))),
+      nodePorts,
+    );
     const old = new Set(before.objects.map((o) => o.ref.hash));
     const fresh = after.objects.filter((o) => !old.has(o.ref.hash));
     // root, a, a/b, a/b/c: the one-chunk file is inline, so no recipe changes.
@@ -194,7 +196,10 @@ describe("tree layout: hostile objects", () => {
   });
 
   it("refuses a pack named with two sizes", async () => {
-    const sub = storeJson({ format: 1, type: "ferry-tree", packs: [[H("a"), 2000]], entries: [file("b")] }, nodePorts);
+    const sub = storeJson(
+      { format: 1, type: "ferry-tree", packs: [[H("a"), 2000]], entries: [file("b")] },
+      nodePorts,
+    );
     const { header, store } = handTree([file("a"), { name: "d", tree: sub.ref }]);
     store.byHash.set(sub.ref.hash, sub.bytes);
     await rejectsWith(materializeTree(header, "test", store.load), "E_FORMAT", "pack sizes");
@@ -202,18 +207,24 @@ describe("tree layout: hostile objects", () => {
 
   it("refuses a tree that multiplies files through shared subtrees, before building them", async () => {
     // Each level names the level below twice: 2^12 files from 13 small objects.
-    let level = storeJson({ format: 1, type: "ferry-tree", packs: [[H("a"), 1000]], entries: [file("f")] }, nodePorts);
+    let level = storeJson(
+      { format: 1, type: "ferry-tree", packs: [[H("a"), 1000]], entries: [file("f")] },
+      nodePorts,
+    );
     const objects = [level];
     for (let i = 0; i < 12; i++) {
-      level = storeJson({
-        format: 1,
-        type: "ferry-tree",
-        packs: [],
-        entries: [
-          { name: "l", tree: level.ref },
-          { name: "r", tree: level.ref },
-        ],
-      }, nodePorts);
+      level = storeJson(
+        {
+          format: 1,
+          type: "ferry-tree",
+          packs: [],
+          entries: [
+            { name: "l", tree: level.ref },
+            { name: "r", tree: level.ref },
+          ],
+        },
+        nodePorts,
+      );
       objects.push(level);
     }
     const store = memoryStore(objects);
@@ -228,14 +239,17 @@ describe("tree layout: hostile objects", () => {
   });
 
   it("refuses a delta index naming a file the tree lacks", async () => {
-    const index = storeJson({
-      format: 1,
-      type: "ferry-deltas",
-      packs: [[H("a"), 1000]],
-      entries: [
-        { path: "ghost", from: H("2"), fromSize: 5, hash: H("3"), size: 5, pack: 0, offset: 0, length: 5 },
-      ],
-    }, nodePorts);
+    const index = storeJson(
+      {
+        format: 1,
+        type: "ferry-deltas",
+        packs: [[H("a"), 1000]],
+        entries: [
+          { path: "ghost", from: H("2"), fromSize: 5, hash: H("3"), size: 5, pack: 0, offset: 0, length: 5 },
+        ],
+      },
+      nodePorts,
+    );
     const { header, store } = handTree([file("a")], { deltas: [{ from: H("e"), index: index.ref }] });
     store.byHash.set(index.ref.hash, index.bytes);
     await materializeTree(header, "test", store.load); // not read without deltasFrom

@@ -6,11 +6,11 @@
 interface TextEncoder {
   encode(input?: string): Uint8Array;
 }
-declare var TextEncoder: { new (): TextEncoder };
+declare const TextEncoder: { new (): TextEncoder };
 
 interface TextDecoder {
   decode(input?: Uint8Array): string;
 }
-declare var TextDecoder: {
+declare const TextDecoder: {
   new (label?: string, options?: { fatal?: boolean; ignoreBOM?: boolean }): TextDecoder;
 };

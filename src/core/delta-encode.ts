@@ -132,12 +132,7 @@ export function diff(source: Uint8Array, target: Uint8Array): DeltaOp[] {
  * Serializes ops into windows of at most DELTA_WINDOW target bytes, each Brotli-compressed on its own
  * so a decoder holds one window at a time.
  */
-export function encodeDelta(
-  port: Brotli,
-  source: Uint8Array,
-  target: Uint8Array,
-  quality = 11,
-): Uint8Array {
+export function encodeDelta(port: Brotli, source: Uint8Array, target: Uint8Array, quality = 11): Uint8Array {
   const ops = diff(source, target);
   const out: number[] = [...DELTA_MAGIC];
   writeVarint(out, source.length);

@@ -11,7 +11,11 @@ export const ROLLOUT_BUCKETS = 10000;
  * same installs are not always the first to receive an update; deterministic, so raising the percentage
  * only adds installs and never moves one out.
  */
-export async function rolloutBucket(crypto: Crypto, installId: string, manifestHash: string): Promise<number> {
+export async function rolloutBucket(
+  crypto: Crypto,
+  installId: string,
+  manifestHash: string,
+): Promise<number> {
   const digest = await crypto.sha256(new TextEncoder().encode(`${installId}:${manifestHash}`));
   return bucketOfDigest(digest);
 }

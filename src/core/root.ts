@@ -109,7 +109,14 @@ export async function trustShippedRoot(
   crypto: Crypto,
 ): Promise<TrustedRoot> {
   const { envelope, body } = await parseRoot(bytes, source, crypto);
-  await requireThreshold(crypto, envelope, body.keys, body.roles.root, source, "The trusted root file is damaged.");
+  await requireThreshold(
+    crypto,
+    envelope,
+    body.keys,
+    body.roles.root,
+    source,
+    "The trusted root file is damaged.",
+  );
   return { body, document: envelope.document };
 }
 

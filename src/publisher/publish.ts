@@ -234,7 +234,8 @@ async function publishInto(
   // The pointer this publish replaces, and its tag: the pointer write is a compare-and-swap on it.
   const pointerPath = `channels/${channel}.json`;
   const base = await readForSwap(store, pointerPath);
-  const previousPointer = base.data && (await verifiedPointer(await loadRootChain(store), base.data, pointerPath));
+  const previousPointer =
+    base.data && (await verifiedPointer(await loadRootChain(store), base.data, pointerPath));
   const expires = expiryAfterDays(now, options.expiresInDays ?? DEFAULT_POINTER_EXPIRY_DAYS);
   requireVersionAbove(options, previousPointer, channel);
   requireSafeExpiry(expires, options.allowShortExpiry === true, "--allow-short-expiry", [

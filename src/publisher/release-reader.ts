@@ -48,7 +48,9 @@ export async function readStoredReleaseDetail(
   const header = verified(path, bytes, ref.hash, ref.size);
   // A manifest's `previous` names no decoded size: the publisher then decodes under the global cap.
   const raw =
-    ref.rawSize === undefined ? decodeUpTo(nodeBrotli, header, MAX_DECODED_BYTES, path) : decode("br", header, ref.rawSize, path);
+    ref.rawSize === undefined
+      ? decodeUpTo(nodeBrotli, header, MAX_DECODED_BYTES, path)
+      : decode("br", header, ref.rawSize, path);
   const load = async (object: StoredRef, what: string): Promise<Uint8Array> => {
     const at = objectPath(object.hash);
     const stored = await store.read(at);

@@ -82,7 +82,7 @@ async function rewriteChannelLocked(
         },
       );
     }
-    const verified = (await verifyPointer(current, signedUnder.body, nodeCrypto));
+    const verified = await verifyPointer(current, signedUnder.body, nodeCrypto);
     const newest = chain.at(-1)!;
     const now = options.now ?? new Date();
     requireReleaseKeys(newest.body, options.keys, now);

@@ -137,7 +137,7 @@ export async function checkInstalledPointer(
 ): Promise<void> {
   const root = await installedRoot(toAnchor(trust), state, crypto);
   const bytes = new TextEncoder().encode(JSON.stringify(state.pointer ?? null));
-  const pointer = (await verifyPointer(parsePointer(bytes, where), root.body, crypto));
+  const pointer = await verifyPointer(parsePointer(bytes, where), root.body, crypto);
   if (pointer.body.manifest.hash !== state.manifest.hash || pointer.body.version !== state.version) {
     throw new FerryError(
       "E_SIGNATURE",

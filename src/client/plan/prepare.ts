@@ -96,7 +96,8 @@ export async function prepare(
     repositoryPolicy(ctx, options),
     `channel pointer '${channel}'`,
     () => repo.url(`channels/${channel}.json`),
-    () => fetchNewestPointer(recorded.source, channel, anchor, stored, started, ctx.signal, ctx.emit, ctx.crypto),
+    () =>
+      fetchNewestPointer(recorded.source, channel, anchor, stored, started, ctx.signal, ctx.emit, ctx.crypto),
     recorded.fingerprint,
   );
   const root = verified.root;

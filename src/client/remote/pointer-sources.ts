@@ -87,7 +87,7 @@ async function walkRoots(
         { url: src.url(`root/${next}.json`), trusted: start.body.version },
       );
     }
-    chain.push((await trustNextRoot(last.body, bytes, src.url(`root/${next}.json`), crypto)));
+    chain.push(await trustNextRoot(last.body, bytes, src.url(`root/${next}.json`), crypto));
   }
 }
 
@@ -120,7 +120,7 @@ async function readSource(
   const first =
     "body" in start
       ? start
-      : (await trustFirstRoot(await src.rootBytes(1, signal), start.keys, src.url("root/1.json"), crypto));
+      : await trustFirstRoot(await src.rootBytes(1, signal), start.keys, src.url("root/1.json"), crypto);
   return { unverified, ...(await walkRoots(src, first, signal, crypto)) };
 }
 
@@ -170,7 +170,7 @@ async function verifyAgainst(
     }
     throw view.end; // the root it names is absent
   }
-  const pointer = (await verifyPointer(view.unverified, root.body, crypto));
+  const pointer = await verifyPointer(view.unverified, root.body, crypto);
   if (pointer.body.channel !== channel) {
     throw new FerryError(
       "E_SIGNATURE",
@@ -194,7 +194,7 @@ async function passWaypoint(
   if (!at && last.body.version + 1 === waypoint.body.version) {
     try {
       const bytes = new TextEncoder().encode(JSON.stringify(waypoint.document));
-      return [...chain, (await trustNextRoot(last.body, bytes, "the root file passed with --trust", crypto))];
+      return [...chain, await trustNextRoot(last.body, bytes, "the root file passed with --trust", crypto)];
     } catch {
       // reported below
     }
@@ -239,7 +239,7 @@ export async function fetchNewestPointer(
   if (!installed && anchor.kind === "keys") checkKeyAnchor(anchor);
   const start =
     installed?.root ??
-    (anchor.kind === "root" ? (await trustShippedRoot(anchor.bytes, anchor.source, crypto)) : { keys: anchor });
+    (anchor.kind === "root" ? await trustShippedRoot(anchor.bytes, anchor.source, crypto) : { keys: anchor });
   // One source, or one attempt per mirror; when none answers and some failure was transient, the normal
   // failover with backoff follows (pointer and roots from whichever mirror answers).
   const indices = bases.length === 1 ? [undefined] : bases.map((_, i) => i);

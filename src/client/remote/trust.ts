@@ -66,15 +66,15 @@ export async function installedTrust(
   crypto: Crypto,
 ): Promise<{ root: TrustedRoot; waypoint?: TrustedRoot }> {
   // Signatures cover `signed`, so re-encoding the stored document is exact.
-  const storedRoot = (await trustShippedRoot(canonicalBytes(stored.root), "the install's stored root", crypto));
+  const storedRoot = await trustShippedRoot(canonicalBytes(stored.root), "the install's stored root", crypto);
   const known = (keyids: readonly string[]) =>
     keyids.filter((k) => stored.trustedKeys.includes(k) || storedRoot.body.roles.root.keyids.includes(k));
   if (anchor.kind === "root") {
-    const shipped = (await trustShippedRoot(anchor.bytes, anchor.source, crypto));
+    const shipped = await trustShippedRoot(anchor.bytes, anchor.source, crypto);
     const [have, want] = [storedRoot.body.version, shipped.body.version];
     if (want === have + 1) {
       try {
-        return { root: (await trustNextRoot(storedRoot.body, anchor.bytes, anchor.source, crypto)) };
+        return { root: await trustNextRoot(storedRoot.body, anchor.bytes, anchor.source, crypto) };
       } catch (cause) {
         throw foreignRoot(anchor.source, storedRoot, (cause as Error).message);
       }
