@@ -1,8 +1,8 @@
 import type { Brotli } from "../../ports/codec.js";
+import type { Crypto } from "../../ports/crypto.js";
 import { randomBytes } from "node:crypto";
 import { decode } from "../../core/codec.js";
 import { FerryError, isFerryError } from "../../core/errors.js";
-import { sha256 } from "../../node/node-crypto.js";
 import type { ChunkRef, Manifest } from "../../core/manifest.js";
 import { receivedParts } from "../../core/multipart-partial.js";
 import { boundaryOf, type BytePart, parseContentRange, parseMultipart } from "../../core/multipart.js";
@@ -30,8 +30,9 @@ export interface FetcherOptions {
   readonly layout: InstallLayout;
   readonly repo: RemoteRepository;
   readonly manifest: Manifest;
-  /** Decodes the chunks (the operation's codec port). */
+  /** Decodes and verifies the chunks (the operation's ports). */
   readonly brotli: Brotli;
+  readonly crypto: Crypto;
   readonly emit: EventSink;
   readonly signal?: AbortSignal | undefined;
   /** Parallel requests (default 4). */
@@ -418,7 +419,7 @@ export class ChunkFetcher {
     if (!needed?.delete(chunk.hash)) return;
     const what = `chunk ${chunk.hash} at ${url} offset ${chunk.offset}`;
     const data = decode(this.options.brotli, chunk.codec, stored, chunk.size, what);
-    const actual = sha256(data);
+    const actual = await this.options.crypto.sha256(data);
     if (actual !== chunk.hash) {
       needed.set(chunk.hash, chunk); // still needed: another mirror may serve it intact
       throw new FerryError(

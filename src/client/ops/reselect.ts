@@ -53,7 +53,14 @@ export async function reselect(
   const before = installedSelection(state, manifest);
   const after = change(before, manifest);
   const target = await materialized(ctx.fs, manifest, after, state.base);
-  const local = await buildLocalIndex(ctx.fs, ctx.layout, restrict(manifest, before), state.files, target);
+  const local = await buildLocalIndex(
+    ctx.fs,
+    ctx.layout,
+    restrict(manifest, before),
+    state.files,
+    target,
+    ctx.crypto,
+  );
   const stored = new Set(
     (await ctx.fs.readdir(ctx.layout.stagedChunks)).filter((n) => /^[0-9a-f]{64}$/.test(n)),
   );

@@ -133,7 +133,7 @@ export async function prepare(
     const inc = incremental.release;
     const paths = new Set([...inc.tracked.files, ...inc.target.files].map((f) => f.path));
     const stats = await lookupStats(ctx.fs, ctx.layout, stored, paths);
-    const local = await buildLocalIndex(ctx.fs, ctx.layout, inc.tracked, stats, inc.target);
+    const local = await buildLocalIndex(ctx.fs, ctx.layout, inc.tracked, stats, inc.target, ctx.crypto);
     return {
       ...{ pointer, root, trustedKeys, state: stored, repo, manifestBytes: inc.manifestBytes },
       ...{ manifest: checkAgainstPointer(inc.target, pointer), objects: inc.objects, local },
@@ -168,7 +168,7 @@ export async function prepare(
   const target = await materialized(ctx.fs, manifest, carried.selection, base);
   const tracked = installed && current ? restrict(installed.manifest, current) : undefined;
   const statCache = options.force ? {} : (state?.files ?? {});
-  const local = await buildLocalIndex(ctx.fs, ctx.layout, tracked, statCache, target);
+  const local = await buildLocalIndex(ctx.fs, ctx.layout, tracked, statCache, target, ctx.crypto);
   const plan = makePlan(
     target,
     options.force ? forceRewrite(local.files) : local.files,
