@@ -91,7 +91,7 @@ export async function prepare(
   const anchor = toAnchor(options.trust);
   // The newest valid pointer among the mirrors, under the newest root (pointer-sources.ts). A pointer or
   // root damaged on the way fails verification: fetched again, within the retry policy.
-  const recorded = recordedSource(repo);
+  const recorded = recordedSource(repo, ctx.crypto);
   const verified = await retryingVerification(
     repositoryPolicy(ctx, options),
     `channel pointer '${channel}'`,
