@@ -1,4 +1,4 @@
-import { createReadStream } from "node:fs";
+import { NodeFileSystem } from "../node/node-fs.js";
 import { Chunker, type ChunkingParams, DEFAULT_CHUNKING } from "../core/chunker.js";
 import { type Codec, encodeChunkAsync, isIncompressiblePath } from "../core/codec.js";
 import { nodeBrotli } from "../node/node-codec.js";
@@ -245,9 +245,12 @@ async function publishInto(
       : []),
   ]);
 
+  // The build is read through the FileSystem port (scan, chunking, delta targets, packages config).
+  const buildFs = new NodeFileSystem();
   const { rules: packageRules, files } = await loadPackageRules(
     options.buildDir,
-    await scanBuildDirectory(options.buildDir),
+    await scanBuildDirectory(options.buildDir, { fs: buildFs }),
+    buildFs,
   );
   if (files.length === 0 && options.allowEmpty !== true) {
     throw new FerryError(
@@ -301,9 +304,10 @@ async function publishInto(
       if (inFlight.length >= IN_FLIGHT) await inFlight.shift();
     };
     try {
-      for await (const block of createReadStream(file.absolute, { highWaterMark: 1024 * 1024 })) {
-        fileHash.update(block as Uint8Array);
-        for (const chunk of chunker.push(block as Uint8Array)) await handle(chunk);
+      // readBlocks reuses its buffer: the hash and the chunker (which copies) consume each block at once.
+      for await (const block of buildFs.readBlocks(file.absolute)) {
+        fileHash.update(block);
+        for (const chunk of chunker.push(block)) await handle(chunk);
       }
     } catch (error) {
       throw ioError("read", file.absolute, error);
@@ -363,6 +367,7 @@ async function publishInto(
         },
         deltaSettings,
         keepDelta,
+        buildFs,
       );
       for (const d of built)
         options.onEvent?.({ type: "delta", path: file.path, from: d.from, bytes: d.size });
