@@ -13,4 +13,6 @@ export default tseslint.config(
       eqeqeq: "error",
     },
   },
+  // CommonJS config files (dependency-cruiser reads .cjs).
+  { files: ["**/*.cjs"], languageOptions: { sourceType: "commonjs", globals: { module: "writable" } } },
 );

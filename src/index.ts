@@ -43,7 +43,8 @@ export {
 } from "./client/ops/ensure.js";
 export type { ReselectOptions, ReselectResult } from "./client/ops/reselect.js";
 export { type OverlayHit, resolveOverlay } from "./client/install/overlay.js";
-export { applyRuntimeGate, listSetAside, type SetAsideRecord } from "./client/plan/runtime.js";
+export { applyRuntimeGate, listSetAside } from "./client/ops/runtime-gate.js";
+export type { SetAsideRecord } from "./client/plan/runtime.js";
 export { compileGlob, type Glob } from "./core/glob.js";
 export {
   DEFAULT_MAX_UNHEALTHY_LAUNCHES,

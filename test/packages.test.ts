@@ -6,7 +6,7 @@ import { status, verify } from "../src/client/ops/inspect.js";
 import { InstallLayout } from "../src/client/install/layout.js";
 import { changePackages, listPackages } from "../src/client/ops/packages.js";
 import { decodeManifest } from "../src/client/remote/remote.js";
-import { readState } from "../src/client/install/state.js";
+import { readState } from "../src/client/install/read-state.js";
 import { update } from "../src/client/ops/update.js";
 import { isFerryError } from "../src/core/errors.js";
 import { NodeFileSystem } from "../src/node/node-fs.js";

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { verify } from "../src/client/ops/inspect.js";
 import { repair } from "../src/client/ops/repair.js";
 import { decodeManifest } from "../src/client/remote/remote.js";
-import { readState } from "../src/client/install/state.js";
+import { readState } from "../src/client/install/read-state.js";
 import { InstallLayout } from "../src/client/install/layout.js";
 import { NodeFileSystem } from "../src/node/node-fs.js";
 import { isFerryError } from "../src/core/errors.js";

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { check, update } from "../src/client/ops/update.js";
 import { status } from "../src/client/ops/inspect.js";
 import { resolveOverlay } from "../src/client/install/overlay.js";
-import { applyRuntimeGate, listSetAside } from "../src/client/plan/runtime.js";
+import { applyRuntimeGate, listSetAside } from "../src/client/ops/runtime-gate.js";
 import { type FerryError, isFerryError } from "../src/core/errors.js";
 import { ForwardingFileSystem } from "../src/node/forwarding-fs.js";
 import { NodeFileSystem } from "../src/node/node-fs.js";

@@ -13,7 +13,8 @@ import { displacementDir, untrackedAt } from "./displaced.js";
 import { reportDisplaced } from "./displaced-report.js";
 import { statMatches } from "../plan/local-index.js";
 import { preparePrevious } from "./previous.js";
-import { type InstallState, parseState, readState, stateToJson } from "../install/state.js";
+import { type InstallState, parseState, stateToJson } from "../install/state.js";
+import { readState } from "../install/read-state.js";
 import { appendUpdateLog } from "../install/update-log.js";
 
 /**

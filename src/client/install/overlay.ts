@@ -5,7 +5,7 @@ import { assertSafePath } from "../../core/paths.js";
 import { NodeFileSystem } from "../../node/node-fs.js";
 import type { FileSystem } from "../../ports/fs.js";
 import { InstallLayout } from "./layout.js";
-import { readState } from "./state.js";
+import { readState } from "./read-state.js";
 
 /** Native path of a release path inside a base directory (paths are validated before they get here). */
 export function baseFile(base: string, path: string): string {

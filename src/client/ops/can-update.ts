@@ -5,7 +5,7 @@ import type { FileSystem } from "../../ports/fs.js";
 import { makeContext } from "../context.js";
 import type { InstallLayout } from "../install/layout.js";
 import { processAlive, readOwner } from "../install/lock.js";
-import { readState } from "../install/state.js";
+import { readState } from "../install/read-state.js";
 import { loadInstalledManifest } from "../plan/installed-release.js";
 
 export interface CanUpdateOptions {

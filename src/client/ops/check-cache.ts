@@ -8,7 +8,7 @@ import { makeContext } from "../context.js";
 import { isTransient, readCapped } from "../remote/http.js";
 import type { InstallLayout } from "../install/layout.js";
 import { RemoteRepository } from "../remote/remote.js";
-import { readState } from "../install/state.js";
+import { readState } from "../install/read-state.js";
 import { check, type CheckResult, type UpdateOptions } from "./update.js";
 
 /** Where an answer came from. */

@@ -1,7 +1,8 @@
 import { totalSize } from "../../core/manifest.js";
-import { type ClientDeps, makeContext, withInstall } from "../context.js";
+import { type ClientDeps, makeContext } from "../context.js";
+import { withInstall } from "../apply/with-install.js";
 import { hashFile } from "../plan/local-index.js";
-import { requireState } from "../install/state.js";
+import { requireState } from "../install/read-state.js";
 import { FerryError } from "../../core/errors.js";
 import { loadInstalledManifest } from "../plan/installed-release.js";
 import { installedSelection, materialized } from "../install/content.js";

@@ -1,10 +1,12 @@
 import { FerryError } from "../../core/errors.js";
-import { type ClientDeps, type Context, makeContext, withInstall } from "../context.js";
+import { type ClientDeps, type Context, makeContext } from "../context.js";
+import { withInstall } from "../apply/with-install.js";
 import { type Health, healthFor, readHealth, writeHealth } from "../install/health.js";
 import { requireInstallDir } from "./inspect.js";
 import { applyPending, type PendingOutcome } from "../apply/pending.js";
 import { readPrevious, rollbackLocked, type RollbackOutcome } from "../apply/previous.js";
-import { encodeState, type InstallState, requireState } from "../install/state.js";
+import { encodeState, type InstallState } from "../install/state.js";
+import { requireState } from "../install/read-state.js";
 import type { SignedPointer } from "../../core/pointer.js";
 import { appendUpdateLog } from "../install/update-log.js";
 import { loadInstalledManifest } from "../plan/installed-release.js";

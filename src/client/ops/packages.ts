@@ -1,10 +1,11 @@
 import { FerryError } from "../../core/errors.js";
 import { requireKnownPackages, sortedUnique } from "../../core/selection.js";
-import { type ClientDeps, makeContext, withInstall } from "../context.js";
+import { type ClientDeps, makeContext } from "../context.js";
+import { withInstall } from "../apply/with-install.js";
 import { installedSelection } from "../install/content.js";
 import { requireInstallDir } from "./inspect.js";
 import { type ReselectOptions, type ReselectResult, reselect } from "./reselect.js";
-import { requireState } from "../install/state.js";
+import { requireState } from "../install/read-state.js";
 import { loadInstalledManifest } from "../plan/installed-release.js";
 
 export interface PackageInfo {

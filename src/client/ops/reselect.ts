@@ -7,7 +7,8 @@ import { contentFields, installedSelection, materialized, withContent } from "..
 import type { RangeMode } from "../events.js";
 import { buildLocalIndex, cacheEntry } from "../plan/local-index.js";
 import { checkInstalledPointer } from "./repair.js";
-import { encodeState, requireState } from "../install/state.js";
+import { encodeState } from "../install/state.js";
+import { requireState } from "../install/read-state.js";
 import type { TrustOption } from "../remote/trust.js";
 import { executePlan } from "../apply/execute.js";
 import { loadInstalledRelease } from "../plan/installed-release.js";

@@ -7,12 +7,13 @@ import {
   DEFAULT_CHECK_DEADLINE_MS,
   DEFAULT_UPDATE_DEADLINE_MS,
   makeContext,
-  withInstall,
 } from "../context.js";
+import { withInstall } from "../apply/with-install.js";
 import { logUpdate } from "../install/update-log.js";
 import { runRefusalHook } from "../plan/policy.js";
 import { isNoop, prepare } from "../plan/prepare.js";
-import { checkRuntimeName, setAsideStaleRelease } from "../plan/runtime.js";
+import { setAsideStaleRelease } from "../apply/set-aside.js";
+import { checkRuntimeName } from "../plan/runtime.js";
 import type { RemoteRepository } from "../remote/remote.js";
 import { releaseInfo } from "../../core/release-info.js";
 import { haltToPrevious } from "./launch.js";

@@ -1,0 +1,30 @@
+import { join } from "node:path";
+import { parseJson } from "../../core/json-reader.js";
+import { setAsideRoot, setAsideStaleRelease } from "../apply/set-aside.js";
+import { withInstall } from "../apply/with-install.js";
+import { type ClientDeps, makeContext } from "../context.js";
+import { checkRuntimeName, type SetAsideRecord } from "../plan/runtime.js";
+
+/**
+ * For an app at startup, before it resolves content: sets a release made for another runtime aside
+ * (no network). Returns the record, or undefined when the installed release fits (or nothing is installed).
+ */
+export async function applyRuntimeGate(
+  options: ClientDeps & { readonly installDir: string; readonly runtime: string },
+): Promise<SetAsideRecord | undefined> {
+  checkRuntimeName(options.runtime);
+  const ctx = makeContext(options.installDir, options);
+  return withInstall(ctx, options, () => setAsideStaleRelease(ctx, options.runtime));
+}
+
+/** Set-aside records of an install, oldest first. */
+export async function listSetAside(installDir: string, deps: ClientDeps = {}): Promise<SetAsideRecord[]> {
+  const ctx = makeContext(installDir, deps);
+  const out: SetAsideRecord[] = [];
+  for (const name of (await ctx.fs.readdir(setAsideRoot(ctx))).sort()) {
+    const path = join(setAsideRoot(ctx), name, "record.json");
+    if ((await ctx.fs.stat(path))?.kind === "file")
+      out.push(parseJson(path, await ctx.fs.readFile(path)) as SetAsideRecord);
+  }
+  return out;
+}
