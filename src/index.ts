@@ -1,5 +1,11 @@
 /** Ferry's library API. The CLI is a thin layer over these functions. */
 
+// The Node entry: operations called without deps use the Node adapters (src/client/defaults.ts).
+import "./register-node.js";
+
+export type { Host } from "./ports/host.js";
+export { type DefaultDeps, registerDefaults } from "./client/defaults.js";
+
 export type { ClientDeps } from "./client/context.js";
 export type {
   LifecycleEvent,

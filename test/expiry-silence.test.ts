@@ -3,6 +3,7 @@
  * its pointer (and later its root) expires, but an installed game keeps starting: open, markHealthy and
  * mounts never read the pointer's or root's expiry. `ferry check` and `ferry report` warn before expiry.
  */
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";

@@ -1,3 +1,4 @@
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { cp, lstat, readdir, rm } from "node:fs/promises";

@@ -2,6 +2,7 @@
  * Incremental updates of tree releases (src/client/plan/incremental.ts): only the subtrees whose directory
  * objects changed are read and verified, and the install still ends as exactly the new release.
  */
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";

@@ -1,3 +1,4 @@
+import "../src/register-node.js";
 import { spawn } from "node:child_process";
 import { cp, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";

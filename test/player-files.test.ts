@@ -3,6 +3,7 @@
  * release starts shipping is moved to .ferry/displaced/, never replaced or deleted; `check` reports it
  * before any download; later updates never remove it. Cases: FERRY_PLAYER_FILE_CASES (default 16).
  */
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { readFile, readdir, readlink, symlink, writeFile, mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";

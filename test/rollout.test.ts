@@ -1,3 +1,4 @@
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { cp, mkdir, readFile, writeFile } from "node:fs/promises";

@@ -1,3 +1,4 @@
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { type PointerBody, signPointer } from "../src/core/pointer.js";

@@ -1,4 +1,5 @@
 /** Client over tree releases (docs/FORMAT.md §5.2, §7): metadata only for what changed, kept objects. */
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";

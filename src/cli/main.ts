@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import "../register-node.js"; // client operations called without deps use the Node adapters
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { UpdateEvent } from "../client/events.js";

@@ -1,20 +1,19 @@
-import { resolve } from "node:path";
-import { HttpTransport, type HttpTransportOptions } from "../node/http-transport.js";
-import { NodeFileSystem } from "../node/node-fs.js";
-import { DEFAULT_RENAME_WAIT_MS, RenameRetryFileSystem } from "../node/rename-retry.js";
-import { systemClock } from "../node/system-clock.js";
 import { FerryError } from "../core/errors.js";
 import type { Clock } from "../ports/clock.js";
 import type { FileSystem } from "../ports/fs.js";
-import type { Transport } from "../ports/transport.js";
+import type { Host } from "../ports/host.js";
+import type { Transport, TransportLimits } from "../ports/transport.js";
+import { defaultDeps } from "./defaults.js";
 import type { EventSink } from "./events.js";
 import { InstallLayout } from "./install/layout.js";
 
-/** Effects a client operation runs with; defaults are the Node adapters. */
+/** Effects a client operation runs with; each one not given is the registered default (defaults.ts). */
 export interface ClientDeps {
   readonly fs?: FileSystem;
   readonly transport?: Transport;
   readonly clock?: Clock;
+  /** Randomness, process identity, absolute paths (ports/host.ts). */
+  readonly host?: Host;
   readonly onEvent?: EventSink;
   readonly signal?: AbortSignal;
   /** Wait this long for another updater's lock (default 0: fail with E_LOCKED). */
@@ -26,10 +25,7 @@ export interface ClientDeps {
    */
   readonly deadlineMs?: number;
   /** Limits of the default HTTP transport (ignored when `transport` is given): stall, rate, deadline. */
-  readonly network?: Pick<
-    HttpTransportOptions,
-    "idleTimeoutMs" | "minBytesPerSecond" | "rateWindowMs" | "requestTimeoutMs"
-  >;
+  readonly network?: TransportLimits;
 }
 
 /** Default operation deadlines (ClientDeps.deadlineMs). */
@@ -40,6 +36,7 @@ export interface Context {
   readonly fs: FileSystem;
   readonly transport: Transport;
   readonly clock: Clock;
+  readonly host: Host;
   readonly emit: EventSink;
   readonly signal: AbortSignal | undefined;
   readonly layout: InstallLayout;
@@ -52,22 +49,21 @@ export interface Context {
  * runs on real time, not on `clock`: it bounds what the player waits.
  */
 export function makeContext(installDir: string, deps: ClientDeps, defaultDeadlineMs = 0): Context {
-  const clock = deps.clock ?? systemClock;
+  const clock = deps.clock ?? defaultDeps().clock;
+  const host = deps.host ?? defaultDeps().host;
   const deadline = operationDeadline(deps.deadlineMs ?? defaultDeadlineMs);
   const signal =
     deadline && deps.signal
       ? AbortSignal.any([deps.signal, deadline.signal])
       : (deadline?.signal ?? deps.signal);
   return {
-    // Renames refused for a moment (Windows antivirus) are retried for a bounded time.
-    fs:
-      deps.fs ??
-      new RenameRetryFileSystem(new NodeFileSystem(), { clock, maxWaitMs: DEFAULT_RENAME_WAIT_MS }),
-    transport: deps.transport ?? new HttpTransport(deps.network ?? {}),
+    fs: deps.fs ?? defaultDeps().fileSystem(clock),
+    transport: deps.transport ?? defaultDeps().transport(deps.network ?? {}),
     clock,
+    host,
     emit: deps.onEvent ?? (() => undefined),
     signal,
-    layout: new InstallLayout(resolve(installDir)),
+    layout: new InstallLayout(host.absolutePath(installDir)),
     deadline,
   };
 }

@@ -82,6 +82,7 @@ export async function executePlan(
     transport: ctx.transport,
     clock: ctx.clock,
     fs: ctx.fs,
+    host: ctx.host,
     layout: ctx.layout,
     repo,
     manifest,
@@ -158,7 +159,7 @@ export async function executePlan(
     trackedPaths(local),
   );
   const displaced =
-    untracked.length > 0 ? { dir: displacementDir(ctx.clock.now()), paths: untracked } : undefined;
+    untracked.length > 0 ? { dir: displacementDir(ctx.clock.now(), ctx.host), paths: untracked } : undefined;
   if (input.applyOn === "next-start") {
     const base = input.previous?.manifest.hash ?? null;
     await writePending(ctx, { base, moves, deletes: plan.deletes, state: newState });

@@ -123,7 +123,7 @@ export async function applyPending(ctx: Context): Promise<PendingOutcome> {
   const written = pending.moves.map(([, p]) => p);
   const untracked = await untrackedAt(ctx.fs, ctx.layout, written, tracked);
   const displaced =
-    untracked.length > 0 ? { dir: displacementDir(ctx.clock.now()), paths: untracked } : undefined;
+    untracked.length > 0 ? { dir: displacementDir(ctx.clock.now(), ctx.host), paths: untracked } : undefined;
   const journal: Journal = {
     moves: pending.moves,
     deletes: pending.deletes,

@@ -1,4 +1,4 @@
-import { dirname, join } from "node:path";
+import { joinPath, parentPath } from "../paths.js";
 import { canonicalJson } from "../../core/canonical-json.js";
 import { parseJson } from "../../core/json-reader.js";
 import { restrict } from "../../core/selection.js";
@@ -11,7 +11,7 @@ import { decodeManifest } from "../remote/remote.js";
 
 /** The runtime gate's writer (see plan/runtime.ts): `.ferry/set-aside/<id>/` holds each release set aside. */
 export function setAsideRoot(ctx: Context): string {
-  return join(ctx.layout.ferry, "set-aside");
+  return joinPath(ctx.layout.ferry, "set-aside");
 }
 
 /**
@@ -34,7 +34,7 @@ export async function setAsideStaleRelease(
     return undefined;
   const state = await withStatFiles(ctx.fs, ctx.layout, stored);
   const at = ctx.clock.now();
-  const directory = join(setAsideRoot(ctx), `${at.getTime()}-${state.version}`);
+  const directory = joinPath(setAsideRoot(ctx), `${at.getTime()}-${state.version}`);
   await ctx.fs.mkdirp(directory);
   const record: SetAsideRecord = {
     reason: "runtime",
@@ -45,14 +45,14 @@ export async function setAsideStaleRelease(
     directory,
   };
   await ctx.fs.writeFileAtomic(
-    join(directory, "record.json"),
+    joinPath(directory, "record.json"),
     new TextEncoder().encode(canonicalJson(record)),
   );
   const manifest = ctx.layout.manifest(state.manifest.hash);
   if ((await ctx.fs.stat(manifest))?.kind === "file")
-    await ctx.fs.writeFileAtomic(join(directory, "manifest"), await ctx.fs.readFile(manifest));
+    await ctx.fs.writeFileAtomic(joinPath(directory, "manifest"), await ctx.fs.readFile(manifest));
   // The commit point: once state.json has moved, the install holds no release.
-  await ctx.fs.rename(ctx.layout.state, join(directory, "state.json"));
+  await ctx.fs.rename(ctx.layout.state, joinPath(directory, "state.json"));
   await ctx.fs.fsyncDir(ctx.layout.ferry);
   await ctx.fs.fsyncDir(directory);
   await moveFilesAside(ctx, directory, state);
@@ -63,9 +63,9 @@ export async function setAsideStaleRelease(
 /** Completes set-asides whose state moved but whose files may not all have (a crash in between). */
 async function finishSetAsides(ctx: Context): Promise<void> {
   for (const name of (await ctx.fs.readdir(setAsideRoot(ctx))).sort()) {
-    const directory = join(setAsideRoot(ctx), name);
-    if ((await ctx.fs.stat(join(directory, "done")))?.kind === "file") continue;
-    const statePath = join(directory, "state.json");
+    const directory = joinPath(setAsideRoot(ctx), name);
+    if ((await ctx.fs.stat(joinPath(directory, "done")))?.kind === "file") continue;
+    const statePath = joinPath(directory, "state.json");
     if ((await ctx.fs.stat(statePath))?.kind !== "file") {
       await ctx.fs.removeTree(directory); // interrupted before its commit point: nothing was set aside
       continue;
@@ -80,7 +80,7 @@ async function finishSetAsides(ctx: Context): Promise<void> {
 
 /** Moves the set-aside release's files out of the update folder (idempotent), then marks the set-aside done. */
 async function moveFilesAside(ctx: Context, directory: string, state: InstallState): Promise<void> {
-  const copy = join(directory, "manifest");
+  const copy = joinPath(directory, "manifest");
   const paths = await (async (): Promise<string[]> => {
     if ((await ctx.fs.stat(copy))?.kind !== "file") return Object.keys(state.files);
     const manifest = decodeManifest(await ctx.fs.readFile(copy), state.manifest, copy);
@@ -89,10 +89,10 @@ async function moveFilesAside(ctx: Context, directory: string, state: InstallSta
   for (const path of paths) {
     const from = ctx.layout.file(path);
     if ((await ctx.fs.stat(from))?.kind !== "file") continue;
-    const to = join(directory, "files", ...path.split("/"));
-    await ctx.fs.mkdirp(dirname(to));
+    const to = joinPath(directory, "files", ...path.split("/"));
+    await ctx.fs.mkdirp(parentPath(to));
     await ctx.fs.rename(from, to);
   }
   await ctx.fs.fsyncDir(ctx.layout.root);
-  await ctx.fs.writeFileAtomic(join(directory, "done"), new Uint8Array());
+  await ctx.fs.writeFileAtomic(joinPath(directory, "done"), new Uint8Array());
 }

@@ -51,7 +51,7 @@ async function lockedRun<T>(ctx: Context, deps: ClientDeps, work: () => Promise<
     ctx.fs,
     ctx.layout,
     ctx.clock,
-    deps.lockWaitMs === undefined ? {} : { waitMs: deps.lockWaitMs },
+    deps.lockWaitMs === undefined ? { host: ctx.host } : { host: ctx.host, waitMs: deps.lockWaitMs },
   );
   let result: T;
   try {

@@ -1,15 +1,16 @@
-import { join, resolve } from "node:path";
 import { sha256Stream } from "../../core/hash.js";
 import type { Manifest } from "../../core/manifest.js";
 import { assertSafePath } from "../../core/paths.js";
-import { NodeFileSystem } from "../../node/node-fs.js";
 import type { FileSystem } from "../../ports/fs.js";
+import type { Host } from "../../ports/host.js";
+import { defaultDeps } from "../defaults.js";
+import { joinPath } from "../paths.js";
 import { InstallLayout } from "./layout.js";
 import { readState } from "./read-state.js";
 
 /** Native path of a release path inside a base directory (paths are validated before they get here). */
 export function baseFile(base: string, path: string): string {
-  return join(base, ...path.split("/"));
+  return joinPath(base, path);
 }
 
 /**
@@ -60,11 +61,13 @@ export interface OverlayHit {
 export async function resolveOverlay(
   installDir: string,
   path: string,
-  options: { readonly base?: string; readonly fs?: FileSystem } = {},
+  options: { readonly base?: string; readonly fs?: FileSystem; readonly host?: Host } = {},
 ): Promise<OverlayHit | undefined> {
   assertSafePath(path, "overlay lookup");
-  const fs = options.fs ?? new NodeFileSystem();
-  const layout = new InstallLayout(resolve(installDir));
+  // Reads only: the plain default file system (no rename retry) is all it needs.
+  const fs = options.fs ?? defaultDeps().fileSystem(defaultDeps().clock);
+  const host = options.host ?? defaultDeps().host;
+  const layout = new InstallLayout(host.absolutePath(installDir));
   const state = await readState(fs, layout);
   if (state && path.split("/")[0] !== ".ferry") {
     const file = layout.file(path);
@@ -72,6 +75,6 @@ export async function resolveOverlay(
   }
   const base = options.base ?? state?.base;
   if (base === undefined) return undefined;
-  const file = baseFile(resolve(base), path);
+  const file = baseFile(host.absolutePath(base), path);
   return (await fs.stat(file))?.kind === "file" ? { layer: "base", file } : undefined;
 }

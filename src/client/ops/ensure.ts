@@ -1,5 +1,5 @@
-import { resolve } from "node:path";
 import type { FileEntry } from "../../core/manifest.js";
+import { defaultDeps } from "../defaults.js";
 import { requireKnownPackages, requireKnownPaths, sortedUnique } from "../../core/selection.js";
 import { Coalescer, SerialQueue } from "../remote/coalesce.js";
 import { type ClientDeps, makeContext } from "../context.js";
@@ -98,7 +98,7 @@ const queue = new SerialQueue();
  * work is aborted when no caller waits any more, leaving the install as it was before the commit.
  */
 export function ensure(options: EnsureOptions): Promise<ReselectResult> {
-  const installDir = resolve(options.installDir);
+  const installDir = (options.host ?? defaultDeps().host).absolutePath(options.installDir);
   const key = JSON.stringify([
     installDir,
     sortedUnique(options.packages ?? []),

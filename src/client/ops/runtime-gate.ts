@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { joinPath } from "../paths.js";
 import { parseJson } from "../../core/json-reader.js";
 import { setAsideRoot, setAsideStaleRelease } from "../apply/set-aside.js";
 import { withInstall } from "../apply/with-install.js";
@@ -22,7 +22,7 @@ export async function listSetAside(installDir: string, deps: ClientDeps = {}): P
   const ctx = makeContext(installDir, deps);
   const out: SetAsideRecord[] = [];
   for (const name of (await ctx.fs.readdir(setAsideRoot(ctx))).sort()) {
-    const path = join(setAsideRoot(ctx), name, "record.json");
+    const path = joinPath(setAsideRoot(ctx), name, "record.json");
     if ((await ctx.fs.stat(path))?.kind === "file")
       out.push(parseJson(path, await ctx.fs.readFile(path)) as SetAsideRecord);
   }

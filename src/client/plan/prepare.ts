@@ -1,4 +1,3 @@
-import { resolve } from "node:path";
 import { FerryError } from "../../core/errors.js";
 import type { Manifest } from "../../core/manifest.js";
 import { plan as makePlan, type Plan } from "../../core/planner.js";
@@ -163,7 +162,7 @@ export async function prepare(
   // Packages and the base overlay (docs/PACKAGES.md): the plan targets only the files the install holds.
   const current = state && installed ? installedSelection(state, installed.manifest) : undefined;
   const carried = carrySelection(installed?.manifest, current, manifest, options.packages);
-  const base = options.base === undefined ? state?.base : resolve(options.base);
+  const base = options.base === undefined ? state?.base : ctx.host.absolutePath(options.base);
   const target = await materialized(ctx.fs, manifest, carried.selection, base);
   const tracked = installed && current ? restrict(installed.manifest, current) : undefined;
   const statCache = options.force ? {} : (state?.files ?? {});
