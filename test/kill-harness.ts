@@ -53,7 +53,7 @@ export async function killTrial(
   await cp(setup.template, install, { recursive: true });
   try {
     const run = await runCli(["update", setup.repoUrl, install, "--trust", setup.trust], kill);
-    await status(install).catch(async (error: unknown) => {
+    await status({ installDir: install }).catch(async (error: unknown) => {
       const lock = await readFile(join(install, ".ferry", "lock")).catch(() => undefined);
       throw new Error(
         `${label}: opening the install after the kill failed (lock file: ${lock === undefined ? "absent" : `${lock.length} bytes`}): ${String(error)}`,

@@ -56,7 +56,7 @@ async function simulate(
     const where = `power loss after effect ${state.prefix}/${recorder.effects.length} (${state.variant})`;
     checked++;
     try {
-      const version = (await status(install)).version;
+      const version = (await status({ installDir: install })).version;
       const tree = JSON.stringify(sortedEntries(await readTree(install)));
       if (tree !== v1 && tree !== v2) findings.push(`${where}: mixed tree`);
       else if (version !== (tree === v1 ? "1.0.0" : "2.0.0"))

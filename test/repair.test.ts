@@ -41,7 +41,7 @@ test("repair restores the installed release (not the channel's latest), keeps an
   await mkdir(join(install, "mods"));
   await writeFile(join(install, "mods", "extra.lua"), "-- mod");
 
-  const before = await verify(install);
+  const before = await verify({ installDir: install });
   assert.deepEqual(before.problems.map((p) => `${p.problem} ${p.path}`).sort(), [
     "changed messages/de.properties",
     "missing sprites/item_005.png",
@@ -57,7 +57,7 @@ test("repair restores the installed release (not the channel's latest), keeps an
   expected.set("savegame.dat", (await readTree(install)).get("savegame.dat")!);
   expected.set("mods/extra.lua", (await readTree(install)).get("mods/extra.lua")!);
   assert.deepEqual(sortedEntries(await readTree(install)), sortedEntries(expected));
-  assert.ok((await verify(install)).ok);
+  assert.ok((await verify({ installDir: install })).ok);
 
   // The CLI: --json result line, a second repair finds nothing to do and downloads nothing.
   const cliRun = await runCli(["repair", server.url, install, "--trust", publicText.trim(), "--json"]);
@@ -167,7 +167,7 @@ test(`repair battery: ${iterations} random corruptions detected by verify, repai
     }
     const label = `trial ${trial} (seed ${seed}): ${[...damaged].map(([p, k]) => `${k} ${p}`).join(", ")}`;
 
-    const found = await verify(install);
+    const found = await verify({ installDir: install });
     assert.deepEqual(found.problems.map((p) => p.path).sort(), [...damaged.keys()].sort(), label);
 
     const single = trial % 2 === 1;

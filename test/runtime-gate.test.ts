@@ -25,7 +25,7 @@ test("a client installs only releases for its runtime; otherwise it is up to dat
   const opts = { repoUrl: r.server.url, installDir: install, trust: [r.pub] };
   const s1 = await update({ ...opts, runtime: "app-1" });
   assert.equal(s1.version, "1.0.0");
-  assert.equal((await status(install)).runtime, "app-1");
+  assert.equal((await status({ installDir: install })).runtime, "app-1");
 
   await r.publishVersion(2, { runtime: "app-2" });
   const held = await update({ ...opts, runtime: "app-1" });
@@ -60,12 +60,12 @@ test("app upgrade: the stale release is set aside with a reason and the base bun
   const install = join(r.dir, "install");
   const opts = { repoUrl: r.server.url, installDir: install, trust: [r.pub] };
   await update({ ...opts, runtime: "app-1" });
-  assert.equal((await resolveOverlay(install, "bin/game", { base }))?.layer, "update");
+  assert.equal((await resolveOverlay({ installDir: install, path: "bin/game", base }))?.layer, "update");
   const staleTree = await readTree(install);
 
   // The app is upgraded to runtime app-2 while the channel still offers the app-1 release.
   await assert.rejects(update({ ...opts, runtime: "app-2" }), (e: unknown) => isFerryError(e, "E_RUNTIME"));
-  const records = await listSetAside(install);
+  const records = await listSetAside({ installDir: install });
   assert.equal(records.length, 1);
   assert.equal(records[0]!.reason, "runtime");
   assert.equal(records[0]!.runtime, "app-1");
@@ -78,18 +78,18 @@ test("app upgrade: the stale release is set aside with a reason and the base bun
     "they were moved aside, not lost",
   );
   assert.ok(!(await exists(join(install, ".ferry", "state.json"))));
-  const hit = await resolveOverlay(install, "bin/game", { base });
+  const hit = await resolveOverlay({ installDir: install, path: "bin/game", base });
   assert.equal(hit?.layer, "base");
   assert.deepEqual(await readFile(hit!.file), dlcBuild(1).get("bin/game"));
 
   await r.publishVersion(2, { runtime: "app-2" });
   const s = await update({ ...opts, runtime: "app-2" });
   assert.equal(s.version, "2.0.0");
-  assert.equal((await status(install)).runtime, "app-2");
-  assert.equal((await resolveOverlay(install, "bin/game", { base }))?.layer, "update");
+  assert.equal((await status({ installDir: install })).runtime, "app-2");
+  assert.equal((await resolveOverlay({ installDir: install, path: "bin/game", base }))?.layer, "update");
   // A second run does not set aside the matching release.
   await applyRuntimeGate({ installDir: install, runtime: "app-2" });
-  assert.equal((await listSetAside(install)).length, 1);
+  assert.equal((await listSetAside({ installDir: install })).length, 1);
 });
 
 test("a set-aside interrupted after its commit point is finished on the next open", async (t) => {
@@ -121,11 +121,11 @@ test("a set-aside interrupted after its commit point is finished on the next ope
   );
   // After the commit point nothing is installed, even though files are still in the update folder.
   assert.ok(!(await exists(join(install, ".ferry", "state.json"))));
-  assert.equal(await resolveOverlay(install, "data/levels/2.dat"), undefined);
+  assert.equal(await resolveOverlay({ installDir: install, path: "data/levels/2.dat" }), undefined);
   assert.ok((await readTree(install)).size > 0);
 
   await applyRuntimeGate({ installDir: install, runtime: "app-2" });
-  const [record] = await listSetAside(install);
+  const [record] = await listSetAside({ installDir: install });
   assert.deepEqual(await readTree(install), new Map());
   assert.deepEqual(await readTree(join(record!.directory, "files")), files);
   assert.ok(await exists(join(record!.directory, "done")));

@@ -500,7 +500,7 @@ async function main(argv: string[]): Promise<number> {
       const action = args[0];
       const installDir = need(args[1], "<install-dir>");
       if (action === "list") {
-        const list = await listPackages(installDir);
+        const list = await listPackages({ installDir });
         if (json) out({ type: "result", packages: list });
         else
           for (const p of list)
@@ -532,7 +532,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "status": {
-      const result = await status(need(args[0], "<install-dir>"));
+      const result = await status({ installDir: need(args[0], "<install-dir>") });
       if (json) out({ type: "result", ...result });
       else
         process.stdout.write(
@@ -546,7 +546,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "verify": {
-      const result = await verify(need(args[0], "<install-dir>"));
+      const result = await verify({ installDir: need(args[0], "<install-dir>") });
       if (json) out({ type: "result", ...result });
       else {
         for (const p of result.problems) process.stdout.write(`${p.problem.padEnd(10)} ${p.path}\n`);

@@ -28,6 +28,14 @@ export interface ClientDeps {
   readonly network?: TransportLimits;
 }
 
+/**
+ * The one calling convention of the public operations: `op({ installDir, ...options, ...deps })`, one
+ * object holding the install directory, the operation's options and any ClientDeps.
+ */
+export interface InstallOptions extends ClientDeps {
+  readonly installDir: string;
+}
+
 /** Default operation deadlines (ClientDeps.deadlineMs). */
 export const DEFAULT_CHECK_DEADLINE_MS = 10 * 60_000;
 export const DEFAULT_UPDATE_DEADLINE_MS = 6 * 3_600_000;

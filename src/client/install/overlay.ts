@@ -58,11 +58,15 @@ export interface OverlayHit {
  * runtime gate set a stale release aside (docs/PACKAGES.md), leftovers are never served. The base is the
  * state's `base` unless `options.base` names one. Undefined when neither layer has a regular file there.
  */
-export async function resolveOverlay(
-  installDir: string,
-  path: string,
-  options: { readonly base?: string; readonly fs?: FileSystem; readonly host?: Host } = {},
-): Promise<OverlayHit | undefined> {
+export async function resolveOverlay(options: {
+  readonly installDir: string;
+  /** The release path looked up. */
+  readonly path: string;
+  readonly base?: string;
+  readonly fs?: FileSystem;
+  readonly host?: Host;
+}): Promise<OverlayHit | undefined> {
+  const { installDir, path } = options;
   assertSafePath(path, "overlay lookup");
   // Reads only: the plain default file system (no rename retry) is all it needs.
   const fs = options.fs ?? defaultDeps().fileSystem(defaultDeps().clock);

@@ -1,5 +1,5 @@
 import { FerryError } from "../../core/errors.js";
-import { type ClientDeps, type Context, makeContext } from "../context.js";
+import { type Context, type InstallOptions, makeContext } from "../context.js";
 import { withInstall } from "../apply/with-install.js";
 import { type Health, healthFor, readHealth, writeHealth } from "../install/health.js";
 import { requireInstallDir } from "./inspect.js";
@@ -68,7 +68,8 @@ export async function haltToPrevious(
 }
 
 /** Restores the previous release kept at the last update (`ferry rollback`), and blocks the current one. */
-export async function rollback(installDir: string, deps: ClientDeps = {}): Promise<RollbackResult> {
+export async function rollback(options: InstallOptions): Promise<RollbackResult> {
+  const { installDir, ...deps } = options;
   const ctx = makeContext(installDir, deps);
   await requireInstallDir(ctx);
   return withInstall(ctx, deps, () =>
@@ -76,7 +77,7 @@ export async function rollback(installDir: string, deps: ClientDeps = {}): Promi
   );
 }
 
-export interface OpenOptions extends ClientDeps {
+export interface OpenOptions extends InstallOptions {
   /** Launches of a release never marked healthy after which the next open rolls back (default 2). */
   readonly maxUnhealthyLaunches?: number;
 }
@@ -98,7 +99,8 @@ export interface OpenResult {
  * release not yet marked healthy and, when the previous `maxUnhealthyLaunches` launches never reached
  * markHealthy, rolls back to the previous release and blocks the failing one.
  */
-export async function open(installDir: string, options: OpenOptions = {}): Promise<OpenResult> {
+export async function open(options: OpenOptions): Promise<OpenResult> {
+  const { installDir } = options;
   const limit = options.maxUnhealthyLaunches ?? DEFAULT_MAX_UNHEALTHY_LAUNCHES;
   if (!Number.isInteger(limit) || limit < 1) {
     throw new FerryError("E_USAGE", `maxUnhealthyLaunches must be a positive integer, got ${limit}.`, {
@@ -146,7 +148,8 @@ export async function open(installDir: string, options: OpenOptions = {}): Promi
 }
 
 /** Call once the game has started successfully: the installed release stops counting launches. */
-export async function markHealthy(installDir: string, deps: ClientDeps = {}): Promise<Health> {
+export async function markHealthy(options: InstallOptions): Promise<Health> {
+  const { installDir, ...deps } = options;
   const ctx = makeContext(installDir, deps);
   await requireInstallDir(ctx);
   return withInstall(ctx, deps, async () => {

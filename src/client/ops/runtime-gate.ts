@@ -2,7 +2,7 @@ import { joinPath } from "../paths.js";
 import { parseJson } from "../../core/json-reader.js";
 import { setAsideRoot, setAsideStaleRelease } from "../apply/set-aside.js";
 import { withInstall } from "../apply/with-install.js";
-import { type ClientDeps, makeContext } from "../context.js";
+import { type ClientDeps, type InstallOptions, makeContext } from "../context.js";
 import { checkRuntimeName, type SetAsideRecord } from "../plan/runtime.js";
 
 /**
@@ -18,7 +18,8 @@ export async function applyRuntimeGate(
 }
 
 /** Set-aside records of an install, oldest first. */
-export async function listSetAside(installDir: string, deps: ClientDeps = {}): Promise<SetAsideRecord[]> {
+export async function listSetAside(options: InstallOptions): Promise<SetAsideRecord[]> {
+  const { installDir, ...deps } = options;
   const ctx = makeContext(installDir, deps);
   const out: SetAsideRecord[] = [];
   for (const name of (await ctx.fs.readdir(setAsideRoot(ctx))).sort()) {
