@@ -19,7 +19,8 @@ import { CONTENT_COMMANDS, CONTENT_HELP, runContentCommand } from "./content-com
 import { loadKeyFiles, loadSigningKeys, loadTrust } from "./key-files.js";
 import { formatListenMessage, serveRepository } from "../server/static-server.js";
 import type { FileSystem } from "../ports/fs.js";
-import { formatBytes, ProgressRenderer } from "./render.js";
+import { formatBytes } from "../core/format-bytes.js";
+import { ProgressRenderer } from "./render.js";
 import { mirrorList, s3Settings, withStore } from "./store-flags.js";
 import { NETWORK_HELP, NETWORK_OPTIONS, networkSettings } from "./network-flags.js";
 import type { VerifyMode } from "../client/plan/incremental.js";

@@ -1,3 +1,4 @@
+import { CHANNEL_PATTERN, RUNTIME_PATTERN } from "./names.js";
 import { FerryError } from "./errors.js";
 import { checkFormatHeader, type JsonReader } from "./json-reader.js";
 import type { SigningKey } from "./keys.js";
@@ -51,7 +52,7 @@ export interface Rollout {
   readonly fallback: ReleaseRef;
 }
 
-export const RUNTIME_PATTERN = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
+export { CHANNEL_PATTERN, RUNTIME_PATTERN };
 
 export interface SignedPointer {
   readonly body: PointerBody;
@@ -66,7 +67,6 @@ export interface UnverifiedPointer {
   readonly url: string;
 }
 
-export const CHANNEL_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 export const MAX_POINTER_BYTES = 64 * 1024;
 
 export function signPointer(body: PointerBody, keys: readonly SigningKey[]): Uint8Array {

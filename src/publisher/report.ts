@@ -33,7 +33,7 @@ export async function buildReport(options: ReportOptions): Promise<ReportData> {
   try {
     return await reportOf(store, options);
   } finally {
-    if (store !== options.repo) await (store as { close?: () => Promise<void> }).close?.();
+    if (store !== options.repo) await store.close?.();
   }
 }
 

@@ -3,7 +3,8 @@ import { parseJson } from "../../core/json-reader.js";
 import { setAsideRoot, setAsideStaleRelease } from "../apply/set-aside.js";
 import { withInstall } from "../apply/with-install.js";
 import { type ClientDeps, type InstallOptions, makeContext } from "../context.js";
-import { checkRuntimeName, type SetAsideRecord } from "../plan/runtime.js";
+import { checkRuntimeName } from "../../core/names.js";
+import type { SetAsideRecord } from "../plan/runtime.js";
 
 /**
  * For an app at startup, before it resolves content: sets a release made for another runtime aside

@@ -13,7 +13,7 @@ import { logUpdate } from "../install/update-log.js";
 import { runRefusalHook } from "../plan/policy.js";
 import { isNoop, prepare } from "../plan/prepare.js";
 import { setAsideStaleRelease } from "../apply/set-aside.js";
-import { checkRuntimeName } from "../plan/runtime.js";
+import { checkRuntimeName } from "../../core/names.js";
 import type { RemoteRepository } from "../remote/remote.js";
 import { releaseInfo } from "../../core/release-info.js";
 import { haltToPrevious } from "./launch.js";

@@ -1,7 +1,8 @@
 import { FerryError } from "../../core/errors.js";
 import type { Manifest } from "../../core/manifest.js";
 import { plan as makePlan, type Plan } from "../../core/planner.js";
-import { CHANNEL_PATTERN, type SignedPointer } from "../../core/pointer.js";
+import { checkChannelName, checkRuntimeName } from "../../core/names.js";
+import type { SignedPointer } from "../../core/pointer.js";
 import type { TrustedRoot } from "../../core/root.js";
 import { carrySelection, restrict } from "../../core/selection.js";
 import type { Context } from "../context.js";
@@ -21,7 +22,7 @@ import { type IncrementalOptions, prepareIncremental } from "./incremental.js";
 import { installedManifestBytes } from "./installed-release.js";
 import { buildLocalIndex, type LocalIndex } from "./local-index.js";
 import { choosePointerRelease, type PolicyOptions, type PolicyView } from "./policy.js";
-import { checkRuntimeName, runtimeError, runtimeMismatch, type SetAsideRecord } from "./runtime.js";
+import { runtimeError, runtimeMismatch, type SetAsideRecord } from "./runtime.js";
 
 /** The part of check's and update's options that decides what to plan (see UpdateOptions). */
 export interface PrepareOptions extends RepositoryOptions, PolicyOptions, IncrementalOptions {
@@ -79,13 +80,7 @@ export async function prepare(
   const stored = await readStoredState(ctx.fs, ctx.layout);
   // Naming another channel switches the install to it (never a downgrade unless allowDowngrade).
   const channel = options.channel ?? stored?.channel ?? "stable";
-  if (!CHANNEL_PATTERN.test(channel)) {
-    throw new FerryError(
-      "E_USAGE",
-      `Invalid channel name ${JSON.stringify(channel)}: lowercase letters, digits, '.', '_' or '-'.`,
-      { channel },
-    );
-  }
+  checkChannelName(channel);
   const repo = openRepository(ctx, options);
   const anchor = toAnchor(options.trust);
   // The newest valid pointer among the mirrors, under the newest root (pointer-sources.ts). A pointer or

@@ -1,5 +1,5 @@
 import { FerryError } from "../../core/errors.js";
-import { type PointerBody, RUNTIME_PATTERN } from "../../core/pointer.js";
+import type { PointerBody } from "../../core/pointer.js";
 
 /**
  * The runtime gate (docs/PACKAGES.md): a release may name the runtime (app/engine build) it needs. A
@@ -18,16 +18,6 @@ export interface SetAsideRecord {
   readonly at: string;
   /** Where the state, manifest and files went. */
   readonly directory: string;
-}
-
-export function checkRuntimeName(runtime: string | undefined): void {
-  if (runtime !== undefined && !RUNTIME_PATTERN.test(runtime)) {
-    throw new FerryError(
-      "E_USAGE",
-      `Invalid runtime ${JSON.stringify(runtime)}: use letters, digits and . + _ - (at most 64).`,
-      { runtime },
-    );
-  }
 }
 
 /** A release for another runtime is refused; a release that names none, or a client that names none, passes. */
