@@ -179,6 +179,6 @@ export async function executePlan(
   ctx.emit({ type: "commit", moves: moves.length, deletes: plan.deletes.length });
   await applyJournal(ctx.fs, ctx.layout, journal);
   if (displaced) await reportDisplaced(ctx, displaced, newState);
-  await cleanup(ctx, input.state.manifest.hash, input.objects);
+  await cleanup(ctx, input.state.manifest.hash, input.objects, newState);
   return { bytesReused, fetcher, deltaCounts, pending: false };
 }

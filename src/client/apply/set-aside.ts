@@ -4,7 +4,7 @@ import { parseJson } from "../../core/json-reader.js";
 import { restrict } from "../../core/selection.js";
 import type { Context } from "../context.js";
 import { installedSelection } from "../install/content.js";
-import { type InstallState, parseState, readStoredState } from "../install/state.js";
+import { type InstallState, parseState } from "../install/state.js";
 import { withStatFiles } from "../install/stat-cache.js";
 import type { SetAsideRecord } from "../plan/runtime.js";
 import { decodeManifest } from "../remote/remote.js";
@@ -16,15 +16,17 @@ export function setAsideRoot(ctx: Context): string {
 
 /**
  * Sets the installed release aside when it was made for another runtime than `clientRuntime`, after
- * finishing any set-aside a crash interrupted. Runs under the install lock. Returns what was set aside.
+ * finishing any set-aside a crash interrupted. Runs under the install lock. `stored`: the installed state
+ * as stored (read once by the caller; a large install's stat cache is read only when the release is set
+ * aside). Returns what was set aside.
  */
 export async function setAsideStaleRelease(
   ctx: Context,
   clientRuntime: string | undefined,
+  stored: InstallState | undefined,
 ): Promise<SetAsideRecord | undefined> {
+  // Finishing earlier set-asides moves files only, never state.json: `stored` stays the installed state.
   await finishSetAsides(ctx);
-  // As stored (a large install's stat cache is read only when the release is actually set aside).
-  const stored = await readStoredState(ctx.fs, ctx.layout);
   if (
     clientRuntime === undefined ||
     !stored ||

@@ -2,6 +2,7 @@ import { joinPath } from "../paths.js";
 import { parseJson } from "../../core/json-reader.js";
 import { setAsideRoot, setAsideStaleRelease } from "../apply/set-aside.js";
 import { withInstall } from "../apply/with-install.js";
+import { readStoredState } from "../install/state.js";
 import { type ClientDeps, type InstallOptions, makeContext } from "../context.js";
 import { checkRuntimeName } from "../../core/names.js";
 import type { SetAsideRecord } from "../plan/runtime.js";
@@ -15,7 +16,9 @@ export async function applyRuntimeGate(
 ): Promise<SetAsideRecord | undefined> {
   checkRuntimeName(options.runtime);
   const ctx = makeContext(options.installDir, options);
-  return withInstall(ctx, options, () => setAsideStaleRelease(ctx, options.runtime));
+  return withInstall(ctx, options, async () =>
+    setAsideStaleRelease(ctx, options.runtime, await readStoredState(ctx.fs, ctx.layout)),
+  );
 }
 
 /** Set-aside records of an install, oldest first. */

@@ -8,7 +8,6 @@ import { carrySelection, restrict } from "../../core/selection.js";
 import type { Context } from "../context.js";
 import { contentFields, installedSelection, materialized } from "../install/content.js";
 import type { InstallState, StatCacheEntry } from "../install/state.js";
-import { readStoredState } from "../install/state.js";
 import { lookupStats, withStatFiles } from "../install/stat-cache.js";
 import { openRepository, repositoryPolicy, type RepositoryOptions } from "../remote/open.js";
 import { fetchNewestPointer } from "../remote/pointer-sources.js";
@@ -66,6 +65,8 @@ export interface Held {
 
 /**
  * Steps shared by check and update: pointer (verified, fresh), manifest (pinned), local index, plan.
+ * `stored`: the installed state as stored (read once per operation by the caller; a large install's stat
+ * cache stays in its file unless the full path needs it).
  * `setAside`: what the caller's runtime gate set aside before (update runs the gate, check does not: it
  * plans against the installed release even when the gate would set it aside).
  */
@@ -73,11 +74,10 @@ export async function prepare(
   ctx: Context,
   options: PrepareOptions,
   started: Date,
+  stored: InstallState | undefined,
   setAside: SetAsideRecord | undefined,
 ): Promise<Prepared | Held> {
   checkRuntimeName(options.runtime);
-  // As stored: a large install's stat cache stays in its file unless the full path needs it.
-  const stored = await readStoredState(ctx.fs, ctx.layout);
   // Naming another channel switches the install to it (never a downgrade unless allowDowngrade).
   const channel = options.channel ?? stored?.channel ?? "stable";
   checkChannelName(channel);
