@@ -17,7 +17,7 @@ import { setAsideStaleRelease } from "../apply/set-aside.js";
 import { checkRuntimeName } from "../../core/names.js";
 import type { RemoteRepository } from "../remote/remote.js";
 import { releaseInfo } from "../../core/release-info.js";
-import { haltToPrevious } from "./launch.js";
+import { haltToPrevious } from "../apply/rollback.js";
 import type { CheckResult, UpdateOptions, UpdateSummary } from "./update-types.js";
 
 export type { CheckResult, UpdateOptions, UpdateSummary } from "./update-types.js";
