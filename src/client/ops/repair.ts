@@ -1,4 +1,3 @@
-import { canonicalJson } from "../../core/canonical-json.js";
 import { FerryError } from "../../core/errors.js";
 import { sha256Stream } from "../../core/hash.js";
 import type { FileEntry, Manifest } from "../../core/manifest.js";
@@ -12,11 +11,12 @@ import type { RangeMode } from "../events.js";
 import { requireInstallDir, type VerifyProblem } from "./inspect.js";
 import type { InstallLayout } from "../install/layout.js";
 import { cacheEntry, type LocalIndex } from "../plan/local-index.js";
-import { encodeState, type InstallState } from "../install/state.js";
+import type { InstallState } from "../install/state.js";
 import { requireState } from "../install/read-state.js";
 import { installedRoot, toAnchor, type TrustOption } from "../remote/trust.js";
 import { installedSelection, materialized } from "../install/content.js";
 import { executePlan } from "../apply/execute.js";
+import { refreshState } from "../apply/refresh-state.js";
 import { loadInstalledRelease } from "../plan/installed-release.js";
 import { openRepository } from "../remote/open.js";
 
@@ -103,8 +103,7 @@ export async function repair(options: RepairOptions): Promise<RepairResult> {
       const files = Object.fromEntries(
         plan.keep.map((path) => [path, cacheEntry(scan.local.stats.get(path)!)]),
       );
-      if (canonicalJson(files) !== canonicalJson(state.files))
-        await ctx.fs.writeFileAtomic(ctx.layout.state, encodeState({ ...state, files }));
+      await refreshState(ctx, state, { ...state, files });
       return finish({});
     }
     const { bytesReused, fetcher } = await executePlan(ctx, options, {
