@@ -13,4 +13,11 @@ export default tseslint.config(
       eqeqeq: "error",
     },
   },
+  // Node scripts outside the TypeScript build.
+  {
+    files: ["tools/**/*.mjs"],
+    languageOptions: { globals: { process: "readonly", console: "readonly" } },
+  },
+  // CommonJS config files (dependency-cruiser reads .cjs).
+  { files: ["**/*.cjs"], languageOptions: { sourceType: "commonjs", globals: { module: "writable" } } },
 );

@@ -4,6 +4,7 @@
  * times, the first install's and the update's bytes downloaded (metadata separately), and a no-change check.
  * Run from the worktree: npm run build && node dist/bench/delta-bench.js [old-dir new-dir]
  */
+import "../src/register-node.js";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";

@@ -1,5 +1,11 @@
 /** Ferry's library API. The CLI is a thin layer over these functions. */
 
+// The Node entry: operations called without deps use the Node adapters (src/client/defaults.ts).
+import "./register-node.js";
+
+export type { Host } from "./ports/host.js";
+export { type DefaultDeps, registerDefaults } from "./client/defaults.js";
+
 export type { ClientDeps } from "./client/context.js";
 export type {
   LifecycleEvent,
@@ -43,7 +49,8 @@ export {
 } from "./client/ops/ensure.js";
 export type { ReselectOptions, ReselectResult } from "./client/ops/reselect.js";
 export { type OverlayHit, resolveOverlay } from "./client/install/overlay.js";
-export { applyRuntimeGate, listSetAside, type SetAsideRecord } from "./client/plan/runtime.js";
+export { applyRuntimeGate, listSetAside } from "./client/ops/runtime-gate.js";
+export type { SetAsideRecord } from "./client/plan/runtime.js";
 export { compileGlob, type Glob } from "./core/glob.js";
 export {
   DEFAULT_MAX_UNHEALTHY_LAUNCHES,

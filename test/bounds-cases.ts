@@ -3,6 +3,7 @@
  * run alone in a child process by bounds.test.ts, which prints one JSON line: the error code (or "ok"), the
  * wall time and the peak RSS growth of the operation. Nothing here runs when the file is imported.
  */
+import "../src/register-node.js";
 import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

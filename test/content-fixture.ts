@@ -1,3 +1,4 @@
+import "../src/register-node.js";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { publish } from "../src/publisher/publish.js";

@@ -2,6 +2,7 @@
  * Decompression caps (docs/SECURITY.md "Decompression"): real bombs, generated here, decoded directly
  * and through the client, are typed errors and the process's peak RSS stays bounded.
  */
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";

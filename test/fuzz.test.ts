@@ -4,6 +4,7 @@
  * random, printed, so a failure can be replayed). Each target reports its runs, outcomes and the slowest
  * input. To add a parser, add one entry to TARGETS.
  */
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { brotliCompressSync, constants } from "node:zlib";

@@ -1,4 +1,5 @@
 /** Small custom releases for the install batteries (player files, links under .ferry/, preflight). */
+import "../src/register-node.js";
 import { cp, mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { publish } from "../src/publisher/publish.js";

@@ -5,6 +5,7 @@
  * before writing a pointer, and a client that updates in between is never stranded.
  * Size: FERRY_RACE_ROUNDS (default 3) rounds of FERRY_RACE_WRITERS (default 4) writers.
  */
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";

@@ -1,3 +1,4 @@
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
@@ -142,7 +143,7 @@ test("staged rollout and halt end to end: installs inside and outside the bucket
   assert.equal((await run(freshOutside)).version, "1.0.0", "a fresh install outside gets the fallback");
   await assertTreeIs(inside, 2);
   await assertTreeIs(outside, 1);
-  const st = await status(inside);
+  const st = await status({ installDir: inside });
   assert.equal(st.lifecycle.rolloutBucket, await rolloutBucket(nodeCrypto, insideId, v2.manifestHash));
   assert.equal(st.lifecycle.rolloutBasisPoints, 5000);
 
@@ -153,9 +154,9 @@ test("staged rollout and halt end to end: installs inside and outside the bucket
   assert.equal(back.version, "1.0.0");
   assert.equal(back.bytesDownloaded, back.metadataBytes, "restored from the kept previous release");
   await assertTreeIs(inside, 1);
-  const last = (await readUpdateLog(inside)).at(-1)!;
+  const last = (await readUpdateLog({ installDir: inside })).at(-1)!;
   assert.deepEqual([last.kind, last.code, last.version], ["rolled-back", "ROLLBACK_HALTED", "2.0.0"]);
-  assert.equal((await status(inside)).serial, 3);
+  assert.equal((await status({ installDir: inside })).serial, 3);
   // No previous kept (a fresh install of 2.0.0): the halted pointer authorises the download of 1.0.0.
   assert.equal((await run(freshInside)).version, "1.0.0");
   await assertTreeIs(freshInside, 1);
@@ -194,19 +195,19 @@ test("switching channel records it and never downgrades unless asked", async (t)
   const run = (extra = {}) => update({ repoUrl: server.url, installDir: install, trust: [k.pub], ...extra });
   await run();
   assert.equal((await run({ channel: "beta" })).version, "2.0.0");
-  assert.equal((await status(install)).channel, "beta");
+  assert.equal((await status({ installDir: install })).channel, "beta");
   await assertTreeIs(install, 2);
   // Without --channel the install follows the channel it recorded.
   assert.equal((await run()).upToDate, true);
   await rejectsWith(run({ channel: "stable" }), "E_ROLLBACK");
-  assert.equal((await status(install)).channel, "beta");
+  assert.equal((await status({ installDir: install })).channel, "beta");
   await assertTreeIs(install, 2);
   const down = await run({ channel: "stable", allowDowngrade: true });
   assert.equal(down.version, "1.0.0");
-  assert.equal((await status(install)).channel, "stable");
+  assert.equal((await status({ installDir: install })).channel, "stable");
   await assertTreeIs(install, 1);
   // Same release on two channels: switching changes only the recorded channel.
   await publishBuild(dir, repo, k.key, 1, { channel: "lts" });
   assert.equal((await run({ channel: "lts" })).upToDate, true);
-  assert.equal((await status(install)).channel, "lts");
+  assert.equal((await status({ installDir: install })).channel, "lts");
 });

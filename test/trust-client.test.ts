@@ -2,6 +2,7 @@
  * Rollback, freeze, mix-and-match and key rotation against a real repository served on loopback: each
  * refusal is a typed error and leaves the install byte-for-byte unchanged (tree and .ferry/state.json).
  */
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { copyFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";

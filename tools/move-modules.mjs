@@ -3,7 +3,7 @@
 // Kept in the repository so a reorganisation is a reviewable mapping, not a hand edit of hundreds of imports.
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
-import { dirname, relative, resolve, posix } from "node:path";
+import { dirname, relative, resolve } from "node:path";
 
 const root = process.cwd();
 const lines = readFileSync(process.argv[2], "utf8")

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-import { resolve } from "node:path";
+import "../register-node.js"; // client operations called without deps use the Node adapters
 import { parseArgs } from "node:util";
 import type { UpdateEvent } from "../client/events.js";
+import { operationHooks } from "./operation-hooks.js";
 import { status, verify } from "../client/ops/inspect.js";
 import { repair } from "../client/ops/repair.js";
 import { changePackages, listPackages } from "../client/ops/packages.js";
@@ -17,9 +18,9 @@ import { initRoot } from "../publisher/roots.js";
 import { CONTENT_COMMANDS, CONTENT_HELP, runContentCommand } from "./content-commands.js";
 import { loadKeyFiles, loadSigningKeys, loadTrust } from "./key-files.js";
 import { formatListenMessage, serveRepository } from "../server/static-server.js";
-import { NodeFileSystem } from "../node/node-fs.js";
 import type { FileSystem } from "../ports/fs.js";
-import { formatBytes, ProgressRenderer } from "./render.js";
+import { formatBytes } from "../core/format-bytes.js";
+import { ProgressRenderer } from "./render.js";
 import { mirrorList, s3Settings, withStore } from "./store-flags.js";
 import { NETWORK_HELP, NETWORK_OPTIONS, networkSettings } from "./network-flags.js";
 import type { VerifyMode } from "../client/plan/incremental.js";
@@ -169,25 +170,12 @@ function expiryDays(value: string | undefined): number | undefined {
   return days;
 }
 
-/**
- * Test hook for child-process kill tests (src/testing/kill-points.ts): loaded only when
- * FERRY_TEST_KILL_AT or FERRY_TEST_TRACE is set. Wraps the file system and the event sink of one
- * operation; the library itself has no test switches.
- */
+/** The operation's file system and event sink, as a preloaded test hook may wrap them (operation-hooks.ts). */
 async function testHooks(
   installDir: string,
   onEvent: (event: UpdateEvent) => void,
 ): Promise<{ fs?: FileSystem; onEvent: (event: UpdateEvent) => void }> {
-  if (!process.env.FERRY_TEST_KILL_AT && !process.env.FERRY_TEST_TRACE) return { onEvent };
-  const { killPointsFromEnvironment } = await import("../testing/kill-points.js");
-  const points = killPointsFromEnvironment(process.env, resolve(installDir))!;
-  return {
-    fs: points.fs(new NodeFileSystem()),
-    onEvent: (event) => {
-      points.onEvent(event);
-      onEvent(event);
-    },
-  };
+  return operationHooks(installDir, onEvent);
 }
 
 /** " (answered from the cache, 12 s old)" and the like, for a cached check; a newline either way. */
@@ -513,7 +501,7 @@ async function main(argv: string[]): Promise<number> {
       const action = args[0];
       const installDir = need(args[1], "<install-dir>");
       if (action === "list") {
-        const list = await listPackages(installDir);
+        const list = await listPackages({ installDir });
         if (json) out({ type: "result", packages: list });
         else
           for (const p of list)
@@ -545,7 +533,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "status": {
-      const result = await status(need(args[0], "<install-dir>"));
+      const result = await status({ installDir: need(args[0], "<install-dir>") });
       if (json) out({ type: "result", ...result });
       else
         process.stdout.write(
@@ -559,7 +547,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "verify": {
-      const result = await verify(need(args[0], "<install-dir>"));
+      const result = await verify({ installDir: need(args[0], "<install-dir>") });
       if (json) out({ type: "result", ...result });
       else {
         for (const p of result.problems) process.stdout.write(`${p.problem.padEnd(10)} ${p.path}\n`);

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { EventSink } from "../client/events.js";
 import { makeContext } from "../client/context.js";
-import { requireState } from "../client/install/state.js";
+import { requireState } from "../client/install/read-state.js";
 import type { TrustOption } from "../client/remote/trust.js";
 import { update } from "../client/ops/update.js";
 import { loadInstalledManifest } from "../client/plan/installed-release.js";

@@ -1,4 +1,5 @@
 import type { Crypto } from "../ports/crypto.js";
+import { CHANNEL_PATTERN, RUNTIME_PATTERN } from "./names.js";
 import { FerryError } from "./errors.js";
 import { checkFormatHeader, type JsonReader } from "./json-reader.js";
 import type { SigningKey } from "./keys.js";
@@ -52,7 +53,7 @@ export interface Rollout {
   readonly fallback: ReleaseRef;
 }
 
-export const RUNTIME_PATTERN = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
+export { CHANNEL_PATTERN, RUNTIME_PATTERN };
 
 export interface SignedPointer {
   readonly body: PointerBody;
@@ -67,7 +68,6 @@ export interface UnverifiedPointer {
   readonly url: string;
 }
 
-export const CHANNEL_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 export const MAX_POINTER_BYTES = 64 * 1024;
 
 export function signPointer(body: PointerBody, keys: readonly SigningKey[]): Uint8Array {

@@ -13,13 +13,7 @@ import {
   type Manifest,
   VERSION_PATTERN,
 } from "../core/manifest.js";
-import {
-  CHANNEL_PATTERN,
-  parsePointer,
-  type PointerBody,
-  signPointer,
-  verifyPointer,
-} from "../core/pointer.js";
+import { parsePointer, type PointerBody, signPointer, verifyPointer } from "../core/pointer.js";
 import { expiryAfterDays, timestamp } from "../core/time.js";
 import { type BuiltDelta, type DeltaSettings, deltasForFile, loadHistory } from "./deltas.js";
 import { PackWriter, type PendingLocation } from "./pack-writer.js";
@@ -34,7 +28,7 @@ import { publishPolicy } from "./rollout.js";
 import { scanBuildDirectory } from "./scan.js";
 import { loadPackageRules } from "./packages.js";
 import { packageOf, usedPackages } from "../core/packages-config.js";
-import { RUNTIME_PATTERN } from "../core/pointer.js";
+import { checkChannelName, checkRuntimeName } from "../core/names.js";
 import { compareVersions } from "../core/version.js";
 import { type ExpiryWarning, expiryWarnings } from "./expiry-warnings.js";
 import type { RepoLock } from "./repo-lock.js";
@@ -172,7 +166,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     });
   } finally {
     // A store this call opened (s3://) holds connections and a temp directory.
-    if (backend !== options.repo) await (backend as { close?: () => Promise<void> }).close?.();
+    if (backend !== options.repo) await backend.close?.();
   }
 }
 
@@ -182,12 +176,7 @@ async function publishInto(
   lock: RepoLock,
 ): Promise<PublishResult> {
   const channel = options.channel ?? "stable";
-  if (!CHANNEL_PATTERN.test(channel))
-    throw new FerryError(
-      "E_USAGE",
-      `Invalid channel name ${JSON.stringify(channel)}: use lowercase letters, digits, '.', '_' or '-'.`,
-      { channel },
-    );
+  checkChannelName(channel);
   if (!VERSION_PATTERN.test(options.version)) {
     throw new FerryError(
       "E_USAGE",
@@ -195,13 +184,7 @@ async function publishInto(
       { version: options.version },
     );
   }
-  if (options.runtime !== undefined && !RUNTIME_PATTERN.test(options.runtime)) {
-    throw new FerryError(
-      "E_USAGE",
-      `Invalid runtime ${JSON.stringify(options.runtime)}: use letters, digits and . + _ - (at most 64).`,
-      { runtime: options.runtime },
-    );
-  }
+  checkRuntimeName(options.runtime);
   const chunking = options.chunking ?? DEFAULT_CHUNKING;
   const quality = options.quality ?? 8;
   if (!Number.isInteger(quality) || quality < 0 || quality > 11) {

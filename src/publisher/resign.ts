@@ -1,3 +1,4 @@
+import { checkChannelName } from "../core/names.js";
 import { FerryError } from "../core/errors.js";
 import type { RootBody } from "../core/root.js";
 import { expiryAfterDays } from "../core/time.js";
@@ -44,9 +45,7 @@ export async function rewriteChannel(
   edit: (current: PointerBody, store: RepoStore) => Promise<PointerBody>,
 ): Promise<PointerBody> {
   const channel = options.channel ?? "stable";
-  if (!CHANNEL_PATTERN.test(channel)) {
-    throw new FerryError("E_USAGE", `Invalid channel name ${JSON.stringify(channel)}.`, { channel });
-  }
+  checkChannelName(channel);
   const store = typeof options.repo === "string" ? new DirectoryStore(options.repo) : options.repo;
   return withRepoLock(store, "resign", (lock) => rewriteChannelLocked(store, lock, channel, options, edit));
 }

@@ -84,6 +84,7 @@ export async function executePlan(
     transport: ctx.transport,
     clock: ctx.clock,
     fs: ctx.fs,
+    host: ctx.host,
     layout: ctx.layout,
     repo,
     manifest,
@@ -166,7 +167,7 @@ export async function executePlan(
     trackedPaths(local),
   );
   const displaced =
-    untracked.length > 0 ? { dir: displacementDir(ctx.clock.now()), paths: untracked } : undefined;
+    untracked.length > 0 ? { dir: displacementDir(ctx.clock.now(), ctx.host), paths: untracked } : undefined;
   if (input.applyOn === "next-start") {
     const base = input.previous?.manifest.hash ?? null;
     await writePending(ctx, { base, moves, deletes: plan.deletes, state: newState });
@@ -186,6 +187,6 @@ export async function executePlan(
   ctx.emit({ type: "commit", moves: moves.length, deletes: plan.deletes.length });
   await applyJournal(ctx.fs, ctx.layout, journal);
   if (displaced) await reportDisplaced(ctx, displaced, newState);
-  await cleanup(ctx, input.state.manifest.hash, input.objects);
+  await cleanup(ctx, input.state.manifest.hash, input.objects, newState);
   return { bytesReused, fetcher, deltaCounts, pending: false };
 }

@@ -1,6 +1,5 @@
 import type { Brotli } from "../../ports/codec.js";
 import type { Crypto } from "../../ports/crypto.js";
-import { randomBytes } from "node:crypto";
 import { decode } from "../../core/codec.js";
 import { FerryError, isFerryError } from "../../core/errors.js";
 import type { ChunkRef, Manifest } from "../../core/manifest.js";
@@ -15,6 +14,7 @@ import {
 } from "../../core/ranges.js";
 import type { Clock } from "../../ports/clock.js";
 import type { FileSystem } from "../../ports/fs.js";
+import type { Host } from "../../ports/host.js";
 import type { Transport, TransportResponse } from "../../ports/transport.js";
 import type { EventSink, RangeMode } from "../events.js";
 import { httpError, parseRetryAfter, readCapped } from "../remote/http.js";
@@ -27,6 +27,8 @@ export interface FetcherOptions {
   readonly transport: Transport;
   readonly clock: Clock;
   readonly fs: FileSystem;
+  /** Unique names for the temporary file each chunk is written to before its rename. */
+  readonly host: Host;
   readonly layout: InstallLayout;
   readonly repo: RemoteRepository;
   readonly manifest: Manifest;
@@ -433,8 +435,8 @@ export class ChunkFetcher {
         },
       );
     }
-    const { fs, layout } = this.options;
-    const temp = `${layout.stagedChunk(chunk.hash)}.tmp-${randomBytes(4).toString("hex")}`;
+    const { fs, layout, host } = this.options;
+    const temp = `${layout.stagedChunk(chunk.hash)}.tmp-${host.randomId(4)}`;
     await fs.writeFile(temp, data);
     await fs.rename(temp, layout.stagedChunk(chunk.hash));
     this.chunksFetched++;

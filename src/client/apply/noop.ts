@@ -1,7 +1,7 @@
 import { canonicalJson } from "../../core/canonical-json.js";
 import type { Context } from "../context.js";
 import { withContent } from "../install/content.js";
-import { encodeState } from "../install/state.js";
+import { encodeState, type InstallState } from "../install/state.js";
 import { saveStats } from "../install/stat-cache.js";
 import { cacheEntry } from "../plan/local-index.js";
 import type { Prepared } from "../plan/prepare.js";
@@ -15,6 +15,7 @@ import { cleanup } from "./cleanup.js";
  */
 export async function commitNoop(ctx: Context, p: Prepared): Promise<void> {
   const { pointer, state } = p;
+  let installed: InstallState | undefined = state;
   const files = p.carry
     ? state!.files
     : Object.fromEntries(p.plan.keep.map((path) => [path, cacheEntry(p.local.stats.get(path)!)]));
@@ -27,19 +28,17 @@ export async function commitNoop(ctx: Context, p: Prepared): Promise<void> {
       canonicalJson(withContent(state, p.content)) !== canonicalJson(state))
   ) {
     const statCache = p.carry ? undefined : await saveStats(ctx.fs, ctx.layout, files);
-    await ctx.fs.writeFileAtomic(
-      ctx.layout.state,
-      encodeState({
-        ...withContent(state, p.content),
-        channel: pointer.body.channel,
-        serial: pointer.body.serial,
-        pointer: pointer.document,
-        root: p.root.document,
-        ...(statCache ? { files: {}, statCache } : { files }),
-      }),
-    );
+    installed = {
+      ...withContent(state, p.content),
+      channel: pointer.body.channel,
+      serial: pointer.body.serial,
+      pointer: pointer.document,
+      root: p.root.document,
+      ...(statCache ? { files: {}, statCache } : { files }),
+    };
+    await ctx.fs.writeFileAtomic(ctx.layout.state, encodeState(installed));
   }
   // An incremental no-op leaves kept objects alone (listing them reads every directory object; the next
   // commit's cleanup prunes them).
-  await cleanup(ctx, pointer.body.manifest.hash, p.carry ? undefined : p.objects);
+  await cleanup(ctx, pointer.body.manifest.hash, p.carry ? undefined : p.objects, installed);
 }

@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { joinPath } from "../paths.js";
 import { canonicalJson } from "../../core/canonical-json.js";
 import { FerryError } from "../../core/errors.js";
 import { checkFormatHeader, JsonReader, parseJson } from "../../core/json-reader.js";
@@ -145,7 +145,7 @@ export async function rollbackLocked(
   const moves: [string, string, boolean][] = [];
   const restored = new Set<string>();
   for (const [name, path] of record.saved) {
-    const native = join(savedDir, name);
+    const native = joinPath(savedDir, name);
     const stat = await ctx.fs.stat(native);
     if (!stat) continue; // nothing was there at the commit (a new file), or an earlier rollback moved it back
     const entry = oldByPath.get(path);

@@ -1,7 +1,8 @@
 import { totalSize } from "../../core/manifest.js";
-import { type ClientDeps, makeContext, withInstall } from "../context.js";
+import { type InstallOptions, makeContext } from "../context.js";
+import { withInstall } from "../apply/with-install.js";
 import { hashFile } from "../plan/local-index.js";
-import { requireState } from "../install/state.js";
+import { requireState } from "../install/read-state.js";
 import { FerryError } from "../../core/errors.js";
 import { loadInstalledManifest } from "../plan/installed-release.js";
 import { installedSelection, materialized } from "../install/content.js";
@@ -27,7 +28,8 @@ export interface StatusResult {
 }
 
 /** What is installed. Reads only local state (after recovering an interrupted commit). */
-export async function status(installDir: string, deps: ClientDeps = {}): Promise<StatusResult> {
+export async function status(options: InstallOptions): Promise<StatusResult> {
+  const { installDir, ...deps } = options;
   const ctx = makeContext(installDir, deps);
   await requireInstallDir(ctx);
   return withInstall(ctx, deps, async () => {
@@ -71,7 +73,8 @@ export interface VerifyResult {
 }
 
 /** Re-hashes every installed file against the installed (signed, pinned) manifest. */
-export async function verify(installDir: string, deps: ClientDeps = {}): Promise<VerifyResult> {
+export async function verify(options: InstallOptions): Promise<VerifyResult> {
+  const { installDir, ...deps } = options;
   const ctx = makeContext(installDir, deps);
   await requireInstallDir(ctx);
   return withInstall(ctx, deps, async () => {

@@ -1,20 +1,22 @@
 import type { Crypto } from "../../ports/crypto.js";
-import { canonicalJson } from "../../core/canonical-json.js";
 import { FerryError } from "../../core/errors.js";
 import type { FileEntry, Manifest } from "../../core/manifest.js";
 import { type LocalFile, plan as makePlan } from "../../core/planner.js";
 import { parsePointer, verifyPointer } from "../../core/pointer.js";
 import { DEFAULT_COALESCE } from "../../core/ranges.js";
 import type { FileStat, FileSystem } from "../../ports/fs.js";
-import { type ClientDeps, DEFAULT_UPDATE_DEADLINE_MS, makeContext, withInstall } from "../context.js";
+import { type ClientDeps, DEFAULT_UPDATE_DEADLINE_MS, makeContext } from "../context.js";
+import { withInstall } from "../apply/with-install.js";
 import type { RangeMode } from "../events.js";
 import { requireInstallDir, type VerifyProblem } from "./inspect.js";
 import type { InstallLayout } from "../install/layout.js";
 import { cacheEntry, type LocalIndex } from "../plan/local-index.js";
-import { encodeState, type InstallState, requireState } from "../install/state.js";
+import type { InstallState } from "../install/state.js";
+import { requireState } from "../install/read-state.js";
 import { installedRoot, toAnchor, type TrustOption } from "../remote/trust.js";
 import { installedSelection, materialized } from "../install/content.js";
 import { executePlan } from "../apply/execute.js";
+import { refreshState } from "../apply/refresh-state.js";
 import { loadInstalledRelease } from "../plan/installed-release.js";
 import { openRepository } from "../remote/open.js";
 
@@ -101,8 +103,7 @@ export async function repair(options: RepairOptions): Promise<RepairResult> {
       const files = Object.fromEntries(
         plan.keep.map((path) => [path, cacheEntry(scan.local.stats.get(path)!)]),
       );
-      if (canonicalJson(files) !== canonicalJson(state.files))
-        await ctx.fs.writeFileAtomic(ctx.layout.state, encodeState({ ...state, files }));
+      await refreshState(ctx, state, { ...state, files });
       return finish({});
     }
     const { bytesReused, fetcher } = await executePlan(ctx, options, {

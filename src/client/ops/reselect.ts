@@ -1,4 +1,3 @@
-import { canonicalJson } from "../../core/canonical-json.js";
 import type { Manifest } from "../../core/manifest.js";
 import { plan as makePlan } from "../../core/planner.js";
 import { restrict, type Selection } from "../../core/selection.js";
@@ -7,9 +6,10 @@ import { contentFields, installedSelection, materialized, withContent } from "..
 import type { RangeMode } from "../events.js";
 import { buildLocalIndex, cacheEntry } from "../plan/local-index.js";
 import { checkInstalledPointer } from "./repair.js";
-import { encodeState, requireState } from "../install/state.js";
+import { requireState } from "../install/read-state.js";
 import type { TrustOption } from "../remote/trust.js";
 import { executePlan } from "../apply/execute.js";
+import { refreshState } from "../apply/refresh-state.js";
 import { loadInstalledRelease } from "../plan/installed-release.js";
 import { openRepository } from "../remote/open.js";
 
@@ -75,9 +75,7 @@ export async function reselect(
   };
   if (plan.writes.length === 0 && plan.deletes.length === 0) {
     const files = Object.fromEntries(plan.keep.map((path) => [path, cacheEntry(local.stats.get(path)!)]));
-    const updated = { ...next, files };
-    if (canonicalJson(updated) !== canonicalJson(state))
-      await ctx.fs.writeFileAtomic(ctx.layout.state, encodeState(updated));
+    await refreshState(ctx, state, { ...next, files });
     return { ...result, bytesDownloaded: repo.metadataBytes, requests: repo.requests, chunksFetched: 0 };
   }
   const { fetcher } = await executePlan(ctx, options, {

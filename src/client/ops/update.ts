@@ -7,25 +7,38 @@ import {
   DEFAULT_CHECK_DEADLINE_MS,
   DEFAULT_UPDATE_DEADLINE_MS,
   makeContext,
-  withInstall,
 } from "../context.js";
+import { withInstall } from "../apply/with-install.js";
+import { readStoredState } from "../install/state.js";
 import { logUpdate } from "../install/update-log.js";
 import { runRefusalHook } from "../plan/policy.js";
 import { isNoop, prepare } from "../plan/prepare.js";
-import { checkRuntimeName, setAsideStaleRelease } from "../plan/runtime.js";
+import { setAsideStaleRelease } from "../apply/set-aside.js";
+import { checkRuntimeName } from "../../core/names.js";
 import type { RemoteRepository } from "../remote/remote.js";
 import { releaseInfo } from "../../core/release-info.js";
-import { haltToPrevious } from "./launch.js";
+import { haltToPrevious } from "../apply/rollback.js";
 import type { CheckResult, UpdateOptions, UpdateSummary } from "./update-types.js";
 
 export type { CheckResult, UpdateOptions, UpdateSummary } from "./update-types.js";
 
-/** Is an update available, and how many bytes would it download? Changes nothing but the lock. */
+/**
+ * Is an update available, and how many bytes would it download? Installs nothing and never writes
+ * state.json (so neither a newer serial nor a rotated root is stored), the stat cache, the check cache
+ * (that is cachedCheck) or any game file. What it does write is Ferry's bookkeeping under `.ferry/`:
+ * - the install lock `.ferry/lock`, held while it runs (creating the install directory and `.ferry/`);
+ * - the roll-forward of a commit an earlier run left interrupted (recovery, as every operation does);
+ * - `.ferry/install-id`, when the channel is in a staged rollout and the install has no id yet;
+ * - `.ferry/update-log.jsonl` lines for refused releases (blocked, or a rollback refused);
+ * - the installed release's manifest or tree objects in `.ferry/manifests/`, `.ferry/objects/`, when
+ *   lost or damaged and fetched again, and the new release's tree objects it downloads (`.ferry/objects/`,
+ *   kept for the update, which then need not fetch them).
+ */
 export async function check(options: UpdateOptions): Promise<CheckResult> {
   const ctx = makeContext(options.installDir, options, DEFAULT_CHECK_DEADLINE_MS);
   const started = ctx.clock.now();
   return withInstall(ctx, options, async () => {
-    const p = await prepare(ctx, options, started, undefined);
+    const p = await prepare(ctx, options, started, await readStoredState(ctx.fs, ctx.layout), undefined);
     if ("held" in p) {
       return {
         updateAvailable: false,
@@ -78,8 +91,10 @@ export async function update(options: UpdateOptions): Promise<UpdateSummary> {
   const started = ctx.clock.now();
   return withInstall(ctx, options, async () => {
     checkRuntimeName(options.runtime);
-    const setAside = await setAsideStaleRelease(ctx, options.runtime);
-    const p = await prepare(ctx, options, started, setAside);
+    // state.json is read once: the gate and the planner get the same copy (none once set aside).
+    const stored = await readStoredState(ctx.fs, ctx.layout);
+    const setAside = await setAsideStaleRelease(ctx, options.runtime, stored);
+    const p = await prepare(ctx, options, started, setAside ? undefined : stored, setAside);
     if ("held" in p) {
       const { state, held, setAside } = p;
       return summary(ctx, started, p.repo, {

@@ -1,14 +1,13 @@
-import { resolve } from "node:path";
 import { FerryError } from "../../core/errors.js";
 import type { Manifest } from "../../core/manifest.js";
 import { plan as makePlan, type Plan } from "../../core/planner.js";
-import { CHANNEL_PATTERN, type SignedPointer } from "../../core/pointer.js";
+import { checkChannelName, checkRuntimeName } from "../../core/names.js";
+import type { SignedPointer } from "../../core/pointer.js";
 import type { TrustedRoot } from "../../core/root.js";
 import { carrySelection, restrict } from "../../core/selection.js";
 import type { Context } from "../context.js";
 import { contentFields, installedSelection, materialized } from "../install/content.js";
 import type { InstallState, StatCacheEntry } from "../install/state.js";
-import { readStoredState } from "../install/state.js";
 import { lookupStats, withStatFiles } from "../install/stat-cache.js";
 import { openRepository, repositoryPolicy, type RepositoryOptions } from "../remote/open.js";
 import { fetchNewestPointer } from "../remote/pointer-sources.js";
@@ -22,7 +21,7 @@ import { type IncrementalOptions, prepareIncremental } from "./incremental.js";
 import { installedManifestBytes } from "./installed-release.js";
 import { buildLocalIndex, type LocalIndex } from "./local-index.js";
 import { choosePointerRelease, type PolicyOptions, type PolicyView } from "./policy.js";
-import { checkRuntimeName, runtimeError, runtimeMismatch, type SetAsideRecord } from "./runtime.js";
+import { runtimeError, runtimeMismatch, type SetAsideRecord } from "./runtime.js";
 
 /** The part of check's and update's options that decides what to plan (see UpdateOptions). */
 export interface PrepareOptions extends RepositoryOptions, PolicyOptions, IncrementalOptions {
@@ -66,6 +65,8 @@ export interface Held {
 
 /**
  * Steps shared by check and update: pointer (verified, fresh), manifest (pinned), local index, plan.
+ * `stored`: the installed state as stored (read once per operation by the caller; a large install's stat
+ * cache stays in its file unless the full path needs it).
  * `setAside`: what the caller's runtime gate set aside before (update runs the gate, check does not: it
  * plans against the installed release even when the gate would set it aside).
  */
@@ -73,20 +74,13 @@ export async function prepare(
   ctx: Context,
   options: PrepareOptions,
   started: Date,
+  stored: InstallState | undefined,
   setAside: SetAsideRecord | undefined,
 ): Promise<Prepared | Held> {
   checkRuntimeName(options.runtime);
-  // As stored: a large install's stat cache stays in its file unless the full path needs it.
-  const stored = await readStoredState(ctx.fs, ctx.layout);
   // Naming another channel switches the install to it (never a downgrade unless allowDowngrade).
   const channel = options.channel ?? stored?.channel ?? "stable";
-  if (!CHANNEL_PATTERN.test(channel)) {
-    throw new FerryError(
-      "E_USAGE",
-      `Invalid channel name ${JSON.stringify(channel)}: lowercase letters, digits, '.', '_' or '-'.`,
-      { channel },
-    );
-  }
+  checkChannelName(channel);
   const repo = openRepository(ctx, options);
   const anchor = toAnchor(options.trust);
   // The newest valid pointer among the mirrors, under the newest root (pointer-sources.ts). A pointer or
@@ -164,7 +158,7 @@ export async function prepare(
   // Packages and the base overlay (docs/PACKAGES.md): the plan targets only the files the install holds.
   const current = state && installed ? installedSelection(state, installed.manifest) : undefined;
   const carried = carrySelection(installed?.manifest, current, manifest, options.packages);
-  const base = options.base === undefined ? state?.base : resolve(options.base);
+  const base = options.base === undefined ? state?.base : ctx.host.absolutePath(options.base);
   const target = await materialized(ctx.fs, manifest, carried.selection, base);
   const tracked = installed && current ? restrict(installed.manifest, current) : undefined;
   const statCache = options.force ? {} : (state?.files ?? {});
