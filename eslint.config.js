@@ -13,9 +13,11 @@ export default tseslint.config(
       eqeqeq: "error",
     },
   },
+  // Node scripts outside the TypeScript build.
   {
-    // Plain Node scripts (tools/*.mjs, this file) get Node's globals; TypeScript files are checked by tsc.
-    files: ["**/*.{js,mjs,cjs}"],
+    files: ["tools/**/*.mjs"],
     languageOptions: { globals: { process: "readonly", console: "readonly" } },
   },
+  // CommonJS config files (dependency-cruiser reads .cjs).
+  { files: ["**/*.cjs"], languageOptions: { sourceType: "commonjs", globals: { module: "writable" } } },
 );

@@ -4,11 +4,12 @@
  * times, the first install's and the update's bytes downloaded (metadata separately), and a no-change check.
  * Run from the worktree: npm run build && node dist/bench/delta-bench.js [old-dir new-dir]
  */
+import "../src/register-node.js";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { check, update } from "../src/client/ops/update.js";
-import { generateKeyPair, parsePrivateKey, parsePublicKey } from "../src/core/keys.js";
+import { generateKeyPair, parsePrivateKey, parsePublicKey } from "../src/node/node-keys.js";
 import { publish } from "../src/publisher/publish.js";
 import { serveRepository } from "../src/server/static-server.js";
 

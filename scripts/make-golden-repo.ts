@@ -8,12 +8,14 @@
  *
  *   node dist/scripts/make-golden-repo.js [outDir]
  */
+import "../src/register-node.js";
 import { createHash } from "node:crypto";
 import { chmod, cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { parsePrivateKey, parsePublicKey, type SigningKey } from "../src/core/keys.js";
+import type { SigningKey } from "../src/core/keys.js";
+import { parsePrivateKey, parsePublicKey } from "../src/node/node-keys.js";
 import { publish } from "../src/publisher/publish.js";
 import { resign } from "../src/publisher/resign.js";
 import { rotateRoot } from "../src/publisher/roots.js";

@@ -1,5 +1,11 @@
 /** Ferry's library API. The CLI is a thin layer over these functions. */
 
+// The Node entry: operations called without deps use the Node adapters (src/client/defaults.ts).
+import "./register-node.js";
+
+export type { Host } from "./ports/host.js";
+export { type DefaultDeps, registerDefaults } from "./client/defaults.js";
+
 export type { ClientDeps } from "./client/context.js";
 export type {
   LifecycleEvent,
@@ -43,7 +49,8 @@ export {
 } from "./client/ops/ensure.js";
 export type { ReselectOptions, ReselectResult } from "./client/ops/reselect.js";
 export { type OverlayHit, resolveOverlay } from "./client/install/overlay.js";
-export { applyRuntimeGate, listSetAside, type SetAsideRecord } from "./client/plan/runtime.js";
+export { applyRuntimeGate, listSetAside } from "./client/ops/runtime-gate.js";
+export type { SetAsideRecord } from "./client/plan/runtime.js";
 export { compileGlob, type Glob } from "./core/glob.js";
 export {
   DEFAULT_MAX_UNHEALTHY_LAUNCHES,
@@ -74,13 +81,12 @@ export {
 export { INCREMENTAL_MIN_FILES, type VerifyMode } from "./client/plan/incremental.js";
 export { type ChunkingParams, DEFAULT_CHUNKING } from "./core/chunker.js";
 export { FerryError, type FerryErrorCode, isFerryError } from "./core/errors.js";
-export {
-  generateKeyPair,
-  type PublicKey,
-  parsePrivateKey,
-  parsePublicKey,
-  type SigningKey,
-} from "./core/keys.js";
+export type { PublicKey, SigningKey } from "./core/keys.js";
+export { generateKeyPair, parsePrivateKey, parsePublicKey } from "./node/node-keys.js";
+export { nodeCrypto } from "./node/node-crypto.js";
+export { nodeBrotli } from "./node/node-codec.js";
+export type { Crypto, Sha256Hasher } from "./ports/crypto.js";
+export type { Brotli } from "./ports/codec.js";
 export type { FileEntry, Manifest } from "./core/manifest.js";
 export {
   assertSafePath,

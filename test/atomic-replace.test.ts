@@ -3,6 +3,7 @@
  * never gets "file not found" for a file present in both releases, nor a torn file. Readers loop in
  * worker threads (truly concurrent) over FERRY_ATOMIC_UPDATES updates (default 50); every read counted.
  */
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, it } from "node:test";

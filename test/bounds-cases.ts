@@ -3,6 +3,7 @@
  * run alone in a child process by bounds.test.ts, which prints one JSON line: the error code (or "ok"), the
  * wall time and the peak RSS growth of the operation. Nothing here runs when the file is imported.
  */
+import "../src/register-node.js";
 import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,11 +11,11 @@ import { fileURLToPath } from "node:url";
 import { createDeflateRaw, deflateRawSync } from "node:zlib";
 import { decodeManifestJson } from "../src/client/remote/remote.js";
 import { DEFAULT_CHUNKING } from "../src/core/chunker.js";
-import { brotli } from "../src/core/codec.js";
+import { brotli } from "../src/node/node-codec.js";
 import { canonicalBytes } from "../src/core/canonical-json.js";
 import { crc32 } from "../src/core/crc32.js";
 import { isFerryError } from "../src/core/errors.js";
-import { sha256 } from "../src/core/hash.js";
+import { sha256 } from "../src/node/node-crypto.js";
 import { parseManifest } from "../src/core/manifest.js";
 import { MAX_RELEASE_FILES, PARTS_FEATURE, type StoredObject, TREE_FEATURE } from "../src/core/tree.js";
 import { diffTrees, treeObjects } from "../src/core/tree-diff.js";

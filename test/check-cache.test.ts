@@ -1,3 +1,4 @@
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";

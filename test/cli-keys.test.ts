@@ -2,6 +2,7 @@
  * Key management through the CLI, as a studio would run it: an offline root key, a CI release key,
  * root init, publish, a client trusting only the root key, rotation of the release key, resign.
  */
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";

@@ -1,3 +1,4 @@
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { cp, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -82,10 +83,10 @@ test("fresh install, then v1 -> v2 -> v3 downloads only what changed and keeps u
   await publishVersions(s.dir, s.repo, s.key, [3]);
   await s.run();
   await assertTree(s.install, 3, untracked);
-  const st = await status(s.install);
+  const st = await status({ installDir: s.install });
   assert.equal(st.version, "3.0.0");
   assert.equal(st.serial, 3);
-  assert.equal((await verify(s.install)).ok, true);
+  assert.equal((await verify({ installDir: s.install })).ok, true);
 });
 
 test("v1 -> v3 directly equals publishing order-independent content", async (t) => {
@@ -118,7 +119,7 @@ test("a tampered pack is refused with E_HASH_MISMATCH and the install is unchang
   }
   await rejects(s.run(), "E_HASH_MISMATCH");
   await assertTree(s.install, 1);
-  assert.equal((await status(s.install)).version, "1.0.0");
+  assert.equal((await status({ installDir: s.install })).version, "1.0.0");
 });
 
 test("a pointer signed by another key is refused with E_SIGNATURE", async (t) => {
@@ -299,7 +300,7 @@ test("verify reports damage and update restores only the damaged file", async (t
   await writeFile(join(s.install, "messages", "de.properties"), "garbage");
   const { rm } = await import("node:fs/promises");
   await rm(join(s.install, "sprites", "item_005.png"));
-  const v = await verify(s.install);
+  const v = await verify({ installDir: s.install });
   assert.equal(v.ok, false);
   assert.deepEqual(v.problems.map((p) => `${p.problem} ${p.path}`).sort(), [
     "changed messages/de.properties",
@@ -393,5 +394,5 @@ test("a host that ignores multi-range (like S3) costs one whole-pack download, n
   assert.equal(result.rangeMode, "single");
   const packRequests = proxy.stats.paths.filter((p) => p.endsWith(".pack")).length;
   assert.equal(packRequests, 1, `pack requests: ${packRequests}`);
-  assert.equal((await verify(install)).ok, true);
+  assert.equal((await verify({ installDir: install })).ok, true);
 });

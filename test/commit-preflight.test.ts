@@ -5,6 +5,7 @@
  * downloads never blocks the next command: it reclaims Ferry's leftovers. Real chattr +i cases
  * run where the system allows them (root on Linux), the fault-port cases everywhere.
  */
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";

@@ -1,3 +1,4 @@
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { cp, mkdir, readdir, readFile, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -40,8 +41,8 @@ test("a directory the new release turns into a file, holding an untracked file, 
   // Still exactly v1 (plus the untracked file), and every command still works.
   assert.equal(await readFile(join(s.install, "a.txt"), "utf8"), "a1");
   assert.equal(await readFile(join(s.install, "z.txt"), "utf8"), "z1");
-  assert.equal((await status(s.install)).version, "1.0");
-  assert.equal((await verify(s.install)).ok, true);
+  assert.equal((await status({ installDir: s.install })).version, "1.0");
+  assert.equal((await verify({ installDir: s.install })).ok, true);
   // Once the player moves the mod away, the update goes through and the directory becomes a file.
   await rm(join(s.install, "mods", "user.dat"));
   await s.run();
@@ -82,7 +83,7 @@ test("files dated before 1970 and a copied install (new inodes) keep working and
   await utimes(join(s.install, "old.txt"), new Date("1960-01-01"), new Date("1960-01-01"));
   await s.release({ "old.txt": "from an archive", "b.txt": "b2" });
   await s.run();
-  assert.equal((await status(s.install)).version, "2.0");
+  assert.equal((await status({ installDir: s.install })).version, "2.0");
   const copy = join(s.dir, "copy");
   await cp(s.install, copy, { recursive: true });
   await rm(s.install, { recursive: true });
@@ -126,5 +127,5 @@ test("a lost copy of the installed manifest is fetched again by its pinned hash"
     ["a.txt"],
     "b.txt, tracked by the old release, is deleted",
   );
-  assert.equal((await verify(s.install)).ok, true);
+  assert.equal((await verify({ installDir: s.install })).ok, true);
 });

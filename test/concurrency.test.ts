@@ -1,3 +1,4 @@
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -70,8 +71,8 @@ test(`${updaters} concurrent 'ferry update' processes on one install, ${rounds} 
       `round ${round}: the tree is v2`,
     );
     assert.equal(existsSync(join(install, ".ferry", "lock")), false, `round ${round}: no lock is left`);
-    assert.equal((await status(install)).version, "2.0.0");
-    assert.equal((await verify(install)).ok, true);
+    assert.equal((await status({ installDir: install })).version, "2.0.0");
+    assert.equal((await verify({ installDir: install })).ok, true);
     await rm(install, { recursive: true, force: true });
   }
   t.diagnostic(

@@ -1,3 +1,4 @@
+import "../src/register-node.js";
 import { pseudoRandom } from "../src/testing/game-fixture.js";
 import { repoFixture, writeBuild as writeBuildFiles } from "./helpers/served-repo.js";
 

@@ -1,3 +1,4 @@
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { cp, rm, writeFile } from "node:fs/promises";
@@ -43,7 +44,7 @@ test("a crash at any file-system operation leaves v1 or v2, never a mix, and a r
     if (existsSync(lock))
       await writeFile(lock, JSON.stringify({ pid: 2 ** 22 + 4321, host: hostname(), started: "" }));
     // Recovery happens on open.
-    await status(install);
+    await status({ installDir: install });
     const tree = JSON.stringify(sortedEntries(await readTree(install)));
     assert.ok(tree === v1 || tree === v2, `crash point ${point} (${faulty.trace.at(-1)}) left a mixed tree`);
     outcomes[tree === v1 ? "old" : "new"]++;

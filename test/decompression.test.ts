@@ -2,15 +2,17 @@
  * Decompression caps (docs/SECURITY.md "Decompression"): real bombs, generated here, decoded directly
  * and through the client, are typed errors and the process's peak RSS stays bounded.
  */
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { constants, createBrotliCompress } from "node:zlib";
 import { update } from "../src/client/ops/update.js";
 import { decodeManifest } from "../src/client/remote/remote.js";
-import { decode, MAX_DECODED_BYTES, RATIO_FLOOR } from "../src/core/codec.js";
+import { MAX_DECODED_BYTES, RATIO_FLOOR } from "../src/core/codec.js";
+import { decode } from "../src/node/node-codec.js";
 import { isFerryError } from "../src/core/errors.js";
-import { sha256 } from "../src/core/hash.js";
+import { sha256 } from "../src/node/node-crypto.js";
 import { serveRepository } from "../src/server/static-server.js";
 import { forgeRelease } from "../src/testing/release-forge.js";
 import { keys, tempDir } from "./helpers.js";

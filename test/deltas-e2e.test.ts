@@ -3,6 +3,7 @@
  * real updates. Deltas must lower the bytes downloaded, leave the tree exact, reach back through the
  * channel's history, fall back to chunks when their source changed, and fail safely when damaged.
  */
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";

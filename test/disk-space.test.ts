@@ -1,3 +1,4 @@
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { statfsSync } from "node:fs";
 import { cp, lstat, readdir } from "node:fs/promises";

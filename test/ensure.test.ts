@@ -1,3 +1,4 @@
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { cp } from "node:fs/promises";
 import { join } from "node:path";
@@ -50,8 +51,8 @@ test("missing() names the absent files of a package or of paths; ensure fetches 
 
   const hd = await ensure({ installDir: r.install, trust: [r.pub], packages: ["hd-textures"] });
   assert.equal(hd.filesWritten, 2);
-  assert.deepEqual((await status(r.install)).packages, ["base", "hd-textures"]);
-  assert.ok((await verify(r.install)).ok);
+  assert.deepEqual((await status({ installDir: r.install })).packages, ["base", "hd-textures"]);
+  assert.ok((await verify({ installDir: r.install })).ok);
 
   // Nothing missing: no download at all.
   r.requests.length = 0;
@@ -63,7 +64,7 @@ test("missing() names the absent files of a package or of paths; ensure fetches 
   await r.publishVersion(2);
   await update({ repoUrl: r.server.url, installDir: r.install, trust: [r.pub] });
   assert.deepEqual((await missing({ installDir: r.install, paths: ["voice/en/intro.ogg"] })).files, []);
-  assert.ok((await verify(r.install)).ok);
+  assert.ok((await verify({ installDir: r.install })).ok);
 
   await assert.rejects(missing({ installDir: r.install, paths: ["no/such.file"] }), (e: unknown) =>
     isFerryError(e, "E_USAGE"),
@@ -108,7 +109,7 @@ test("parallel ensure calls for the same content share one download (requests co
   ]);
   assert.equal(voice.filesWritten, 2);
   assert.equal(hd.filesWritten, 0);
-  assert.ok((await verify(r.install)).ok);
+  assert.ok((await verify({ installDir: r.install })).ok);
 });
 
 test("cancelling ensure leaves the install as it was; a co-waiter still gets the content", async (t) => {
@@ -130,8 +131,8 @@ test("cancelling ensure leaves the install as it was; a co-waiter still gets the
   // Let the abandoned shared operation wind down (it runs on the install's queue).
   await ensure({ installDir: r.install, trust: [r.pub], paths: [] });
   assert.deepEqual(await readTree(r.install), tree);
-  assert.ok((await verify(r.install)).ok);
-  assert.deepEqual((await status(r.install)).packages, ["base"]);
+  assert.ok((await verify({ installDir: r.install })).ok);
+  assert.deepEqual((await status({ installDir: r.install })).packages, ["base"]);
   assert.equal((await missing({ installDir: r.install, packages: ["hd-textures"] })).files.length, 2);
 
   // Two waiters, one cancels: the other's download continues and completes.
@@ -151,5 +152,5 @@ test("cancelling ensure leaves the install as it was; a co-waiter still gets the
   assert.equal(results[0].status, "rejected");
   assert.equal(results[1].status, "fulfilled");
   assert.deepEqual((await missing({ installDir: r.install, packages: ["hd-textures"] })).files, []);
-  assert.ok((await verify(r.install)).ok);
+  assert.ok((await verify({ installDir: r.install })).ok);
 });

@@ -3,6 +3,7 @@
  * its pointer (and later its root) expires, but an installed game keeps starting: open, markHealthy and
  * mounts never read the pointer's or root's expiry. `ferry check` and `ferry report` warn before expiry.
  */
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -33,8 +34,8 @@ test("silence: past the pointer's and the root's expiry, check fails E_EXPIRED b
   t.after(() => server.close());
   const install = join(dir, "install");
   await update({ repoUrl: server.url, installDir: install, trust: [pub] });
-  await open(install);
-  await markHealthy(install);
+  await open({ installDir: install });
+  await markHealthy({ installDir: install });
 
   // Before expiry: both are warned about (channel within 14 days, root within 30).
   const warnings = await expiryWarnings(new DirectoryStore(repo));
@@ -46,10 +47,10 @@ test("silence: past the pointer's and the root's expiry, check fails E_EXPIRED b
     // The network path refuses the stale pointer (the freeze-attack protection stays)...
     await rejectsWith(check({ repoUrl: server.url, installDir: install, trust: [pub], clock }), "E_EXPIRED");
     // ...and the installed game starts, is marked healthy, and serves its files through mounts.
-    const opened = await open(install, { clock });
+    const opened = await open({ installDir: install, clock });
     assert.equal(opened.version, "1.0.0");
     assert.equal(opened.rolledBack ?? null, null, "no rollback");
-    const health = await markHealthy(install, { clock });
+    const health = await markHealthy({ installDir: install, clock });
     assert.equal(health.healthy, true);
     const mounts = await Mounts.open({ runtime: "app", clock });
     await mounts.addMount("base", install, 0);

@@ -1,3 +1,4 @@
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { cp, lstat, readdir, rm } from "node:fs/promises";
@@ -75,7 +76,7 @@ test(`an fs fault (EIO, ENOSPC, EPERM) at any call of an update: typed error, v1
     const raw = JSON.stringify(sortedEntries(await readTree(install)));
     if (!journal) assert.ok(raw === v1 || raw === v2, `${where2}: a mixed tree without a journal`);
     else stats.rolledForward++;
-    const version = (await status(install)).version; // recovery on open, fault cleared
+    const version = (await status({ installDir: install })).version; // recovery on open, fault cleared
     const tree = JSON.stringify(sortedEntries(await readTree(install)));
     assert.ok(tree === v1 || tree === v2, `${where2}: a mixed tree after recovery`);
     assert.equal(version, tree === v1 ? "1.0.0" : "2.0.0", `${where2}: state.json matches the tree`);

@@ -4,6 +4,7 @@
  * check, and the update after the link is removed): the outside is byte-for-byte unchanged, the command
  * is refused with E_UNSAFE_PATH naming the link, and removing the link is the way forward.
  */
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { lstat, mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";

@@ -1,3 +1,4 @@
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { FerryError } from "../src/core/errors.js";

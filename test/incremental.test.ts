@@ -2,6 +2,7 @@
  * Incremental updates of tree releases (src/client/plan/incremental.ts): only the subtrees whose directory
  * objects changed are read and verified, and the install still ends as exactly the new release.
  */
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -76,7 +77,7 @@ test("incremental update: exactly the new tree, only the changed files looked at
   assert.equal(again.filesKept, v2().size);
 
   // The previous release kept by the incremental commit rolls back exactly.
-  await rollback(s.install);
+  await rollback({ installDir: s.install });
   assert.deepEqual(sortedEntries(await readTree(s.install)), sortedEntries(await readTree(b1)));
 });
 
@@ -136,6 +137,6 @@ test("a 12,000-file install keeps its stat cache in a file through update, rollb
   assert.equal(repaired.filesRepaired, 1);
   assert.deepEqual(sortedEntries(await readTree(s.install)), sortedEntries(await readTree(b2)));
 
-  await rollback(s.install);
+  await rollback({ installDir: s.install });
   assert.deepEqual(sortedEntries(await readTree(s.install)), sortedEntries(await readTree(b1)));
 });

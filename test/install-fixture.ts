@@ -1,4 +1,5 @@
 /** Small custom releases for the install batteries (player files, links under .ferry/, preflight). */
+import "../src/register-node.js";
 import { cp, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { repoFixture } from "./helpers/served-repo.js";

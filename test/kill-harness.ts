@@ -1,13 +1,16 @@
+import "../src/register-node.js";
 import { spawn } from "node:child_process";
 import { cp, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { status } from "../src/client/ops/inspect.js";
 import { update } from "../src/client/ops/update.js";
 import type { PublicKey } from "../src/core/keys.js";
 import { expectedTree, readTree, sortedEntries } from "./helpers.js";
 
-// The CLI with kill points (FERRY_TEST_KILL_AT / FERRY_TEST_TRACE); the shipped bin ignores them.
-const cli = join(import.meta.dirname, "..", "src", "testing", "cli-with-hooks.js");
+const cli = join(import.meta.dirname, "..", "src", "cli", "main.js");
+/** Preloaded into the child: wraps its file system with kill points when FERRY_TEST_* is set. */
+const killHooks = pathToFileURL(join(import.meta.dirname, "..", "src", "testing", "kill-hooks.js")).href;
 
 export interface ChildRun {
   code: number | null;
@@ -21,7 +24,7 @@ export function runCli(
   options: { killAfterMs?: number; env?: Record<string, string> } = {},
 ): Promise<ChildRun> {
   const started = Date.now();
-  const child = spawn(process.execPath, [cli, ...args], {
+  const child = spawn(process.execPath, ["--import", killHooks, cli, ...args], {
     stdio: "ignore",
     env: { ...process.env, ...options.env },
   });
@@ -50,7 +53,7 @@ export async function killTrial(
   await cp(setup.template, install, { recursive: true });
   try {
     const run = await runCli(["update", setup.repoUrl, install, "--trust", setup.trust], kill);
-    await status(install).catch(async (error: unknown) => {
+    await status({ installDir: install }).catch(async (error: unknown) => {
       const lock = await readFile(join(install, ".ferry", "lock")).catch(() => undefined);
       throw new Error(
         `${label}: opening the install after the kill failed (lock file: ${lock === undefined ? "absent" : `${lock.length} bytes`}): ${String(error)}`,

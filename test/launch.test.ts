@@ -1,3 +1,4 @@
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
@@ -50,15 +51,15 @@ test("rollback restores the exact previous tree (every file hashed), blocks the 
   await publishVersions(s.dir, s.repo, s.key, [2]);
   await s.run();
   await assertTreeIs(s.install, 2, { "saves/slot1.sav": untracked["saves/slot1.sav"] });
-  assert.equal((await status(s.install)).lifecycle.previousVersion, "1.0.0");
+  assert.equal((await status({ installDir: s.install })).lifecycle.previousVersion, "1.0.0");
 
-  const result = await rollback(s.install);
+  const result = await rollback({ installDir: s.install });
   assert.equal(result.version, "1.0.0");
   assert.equal(result.fromVersion, "2.0.0");
   assert.deepEqual(sortedEntries(await readTree(s.install)), before, "exactly the tree before the update");
   await assertTreeIs(s.install, 1, untracked);
-  assert.equal((await status(s.install)).version, "1.0.0");
-  assert.equal((await verify(s.install)).ok, true);
+  assert.equal((await status({ installDir: s.install })).version, "1.0.0");
+  assert.equal((await verify({ installDir: s.install })).ok, true);
   assert.deepEqual(await readdir(join(s.install, ".ferry", "manifests")), [
     JSON.parse(await readFile(join(s.install, ".ferry", "state.json"), "utf8")).manifest.hash,
   ]);
@@ -67,11 +68,11 @@ test("rollback restores the exact previous tree (every file hashed), blocks the 
   await rejectsWith(s.run(), "E_BLOCKED");
   await rejectsWith(s.check(), "E_BLOCKED"); // the same refusal again is not logged twice
   await assertTreeIs(s.install, 1, untracked);
-  await rejectsWith(rollback(s.install), "E_NO_PREVIOUS");
+  await rejectsWith(rollback({ installDir: s.install }), "E_NO_PREVIOUS");
   await publishVersions(s.dir, s.repo, s.key, [3]);
   assert.equal((await s.run()).version, "3.0.0");
 
-  const log = await readUpdateLog(s.install);
+  const log = await readUpdateLog({ installDir: s.install });
   assert.deepEqual(
     log.map((e) => [e.kind, e.code, e.version]),
     [
@@ -85,7 +86,7 @@ test("rollback restores the exact previous tree (every file hashed), blocks the 
     ],
   );
   for (const e of log) assert.match(e.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-  assert.equal((await status(s.install)).lifecycle.blocked[0]?.version, "2.0.0");
+  assert.equal((await status({ installDir: s.install })).lifecycle.blocked[0]?.version, "2.0.0");
 });
 
 test("a kept file changed after the update makes rollback refuse with E_DAMAGED and change nothing", async (t) => {
@@ -98,37 +99,38 @@ test("a kept file changed after the update makes rollback refuse with E_DAMAGED 
   const files = join(previous, hash!, "files");
   const [first] = (await readdir(files)).sort();
   await writeFile(join(files, first!), "tampered");
-  await rejectsWith(rollback(s.install), "E_DAMAGED");
+  await rejectsWith(rollback({ installDir: s.install }), "E_DAMAGED");
   await assertTreeIs(s.install, 2);
-  assert.equal((await status(s.install)).version, "2.0.0");
+  assert.equal((await status({ installDir: s.install })).version, "2.0.0");
 });
 
 test("crash loop: N launches without markHealthy, the next open rolls back and blocks the release", async (t) => {
   const s = await setup(t);
   await s.run();
-  assert.equal((await open(s.install)).launches, 1);
-  await markHealthy(s.install);
-  for (let i = 0; i < 3; i++) assert.equal((await open(s.install)).healthy, true, "healthy: not counted");
+  assert.equal((await open({ installDir: s.install })).launches, 1);
+  await markHealthy({ installDir: s.install });
+  for (let i = 0; i < 3; i++)
+    assert.equal((await open({ installDir: s.install })).healthy, true, "healthy: not counted");
 
   await publishVersions(s.dir, s.repo, s.key, [2]);
   await s.run();
-  const first = await open(s.install);
+  const first = await open({ installDir: s.install });
   assert.deepEqual(
     [first.version, first.launches, first.healthy, first.rolledBack],
     ["2.0.0", 1, false, null],
   );
-  assert.equal((await open(s.install)).launches, 2);
-  const third = await open(s.install);
+  assert.equal((await open({ installDir: s.install })).launches, 2);
+  const third = await open({ installDir: s.install });
   assert.equal(third.version, "1.0.0");
   assert.equal(third.rolledBack?.code, "ROLLBACK_CRASH_LOOP");
   assert.match(third.rolledBack?.message ?? "", /launched 2 times without being marked healthy/);
   await assertTreeIs(s.install, 1);
-  const last = (await readUpdateLog(s.install)).at(-1)!;
+  const last = (await readUpdateLog({ installDir: s.install })).at(-1)!;
   assert.deepEqual([last.kind, last.code, last.version], ["rolled-back", "ROLLBACK_CRASH_LOOP", "2.0.0"]);
   assert.equal(last.release, third.rolledBack?.fromRelease);
 
   await rejectsWith(s.run(), "E_BLOCKED");
-  const st = await status(s.install);
+  const st = await status({ installDir: s.install });
   assert.equal(st.lifecycle.lastError?.code, "E_BLOCKED");
   assert.equal(st.lifecycle.blocked.length, 1);
   await assertTreeIs(s.install, 1);
@@ -139,18 +141,19 @@ test("maxUnhealthyLaunches is configurable; markHealthy in time prevents the rol
   await s.run();
   await publishVersions(s.dir, s.repo, s.key, [2]);
   await s.run();
-  for (let i = 1; i <= 4; i++) assert.equal((await open(s.install, { maxUnhealthyLaunches: 4 })).launches, i);
-  await markHealthy(s.install);
-  const after = await open(s.install, { maxUnhealthyLaunches: 4 });
+  for (let i = 1; i <= 4; i++)
+    assert.equal((await open({ installDir: s.install, maxUnhealthyLaunches: 4 })).launches, i);
+  await markHealthy({ installDir: s.install });
+  const after = await open({ installDir: s.install, maxUnhealthyLaunches: 4 });
   assert.deepEqual([after.version, after.healthy, after.rolledBack], ["2.0.0", true, null]);
-  await rejectsWith(open(s.install, { maxUnhealthyLaunches: 0 }), "E_USAGE");
+  await rejectsWith(open({ installDir: s.install, maxUnhealthyLaunches: 0 }), "E_USAGE");
 });
 
 test("a crash loop with nothing to roll back to is logged once and the release keeps starting", async (t) => {
   const s = await setup(t);
   await s.run();
-  for (let i = 0; i < 5; i++) assert.equal((await open(s.install)).version, "1.0.0");
-  const entries = (await readUpdateLog(s.install)).filter((e) => e.kind === "no-previous");
+  for (let i = 0; i < 5; i++) assert.equal((await open({ installDir: s.install })).version, "1.0.0");
+  const entries = (await readUpdateLog({ installDir: s.install })).filter((e) => e.kind === "no-previous");
   assert.equal(entries.length, 1);
   assert.equal(entries[0]!.code, "E_NO_PREVIOUS");
 });
@@ -163,20 +166,20 @@ test("apply on next start: staged now, the install unchanged until open commits 
   assert.equal(staged.pending, true);
   assert.equal(staged.version, "2.0.0");
   await assertTreeIs(s.install, 1);
-  assert.equal((await status(s.install)).version, "1.0.0");
-  assert.equal((await status(s.install)).lifecycle.pending, true);
+  assert.equal((await status({ installDir: s.install })).version, "1.0.0");
+  assert.equal((await status({ installDir: s.install })).lifecycle.pending, true);
 
-  const opened = await open(s.install);
+  const opened = await open({ installDir: s.install });
   assert.deepEqual(opened.staged, { applied: true, version: "2.0.0", fromVersion: "1.0.0" });
   assert.equal(opened.version, "2.0.0");
   await assertTreeIs(s.install, 2);
-  assert.equal((await status(s.install)).lifecycle.pending, false);
+  assert.equal((await status({ installDir: s.install })).lifecycle.pending, false);
   assert.deepEqual(
-    (await readUpdateLog(s.install)).map((e) => e.kind),
+    (await readUpdateLog({ installDir: s.install })).map((e) => e.kind),
     ["updated", "staged", "applied-staged"],
   );
   // The staged commit kept the previous release like any other.
-  await rollback(s.install);
+  await rollback({ installDir: s.install });
   await assertTreeIs(s.install, 1);
 });
 
@@ -187,12 +190,12 @@ test("apply on next start: a file changed after staging discards the staged upda
   await s.run({ applyOn: "next-start" });
   // README.txt is the same in v1 and v2: a kept file, changed behind Ferry's back.
   await writeFile(join(s.install, "README.txt"), "edited by the player\n");
-  const opened = await open(s.install);
+  const opened = await open({ installDir: s.install });
   assert.equal(opened.staged.applied, false);
   assert.match((opened.staged as { reason: string }).reason, /README\.txt changed/);
   assert.equal(opened.version, "1.0.0");
   await assertTreeIs(s.install, 1, { "README.txt": hashText("edited by the player\n") });
-  const last = (await readUpdateLog(s.install)).at(-1)!;
+  const last = (await readUpdateLog({ installDir: s.install })).at(-1)!;
   assert.equal(last.kind, "discarded-staged");
   // The next update stages again (and repairs README.txt).
   await s.run();
@@ -241,7 +244,7 @@ test("a refusal hook (metered connection) stops the update before any download, 
   );
   assert.ok(seen && seen.downloadBytes > 0 && seen.availableBytes > 0);
   await assertTreeIs(s.install, 1);
-  const last = (await readUpdateLog(s.install)).at(-1)!;
+  const last = (await readUpdateLog({ installDir: s.install })).at(-1)!;
   assert.deepEqual([last.kind, last.code, last.version], ["refused", "E_REFUSED", "2.0.0"]);
   assert.match(last.message, /metered/);
   // Without the refusal the same update goes through.

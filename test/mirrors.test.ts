@@ -1,3 +1,4 @@
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { cp, readFile } from "node:fs/promises";
 import { createServer } from "node:net";

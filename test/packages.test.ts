@@ -1,3 +1,4 @@
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -6,7 +7,7 @@ import { status, verify } from "../src/client/ops/inspect.js";
 import { InstallLayout } from "../src/client/install/layout.js";
 import { changePackages, listPackages } from "../src/client/ops/packages.js";
 import { decodeManifest } from "../src/client/remote/remote.js";
-import { readState } from "../src/client/install/state.js";
+import { readState } from "../src/client/install/read-state.js";
 import { update } from "../src/client/ops/update.js";
 import { isFerryError } from "../src/core/errors.js";
 import { NodeFileSystem } from "../src/node/node-fs.js";
@@ -87,8 +88,8 @@ test("default install takes the non-optional packages; --packages picks a subset
   const s = await update({ repoUrl: r.server.url, installDir: plain, trust: [r.pub] });
   assert.deepEqual(s.packages, ["base"]);
   assert.deepEqual(await readTree(plain), await expected(1, inBase));
-  assert.deepEqual((await status(plain)).packages, ["base"]);
-  assert.ok((await verify(plain)).ok);
+  assert.deepEqual((await status({ installDir: plain })).packages, ["base"]);
+  assert.ok((await verify({ installDir: plain })).ok);
 
   const hd = join(r.dir, "hd");
   await update({ repoUrl: r.server.url, installDir: hd, trust: [r.pub], packages: ["base", "hd-textures"] });
@@ -132,7 +133,7 @@ test("packages add/remove touch only that package's files; updates keep the set;
     new Map([...baseIds, ...hdIds]),
   );
   assert.deepEqual(
-    (await listPackages(install)).map((p) => [p.name, p.installed, p.files]),
+    (await listPackages({ installDir: install })).map((p) => [p.name, p.installed, p.files]),
     [
       ["base", true, 3],
       ["hd-textures", true, 2],
@@ -163,7 +164,7 @@ test("packages add/remove touch only that package's files; updates keep the set;
   assert.deepEqual(s3.packages, ["base", "hd-textures"]);
   assert.equal(s3.filesDeleted, 2);
   assert.deepEqual(await readTree(install), await expected(3, () => true));
-  assert.ok((await verify(install)).ok);
+  assert.ok((await verify({ installDir: install })).ok);
 });
 
 test("a new non-optional package joins an existing install on update", async (t) => {
@@ -205,7 +206,7 @@ test("a state written before packages existed parses and means every package", a
   const json = JSON.parse(await readFile(statePath, "utf8")) as Record<string, unknown>;
   delete json.packages;
   await writeFile(statePath, JSON.stringify(json));
-  assert.deepEqual((await status(install)).packages, ["base", "hd-textures", "voice-en"]);
+  assert.deepEqual((await status({ installDir: install })).packages, ["base", "hd-textures", "voice-en"]);
   await r.publishVersion(2);
   const s = await update({ repoUrl: r.server.url, installDir: install, trust: [r.pub] });
   assert.deepEqual(s.packages, ["base", "hd-textures", "voice-en"]);

@@ -3,6 +3,7 @@
  * release starts shipping is moved to .ferry/displaced/, never replaced or deleted; `check` reports it
  * before any download; later updates never remove it. Cases: FERRY_PLAYER_FILE_CASES (default 16).
  */
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { readFile, readdir, readlink, symlink, writeFile, mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -101,7 +102,7 @@ describe("untracked files at paths a release starts shipping", () => {
       assert.deepEqual(await displaced(install), player, `case ${c}: every player file kept, unchanged`);
       const said = events.flatMap((e) => (e.type === "displaced" ? [e.path] : []));
       assert.deepEqual(said.sort(), expected, `case ${c}: one event per displaced file`);
-      const log = await readUpdateLog(install);
+      const log = await readUpdateLog({ installDir: install });
       assert.equal(log.filter((e) => e.kind === "displaced").length, 1, `case ${c}: logged`);
       displacedTotal += expected.length;
       trials.push({ install, player });

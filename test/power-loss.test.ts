@@ -1,3 +1,4 @@
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { cp, rm, writeFile } from "node:fs/promises";
@@ -55,7 +56,7 @@ async function simulate(
     const where = `power loss after effect ${state.prefix}/${recorder.effects.length} (${state.variant})`;
     checked++;
     try {
-      const version = (await status(install)).version;
+      const version = (await status({ installDir: install })).version;
       const tree = JSON.stringify(sortedEntries(await readTree(install)));
       if (tree !== v1 && tree !== v2) findings.push(`${where}: mixed tree`);
       else if (version !== (tree === v1 ? "1.0.0" : "2.0.0"))

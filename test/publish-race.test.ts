@@ -5,13 +5,14 @@
  * before writing a pointer, and a client that updates in between is never stranded.
  * Size: FERRY_RACE_ROUNDS (default 3) rounds of FERRY_RACE_WRITERS (default 4) writers.
  */
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { update } from "../src/client/ops/update.js";
-import { parsePublicKey } from "../src/core/keys.js";
+import { parsePublicKey } from "../src/node/node-keys.js";
 import { serveRepository } from "../src/server/static-server.js";
 import { tempDir } from "./helpers.js";
 

@@ -1,3 +1,4 @@
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { cp } from "node:fs/promises";
@@ -106,7 +107,7 @@ test("a rename refused for good before the commit fails typed after the bound; t
   );
   assert.ok(clock.elapsed() <= MAX_WAIT, `gave up after ${clock.elapsed()} ms`);
   assert.equal(JSON.stringify(sortedEntries(await readTree(s.install))), v1);
-  assert.equal((await status(s.install)).version, "1.0.0");
+  assert.equal((await status({ installDir: s.install })).version, "1.0.0");
   await update({ repoUrl: s.server.url, installDir: s.install, trust: [s.pub] });
   assert.equal(JSON.stringify(sortedEntries(await readTree(s.install))), v2);
 });
@@ -127,8 +128,8 @@ test("a rename refused for good during the commit fails typed; once released, op
   );
   assert.ok(existsSync(join(s.install, ".ferry", "journal.json")), "the commit point was passed");
   // While the scanner still holds the files, opening fails typed too (and changes nothing more).
-  await assert.rejects(status(s.install, { fs }), (e: unknown) => isFerryError(e, "E_IO"));
+  await assert.rejects(status({ installDir: s.install, fs }), (e: unknown) => isFerryError(e, "E_IO"));
   flaky.release();
-  assert.equal((await status(s.install, { fs })).version, "2.0.0");
+  assert.equal((await status({ installDir: s.install, fs })).version, "2.0.0");
   assert.equal(JSON.stringify(sortedEntries(await readTree(s.install))), v2);
 });

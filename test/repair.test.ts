@@ -1,3 +1,4 @@
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { chmod, mkdir, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
@@ -6,7 +7,7 @@ import { test } from "node:test";
 import { verify } from "../src/client/ops/inspect.js";
 import { repair } from "../src/client/ops/repair.js";
 import { decodeManifest } from "../src/client/remote/remote.js";
-import { readState } from "../src/client/install/state.js";
+import { readState } from "../src/client/install/read-state.js";
 import { InstallLayout } from "../src/client/install/layout.js";
 import { NodeFileSystem } from "../src/node/node-fs.js";
 import { isFerryError } from "../src/core/errors.js";
@@ -40,7 +41,7 @@ test("repair restores the installed release (not the channel's latest), keeps an
   await mkdir(join(install, "mods"));
   await writeFile(join(install, "mods", "extra.lua"), "-- mod");
 
-  const before = await verify(install);
+  const before = await verify({ installDir: install });
   assert.deepEqual(before.problems.map((p) => `${p.problem} ${p.path}`).sort(), [
     "changed messages/de.properties",
     "missing sprites/item_005.png",
@@ -56,7 +57,7 @@ test("repair restores the installed release (not the channel's latest), keeps an
   expected.set("savegame.dat", (await readTree(install)).get("savegame.dat")!);
   expected.set("mods/extra.lua", (await readTree(install)).get("mods/extra.lua")!);
   assert.deepEqual(sortedEntries(await readTree(install)), sortedEntries(expected));
-  assert.ok((await verify(install)).ok);
+  assert.ok((await verify({ installDir: install })).ok);
 
   // The CLI: --json result line, a second repair finds nothing to do and downloads nothing.
   const cliRun = await runCli(["repair", server.url, install, "--trust", publicText.trim(), "--json"]);
@@ -166,7 +167,7 @@ test(`repair battery: ${iterations} random corruptions detected by verify, repai
     }
     const label = `trial ${trial} (seed ${seed}): ${[...damaged].map(([p, k]) => `${k} ${p}`).join(", ")}`;
 
-    const found = await verify(install);
+    const found = await verify({ installDir: install });
     assert.deepEqual(found.problems.map((p) => p.path).sort(), [...damaged.keys()].sort(), label);
 
     const single = trial % 2 === 1;

@@ -1,10 +1,11 @@
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readFile, rm } from "node:fs/promises";
 import { test } from "node:test";
 import { InstallLayout } from "../src/client/install/layout.js";
 import { decodeManifest } from "../src/client/remote/remote.js";
-import { readState } from "../src/client/install/state.js";
+import { readState } from "../src/client/install/read-state.js";
 import { NodeFileSystem } from "../src/node/node-fs.js";
 import { update } from "../src/client/ops/update.js";
 import { isFerryError } from "../src/core/errors.js";

@@ -1,3 +1,4 @@
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { cp, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -71,17 +72,21 @@ test("SIGKILL at named checkpoints of ferry rollback: old or new tree, reason lo
     try {
       const run = await runCli(["rollback", install], { env: { FERRY_TEST_KILL_AT: point } });
       assert.equal(run.signal, "SIGKILL", `${point} was reached`);
-      await status(install); // recovery on open
+      await status({ installDir: install }); // recovery on open
       const tree = JSON.stringify(sortedEntries(await readTree(install)));
       assert.ok(tree === V1 || tree === V2, `${point}: mixed tree after recovery`);
       if (tree === V2) {
         histogram.old++;
-        await rollback(install);
+        await rollback({ installDir: install });
         assert.equal(JSON.stringify(sortedEntries(await readTree(install))), V1, `${point}: re-run`);
       } else histogram.new++;
-      const rolled = (await readUpdateLog(install)).filter((e) => e.kind === "rolled-back");
+      const rolled = (await readUpdateLog({ installDir: install })).filter((e) => e.kind === "rolled-back");
       assert.equal(rolled.length, 1, `${point}: the rollback is logged exactly once`);
-      assert.equal((await status(install)).lifecycle.blocked.length, 1, `${point}: 2.0.0 is blocked`);
+      assert.equal(
+        (await status({ installDir: install })).lifecycle.blocked.length,
+        1,
+        `${point}: 2.0.0 is blocked`,
+      );
     } finally {
       await rm(install, { recursive: true, force: true });
     }
@@ -112,12 +117,12 @@ test("SIGKILL at named checkpoints of ferry open applying a staged update: old o
     try {
       const run = await runCli(["open", install], { env: { FERRY_TEST_KILL_AT: point } });
       assert.equal(run.signal, "SIGKILL", `${point} was reached`);
-      await status(install);
+      await status({ installDir: install });
       const tree = JSON.stringify(sortedEntries(await readTree(install)));
       assert.ok(tree === V1 || tree === V2, `${point}: mixed tree after recovery`);
       histogram[tree === V1 ? "old" : "new"]++;
       // The next start finishes the job: v2, whether the staged update survived or is re-staged.
-      const opened = await open(install);
+      const opened = await open({ installDir: install });
       if (opened.version !== "2.0.0") {
         await update({ repoUrl: server.url, installDir: install, trust: [pub] });
       }

@@ -1,3 +1,4 @@
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { type PointerBody, signPointer } from "../src/core/pointer.js";
@@ -6,7 +7,7 @@ import { test } from "node:test";
 import { check, update } from "../src/client/ops/update.js";
 import { status } from "../src/client/ops/inspect.js";
 import { resolveOverlay } from "../src/client/install/overlay.js";
-import { applyRuntimeGate, listSetAside } from "../src/client/plan/runtime.js";
+import { applyRuntimeGate, listSetAside } from "../src/client/ops/runtime-gate.js";
 import { type FerryError, isFerryError } from "../src/core/errors.js";
 import { ForwardingFileSystem } from "../src/node/forwarding-fs.js";
 import { NodeFileSystem } from "../src/node/node-fs.js";
@@ -24,7 +25,7 @@ test("a client installs only releases for its runtime; otherwise it is up to dat
   const opts = { repoUrl: r.server.url, installDir: install, trust: [r.pub] };
   const s1 = await update({ ...opts, runtime: "app-1" });
   assert.equal(s1.version, "1.0.0");
-  assert.equal((await status(install)).runtime, "app-1");
+  assert.equal((await status({ installDir: install })).runtime, "app-1");
 
   await r.publishVersion(2, { runtime: "app-2" });
   const held = await update({ ...opts, runtime: "app-1" });
@@ -59,12 +60,12 @@ test("app upgrade: the stale release is set aside with a reason and the base bun
   const install = join(r.dir, "install");
   const opts = { repoUrl: r.server.url, installDir: install, trust: [r.pub] };
   await update({ ...opts, runtime: "app-1" });
-  assert.equal((await resolveOverlay(install, "bin/game", { base }))?.layer, "update");
+  assert.equal((await resolveOverlay({ installDir: install, path: "bin/game", base }))?.layer, "update");
   const staleTree = await readTree(install);
 
   // The app is upgraded to runtime app-2 while the channel still offers the app-1 release.
   await assert.rejects(update({ ...opts, runtime: "app-2" }), (e: unknown) => isFerryError(e, "E_RUNTIME"));
-  const records = await listSetAside(install);
+  const records = await listSetAside({ installDir: install });
   assert.equal(records.length, 1);
   assert.equal(records[0]!.reason, "runtime");
   assert.equal(records[0]!.runtime, "app-1");
@@ -77,18 +78,18 @@ test("app upgrade: the stale release is set aside with a reason and the base bun
     "they were moved aside, not lost",
   );
   assert.ok(!(await exists(join(install, ".ferry", "state.json"))));
-  const hit = await resolveOverlay(install, "bin/game", { base });
+  const hit = await resolveOverlay({ installDir: install, path: "bin/game", base });
   assert.equal(hit?.layer, "base");
   assert.deepEqual(await readFile(hit!.file), dlcBuild(1).get("bin/game"));
 
   await r.publishVersion(2, { runtime: "app-2" });
   const s = await update({ ...opts, runtime: "app-2" });
   assert.equal(s.version, "2.0.0");
-  assert.equal((await status(install)).runtime, "app-2");
-  assert.equal((await resolveOverlay(install, "bin/game", { base }))?.layer, "update");
+  assert.equal((await status({ installDir: install })).runtime, "app-2");
+  assert.equal((await resolveOverlay({ installDir: install, path: "bin/game", base }))?.layer, "update");
   // A second run does not set aside the matching release.
   await applyRuntimeGate({ installDir: install, runtime: "app-2" });
-  assert.equal((await listSetAside(install)).length, 1);
+  assert.equal((await listSetAside({ installDir: install })).length, 1);
 });
 
 test("a set-aside interrupted after its commit point is finished on the next open", async (t) => {
@@ -120,11 +121,11 @@ test("a set-aside interrupted after its commit point is finished on the next ope
   );
   // After the commit point nothing is installed, even though files are still in the update folder.
   assert.ok(!(await exists(join(install, ".ferry", "state.json"))));
-  assert.equal(await resolveOverlay(install, "data/levels/2.dat"), undefined);
+  assert.equal(await resolveOverlay({ installDir: install, path: "data/levels/2.dat" }), undefined);
   assert.ok((await readTree(install)).size > 0);
 
   await applyRuntimeGate({ installDir: install, runtime: "app-2" });
-  const [record] = await listSetAside(install);
+  const [record] = await listSetAside({ installDir: install });
   assert.deepEqual(await readTree(install), new Map());
   assert.deepEqual(await readTree(join(record!.directory, "files")), files);
   assert.ok(await exists(join(record!.directory, "done")));

@@ -1,3 +1,4 @@
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { createHash } from "node:crypto";

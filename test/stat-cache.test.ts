@@ -1,4 +1,5 @@
 /** The stat file of large installs (src/client/install/stat-cache.ts): round trip, lookup, carry, damage. */
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { test } from "node:test";

@@ -1,4 +1,5 @@
 /** Client over tree releases (docs/FORMAT.md §5.2, §7): metadata only for what changed, kept objects. */
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -139,7 +140,7 @@ test("tree release: rollback restores the previous tree release from kept object
   // The previous release's objects are kept beside the installed one's (cleanup keeps them for rollback).
   const v1Objects = new Set(await readdir(join(s.repo, "objects")));
   assert.ok((await readdir(join(s.install, ".ferry", "objects"))).length > 0);
-  const rolled = await rollback(s.install);
+  const rolled = await rollback({ installDir: s.install });
   assert.equal(rolled.version, "1.0.0");
   assert.deepEqual(sortedEntries(await readTree(s.install)), sortedEntries(await readTree(s.build(1))));
   for (const name of await readdir(join(s.install, ".ferry", "objects"))) assert.ok(v1Objects.has(name));

@@ -2,6 +2,7 @@
  * Rollback, freeze, mix-and-match and key rotation against a real repository served on loopback: each
  * refusal is a typed error and leaves the install byte-for-byte unchanged (tree and .ferry/state.json).
  */
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { copyFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -18,6 +19,7 @@ import { DirectoryStore } from "../src/publisher/repo-store.js";
 import { serveRepository } from "../src/server/static-server.js";
 import { sampleGame, writeGame } from "../src/testing/game-fixture.js";
 import { expectedTree, keys, publishVersions, readTree, sortedEntries, tempDir } from "./helpers.js";
+import { nodeCrypto } from "../src/node/node-crypto.js";
 
 const DAY = 86_400_000;
 
@@ -67,7 +69,7 @@ async function setup(t: Parameters<typeof tempDir>[0]) {
 async function pointerBody(repo: string, channel = "stable"): Promise<PointerBody> {
   const bytes = await readFile(join(repo, "channels", `${channel}.json`));
   const chain = await loadRootChain(new DirectoryStore(repo));
-  return verifyPointer(parsePointer(bytes, channel), chain.at(-1)!.body).body;
+  return (await verifyPointer(parsePointer(bytes, channel), chain.at(-1)!.body, nodeCrypto)).body;
 }
 
 async function writePointer(repo: string, body: PointerBody, keys: readonly SigningKey[]): Promise<void> {

@@ -3,6 +3,7 @@
  * oversized or compressed-bomb bodies are cut at their caps while streaming. Every server here is a
  * tiny handler on 127.0.0.1 in front of a forged, correctly signed repository.
  */
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";

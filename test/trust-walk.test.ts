@@ -6,6 +6,7 @@
  * checked against a real update over loopback: the installed version, or the exact error code with the
  * install byte-for-byte unchanged. FERRY_TRUST_WALK_STRIDE=n runs every n-th case (default 4, CI size; 1 runs all 319).
  */
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";

@@ -5,6 +5,7 @@
  * same afterwards. The publisher refuses the same names in a build directory wherever Linux can create
  * them.
  */
+import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { access, lstat, mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";

@@ -6,7 +6,7 @@ import { Mounts, removePersistedMount } from "../mounts/mounts.js";
 import { readMountsFile } from "../mounts/persist.js";
 import { NodeFileSystem } from "../node/node-fs.js";
 import { loadTrust } from "./key-files.js";
-import { formatBytes } from "./render.js";
+import { formatBytes } from "../core/format-bytes.js";
 
 /**
  * `ferry cocos-manifest`, `ferry mount`, `ferry resolve`: each parses only its own flags (strict), so an

@@ -50,7 +50,7 @@ export async function lifecycleCommand(
     case "rollback": {
       const dir = need(args[0], "<install-dir>");
       const { fs } = await hooks(dir);
-      const result = await rollback(dir, fs ? { fs } : {});
+      const result = await rollback({ installDir: dir, ...(fs ? { fs } : {}) });
       if (json) out({ type: "result", ...result });
       else
         process.stdout.write(
@@ -62,7 +62,8 @@ export async function lifecycleCommand(
       const dir = need(args[0], "<install-dir>");
       const limit = values["max-launches"] === undefined ? undefined : Number(values["max-launches"]);
       const { fs } = await hooks(dir);
-      const result = await open(dir, {
+      const result = await open({
+        installDir: dir,
         ...(limit === undefined ? {} : { maxUnhealthyLaunches: limit }),
         ...(fs ? { fs } : {}),
       });
@@ -78,13 +79,13 @@ export async function lifecycleCommand(
       return 0;
     }
     case "mark-healthy": {
-      const health = await markHealthy(need(args[0], "<install-dir>"));
+      const health = await markHealthy({ installDir: need(args[0], "<install-dir>") });
       if (json) out({ type: "result", ...health });
       else process.stdout.write(`Marked healthy.\n`);
       return 0;
     }
     case "log": {
-      const entries = await readUpdateLog(need(args[0], "<install-dir>"));
+      const entries = await readUpdateLog({ installDir: need(args[0], "<install-dir>") });
       for (const e of entries) {
         if (json) out(e);
         else process.stdout.write(`${e.time} ${e.kind.padEnd(16)} ${e.code.padEnd(20)} ${e.message}\n`);

@@ -1,6 +1,6 @@
 import { FerryError } from "../core/errors.js";
 import { prune, type PruneResult } from "../publisher/prune.js";
-import { formatBytes } from "./render.js";
+import { formatBytes } from "../core/format-bytes.js";
 import { s3Settings } from "./store-flags.js";
 
 type Flags = Parameters<typeof s3Settings>[0] & {

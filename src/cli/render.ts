@@ -1,17 +1,6 @@
 import type { UpdateEvent } from "../client/events.js";
+import { formatBytes } from "../core/format-bytes.js";
 import type { PublishEvent } from "../publisher/publish.js";
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let value = n / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
-}
 
 /** Terminal renderer: one self-overwriting progress line (bytes, speed, ETA) on stderr. */
 export class ProgressRenderer {

@@ -25,7 +25,7 @@ export async function withStore<T>(
   try {
     return await work(store);
   } finally {
-    await (store as { close?: () => Promise<void> }).close?.();
+    await store.close?.();
   }
 }
 

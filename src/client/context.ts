@@ -1,23 +1,25 @@
-import { resolve } from "node:path";
-import { HttpTransport, type HttpTransportOptions } from "../node/http-transport.js";
-import { NodeFileSystem } from "../node/node-fs.js";
-import { DEFAULT_RENAME_WAIT_MS, RenameRetryFileSystem } from "../node/rename-retry.js";
-import { systemClock } from "../node/system-clock.js";
-import { FerryError, ioError, isFerryError } from "../core/errors.js";
+import { FerryError } from "../core/errors.js";
+import type { Brotli } from "../ports/codec.js";
+import type { Crypto } from "../ports/crypto.js";
 import type { Clock } from "../ports/clock.js";
 import type { FileSystem } from "../ports/fs.js";
-import type { Transport } from "../ports/transport.js";
+import type { Host } from "../ports/host.js";
+import type { Transport, TransportLimits } from "../ports/transport.js";
+import { defaultDeps } from "./defaults.js";
 import type { EventSink } from "./events.js";
-import { assertFerryTree } from "./install/ferry-dir.js";
-import { recover } from "./apply/journal.js";
 import { InstallLayout } from "./install/layout.js";
-import { acquireLock } from "./install/lock.js";
 
-/** Effects a client operation runs with; defaults are the Node adapters. */
+/** Effects a client operation runs with; each one not given is the registered default (defaults.ts). */
 export interface ClientDeps {
   readonly fs?: FileSystem;
   readonly transport?: Transport;
   readonly clock?: Clock;
+  /** Hashing and signature checks (default node:crypto). */
+  readonly crypto?: Crypto;
+  /** Brotli decoding (default node:zlib). */
+  readonly brotli?: Brotli;
+  /** Randomness, process identity, absolute paths (ports/host.ts). */
+  readonly host?: Host;
   readonly onEvent?: EventSink;
   readonly signal?: AbortSignal;
   /** Wait this long for another updater's lock (default 0: fail with E_LOCKED). */
@@ -29,10 +31,15 @@ export interface ClientDeps {
    */
   readonly deadlineMs?: number;
   /** Limits of the default HTTP transport (ignored when `transport` is given): stall, rate, deadline. */
-  readonly network?: Pick<
-    HttpTransportOptions,
-    "idleTimeoutMs" | "minBytesPerSecond" | "rateWindowMs" | "requestTimeoutMs"
-  >;
+  readonly network?: TransportLimits;
+}
+
+/**
+ * The one calling convention of the public operations: `op({ installDir, ...options, ...deps })`, one
+ * object holding the install directory, the operation's options and any ClientDeps.
+ */
+export interface InstallOptions extends ClientDeps {
+  readonly installDir: string;
 }
 
 /** Default operation deadlines (ClientDeps.deadlineMs). */
@@ -43,6 +50,9 @@ export interface Context {
   readonly fs: FileSystem;
   readonly transport: Transport;
   readonly clock: Clock;
+  readonly crypto: Crypto;
+  readonly brotli: Brotli;
+  readonly host: Host;
   readonly emit: EventSink;
   readonly signal: AbortSignal | undefined;
   readonly layout: InstallLayout;
@@ -55,22 +65,23 @@ export interface Context {
  * runs on real time, not on `clock`: it bounds what the player waits.
  */
 export function makeContext(installDir: string, deps: ClientDeps, defaultDeadlineMs = 0): Context {
-  const clock = deps.clock ?? systemClock;
+  const clock = deps.clock ?? defaultDeps().clock;
+  const host = deps.host ?? defaultDeps().host;
   const deadline = operationDeadline(deps.deadlineMs ?? defaultDeadlineMs);
   const signal =
     deadline && deps.signal
       ? AbortSignal.any([deps.signal, deadline.signal])
       : (deadline?.signal ?? deps.signal);
   return {
-    // Renames refused for a moment (Windows antivirus) are retried for a bounded time.
-    fs:
-      deps.fs ??
-      new RenameRetryFileSystem(new NodeFileSystem(), { clock, maxWaitMs: DEFAULT_RENAME_WAIT_MS }),
-    transport: deps.transport ?? new HttpTransport(deps.network ?? {}),
+    fs: deps.fs ?? defaultDeps().fileSystem(clock),
+    transport: deps.transport ?? defaultDeps().transport(deps.network ?? {}),
     clock,
+    crypto: deps.crypto ?? defaultDeps().crypto,
+    brotli: deps.brotli ?? defaultDeps().brotli,
+    host,
     emit: deps.onEvent ?? (() => undefined),
     signal,
-    layout: new InstallLayout(resolve(installDir)),
+    layout: new InstallLayout(host.absolutePath(installDir)),
     deadline,
   };
 }
@@ -90,69 +101,4 @@ function operationDeadline(ms: number): Context["deadline"] {
     ms,
   ).unref();
   return { signal: controller.signal, clear: () => clearTimeout(timer) };
-}
-
-/**
- * Runs `work` holding the install lock, after recovering any interrupted commit: every operation on an
- * install starts from exactly one release, never from a half-applied one.
- */
-export async function withInstall<T>(ctx: Context, deps: ClientDeps, work: () => Promise<T>): Promise<T> {
-  try {
-    return await lockedRun(ctx, deps, work);
-  } catch (error) {
-    throw typed(pastDeadline(ctx, error), ctx.layout.root);
-  } finally {
-    ctx.deadline?.clear();
-  }
-}
-
-/** After the deadline fired, whatever the abort caused (E_ABORTED, a network error) reports the deadline. */
-function pastDeadline(ctx: Context, error: unknown): unknown {
-  const reason: unknown = ctx.deadline?.signal.aborted ? ctx.deadline.signal.reason : undefined;
-  if (!(reason instanceof FerryError) || error === reason) return error;
-  if (isFerryError(error, "E_TIMEOUT") && error.data.scope === "operation") return error;
-  return new FerryError(reason.code, reason.message, reason.data, { cause: error });
-}
-
-/**
- * The library's boundary: a system error (an object with an errno-style code such as EIO, ENOSPC) that
- * reached it unconverted, e.g. from a FileSystem implementation supplied by the caller, becomes E_IO;
- * anything else (a FerryError, or a bug) passes unchanged.
- */
-function typed(error: unknown, root: string): unknown {
-  if (isFerryError(error)) return error;
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === "string" && /^E[A-Z0-9]+$/.test(code)) {
-    const path = (error as { path?: unknown }).path;
-    return ioError(
-      String((error as { syscall?: unknown }).syscall ?? "file operation"),
-      typeof path === "string" ? path : root,
-      error,
-    );
-  }
-  return error;
-}
-
-async function lockedRun<T>(ctx: Context, deps: ClientDeps, work: () => Promise<T>): Promise<T> {
-  await ctx.fs.mkdirp(ctx.layout.root);
-  const release = await acquireLock(
-    ctx.fs,
-    ctx.layout,
-    ctx.clock,
-    deps.lockWaitMs === undefined ? {} : { waitMs: deps.lockWaitMs },
-  );
-  let result: T;
-  try {
-    await assertFerryTree(ctx.fs, ctx.layout);
-    if (await recover(ctx.fs, ctx.layout)) ctx.emit({ type: "recovered", journal: ctx.layout.journal });
-    result = await work();
-  } catch (error) {
-    // The operation's own error is the one to report; a failing lock release must not replace it.
-    await release().catch((releaseError: unknown) => {
-      if (error instanceof Error && !error.cause) Object.assign(error, { cause: releaseError });
-    });
-    throw error;
-  }
-  await release();
-  return result;
 }

@@ -1,3 +1,4 @@
+import { MAX_NOTES_BYTES, notesBytes, RUNTIME_PATTERN } from "./names.js";
 import { canonicalBytes } from "./canonical-json.js";
 import { type ChunkingParams, validateChunking } from "./chunker.js";
 import { type Codec, isCodec } from "./codec.js";
@@ -73,9 +74,7 @@ export interface Manifest {
   readonly runtime?: string;
 }
 
-export const MAX_NOTES_BYTES = 16 * 1024;
-/** A runtime name: same characters as a version. */
-export const RUNTIME_PATTERN = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
+export { MAX_NOTES_BYTES, RUNTIME_PATTERN };
 
 export const VERSION_PATTERN = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
 export const TIME_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
@@ -191,7 +190,7 @@ export function parseManifest(json: unknown, document = "release manifest"): Man
       throw malformed(document, "file order (must be sorted, unique)");
   }
   const notes = r.has("notes") ? r.string("notes") : undefined;
-  if (notes !== undefined && Buffer.byteLength(notes) > MAX_NOTES_BYTES)
+  if (notes !== undefined && notesBytes(notes) > MAX_NOTES_BYTES)
     throw malformed(document, `notes (more than ${MAX_NOTES_BYTES} bytes)`);
   const runtime = r.has("runtime") ? r.string("runtime", RUNTIME_PATTERN) : undefined;
   return {

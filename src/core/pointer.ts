@@ -1,3 +1,5 @@
+import type { Crypto } from "../ports/crypto.js";
+import { CHANNEL_PATTERN, RUNTIME_PATTERN } from "./names.js";
 import { FerryError } from "./errors.js";
 import { checkFormatHeader, type JsonReader } from "./json-reader.js";
 import type { SigningKey } from "./keys.js";
@@ -51,7 +53,7 @@ export interface Rollout {
   readonly fallback: ReleaseRef;
 }
 
-export const RUNTIME_PATTERN = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
+export { CHANNEL_PATTERN, RUNTIME_PATTERN };
 
 export interface SignedPointer {
   readonly body: PointerBody;
@@ -66,7 +68,6 @@ export interface UnverifiedPointer {
   readonly url: string;
 }
 
-export const CHANNEL_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 export const MAX_POINTER_BYTES = 64 * 1024;
 
 export function signPointer(body: PointerBody, keys: readonly SigningKey[]): Uint8Array {
@@ -83,8 +84,13 @@ export function parsePointer(bytes: Uint8Array, url: string): UnverifiedPointer 
  * but `root` is interpreted before the signature is checked). Expiry and rollback are policy checks done
  * by the caller against the update's start time and the installed state (checkFreshness).
  */
-export function verifyPointer(pointer: UnverifiedPointer, root: RootBody): SignedPointer {
-  requireThreshold(
+export async function verifyPointer(
+  pointer: UnverifiedPointer,
+  root: RootBody,
+  crypto: Crypto,
+): Promise<SignedPointer> {
+  await requireThreshold(
+    crypto,
     pointer.envelope,
     root.keys,
     root.roles.release,

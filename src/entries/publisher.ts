@@ -14,13 +14,8 @@ export {
   writeCocosManifests,
 } from "../cocos/generate.js";
 export { FerryError, type FerryErrorCode, isFerryError } from "../core/errors.js";
-export {
-  generateKeyPair,
-  type PublicKey,
-  parsePrivateKey,
-  parsePublicKey,
-  type SigningKey,
-} from "../core/keys.js";
+export { type PublicKey, type SigningKey } from "../core/keys.js";
+export { generateKeyPair, parsePrivateKey, parsePublicKey } from "../node/node-keys.js";
 export { keygen } from "../publisher/keygen.js";
 export { openStore, parseS3Url, type S3Settings } from "../publisher/open-store.js";
 export * from "../publisher/prune.js";

@@ -1,6 +1,7 @@
 import { FerryError } from "../core/errors.js";
 import { InstallLayout } from "../client/install/layout.js";
-import { requireState, type InstallState } from "../client/install/state.js";
+import { type InstallState } from "../client/install/state.js";
+import { requireState } from "../client/install/read-state.js";
 import type { FileSystem } from "../ports/fs.js";
 import type { MountLayer } from "./layer.js";
 

@@ -1,23 +1,8 @@
+import type { TransportLimits } from "../ports/transport.js";
 import { FerryError } from "../core/errors.js";
 import type { Transport, TransportRequest, TransportResponse } from "../ports/transport.js";
 
-export interface HttpTransportOptions {
-  /** A request fails (as a retryable E_NETWORK) when no byte arrives for this long. Default 30 s. */
-  readonly idleTimeoutMs?: number;
-  /**
-   * The slowest transfer accepted: a body that delivered fewer than this many bytes per second over a
-   * whole `rateWindowMs` fails the request with E_TIMEOUT (scope "request", retried). Default 1024 B/s;
-   * 0 turns the floor off.
-   */
-  readonly minBytesPerSecond?: number;
-  /** The window over which the minimum rate is measured. Default 20 s. */
-  readonly rateWindowMs?: number;
-  /**
-   * The longest one request may take, headers and body (E_TIMEOUT, scope "request"). Default 10 min;
-   * 0 turns it off. A pack range is at most 8 MiB (DEFAULT_COALESCE), a whole pack more: raise it for
-   * whole-pack downloads over slow links.
-   */
-  readonly requestTimeoutMs?: number;
+export interface HttpTransportOptions extends TransportLimits {
   /** Redirects followed per request. Default 5. */
   readonly maxRedirects?: number;
   /**

@@ -68,7 +68,7 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
     if (!options.apply) return await pruneStore(store, options);
     return await withRepoLock(store, "prune", () => pruneStore(store, options));
   } finally {
-    if (store !== options.repo) await (store as { close?: () => Promise<void> }).close?.();
+    if (store !== options.repo) await store.close?.();
   }
 }
 

@@ -1,17 +1,9 @@
-import { createReadStream } from "node:fs";
-import { promisify } from "node:util";
-import { brotliCompress } from "node:zlib";
+import { NodeFileSystem } from "../node/node-fs.js";
 import { Chunker, type ChunkingParams, DEFAULT_CHUNKING } from "../core/chunker.js";
-import {
-  brotliParams,
-  type Codec,
-  chooseEncoding,
-  type Encoded,
-  isIncompressiblePath,
-  worthCompressing,
-} from "../core/codec.js";
+import { type Codec, encodeChunkAsync, isIncompressiblePath } from "../core/codec.js";
+import { nodeBrotli } from "../node/node-codec.js";
 import { FerryError, ioError } from "../core/errors.js";
-import { sha256, sha256Stream } from "../core/hash.js";
+import { sha256, sha256Stream } from "../node/node-crypto.js";
 import type { SigningKey } from "../core/keys.js";
 import {
   type ChunkRef,
@@ -21,13 +13,7 @@ import {
   type Manifest,
   VERSION_PATTERN,
 } from "../core/manifest.js";
-import {
-  CHANNEL_PATTERN,
-  parsePointer,
-  type PointerBody,
-  signPointer,
-  verifyPointer,
-} from "../core/pointer.js";
+import { parsePointer, type PointerBody, signPointer, verifyPointer } from "../core/pointer.js";
 import { expiryAfterDays, timestamp } from "../core/time.js";
 import { type BuiltDelta, type DeltaSettings, deltasForFile, loadHistory } from "./deltas.js";
 import { PackWriter, type PendingLocation } from "./pack-writer.js";
@@ -42,12 +28,13 @@ import { publishPolicy } from "./rollout.js";
 import { scanBuildDirectory } from "./scan.js";
 import { loadPackageRules } from "./packages.js";
 import { packageOf, usedPackages } from "../core/packages-config.js";
-import { RUNTIME_PATTERN } from "../core/pointer.js";
+import { checkChannelName, checkRuntimeName } from "../core/names.js";
 import { compareVersions } from "../core/version.js";
 import { type ExpiryWarning, expiryWarnings } from "./expiry-warnings.js";
 import type { RepoLock } from "./repo-lock.js";
 import { readForSwap, withRepoLock } from "./repo-writer.js";
 import { DEFAULT_POINTER_EXPIRY_DAYS, requireSafeExpiry } from "./publish-guards.js";
+import { nodeCrypto } from "../node/node-crypto.js";
 
 export interface PublishOptions {
   readonly buildDir: string;
@@ -155,7 +142,6 @@ const DEFAULT_DELTA_MAX_FILE = 256 * 1024 * 1024;
  */
 export const DEFAULT_DELTA_QUALITY = 9;
 const IN_FLIGHT = 8;
-const brotliAsync = promisify(brotliCompress);
 
 /**
  * Publishes a build directory as a release: packs (new chunks only), then the manifest, then the signed
@@ -180,7 +166,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     });
   } finally {
     // A store this call opened (s3://) holds connections and a temp directory.
-    if (backend !== options.repo) await (backend as { close?: () => Promise<void> }).close?.();
+    if (backend !== options.repo) await backend.close?.();
   }
 }
 
@@ -190,12 +176,7 @@ async function publishInto(
   lock: RepoLock,
 ): Promise<PublishResult> {
   const channel = options.channel ?? "stable";
-  if (!CHANNEL_PATTERN.test(channel))
-    throw new FerryError(
-      "E_USAGE",
-      `Invalid channel name ${JSON.stringify(channel)}: use lowercase letters, digits, '.', '_' or '-'.`,
-      { channel },
-    );
+  checkChannelName(channel);
   if (!VERSION_PATTERN.test(options.version)) {
     throw new FerryError(
       "E_USAGE",
@@ -203,13 +184,7 @@ async function publishInto(
       { version: options.version },
     );
   }
-  if (options.runtime !== undefined && !RUNTIME_PATTERN.test(options.runtime)) {
-    throw new FerryError(
-      "E_USAGE",
-      `Invalid runtime ${JSON.stringify(options.runtime)}: use letters, digits and . + _ - (at most 64).`,
-      { runtime: options.runtime },
-    );
-  }
+  checkRuntimeName(options.runtime);
   const chunking = options.chunking ?? DEFAULT_CHUNKING;
   const quality = options.quality ?? 8;
   if (!Number.isInteger(quality) || quality < 0 || quality > 11) {
@@ -242,7 +217,8 @@ async function publishInto(
   // The pointer this publish replaces, and its tag: the pointer write is a compare-and-swap on it.
   const pointerPath = `channels/${channel}.json`;
   const base = await readForSwap(store, pointerPath);
-  const previousPointer = base.data && verifiedPointer(await loadRootChain(store), base.data, pointerPath);
+  const previousPointer =
+    base.data && (await verifiedPointer(await loadRootChain(store), base.data, pointerPath));
   const expires = expiryAfterDays(now, options.expiresInDays ?? DEFAULT_POINTER_EXPIRY_DAYS);
   requireVersionAbove(options, previousPointer, channel);
   requireSafeExpiry(expires, options.allowShortExpiry === true, "--allow-short-expiry", [
@@ -252,9 +228,12 @@ async function publishInto(
       : []),
   ]);
 
+  // The build is read through the FileSystem port (scan, chunking, delta targets, packages config).
+  const buildFs = new NodeFileSystem();
   const { rules: packageRules, files } = await loadPackageRules(
     options.buildDir,
-    await scanBuildDirectory(options.buildDir),
+    await scanBuildDirectory(options.buildDir, { fs: buildFs }),
+    buildFs,
   );
   if (files.length === 0 && options.allowEmpty !== true) {
     throw new FerryError(
@@ -284,7 +263,7 @@ async function publishInto(
     const chunks: { hash: string; size: number }[] = [];
     const inFlight: Promise<void>[] = [];
     const incompressible = isIncompressiblePath(file.path);
-    const handle = async (data: Buffer): Promise<void> => {
+    const handle = async (data: Uint8Array): Promise<void> => {
       const hash = sha256(data);
       chunks.push({ hash, size: data.length });
       chunkCount++;
@@ -296,7 +275,7 @@ async function publishInto(
       };
       fresh.set(hash, entry);
       // Compression runs in the thread pool; appends stay in order so packs are deterministic.
-      const encoded = encode(Buffer.from(data), quality, incompressible);
+      const encoded = encodeChunkAsync(nodeBrotli, new Uint8Array(data), quality, incompressible);
       const previous = inFlight.at(-1) ?? Promise.resolve();
       const appended = (async () => {
         const { codec, bytes } = await encoded;
@@ -308,9 +287,10 @@ async function publishInto(
       if (inFlight.length >= IN_FLIGHT) await inFlight.shift();
     };
     try {
-      for await (const block of createReadStream(file.absolute, { highWaterMark: 1024 * 1024 })) {
-        fileHash.update(block as Buffer);
-        for (const chunk of chunker.push(block as Buffer)) await handle(chunk);
+      // readBlocks reuses its buffer: the hash and the chunker (which copies) consume each block at once.
+      for await (const block of buildFs.readBlocks(file.absolute)) {
+        fileHash.update(block);
+        for (const chunk of chunker.push(block)) await handle(chunk);
       }
     } catch (error) {
       throw ioError("read", file.absolute, error);
@@ -370,6 +350,7 @@ async function publishInto(
         },
         deltaSettings,
         keepDelta,
+        buildFs,
       );
       for (const d of built)
         options.onEvent?.({ type: "delta", path: file.path, from: d.from, bytes: d.size });
@@ -504,11 +485,6 @@ function checkedInteger(name: string, value: number, min: number, max: number): 
   return value;
 }
 
-async function encode(data: Buffer, quality: number, incompressible: boolean): Promise<Encoded> {
-  if (incompressible || !worthCompressing(data)) return { codec: "raw", bytes: data };
-  return chooseEncoding(data, await brotliAsync(data, { params: brotliParams(data.length, quality) }));
-}
-
 /** Clients refuse a version not above the one they have: refused unless allowDowngrade. */
 function requireVersionAbove(
   options: PublishOptions,
@@ -525,11 +501,11 @@ function requireVersionAbove(
 }
 
 /** A pointer's bytes verified under the root it names. */
-function verifiedPointer(
+async function verifiedPointer(
   chain: readonly { readonly body: Parameters<typeof verifyPointer>[1] }[],
   bytes: Uint8Array,
   path: string,
-): PointerBody {
+): Promise<PointerBody> {
   const pointer = parsePointer(bytes, path);
   const root = chain[pointer.claimedRoot - 1];
   if (!root) {
@@ -539,7 +515,7 @@ function verifiedPointer(
       { path },
     );
   }
-  return verifyPointer(pointer, root.body).body;
+  return (await verifyPointer(pointer, root.body, nodeCrypto)).body;
 }
 
 /** The channel's current pointer, verified under the root it names (its serial is the base for ours). */

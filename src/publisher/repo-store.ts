@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { FerryError, ioError } from "../core/errors.js";
-import { sha256 } from "../core/hash.js";
+import { sha256 } from "../node/node-crypto.js";
 import { type LockOptions, lockDirectory, type RepoLock } from "./repo-lock.js";
 
 /**
@@ -29,6 +29,8 @@ export interface RepoStore {
   delete(path: string): Promise<void>;
   /** Where the store is, for messages: a directory or s3://bucket/prefix. */
   readonly location: string;
+  /** Releases what the store holds open (connections, temp files); the one way to close a store. */
+  close?(): Promise<void>;
   /** Holds the repository for one writer (E_LOCKED when another holds it); stores without it are unlocked. */
   lock?(command: string): Promise<RepoLock>;
   /** The object and a tag of its current version (content hash or ETag) for writeIf; undefined when absent. */

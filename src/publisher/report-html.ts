@@ -1,5 +1,5 @@
 import { formatBytes } from "../core/format-bytes.js";
-import type { ReportChannel, ReportData, ReportUpdate } from "./report.js";
+import type { ReportChannel, ReportData, ReportUpdate } from "./report-data.js";
 
 /**
  * The report as one self-contained HTML page: inline CSS and SVG, no script, no external asset, so it

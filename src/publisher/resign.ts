@@ -1,3 +1,4 @@
+import { checkChannelName } from "../core/names.js";
 import { FerryError } from "../core/errors.js";
 import type { RootBody } from "../core/root.js";
 import { expiryAfterDays } from "../core/time.js";
@@ -14,6 +15,7 @@ import { loadRootChain, requireReleaseKeys, type RootChange, rotateRootLocked } 
 import { readForSwap, withRepoLock, writeExpecting } from "./repo-writer.js";
 import type { RepoLock } from "./repo-lock.js";
 import { DEFAULT_POINTER_EXPIRY_DAYS, requireSafeExpiry } from "./publish-guards.js";
+import { nodeCrypto } from "../node/node-crypto.js";
 
 export interface ResignOptions {
   readonly repo: string | RepoStore;
@@ -43,9 +45,7 @@ export async function rewriteChannel(
   edit: (current: PointerBody, store: RepoStore) => Promise<PointerBody>,
 ): Promise<PointerBody> {
   const channel = options.channel ?? "stable";
-  if (!CHANNEL_PATTERN.test(channel)) {
-    throw new FerryError("E_USAGE", `Invalid channel name ${JSON.stringify(channel)}.`, { channel });
-  }
+  checkChannelName(channel);
   const store = typeof options.repo === "string" ? new DirectoryStore(options.repo) : options.repo;
   return withRepoLock(store, "resign", (lock) => rewriteChannelLocked(store, lock, channel, options, edit));
 }
@@ -81,7 +81,7 @@ async function rewriteChannelLocked(
         },
       );
     }
-    const verified = verifyPointer(current, signedUnder.body);
+    const verified = await verifyPointer(current, signedUnder.body, nodeCrypto);
     const newest = chain.at(-1)!;
     const now = options.now ?? new Date();
     requireReleaseKeys(newest.body, options.keys, now);

@@ -10,7 +10,16 @@ import {
   parseHolder,
   type RepoLock,
 } from "./repo-lock.js";
-import type { S3Store } from "./s3-store.js";
+
+/** What the lock needs of an S3 store (ConditionalStore has it): conditional writes on one object. */
+export interface ConditionalStore {
+  readonly location: string;
+  readTagged(path: string): Promise<{ data: Uint8Array; tag: string; modified?: Date } | undefined>;
+  head(path: string): Promise<{ size: number; modified?: Date } | undefined>;
+  /** Writes when the object's ETag is `expected` (null: when it does not exist); the new ETag. */
+  putIf(path: string, data: Uint8Array, expected: string | null): Promise<string>;
+  delete(path: string): Promise<void>;
+}
 
 /**
  * The lock of an S3 repository: the object `.ferry-lock`, created with If-None-Match: * (one creator
@@ -18,7 +27,11 @@ import type { S3Store } from "./s3-store.js";
  * older than staleMs with If-Match on the stale ETag (one taker wins). On a store that ignores conditional
  * writes this is advisory only (docs/HOSTING.md "Concurrent writers").
  */
-export async function lockS3(store: S3Store, command: string, options: LockOptions = {}): Promise<RepoLock> {
+export async function lockS3(
+  store: ConditionalStore,
+  command: string,
+  options: LockOptions = {},
+): Promise<RepoLock> {
   const staleMs = options.staleMs ?? DEFAULT_STALE_MS;
   const holder = newHolder(command);
   const body = new TextEncoder().encode(`${JSON.stringify(holder)}\n`);
@@ -51,7 +64,11 @@ export async function lockS3(store: S3Store, command: string, options: LockOptio
 }
 
 /** The new lock's tag, or undefined when another writer's write won. */
-async function claim(store: S3Store, body: Uint8Array, expected: string | null): Promise<string | undefined> {
+async function claim(
+  store: ConditionalStore,
+  body: Uint8Array,
+  expected: string | null,
+): Promise<string | undefined> {
   try {
     return await store.putIf(LOCK_FILE, body, expected);
   } catch (error) {
@@ -67,7 +84,7 @@ class S3Lock implements RepoLock {
   private released = false;
 
   constructor(
-    private readonly store: S3Store,
+    private readonly store: ConditionalStore,
     private readonly holder: LockHolder,
     private readonly body: Uint8Array,
     private tag: string,

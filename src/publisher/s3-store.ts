@@ -8,6 +8,7 @@ import { objectPolicy } from "./object-policy.js";
 import { conflictError, type RepoStore } from "./repo-store.js";
 import type { LockOptions, RepoLock } from "./repo-lock.js";
 import { loadS3Sdk, type S3Sdk, type S3SdkImporter } from "./s3-sdk.js";
+import { lockS3 } from "./s3-lock.js";
 
 export interface S3StoreOptions {
   readonly bucket: string;
@@ -93,7 +94,6 @@ export class S3Store implements RepoStore {
 
   /** The lock object ferry-lock.json, created with If-None-Match: * (s3-lock.ts). */
   async lock(command: string): Promise<RepoLock> {
-    const { lockS3 } = await import("./s3-lock.js");
     return lockS3(this, command, this.lockOptions);
   }
 

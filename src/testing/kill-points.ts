@@ -1,5 +1,5 @@
 /**
- * Named kill points for child-process crash tests. Only the test entry src/testing/cli-with-hooks.ts
+ * Named kill points for child-process crash tests. Only the preloaded hook src/testing/kill-hooks.ts
  * loads this module (when FERRY_TEST_KILL_AT or FERRY_TEST_TRACE is set); the library and the shipped
  * CLI know nothing about it.
  *
@@ -76,6 +76,7 @@ export function killPointsFromEnvironment(
       readRange: (p, o, l) => inner.readRange(p, o, l),
       readBlocks: (p) => inner.readBlocks(p),
       readdir: (p) => inner.readdir(p),
+      readdirBytes: (p) => inner.readdirBytes(p),
       freeSpace: (p) => inner.freeSpace(p),
       createWriter: (p, mode) =>
         around(named("createWriter", p), async (): Promise<FileWriter> => {

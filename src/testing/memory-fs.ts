@@ -306,6 +306,16 @@ export class MemoryFileSystem implements FileSystem {
     return [...node.children.keys()].reverse();
   }
 
+  /** Names as UTF-8 bytes (a memory file system stores strings); a missing directory is an error. */
+  async readdirBytes(path: string): Promise<Uint8Array[]> {
+    const node = this.lookup(path);
+    if (!node) throw ioError("read directory", path, sysError("ENOENT", "read directory", path));
+    if (node.kind !== "directory")
+      throw ioError("read directory", path, sysError("ENOTDIR", "read directory", path));
+    const encoder = new TextEncoder();
+    return [...node.children.keys()].reverse().map((name) => encoder.encode(name));
+  }
+
   async chmod(path: string, mode: number): Promise<void> {
     const node = this.lookup(path);
     if (!node) throw ioError("chmod", path, sysError("ENOENT", "chmod", path));

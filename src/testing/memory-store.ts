@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { FerryError, ioError } from "../core/errors.js";
-import { sha256 } from "../core/hash.js";
+import { sha256 } from "../node/node-crypto.js";
 import { lockedError, newHolder, type RepoLock } from "../publisher/repo-lock.js";
 import { conflictError, type RepoStore } from "../publisher/repo-store.js";
 

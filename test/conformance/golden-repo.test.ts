@@ -4,6 +4,7 @@
  * listing, and the negative vectors must fail with their documented codes. A second client can run the
  * same vectors from test/fixtures/golden-repo/ alone.
  */
+import "../../src/register-node.js";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { cp, lstat, readdir, readFile, writeFile } from "node:fs/promises";
@@ -11,7 +12,7 @@ import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
 import { update, type UpdateOptions } from "../../src/client/ops/update.js";
 import { FerryError, type FerryErrorCode } from "../../src/core/errors.js";
-import { parsePublicKey } from "../../src/core/keys.js";
+import { parsePublicKey } from "../../src/node/node-keys.js";
 import type { Clock } from "../../src/ports/clock.js";
 import { type RunningServer, serveRepository } from "../../src/server/static-server.js";
 import { CLIENT_NOW, type Listing, makeGoldenRepo } from "../../scripts/make-golden-repo.js";

@@ -5,6 +5,7 @@
  * (dates, expiry, layout, deltas, runtime) are passed through to publish unchanged; nothing is defaulted
  * beyond what publish itself defaults.
  */
+import "../../src/register-node.js";
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { update, type UpdateOptions, type UpdateSummary } from "../../src/client/ops/update.js";

@@ -4,6 +4,7 @@
  * install and update with the client into a MemoryFileSystem (the build directory is the only thing
  * on disk: publish reads a build from a directory).
  */
+import "../../src/register-node.js";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";

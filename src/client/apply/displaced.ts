@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import type { Host } from "../../ports/host.js";
 import type { FileSystem } from "../../ports/fs.js";
 import type { InstallLayout } from "../install/layout.js";
 import type { LocalIndex } from "../plan/local-index.js";
@@ -21,12 +21,12 @@ export interface Displacement {
 
 export const DISPLACED_DIR = /^\d{8}T\d{6}Z-[0-9a-f]{8}$/;
 
-export function displacementDir(now: Date): string {
+export function displacementDir(now: Date, host: Host): string {
   const time = now
     .toISOString()
     .replace(/[-:]/g, "")
     .replace(/\.\d+Z$/, "Z");
-  return `${time}-${randomBytes(4).toString("hex")}`;
+  return `${time}-${host.randomId(4)}`;
 }
 
 /**

@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
+import type { Brotli } from "../../ports/codec.js";
+import type { Crypto } from "../../ports/crypto.js";
 import { decode } from "../../core/codec.js";
 import { FerryError, isFerryError } from "../../core/errors.js";
-import { sha256 } from "../../core/hash.js";
 import type { ChunkRef, Manifest } from "../../core/manifest.js";
 import { receivedParts } from "../../core/multipart-partial.js";
 import { boundaryOf, type BytePart, parseContentRange, parseMultipart } from "../../core/multipart.js";
@@ -14,6 +14,7 @@ import {
 } from "../../core/ranges.js";
 import type { Clock } from "../../ports/clock.js";
 import type { FileSystem } from "../../ports/fs.js";
+import type { Host } from "../../ports/host.js";
 import type { Transport, TransportResponse } from "../../ports/transport.js";
 import type { EventSink, RangeMode } from "../events.js";
 import { httpError, parseRetryAfter, readCapped } from "../remote/http.js";
@@ -26,9 +27,14 @@ export interface FetcherOptions {
   readonly transport: Transport;
   readonly clock: Clock;
   readonly fs: FileSystem;
+  /** Unique names for the temporary file each chunk is written to before its rename. */
+  readonly host: Host;
   readonly layout: InstallLayout;
   readonly repo: RemoteRepository;
   readonly manifest: Manifest;
+  /** Decodes and verifies the chunks (the operation's ports). */
+  readonly brotli: Brotli;
+  readonly crypto: Crypto;
   readonly emit: EventSink;
   readonly signal?: AbortSignal | undefined;
   /** Parallel requests (default 4). */
@@ -414,8 +420,8 @@ export class ChunkFetcher {
     const needed = this.needed.get(chunk.pack);
     if (!needed?.delete(chunk.hash)) return;
     const what = `chunk ${chunk.hash} at ${url} offset ${chunk.offset}`;
-    const data = decode(chunk.codec, stored, chunk.size, what);
-    const actual = sha256(data);
+    const data = decode(this.options.brotli, chunk.codec, stored, chunk.size, what);
+    const actual = await this.options.crypto.sha256(data);
     if (actual !== chunk.hash) {
       needed.set(chunk.hash, chunk); // still needed: another mirror may serve it intact
       throw new FerryError(
@@ -429,8 +435,8 @@ export class ChunkFetcher {
         },
       );
     }
-    const { fs, layout } = this.options;
-    const temp = `${layout.stagedChunk(chunk.hash)}.tmp-${randomBytes(4).toString("hex")}`;
+    const { fs, layout, host } = this.options;
+    const temp = `${layout.stagedChunk(chunk.hash)}.tmp-${host.randomId(4)}`;
     await fs.writeFile(temp, data);
     await fs.rename(temp, layout.stagedChunk(chunk.hash));
     this.chunksFetched++;

@@ -1,4 +1,4 @@
-import { dirname, join } from "node:path";
+import { joinPath, parentPath } from "../paths.js";
 import { canonicalJson } from "../../core/canonical-json.js";
 import { FerryError } from "../../core/errors.js";
 import { checkFormatHeader, JsonReader, parseJson } from "../../core/json-reader.js";
@@ -180,7 +180,7 @@ function notWritable(path: string, code: string, what: string): FerryError {
 /** The nearest existing directory at or above `native` (mkdirp creates the rest inside it). */
 async function existingDir(fs: FileSystem, layout: InstallLayout, native: string): Promise<string> {
   let dir = native;
-  while (dir.length > layout.root.length && (await fs.stat(dir))?.kind !== "directory") dir = dirname(dir);
+  while (dir.length > layout.root.length && (await fs.stat(dir))?.kind !== "directory") dir = parentPath(dir);
   return dir;
 }
 
@@ -203,14 +203,14 @@ async function assertChangeable(
     const target = layout.file(path);
     const stat = await fs.stat(target);
     if (stat?.kind === "file") files.push([target, "a file the new release replaces"]);
-    const dir = await existingDir(fs, layout, dirname(target));
+    const dir = await existingDir(fs, layout, parentPath(target));
     if (!dirs.has(dir)) dirs.set(dir, `the directory that receives ${path}`);
   }
   for (const path of deletes) {
     const target = layout.file(path);
     if ((await fs.stat(target))?.kind !== "file") continue;
     files.push([target, "a file the new release removes"]);
-    const dir = dirname(target);
+    const dir = parentPath(target);
     if (!dirs.has(dir)) dirs.set(dir, `the directory that holds ${path}`);
   }
   for (const [dir, what] of dirs) {
@@ -237,7 +237,7 @@ async function assertRoomToCommit(
 ): Promise<void> {
   const newDirs = new Set<string>();
   for (const [, path] of moves) {
-    for (let dir = dirname(layout.file(path)); dir.length > layout.root.length; dir = dirname(dir)) {
+    for (let dir = parentPath(layout.file(path)); dir.length > layout.root.length; dir = parentPath(dir)) {
       if (newDirs.has(dir) || (await fs.stat(dir))) break;
       newDirs.add(dir);
     }
@@ -329,8 +329,8 @@ export async function applyJournal(fs: FileSystem, layout: InstallLayout, journa
     const twin = targets.get(collisionKey(path));
     if (twin !== undefined && twin !== path && (await fs.stat(layout.file(twin)))?.ino === stat.ino) continue;
     if (saveDir === undefined) await fs.unlink(native);
-    else await fs.rename(native, join(saveDir, savedDeleteName(index)));
-    touchedDirs.add(dirname(native));
+    else await fs.rename(native, joinPath(saveDir, savedDeleteName(index)));
+    touchedDirs.add(parentPath(native));
   }
   for (const dir of touchedDirs) await fs.fsyncDir(dir);
   if (saveDir !== undefined) await fs.fsyncDir(saveDir);
@@ -338,21 +338,21 @@ export async function applyJournal(fs: FileSystem, layout: InstallLayout, journa
   for (let dir of [...touchedDirs].sort((a, b) => b.length - a.length)) {
     while (dir.length > layout.root.length && dir.startsWith(layout.root)) {
       if (!(await fs.rmdirIfEmpty(dir))) break;
-      dir = dirname(dir);
+      dir = parentPath(dir);
     }
   }
   const syncDirs = new Set<string>();
   const displaced = new Set(journal.displaced?.paths ?? []);
   for (const [name, path, executable] of journal.moves) {
     const target = layout.file(path);
-    syncDirs.add(dirname(target)); // also for moves a previous, killed run made: their entries need fsync too
+    syncDirs.add(parentPath(target)); // also for moves a previous, killed run made: their entries need fsync too
     const staged =
       journal.source === undefined
         ? layout.stagedFile(name)
-        : join(layout.previousFiles(journal.source), name);
+        : joinPath(layout.previousFiles(journal.source), name);
     if (!(await fs.stat(staged))) continue;
     await assertRealParents(fs, layout, path, checked);
-    await fs.mkdirp(dirname(target));
+    await fs.mkdirp(parentPath(target));
     await fs.chmod(staged, executable ? 0o755 : 0o644);
     // Preflight allowed a directory here only if the deletes emptied it.
     if ((await fs.stat(target))?.kind === "directory" && !(await fs.rmdirIfEmpty(target))) {
@@ -364,15 +364,15 @@ export async function applyJournal(fs: FileSystem, layout: InstallLayout, journa
       // A player's file: kept in displaced/ for good (previous/ is dropped by the next commit).
       const to = layout.displaced(journal.displaced.dir, path);
       // A second name in previous/ too, so a rollback puts it back in place (best effort: a hard link).
-      const saved = saveDir === undefined ? undefined : join(saveDir, savedMoveName(name));
+      const saved = saveDir === undefined ? undefined : joinPath(saveDir, savedMoveName(name));
       if (saved !== undefined && replaced.kind === "file" && fs.link && !(await fs.stat(saved))) {
         await fs.link(target, saved).catch(() => undefined);
       }
-      await fs.mkdirp(dirname(to));
+      await fs.mkdirp(parentPath(to));
       await fs.rename(target, to);
-      syncDirs.add(dirname(to));
+      syncDirs.add(parentPath(to));
     } else if (saveDir !== undefined && replaced && replaced.kind !== "directory") {
-      await keepReplaced(fs, target, join(saveDir, savedMoveName(name)), replaced.kind);
+      await keepReplaced(fs, target, joinPath(saveDir, savedMoveName(name)), replaced.kind);
     }
     // rename() replaces the target atomically: a reader sees the old file or the new one, never neither.
     await fs.rename(staged, target);
@@ -391,7 +391,7 @@ const TEMP_NAME = /\.tmp-[0-9a-f]+$/;
 /** Removes temp files an interrupted run left in `.ferry/`, `manifests/`, `objects/` and `staging/chunks/`. */
 async function sweepTemps(fs: FileSystem, layout: InstallLayout): Promise<void> {
   for (const dir of [layout.ferry, layout.manifests, layout.objects, layout.stagedChunks]) {
-    for (const name of await fs.readdir(dir)) if (TEMP_NAME.test(name)) await fs.unlink(join(dir, name));
+    for (const name of await fs.readdir(dir)) if (TEMP_NAME.test(name)) await fs.unlink(joinPath(dir, name));
   }
 }
 

@@ -13,7 +13,8 @@ import { displacementDir, untrackedAt } from "./displaced.js";
 import { reportDisplaced } from "./displaced-report.js";
 import { statMatches } from "../plan/local-index.js";
 import { preparePrevious } from "./previous.js";
-import { type InstallState, parseState, readState, stateToJson } from "../install/state.js";
+import { type InstallState, parseState, stateToJson } from "../install/state.js";
+import { readState } from "../install/read-state.js";
 import { appendUpdateLog } from "../install/update-log.js";
 
 /**
@@ -122,7 +123,7 @@ export async function applyPending(ctx: Context): Promise<PendingOutcome> {
   const written = pending.moves.map(([, p]) => p);
   const untracked = await untrackedAt(ctx.fs, ctx.layout, written, tracked);
   const displaced =
-    untracked.length > 0 ? { dir: displacementDir(ctx.clock.now()), paths: untracked } : undefined;
+    untracked.length > 0 ? { dir: displacementDir(ctx.clock.now(), ctx.host), paths: untracked } : undefined;
   const journal: Journal = {
     moves: pending.moves,
     deletes: pending.deletes,

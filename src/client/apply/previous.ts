@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { joinPath } from "../paths.js";
 import { canonicalJson } from "../../core/canonical-json.js";
 import { FerryError } from "../../core/errors.js";
 import { checkFormatHeader, JsonReader, parseJson } from "../../core/json-reader.js";
@@ -145,13 +145,13 @@ export async function rollbackLocked(
   const moves: [string, string, boolean][] = [];
   const restored = new Set<string>();
   for (const [name, path] of record.saved) {
-    const native = join(savedDir, name);
+    const native = joinPath(savedDir, name);
     const stat = await ctx.fs.stat(native);
     if (!stat) continue; // nothing was there at the commit (a new file), or an earlier rollback moved it back
     const entry = oldByPath.get(path);
     if (entry) {
       if (stat.kind !== "file") throw damaged(native, `is a ${stat.kind}`);
-      const hashed = await hashFile(ctx.fs, native, old.chunking);
+      const hashed = await hashFile(ctx.fs, native, old.chunking, ctx.crypto);
       if (hashed.sha256 !== entry.sha256 || hashed.size !== entry.size) throw damaged(native, "was changed");
       files[path] = cacheEntry(stat);
     }
@@ -171,7 +171,7 @@ export async function rollbackLocked(
       now.size === entry.size &&
       statMatches(stat, state.files[entry.path]);
     if (!cachedSame) {
-      const hashed = await hashFile(ctx.fs, native, old.chunking);
+      const hashed = await hashFile(ctx.fs, native, old.chunking, ctx.crypto);
       if (hashed.sha256 !== entry.sha256 || hashed.size !== entry.size) throw damaged(native, "was changed");
     }
     if (stat.executable !== entry.executable) throw damaged(native, "has another executable bit");

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { canonicalJson } from "../../core/canonical-json.js";
 import { FerryError } from "../../core/errors.js";
 import { checkFormatHeader, JsonReader, parseJson } from "../../core/json-reader.js";
@@ -73,10 +72,10 @@ export function isBlocked(health: Health, release: string): BlockedRelease | und
  * The install's random id (128 bits, hex), created once under the lock and never changed: the input of
  * rollout bucketing. Copying an install copies its id (and its bucket).
  */
-export async function ensureInstallId(ctx: Pick<Context, "fs" | "layout">): Promise<string> {
+export async function ensureInstallId(ctx: Pick<Context, "fs" | "layout" | "host">): Promise<string> {
   const path = ctx.layout.installId;
   if (await ctx.fs.stat(path)) return readInstallId(ctx);
-  const id = randomBytes(16).toString("hex");
+  const id = ctx.host.randomId(16);
   await ctx.fs.mkdirp(ctx.layout.ferry);
   await ctx.fs.writeFileAtomic(path, new TextEncoder().encode(`${id}\n`));
   return id;

@@ -1,24 +1,17 @@
-import { randomBytes } from "node:crypto";
-import { hostname } from "node:os";
-import { join } from "node:path";
 import { FerryError, isFerryError } from "../../core/errors.js";
 import type { Clock } from "../../ports/clock.js";
 import type { FileSystem } from "../../ports/fs.js";
+import type { Host } from "../../ports/host.js";
+import { defaultDeps } from "../defaults.js";
+import { joinPath } from "../paths.js";
 import { assertFerryRoot } from "./ferry-dir.js";
 import type { InstallLayout } from "./layout.js";
 
 export interface LockOptions {
   /** How long to wait for another updater to finish (default 0: fail at once with E_LOCKED). */
   readonly waitMs?: number;
-}
-
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as { code?: string }).code === "EPERM";
-  }
+  /** This process's identity, for the lock file and stale-owner checks (default: the registered host). */
+  readonly host?: Host;
 }
 
 /** Locks this process failed to release: they name this pid but no updater holds them. */
@@ -41,9 +34,10 @@ export async function acquireLock(
 ): Promise<() => Promise<void>> {
   await assertFerryRoot(fs, layout); // a linked .ferry would put the lock (and all else) outside
   await fs.mkdirp(layout.ferry);
+  const host = options.host ?? defaultDeps().host;
   const deadline = clock.now().getTime() + (options.waitMs ?? 0);
   const me = new TextEncoder().encode(
-    JSON.stringify({ pid: process.pid, host: hostname(), started: clock.now().toISOString() }),
+    JSON.stringify({ pid: host.pid, host: host.hostname(), started: clock.now().toISOString() }),
   );
   let reclaimed = false;
   while (true) {
@@ -81,16 +75,16 @@ export async function acquireLock(
     }
     const owner = await readOwner(fs, layout.lock);
     const stale =
-      owner?.host === hostname() &&
-      (owner.pid === process.pid ? orphaned.has(layout.lock) : !processAlive(owner.pid));
+      owner?.host === host.hostname() &&
+      (owner.pid === host.pid ? orphaned.has(layout.lock) : !host.processAlive(owner.pid));
     if (owner && stale) {
-      await takeOverStale(fs, layout, (moved) => moved?.pid === owner.pid && moved.host === owner.host);
+      await takeOverStale(fs, layout, host, (moved) => moved?.pid === owner.pid && moved.host === owner.host);
       continue;
     }
     if (!owner) {
       const stat = await fs.stat(layout.lock);
       if (stat && clock.now().getTime() - stat.mtimeMs > UNREADABLE_STALE_MS) {
-        await takeOverStale(fs, layout, (moved) => moved === undefined);
+        await takeOverStale(fs, layout, host, (moved) => moved === undefined);
         continue;
       }
     }
@@ -133,8 +127,8 @@ async function reclaimLeftovers(fs: FileSystem, layout: InstallLayout): Promise<
   const leftover = /\.tmp-[0-9a-f]+$/; // not lock temps: a contender's may be in flight
   for (const dir of [layout.ferry, layout.manifests, layout.objects, layout.stats]) {
     for (const name of await fs.readdir(dir)) {
-      if (leftover.test(name) && (await fs.stat(join(dir, name)))?.kind === "file")
-        await fs.unlink(join(dir, name));
+      if (leftover.test(name) && (await fs.stat(joinPath(dir, name)))?.kind === "file")
+        await fs.unlink(joinPath(dir, name));
     }
   }
 }
@@ -147,9 +141,10 @@ async function reclaimLeftovers(fs: FileSystem, layout: InstallLayout): Promise<
 async function takeOverStale(
   fs: FileSystem,
   layout: InstallLayout,
+  host: Host,
   stillStale: (moved: { pid: number; host: string } | undefined) => boolean,
 ): Promise<void> {
-  const aside = `${layout.lock}.stale-${process.pid}-${randomBytes(4).toString("hex")}`;
+  const aside = `${layout.lock}.stale-${host.pid}-${host.randomId(4)}`;
   try {
     await fs.rename(layout.lock, aside);
   } catch {

@@ -1,15 +1,16 @@
-import { join, resolve } from "node:path";
-import { sha256Stream } from "../../core/hash.js";
+import { sha256Stream } from "../../node/node-crypto.js";
 import type { Manifest } from "../../core/manifest.js";
 import { assertSafePath } from "../../core/paths.js";
-import { NodeFileSystem } from "../../node/node-fs.js";
 import type { FileSystem } from "../../ports/fs.js";
+import type { Host } from "../../ports/host.js";
+import { defaultDeps } from "../defaults.js";
+import { joinPath } from "../paths.js";
 import { InstallLayout } from "./layout.js";
-import { readState } from "./state.js";
+import { readState } from "./read-state.js";
 
 /** Native path of a release path inside a base directory (paths are validated before they get here). */
 export function baseFile(base: string, path: string): string {
-  return join(base, ...path.split("/"));
+  return joinPath(base, path);
 }
 
 /**
@@ -57,14 +58,20 @@ export interface OverlayHit {
  * runtime gate set a stale release aside (docs/PACKAGES.md), leftovers are never served. The base is the
  * state's `base` unless `options.base` names one. Undefined when neither layer has a regular file there.
  */
-export async function resolveOverlay(
-  installDir: string,
-  path: string,
-  options: { readonly base?: string; readonly fs?: FileSystem } = {},
-): Promise<OverlayHit | undefined> {
+export async function resolveOverlay(options: {
+  readonly installDir: string;
+  /** The release path looked up. */
+  readonly path: string;
+  readonly base?: string;
+  readonly fs?: FileSystem;
+  readonly host?: Host;
+}): Promise<OverlayHit | undefined> {
+  const { installDir, path } = options;
   assertSafePath(path, "overlay lookup");
-  const fs = options.fs ?? new NodeFileSystem();
-  const layout = new InstallLayout(resolve(installDir));
+  // Reads only: the plain default file system (no rename retry) is all it needs.
+  const fs = options.fs ?? defaultDeps().fileSystem(defaultDeps().clock);
+  const host = options.host ?? defaultDeps().host;
+  const layout = new InstallLayout(host.absolutePath(installDir));
   const state = await readState(fs, layout);
   if (state && path.split("/")[0] !== ".ferry") {
     const file = layout.file(path);
@@ -72,6 +79,6 @@ export async function resolveOverlay(
   }
   const base = options.base ?? state?.base;
   if (base === undefined) return undefined;
-  const file = baseFile(resolve(base), path);
+  const file = baseFile(host.absolutePath(base), path);
   return (await fs.stat(file))?.kind === "file" ? { layer: "base", file } : undefined;
 }

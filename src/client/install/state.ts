@@ -4,7 +4,6 @@ import { checkFormatHeader, JsonReader, parseJson } from "../../core/json-reader
 import type { ManifestRef } from "../../core/pointer.js";
 import type { FileSystem } from "../../ports/fs.js";
 import type { InstallLayout } from "./layout.js";
-import { withStatFiles } from "./stat-cache.js";
 
 export interface StatCacheEntry {
   readonly size: number;
@@ -149,12 +148,6 @@ function optionalContentFields(
   };
 }
 
-/** The install state with its stat cache in `files`, wherever it is kept (the form every reader expects). */
-export async function readState(fs: FileSystem, layout: InstallLayout): Promise<InstallState | undefined> {
-  const stored = await readStoredState(fs, layout);
-  return stored ? withStatFiles(fs, layout, stored) : undefined;
-}
-
 /** The install state as stored: a large install's stat cache stays in its file (see stat-cache.ts). */
 export async function readStoredState(
   fs: FileSystem,
@@ -162,20 +155,6 @@ export async function readStoredState(
 ): Promise<InstallState | undefined> {
   if (!(await fs.stat(layout.state))) return undefined;
   return parseState(parseJson(layout.state, await fs.readFile(layout.state)), layout.state);
-}
-
-export async function requireState(fs: FileSystem, layout: InstallLayout): Promise<InstallState> {
-  const state = await readState(fs, layout);
-  if (!state) {
-    throw new FerryError(
-      "E_NOT_INSTALLED",
-      `${layout.root} has no Ferry install (no .ferry/state.json). Run 'ferry update <repo-url> ${layout.root} --trust <key>' to install.`,
-      {
-        path: layout.root,
-      },
-    );
-  }
-  return state;
 }
 
 export function encodeState(state: InstallState): Uint8Array {

@@ -1,7 +1,7 @@
 import { FerryError } from "../../core/errors.js";
 import { timestamp } from "../../core/time.js";
 import type { FileSystem } from "../../ports/fs.js";
-import { type ClientDeps, makeContext } from "../context.js";
+import { type InstallOptions, makeContext } from "../context.js";
 import type { Context } from "../context.js";
 
 /**
@@ -107,7 +107,8 @@ export async function readUpdateLogEntries(ctx: Pick<Context, "fs" | "layout">):
  * The install's update log, oldest first: updates, staged updates, rollbacks and refusals with their
  * reasons. Reads without the lock: every write replaces the file atomically.
  */
-export async function readUpdateLog(installDir: string, deps: ClientDeps = {}): Promise<UpdateLogEntry[]> {
+export async function readUpdateLog(options: InstallOptions): Promise<UpdateLogEntry[]> {
+  const { installDir, ...deps } = options;
   const ctx = makeContext(installDir, deps);
   if ((await ctx.fs.stat(ctx.layout.ferry))?.kind !== "directory") {
     throw new FerryError("E_NOT_INSTALLED", `${ctx.layout.root} has no Ferry install (no .ferry/).`, {

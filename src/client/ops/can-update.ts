@@ -1,12 +1,11 @@
-import { randomBytes } from "node:crypto";
-import { hostname } from "node:os";
 import { FerryError, type FerryErrorCode, isFerryError } from "../../core/errors.js";
 import type { FileSystem } from "../../ports/fs.js";
+import type { Host } from "../../ports/host.js";
 import { makeContext } from "../context.js";
 import type { InstallLayout } from "../install/layout.js";
-import { processAlive, readOwner } from "../install/lock.js";
-import { readState } from "../install/state.js";
-import { loadInstalledManifest } from "./update.js";
+import { readOwner } from "../install/lock.js";
+import { readState } from "../install/read-state.js";
+import { loadInstalledManifest } from "../plan/installed-release.js";
 
 export interface CanUpdateOptions {
   readonly installDir: string;
@@ -55,10 +54,10 @@ export async function canUpdate(options: CanUpdateOptions): Promise<CanUpdateRes
   // .ferry/ is created by the first update; until then only the install directory must be writable.
   const dirs = (await fs.stat(layout.ferry)) ? [layout.root, layout.ferry] : [layout.root];
   for (const dir of dirs) {
-    const problem = await notWritable(fs, dir);
+    const problem = await notWritable(fs, ctx.host, dir);
     if (problem) reasons.push(problem);
   }
-  const holder = await lockHolder(fs, layout);
+  const holder = await lockHolder(fs, ctx.host, layout);
   if (holder) reasons.push(holder);
   if (state) {
     version = state.version;
@@ -80,11 +79,11 @@ export async function canUpdate(options: CanUpdateOptions): Promise<CanUpdateRes
 }
 
 /** A probe file created and removed in `dir`; a reason when that fails. */
-async function notWritable(fs: FileSystem, dir: string): Promise<CanUpdateReason | undefined> {
+async function notWritable(fs: FileSystem, host: Host, dir: string): Promise<CanUpdateReason | undefined> {
   const stat = await fs.stat(dir);
   if (stat === undefined) return { code: "E_IO", message: `${dir} does not exist.` };
   if (stat.kind !== "directory") return { code: "E_IO", message: `${dir} is not a directory.` };
-  const probe = `${dir}/.ferry-write-probe-${process.pid}-${randomBytes(4).toString("hex")}`;
+  const probe = `${dir}/.ferry-write-probe-${host.pid}-${host.randomId(4)}`;
   try {
     if (!(await fs.createExclusive(probe, new Uint8Array()))) return undefined;
     await fs.unlink(probe);
@@ -99,10 +98,14 @@ async function notWritable(fs: FileSystem, dir: string): Promise<CanUpdateReason
   }
 }
 
-async function lockHolder(fs: FileSystem, layout: InstallLayout): Promise<CanUpdateReason | undefined> {
+async function lockHolder(
+  fs: FileSystem,
+  host: Host,
+  layout: InstallLayout,
+): Promise<CanUpdateReason | undefined> {
   if (!(await fs.stat(layout.lock))) return undefined;
   const owner = await readOwner(fs, layout.lock);
-  if (owner && owner.host === hostname() && owner.pid !== process.pid && !processAlive(owner.pid)) {
+  if (owner && owner.host === host.hostname() && owner.pid !== host.pid && !host.processAlive(owner.pid)) {
     return undefined; // stale: the next updater takes it over
   }
   return {

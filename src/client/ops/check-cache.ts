@@ -1,14 +1,13 @@
-import { randomBytes } from "node:crypto";
 import { FerryError, type FerryErrorCode, isFerryError } from "../../core/errors.js";
 import { JsonReader, parseJson } from "../../core/json-reader.js";
 import { MAX_POINTER_BYTES } from "../../core/pointer.js";
 import type { FileSystem } from "../../ports/fs.js";
 import type { Transport, TransportResponse } from "../../ports/transport.js";
-import { makeContext } from "../context.js";
+import { type Context, makeContext } from "../context.js";
 import { isTransient, readCapped } from "../remote/http.js";
 import type { InstallLayout } from "../install/layout.js";
 import { RemoteRepository } from "../remote/remote.js";
-import { readState } from "../install/state.js";
+import { readState } from "../install/read-state.js";
 import { check, type CheckResult, type UpdateOptions } from "./update.js";
 
 /** Where an answer came from. */
@@ -111,13 +110,13 @@ export async function cachedCheck(options: CachedCheckOptions): Promise<CheckAns
   } catch (error) {
     if (usable && isTransient(error)) return offline(answer(usable, "offline"), error as FerryError);
     // Nothing cached: the full check retries transient failures and reports the last one.
-    if (isTransient(error)) return fullCheck(options, fs, layout, repo.base, channel, now, undefined);
+    if (isTransient(error)) return fullCheck(options, ctx, repo.base, channel, now, undefined);
     throw error;
   }
   if (response.status === 304 && conditional && usable) {
     await response.cancel();
     const record = { ...usable, checkedAt: now.toISOString() };
-    await writeCache(fs, layout, record);
+    await writeCache(ctx, record);
     return { ...answer(record, "not-modified"), ageMs: 0 };
   }
   if (response.status !== 200) {
@@ -133,7 +132,7 @@ export async function cachedCheck(options: CachedCheckOptions): Promise<CheckAns
         }),
       );
     }
-    return fullCheck(options, fs, layout, repo.base, channel, now, undefined);
+    return fullCheck(options, ctx, repo.base, channel, now, undefined);
   }
   let bytes: Uint8Array;
   try {
@@ -142,7 +141,7 @@ export async function cachedCheck(options: CachedCheckOptions): Promise<CheckAns
     if (usable && isTransient(error)) return offline(answer(usable, "offline"), error as FerryError);
     throw error;
   }
-  return fullCheck(options, fs, layout, repo.base, channel, now, {
+  return fullCheck(options, ctx, repo.base, channel, now, {
     url: pointerUrl,
     response,
     bytes,
@@ -162,14 +161,13 @@ interface Fetched {
 /** The verified check; the pointer already received is replayed to it rather than fetched again. */
 async function fullCheck(
   options: CachedCheckOptions,
-  fs: FileSystem,
-  layout: InstallLayout,
+  ctx: Context,
   repo: string,
   channel: string,
   now: Date,
   fetched: Fetched | undefined,
 ): Promise<CheckAnswer> {
-  const transport = options.transport ?? makeContext(options.installDir, options).transport;
+  const { fs, layout, transport } = ctx;
   const result = await check({
     ...options,
     transport: fetched ? replayOnce(transport, fetched) : transport,
@@ -185,7 +183,7 @@ async function fullCheck(
     expires: result.expires,
     result,
   };
-  await writeCache(fs, layout, record);
+  await writeCache(ctx, record);
   return { ...result, source: "network", checkedAt: record.checkedAt, ageMs: 0 };
 }
 
@@ -269,9 +267,10 @@ function parseCache(json: unknown, document: string): CacheRecord {
  * Replaces the cache atomically without the install lock: a unique temp name that recovery does not
  * sweep (it is not `.tmp-<hex>`), then rename. A crash leaves the old cache or the new one.
  */
-async function writeCache(fs: FileSystem, layout: InstallLayout, record: CacheRecord): Promise<void> {
+async function writeCache(ctx: Context, record: CacheRecord): Promise<void> {
+  const { fs, layout, host } = ctx;
   const path = checkCachePath(layout);
-  const temp = `${path}.new-${process.pid}-${randomBytes(4).toString("hex")}`;
+  const temp = `${path}.new-${host.pid}-${host.randomId(4)}`;
   const data = new TextEncoder().encode(
     JSON.stringify({ format: 1, type: "ferry-check-cache", ...record }, null, 1),
   );

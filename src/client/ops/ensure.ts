@@ -1,15 +1,16 @@
-import { resolve } from "node:path";
 import type { FileEntry } from "../../core/manifest.js";
+import { defaultDeps } from "../defaults.js";
 import { requireKnownPackages, requireKnownPaths, sortedUnique } from "../../core/selection.js";
 import { Coalescer, SerialQueue } from "../remote/coalesce.js";
-import { type ClientDeps, makeContext, withInstall } from "../context.js";
+import { type ClientDeps, makeContext } from "../context.js";
+import { withInstall } from "../apply/with-install.js";
 import { installedSelection } from "../install/content.js";
 import { requireInstallDir } from "./inspect.js";
 import { hashFile, statMatches } from "../plan/local-index.js";
 import { withoutBaseFiles } from "../install/overlay.js";
 import { type ReselectOptions, type ReselectResult, reselect } from "./reselect.js";
-import { requireState } from "../install/state.js";
-import { loadInstalledManifest } from "./update.js";
+import { requireState } from "../install/read-state.js";
+import { loadInstalledManifest } from "../plan/installed-release.js";
 
 /** Content of the installed release, by package and/or path (both empty: everything the install holds). */
 export interface ContentRequest {
@@ -62,7 +63,7 @@ export async function missing(
         tracked.has(file.package) || trackedPaths.has(file.path) ? state.files[file.path] : undefined;
       present =
         statMatches(stat, cached) ||
-        (await hashFile(ctx.fs, native, manifest.chunking)).sha256 === file.sha256;
+        (await hashFile(ctx.fs, native, manifest.chunking, ctx.crypto)).sha256 === file.sha256;
     }
     if (!present) out.push({ path: file.path, package: file.package, size: file.size });
   }
@@ -97,7 +98,7 @@ const queue = new SerialQueue();
  * work is aborted when no caller waits any more, leaving the install as it was before the commit.
  */
 export function ensure(options: EnsureOptions): Promise<ReselectResult> {
-  const installDir = resolve(options.installDir);
+  const installDir = (options.host ?? defaultDeps().host).absolutePath(options.installDir);
   const key = JSON.stringify([
     installDir,
     sortedUnique(options.packages ?? []),

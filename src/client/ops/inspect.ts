@@ -1,9 +1,10 @@
 import { totalSize } from "../../core/manifest.js";
-import { type ClientDeps, makeContext, withInstall } from "../context.js";
+import { type InstallOptions, makeContext } from "../context.js";
+import { withInstall } from "../apply/with-install.js";
 import { hashFile } from "../plan/local-index.js";
-import { requireState } from "../install/state.js";
+import { requireState } from "../install/read-state.js";
 import { FerryError } from "../../core/errors.js";
-import { loadInstalledManifest } from "./update.js";
+import { loadInstalledManifest } from "../plan/installed-release.js";
 import { installedSelection, materialized } from "../install/content.js";
 import { restrict } from "../../core/selection.js";
 import { type LifecycleStatus, lifecycleStatus } from "./lifecycle-status.js";
@@ -27,7 +28,8 @@ export interface StatusResult {
 }
 
 /** What is installed. Reads only local state (after recovering an interrupted commit). */
-export async function status(installDir: string, deps: ClientDeps = {}): Promise<StatusResult> {
+export async function status(options: InstallOptions): Promise<StatusResult> {
+  const { installDir, ...deps } = options;
   const ctx = makeContext(installDir, deps);
   await requireInstallDir(ctx);
   return withInstall(ctx, deps, async () => {
@@ -71,7 +73,8 @@ export interface VerifyResult {
 }
 
 /** Re-hashes every installed file against the installed (signed, pinned) manifest. */
-export async function verify(installDir: string, deps: ClientDeps = {}): Promise<VerifyResult> {
+export async function verify(options: InstallOptions): Promise<VerifyResult> {
+  const { installDir, ...deps } = options;
   const ctx = makeContext(installDir, deps);
   await requireInstallDir(ctx);
   return withInstall(ctx, deps, async () => {
@@ -92,7 +95,7 @@ export async function verify(installDir: string, deps: ClientDeps = {}): Promise
         problems.push({ path: file.path, problem: "not-a-file", expected: file.sha256, actual: stat.kind });
         continue;
       }
-      const hashed = await hashFile(ctx.fs, native, manifest.chunking);
+      const hashed = await hashFile(ctx.fs, native, manifest.chunking, ctx.crypto);
       bytesChecked += hashed.size;
       if (hashed.sha256 !== file.sha256)
         problems.push({ path: file.path, problem: "changed", expected: file.sha256, actual: hashed.sha256 });

@@ -1,80 +1,34 @@
 import { FerryError } from "../../core/errors.js";
-import { type ClientDeps, type Context, makeContext, withInstall } from "../context.js";
+import { type InstallOptions, makeContext } from "../context.js";
+import { withInstall } from "../apply/with-install.js";
 import { type Health, healthFor, readHealth, writeHealth } from "../install/health.js";
 import { requireInstallDir } from "./inspect.js";
 import { applyPending, type PendingOutcome } from "../apply/pending.js";
-import { readPrevious, rollbackLocked, type RollbackOutcome } from "../apply/previous.js";
-import { encodeState, type InstallState, requireState } from "../install/state.js";
-import type { SignedPointer } from "../../core/pointer.js";
+import { rollbackAndBlock, type RollbackResult } from "../apply/rollback.js";
+import { requireState } from "../install/read-state.js";
 import { appendUpdateLog } from "../install/update-log.js";
-import { loadInstalledManifest } from "./update.js";
 
 /** Launches without markHealthy after which the next open rolls back (default). */
 export const DEFAULT_MAX_UNHEALTHY_LAUNCHES = 2;
 
-/** Why a rollback happened: the code recorded in the update log and in the block. */
-export type RollbackCode = "ROLLBACK_CRASH_LOOP" | "ROLLBACK_REQUESTED" | "ROLLBACK_HALTED";
-
-export interface RollbackResult extends RollbackOutcome {
-  readonly code: RollbackCode;
-  readonly message: string;
-}
-
-/**
- * Rolls back, logs it and (unless `block` is false) blocks the release rolled back from, so the next
- * update does not install it again; a newer release is a different manifest and is not blocked.
- * Under the lock.
- */
-export async function rollbackAndBlock(
-  ctx: Context,
-  code: RollbackCode,
-  why: string,
-  block = true,
-): Promise<RollbackResult> {
-  const state = await requireState(ctx.fs, ctx.layout);
-  const current = await loadInstalledManifest(ctx, state);
-  // The log entry and the block are written inside the journaled commit (rollback-record.ts).
-  const outcome = await rollbackLocked(ctx, state, current, { code, why, block });
-  return { ...outcome, code };
-}
-
-/**
- * A halted pointer sends this install back to `pointer`'s release: when that is the previous release
- * kept here, restore it locally (no download, not blocked: the publisher may name it again), then
- * remember the halting pointer's serial. Undefined when the kept release is another one.
- */
-export async function haltToPrevious(
-  ctx: Context,
-  state: InstallState,
-  pointer: SignedPointer,
-  root: unknown,
-): Promise<RollbackResult | undefined> {
-  const record = await readPrevious(ctx, state);
-  if (!record || record.state.manifest.hash !== pointer.body.manifest.hash) return undefined;
-  const result = await rollbackAndBlock(
-    ctx,
-    "ROLLBACK_HALTED",
-    `the publisher halted ${state.version} on channel '${pointer.body.channel}' (serial ${pointer.body.serial}).`,
-    false,
-  );
-  const restored = await requireState(ctx.fs, ctx.layout);
-  await ctx.fs.writeFileAtomic(
-    ctx.layout.state,
-    encodeState({ ...restored, serial: pointer.body.serial, pointer: pointer.document, root }),
-  );
-  return result;
-}
+export type { RollbackCode, RollbackResult } from "../apply/rollback.js";
 
 /** Restores the previous release kept at the last update (`ferry rollback`), and blocks the current one. */
-export async function rollback(installDir: string, deps: ClientDeps = {}): Promise<RollbackResult> {
+export async function rollback(options: InstallOptions): Promise<RollbackResult> {
+  const { installDir, ...deps } = options;
   const ctx = makeContext(installDir, deps);
   await requireInstallDir(ctx);
-  return withInstall(ctx, deps, () =>
-    rollbackAndBlock(ctx, "ROLLBACK_REQUESTED", "requested by the user or the game (rollback)."),
+  return withInstall(ctx, deps, async () =>
+    rollbackAndBlock(
+      ctx,
+      await requireState(ctx.fs, ctx.layout),
+      "ROLLBACK_REQUESTED",
+      "requested by the user or the game (rollback).",
+    ),
   );
 }
 
-export interface OpenOptions extends ClientDeps {
+export interface OpenOptions extends InstallOptions {
   /** Launches of a release never marked healthy after which the next open rolls back (default 2). */
   readonly maxUnhealthyLaunches?: number;
 }
@@ -96,7 +50,8 @@ export interface OpenResult {
  * release not yet marked healthy and, when the previous `maxUnhealthyLaunches` launches never reached
  * markHealthy, rolls back to the previous release and blocks the failing one.
  */
-export async function open(installDir: string, options: OpenOptions = {}): Promise<OpenResult> {
+export async function open(options: OpenOptions): Promise<OpenResult> {
+  const { installDir } = options;
   const limit = options.maxUnhealthyLaunches ?? DEFAULT_MAX_UNHEALTHY_LAUNCHES;
   if (!Number.isInteger(limit) || limit < 1) {
     throw new FerryError("E_USAGE", `maxUnhealthyLaunches must be a positive integer, got ${limit}.`, {
@@ -113,7 +68,7 @@ export async function open(installDir: string, options: OpenOptions = {}): Promi
     if (!health.healthy && health.launches >= limit && !health.exhausted) {
       const why = `${state.version} was launched ${health.launches} times without being marked healthy (limit ${limit}).`;
       try {
-        rolledBack = await rollbackAndBlock(ctx, "ROLLBACK_CRASH_LOOP", why);
+        rolledBack = await rollbackAndBlock(ctx, state, "ROLLBACK_CRASH_LOOP", why);
         state = await requireState(ctx.fs, ctx.layout);
         health = healthFor(await readHealth(ctx), state.manifest.hash);
       } catch (error) {
@@ -144,7 +99,8 @@ export async function open(installDir: string, options: OpenOptions = {}): Promi
 }
 
 /** Call once the game has started successfully: the installed release stops counting launches. */
-export async function markHealthy(installDir: string, deps: ClientDeps = {}): Promise<Health> {
+export async function markHealthy(options: InstallOptions): Promise<Health> {
+  const { installDir, ...deps } = options;
   const ctx = makeContext(installDir, deps);
   await requireInstallDir(ctx);
   return withInstall(ctx, deps, async () => {

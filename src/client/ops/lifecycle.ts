@@ -6,7 +6,7 @@ import {
   RateMeter,
   transition,
 } from "../../core/lifecycle.js";
-import { systemClock } from "../../node/system-clock.js";
+import { defaultDeps } from "../defaults.js";
 import { type CheckAnswer, cachedCheck } from "./check-cache.js";
 import type { LifecycleEvent, LifecycleSink, ProgressSnapshot, UpdateEvent } from "../events.js";
 import { type SimulateOptions, simulatedCheck, simulatedUpdate } from "./simulate.js";
@@ -48,7 +48,7 @@ export class Updater {
   private readonly clock;
 
   constructor(private readonly options: LifecycleOptions) {
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock ?? defaultDeps().clock;
     options.signal?.addEventListener("abort", () => this.cancel(), { once: true });
   }
 

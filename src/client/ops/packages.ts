@@ -1,11 +1,12 @@
 import { FerryError } from "../../core/errors.js";
 import { requireKnownPackages, sortedUnique } from "../../core/selection.js";
-import { type ClientDeps, makeContext, withInstall } from "../context.js";
+import { type ClientDeps, type InstallOptions, makeContext } from "../context.js";
+import { withInstall } from "../apply/with-install.js";
 import { installedSelection } from "../install/content.js";
 import { requireInstallDir } from "./inspect.js";
 import { type ReselectOptions, type ReselectResult, reselect } from "./reselect.js";
-import { requireState } from "../install/state.js";
-import { loadInstalledManifest } from "./update.js";
+import { requireState } from "../install/read-state.js";
+import { loadInstalledManifest } from "../plan/installed-release.js";
 
 export interface PackageInfo {
   readonly name: string;
@@ -16,7 +17,8 @@ export interface PackageInfo {
 }
 
 /** The installed release's packages and which of them this install holds. Reads only local state. */
-export async function listPackages(installDir: string, deps: ClientDeps = {}): Promise<PackageInfo[]> {
+export async function listPackages(options: InstallOptions): Promise<PackageInfo[]> {
+  const { installDir, ...deps } = options;
   const ctx = makeContext(installDir, deps);
   await requireInstallDir(ctx);
   return withInstall(ctx, deps, async () => {

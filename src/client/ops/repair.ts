@@ -1,20 +1,24 @@
-import { canonicalJson } from "../../core/canonical-json.js";
+import type { Crypto } from "../../ports/crypto.js";
 import { FerryError } from "../../core/errors.js";
-import { sha256Stream } from "../../core/hash.js";
 import type { FileEntry, Manifest } from "../../core/manifest.js";
 import { type LocalFile, plan as makePlan } from "../../core/planner.js";
 import { parsePointer, verifyPointer } from "../../core/pointer.js";
 import { DEFAULT_COALESCE } from "../../core/ranges.js";
 import type { FileStat, FileSystem } from "../../ports/fs.js";
-import { type ClientDeps, DEFAULT_UPDATE_DEADLINE_MS, makeContext, withInstall } from "../context.js";
+import { type ClientDeps, DEFAULT_UPDATE_DEADLINE_MS, makeContext } from "../context.js";
+import { withInstall } from "../apply/with-install.js";
 import type { RangeMode } from "../events.js";
 import { requireInstallDir, type VerifyProblem } from "./inspect.js";
 import type { InstallLayout } from "../install/layout.js";
 import { cacheEntry, type LocalIndex } from "../plan/local-index.js";
-import { encodeState, type InstallState, requireState } from "../install/state.js";
+import type { InstallState } from "../install/state.js";
+import { requireState } from "../install/read-state.js";
 import { installedRoot, toAnchor, type TrustOption } from "../remote/trust.js";
 import { installedSelection, materialized } from "../install/content.js";
-import { executePlan, loadInstalledRelease, openRepository } from "./update.js";
+import { executePlan } from "../apply/execute.js";
+import { refreshState } from "../apply/refresh-state.js";
+import { loadInstalledRelease } from "../plan/installed-release.js";
+import { openRepository } from "../remote/open.js";
 
 export interface RepairOptions extends ClientDeps {
   /** Where the installed release's chunks (and, if the local copy is lost, its manifest) are fetched. */
@@ -63,13 +67,13 @@ export async function repair(options: RepairOptions): Promise<RepairResult> {
   await requireInstallDir(ctx);
   return withInstall(ctx, options, async () => {
     const state = await requireState(ctx.fs, ctx.layout);
-    checkInstalledPointer(state, options.trust, ctx.layout.state);
+    await checkInstalledPointer(state, options.trust, ctx.layout.state, ctx.crypto);
     const repo = openRepository(ctx, options);
     const release = await loadInstalledRelease(ctx, state, repo);
     const full = release.manifest;
     // Only the installed packages, minus files the base directory holds (docs/PACKAGES.md).
     const manifest = await materialized(ctx.fs, full, installedSelection(state, full), state.base);
-    const scan = await scanInstall(ctx.fs, ctx.layout, manifest);
+    const scan = await scanInstall(ctx.crypto, ctx.fs, ctx.layout, manifest);
     const stored = new Set(
       (await ctx.fs.readdir(ctx.layout.stagedChunks)).filter((n) => /^[0-9a-f]{64}$/.test(n)),
     );
@@ -99,8 +103,7 @@ export async function repair(options: RepairOptions): Promise<RepairResult> {
       const files = Object.fromEntries(
         plan.keep.map((path) => [path, cacheEntry(scan.local.stats.get(path)!)]),
       );
-      if (canonicalJson(files) !== canonicalJson(state.files))
-        await ctx.fs.writeFileAtomic(ctx.layout.state, encodeState({ ...state, files }));
+      await refreshState(ctx, state, { ...state, files });
       return finish({});
     }
     const { bytesReused, fetcher } = await executePlan(ctx, options, {
@@ -126,10 +129,15 @@ export async function repair(options: RepairOptions): Promise<RepairResult> {
 }
 
 /** The state's pin must come from a pointer the install's trusted root authorises, naming this very manifest. */
-export function checkInstalledPointer(state: InstallState, trust: TrustOption, where: string): void {
-  const root = installedRoot(toAnchor(trust), state);
+export async function checkInstalledPointer(
+  state: InstallState,
+  trust: TrustOption,
+  where: string,
+  crypto: Crypto,
+): Promise<void> {
+  const root = await installedRoot(toAnchor(trust), state, crypto);
   const bytes = new TextEncoder().encode(JSON.stringify(state.pointer ?? null));
-  const pointer = verifyPointer(parsePointer(bytes, where), root.body);
+  const pointer = await verifyPointer(parsePointer(bytes, where), root.body, crypto);
   if (pointer.body.manifest.hash !== state.manifest.hash || pointer.body.version !== state.version) {
     throw new FerryError(
       "E_SIGNATURE",
@@ -145,7 +153,12 @@ interface Scan {
 }
 
 /** Every installed file, hashed at the manifest's chunk boundaries (no stat cache is trusted). */
-async function scanInstall(fs: FileSystem, layout: InstallLayout, manifest: Manifest): Promise<Scan> {
+async function scanInstall(
+  crypto: Crypto,
+  fs: FileSystem,
+  layout: InstallLayout,
+  manifest: Manifest,
+): Promise<Scan> {
   const files: LocalFile[] = [];
   const stats = new Map<string, FileStat>();
   const problems: VerifyProblem[] = [];
@@ -160,7 +173,7 @@ async function scanInstall(fs: FileSystem, layout: InstallLayout, manifest: Mani
       problems.push({ path: entry.path, problem: "not-a-file", expected: entry.sha256, actual: stat.kind });
       continue;
     }
-    const local = await hashAtBoundaries(fs, layout.file(entry.path), entry);
+    const local = await hashAtBoundaries(crypto, fs, layout.file(entry.path), entry);
     hashedBytes += local.size;
     stats.set(entry.path, stat);
     files.push({ ...local, path: entry.path, executable: stat.executable, tracked: true });
@@ -185,14 +198,15 @@ async function scanInstall(fs: FileSystem, layout: InstallLayout, manifest: Mani
  * file instead could shift content-defined boundaries and cost intact neighbours a download.
  */
 async function hashAtBoundaries(
+  crypto: Crypto,
   fs: FileSystem,
   path: string,
   entry: FileEntry,
 ): Promise<Pick<LocalFile, "sha256" | "size" | "chunks">> {
-  const whole = sha256Stream();
+  const whole = crypto.createSha256();
   const chunks: [string, number][] = [];
   let index = 0;
-  let span = sha256Stream();
+  let span = crypto.createSha256();
   const spanSize = (): number => entry.chunks[index]?.size ?? Number.POSITIVE_INFINITY;
   for await (const block of fs.readBlocks(path)) {
     whole.update(block);
@@ -202,14 +216,14 @@ async function hashAtBoundaries(
       span.update(block.subarray(at, at + take));
       at += take;
       if (span.length === spanSize()) {
-        chunks.push([span.digest(), span.length]);
-        span = sha256Stream();
+        chunks.push([await span.digest(), span.length]);
+        span = crypto.createSha256();
         index++;
       }
     }
   }
-  if (span.length > 0) chunks.push([span.digest(), span.length]);
-  return { sha256: whole.digest(), size: whole.length, chunks };
+  if (span.length > 0) chunks.push([await span.digest(), span.length]);
+  return { sha256: await whole.digest(), size: whole.length, chunks };
 }
 
 /** Release paths under the install root that the manifest does not list (`.ferry/` excluded). */

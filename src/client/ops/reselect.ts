@@ -1,4 +1,3 @@
-import { canonicalJson } from "../../core/canonical-json.js";
 import type { Manifest } from "../../core/manifest.js";
 import { plan as makePlan } from "../../core/planner.js";
 import { restrict, type Selection } from "../../core/selection.js";
@@ -7,9 +6,12 @@ import { contentFields, installedSelection, materialized, withContent } from "..
 import type { RangeMode } from "../events.js";
 import { buildLocalIndex, cacheEntry } from "../plan/local-index.js";
 import { checkInstalledPointer } from "./repair.js";
-import { encodeState, requireState } from "../install/state.js";
+import { requireState } from "../install/read-state.js";
 import type { TrustOption } from "../remote/trust.js";
-import { executePlan, loadInstalledRelease, openRepository } from "./update.js";
+import { executePlan } from "../apply/execute.js";
+import { refreshState } from "../apply/refresh-state.js";
+import { loadInstalledRelease } from "../plan/installed-release.js";
+import { openRepository } from "../remote/open.js";
 
 export interface ReselectOptions {
   /** Where chunks are fetched; default the repository the install came from (state.json `repo`). */
@@ -44,14 +46,21 @@ export async function reselect(
   change: (current: Selection, manifest: Manifest) => Selection,
 ): Promise<ReselectResult> {
   const state = await requireState(ctx.fs, ctx.layout);
-  checkInstalledPointer(state, options.trust, ctx.layout.state);
+  await checkInstalledPointer(state, options.trust, ctx.layout.state, ctx.crypto);
   const repo = openRepository(ctx, { repoUrl: options.repoUrl ?? state.repo, ...maxAttempts(options) });
   const release = await loadInstalledRelease(ctx, state, repo);
   const manifest = release.manifest;
   const before = installedSelection(state, manifest);
   const after = change(before, manifest);
   const target = await materialized(ctx.fs, manifest, after, state.base);
-  const local = await buildLocalIndex(ctx.fs, ctx.layout, restrict(manifest, before), state.files, target);
+  const local = await buildLocalIndex(
+    ctx.fs,
+    ctx.layout,
+    restrict(manifest, before),
+    state.files,
+    target,
+    ctx.crypto,
+  );
   const stored = new Set(
     (await ctx.fs.readdir(ctx.layout.stagedChunks)).filter((n) => /^[0-9a-f]{64}$/.test(n)),
   );
@@ -66,9 +75,7 @@ export async function reselect(
   };
   if (plan.writes.length === 0 && plan.deletes.length === 0) {
     const files = Object.fromEntries(plan.keep.map((path) => [path, cacheEntry(local.stats.get(path)!)]));
-    const updated = { ...next, files };
-    if (canonicalJson(updated) !== canonicalJson(state))
-      await ctx.fs.writeFileAtomic(ctx.layout.state, encodeState(updated));
+    await refreshState(ctx, state, { ...next, files });
     return { ...result, bytesDownloaded: repo.metadataBytes, requests: repo.requests, chunksFetched: 0 };
   }
   const { fetcher } = await executePlan(ctx, options, {

@@ -2,7 +2,7 @@ import { FerryError } from "../../core/errors.js";
 import type { Clock } from "../../ports/clock.js";
 import type { EventSink } from "../events.js";
 import type { CheckAnswer } from "./check-cache.js";
-import type { UpdateSummary } from "./update.js";
+import type { UpdateSummary } from "./update-types.js";
 
 /**
  * Ren'Py's `simulate`: drive the real lifecycle (state machine and events) with no network and no file
