@@ -9,7 +9,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { check, update } from "../src/client/ops/update.js";
-import { generateKeyPair, parsePrivateKey, parsePublicKey } from "../src/core/keys.js";
+import { generateKeyPair, parsePrivateKey, parsePublicKey } from "../src/node/node-keys.js";
 import { publish } from "../src/publisher/publish.js";
 import { serveRepository } from "../src/server/static-server.js";
 

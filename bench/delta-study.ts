@@ -8,8 +8,9 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { brotli } from "../src/core/codec.js";
+import { brotli } from "../src/node/node-codec.js";
 import { encodeDelta } from "../src/core/delta-encode.js";
+import { nodeBrotli } from "../src/node/node-codec.js";
 
 const corpus = join(import.meta.dirname, "..", "..", "..", "shared", "corpus", "shattered-pixel-dungeon");
 const [oldDir = join(corpus, "v3.0.0"), newDir = join(corpus, "v3.2.5")] = process.argv.slice(2);
@@ -43,7 +44,7 @@ for (const path of files(newDir)) {
   const after = readFileSync(join(newDir, path));
   if (before.equals(after)) continue;
   const started = performance.now();
-  const delta = encodeDelta(before, after, quality).length;
+  const delta = encodeDelta(nodeBrotli, before, after, quality).length;
   totals.ms += performance.now() - started;
   const whole = brotli(after, 11).length;
   let patch = 0;

@@ -81,13 +81,12 @@ export {
 export { INCREMENTAL_MIN_FILES, type VerifyMode } from "./client/plan/incremental.js";
 export { type ChunkingParams, DEFAULT_CHUNKING } from "./core/chunker.js";
 export { FerryError, type FerryErrorCode, isFerryError } from "./core/errors.js";
-export {
-  generateKeyPair,
-  type PublicKey,
-  parsePrivateKey,
-  parsePublicKey,
-  type SigningKey,
-} from "./core/keys.js";
+export type { PublicKey, SigningKey } from "./core/keys.js";
+export { generateKeyPair, parsePrivateKey, parsePublicKey } from "./node/node-keys.js";
+export { nodeCrypto } from "./node/node-crypto.js";
+export { nodeBrotli } from "./node/node-codec.js";
+export type { Crypto, Sha256Hasher } from "./ports/crypto.js";
+export type { Brotli } from "./ports/codec.js";
 export type { FileEntry, Manifest } from "./core/manifest.js";
 export {
   assertSafePath,

@@ -4,7 +4,8 @@ import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import { brotliCompressSync, constants } from "node:zlib";
 import fc from "fast-check";
-import { brotli, decode, encodeChunk, isCodec, isIncompressiblePath } from "../src/core/codec.js";
+import { isCodec, isIncompressiblePath } from "../src/core/codec.js";
+import { brotli, decode, encodeChunk } from "../src/node/node-codec.js";
 import { FerryError } from "../src/core/errors.js";
 
 function isHashMismatch(e: unknown): boolean {

@@ -7,11 +7,18 @@ import { diff, encodeDelta } from "../src/core/delta-encode.js";
 import { DELTA_WINDOW } from "../src/core/delta-format.js";
 import { FerryError } from "../src/core/errors.js";
 import { pseudoRandom } from "../src/testing/game-fixture.js";
+import { nodeBrotli } from "../src/node/node-codec.js";
 
 async function apply(delta: Uint8Array, source: Uint8Array, targetSize: number): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   const read = async (offset: number, length: number) => source.subarray(offset, offset + length);
-  for await (const part of applyDelta(delta, read, { sourceSize: source.length, targetSize }, "test delta")) {
+  for await (const part of applyDelta(
+    nodeBrotli,
+    delta,
+    read,
+    { sourceSize: source.length, targetSize },
+    "test delta",
+  )) {
     assert.ok(part.length <= DELTA_WINDOW);
     parts.push(part);
   }
@@ -19,7 +26,7 @@ async function apply(delta: Uint8Array, source: Uint8Array, targetSize: number):
 }
 
 async function roundTrip(source: Uint8Array, target: Uint8Array): Promise<Uint8Array> {
-  const delta = encodeDelta(source, target, 5);
+  const delta = encodeDelta(nodeBrotli, source, target, 5);
   assert.deepEqual(await apply(delta, source, target.length), Buffer.from(target));
   return delta;
 }
@@ -105,7 +112,7 @@ describe("delta: hostile input is E_FORMAT, E_HASH_MISMATCH or E_TOO_LARGE, neve
   const target = text(
     "abcdefghijklmnopqrstuvwxyz".repeat(100) + "INSERTED" + "abcdefghijklmnopqrstuvwxyz".repeat(100),
   );
-  const delta = encodeDelta(source, target);
+  const delta = encodeDelta(nodeBrotli, source, target);
 
   async function expectTyped(
     bytes: Uint8Array,
@@ -114,7 +121,7 @@ describe("delta: hostile input is E_FORMAT, E_HASH_MISMATCH or E_TOO_LARGE, neve
     const read = async (offset: number, length: number) => source.subarray(offset, offset + length);
     try {
       let total = 0;
-      for await (const part of applyDelta(bytes, read, sizes, "hostile")) total += part.length;
+      for await (const part of applyDelta(nodeBrotli, bytes, read, sizes, "hostile")) total += part.length;
       return total;
     } catch (error) {
       assert.ok(error instanceof FerryError, String(error));

@@ -12,12 +12,14 @@ import fc from "fast-check";
 import { decodeManifest } from "../src/client/remote/remote.js";
 import { parseState, stateToJson } from "../src/client/install/state.js";
 import { canonicalBytes, canonicalJson } from "../src/core/canonical-json.js";
-import { brotli, type Codec, decode } from "../src/core/codec.js";
+import { type Codec } from "../src/core/codec.js";
+import { brotli, decode, nodeBrotli } from "../src/node/node-codec.js";
 import { FerryError } from "../src/core/errors.js";
 import { DEFAULT_CHUNKING } from "../src/core/chunker.js";
-import { sha256 } from "../src/core/hash.js";
+import { sha256 } from "../src/node/node-crypto.js";
 import { parseJson } from "../src/core/json-reader.js";
-import { generateKeyPair, parsePrivateKey, parsePublicKey, signBytes } from "../src/core/keys.js";
+import { signBytes } from "../src/core/keys.js";
+import { generateKeyPair, parsePrivateKey, parsePublicKey } from "../src/node/node-keys.js";
 import { type Manifest, manifestToJson, parseManifest } from "../src/core/manifest.js";
 import { materializeTree } from "../src/core/tree-read.js";
 import { buildTree, type StoredRef } from "../src/core/tree.js";
@@ -36,6 +38,8 @@ import {
   mutateBytes,
   mutateJson,
 } from "./fuzz-harness.js";
+import { nodeCrypto } from "../src/node/node-crypto.js";
+import { nodePorts } from "../src/node/node-ports.js";
 
 const TOTAL_RUNS = Number(process.env.FERRY_FUZZ_RUNS ?? 100_000);
 const SEED = Number(process.env.FERRY_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -67,7 +71,7 @@ const ROOT_BYTES = signRoot(
   },
   [key],
 );
-const ROOT = trustShippedRoot(ROOT_BYTES, "fuzz root").body;
+const ROOT = (await trustShippedRoot(ROOT_BYTES, "fuzz root", nodeCrypto)).body;
 const ROOT_DOC = JSON.parse(new TextDecoder().decode(ROOT_BYTES)) as { signed: unknown };
 /** A root whose `signed` body was mutated and then validly signed by its key. */
 const resignedRoot = mutateJson(ROOT_DOC.signed).map((signed) => {
@@ -86,7 +90,7 @@ const DELTA_SOURCE = text("level=1\nname=cave\n".repeat(300));
 const DELTA_TARGET = text(
   "level=1\nname=cave\n".repeat(150) + "boss=troll\n" + "level=1\nname=cave\n".repeat(150),
 );
-const DELTA = encodeDelta(DELTA_SOURCE, DELTA_TARGET, 5);
+const DELTA = encodeDelta(nodeBrotli, DELTA_SOURCE, DELTA_TARGET, 5);
 const POINTER_DOC = JSON.parse(new TextDecoder().decode(POINTER)) as { signed: unknown };
 
 const h = (s: string): string => sha256(s);
@@ -127,7 +131,7 @@ const MANIFEST: Manifest = {
 const MANIFEST_JSON = manifestToJson(MANIFEST);
 // The same release in the tree layout; the fuzzed directory object is served as the root's bytes, as a
 // hostile publisher (who can make any bytes match their own hash) would.
-const TREE = buildTree(MANIFEST);
+const TREE = buildTree(MANIFEST, nodePorts);
 const TREE_OBJECTS = new Map(TREE.objects.map((o) => [o.ref.hash, o]));
 const TREE_ROOT = (TREE.header as { tree: StoredRef }).tree;
 const TREE_ROOT_JSON = JSON.parse(
@@ -213,13 +217,13 @@ const TARGETS: FuzzTarget<any>[] = [
     name: "channel pointer (verifyPointer)",
     weight: 22,
     input: fc.oneof(bytesOrMutations(POINTER_DOC), resignedPointer),
-    run: (bytes: Uint8Array) => verifyPointer(parsePointer(bytes, URL), ROOT),
+    run: async (bytes: Uint8Array) => await verifyPointer(parsePointer(bytes, URL), ROOT, nodeCrypto),
   },
   {
     name: "root metadata (trustShippedRoot)",
     weight: 10,
     input: fc.oneof(bytesOrMutations(ROOT_DOC), resignedRoot),
-    run: (bytes: Uint8Array) => trustShippedRoot(bytes, "fuzz root"),
+    run: async (bytes: Uint8Array) => await trustShippedRoot(bytes, "fuzz root", nodeCrypto),
   },
   {
     name: "binary delta (applyDelta)",
@@ -228,7 +232,7 @@ const TARGETS: FuzzTarget<any>[] = [
     run: async (bytes: Uint8Array) => {
       const read = async (offset: number, length: number) => DELTA_SOURCE.subarray(offset, offset + length);
       const sizes = { sourceSize: DELTA_SOURCE.length, targetSize: DELTA_TARGET.length };
-      for await (const part of applyDelta(bytes, read, sizes, "fuzz delta")) void part;
+      for await (const part of applyDelta(nodeBrotli, bytes, read, sizes, "fuzz delta")) void part;
     },
   },
   {
@@ -344,7 +348,7 @@ const TARGETS: FuzzTarget<any>[] = [
   },
 ];
 
-describe(`fuzz: ${TOTAL_RUNS} inputs over ${TARGETS.length} parsers (seed ${SEED})`, () => {
+describe(`fuzz: ${TOTAL_RUNS} inputs over ${TARGETS.length} parsers (seed ${SEED})`, async () => {
   const weights = TARGETS.reduce((sum, t) => sum + t.weight, 0);
   const reports: FuzzReport[] = [];
   for (const [index, target] of TARGETS.entries()) {
@@ -361,7 +365,7 @@ describe(`fuzz: ${TOTAL_RUNS} inputs over ${TARGETS.length} parsers (seed ${SEED
       if (target.throws !== false) assert.ok(report.ok < report.runs, "some inputs were rejected");
     });
   }
-  it("summary", (t) => {
+  it("summary", async (t) => {
     const total = reports.reduce((sum, r) => sum + r.runs, 0);
     const maxMs = Math.max(...reports.map((r) => r.maxMs));
     t.diagnostic(`fuzz total: ${total} inputs, slowest input ${maxMs.toFixed(1)} ms (seed ${SEED})`);

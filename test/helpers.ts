@@ -4,13 +4,8 @@ import { createHash } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  generateKeyPair,
-  type PublicKey,
-  parsePrivateKey,
-  parsePublicKey,
-  type SigningKey,
-} from "../src/core/keys.js";
+import { type PublicKey, type SigningKey } from "../src/core/keys.js";
+import { generateKeyPair, parsePrivateKey, parsePublicKey } from "../src/node/node-keys.js";
 import { update } from "../src/client/ops/update.js";
 import { FerryError, type FerryErrorCode } from "../src/core/errors.js";
 import { publish } from "../src/publisher/publish.js";
@@ -22,6 +17,19 @@ export function expectCode(fn: () => unknown, code: FerryErrorCode): FerryError 
   let caught: unknown;
   try {
     fn();
+  } catch (e) {
+    caught = e;
+  }
+  assert.ok(caught instanceof FerryError, `expected FerryError ${code}, got ${String(caught)}`);
+  assert.equal(caught.code, code, caught.message);
+  return caught;
+}
+
+/** expectCode for an operation that may be asynchronous: the same checks on its rejection. */
+export async function expectCodeAsync(fn: () => Promise<unknown>, code: FerryErrorCode): Promise<FerryError> {
+  let caught: unknown;
+  try {
+    await fn();
   } catch (e) {
     caught = e;
   }

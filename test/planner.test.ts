@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { DEFAULT_CHUNKING } from "../src/core/chunker.js";
-import { decode, encodeChunk } from "../src/core/codec.js";
+import { decode, encodeChunk } from "../src/node/node-codec.js";
 import {
   type ChunkRef,
   type DeltaRef,

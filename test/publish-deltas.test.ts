@@ -6,11 +6,12 @@ import { test } from "node:test";
 import { brotliDecompressSync } from "node:zlib";
 import { applyDelta } from "../src/core/delta-apply.js";
 import { isFerryError } from "../src/core/errors.js";
-import { sha256 } from "../src/core/hash.js";
+import { sha256 } from "../src/node/node-crypto.js";
 import { type Manifest, parseManifest } from "../src/core/manifest.js";
 import { publish, type PublishOptions } from "../src/publisher/publish.js";
 import { sampleGame, writeGame } from "../src/testing/game-fixture.js";
 import { keys, tempDir } from "./helpers.js";
+import { nodeBrotli } from "../src/node/node-codec.js";
 
 async function publishTwo(dir: string, repo: string, options: Partial<PublishOptions> = {}) {
   const { key } = keys();
@@ -68,6 +69,7 @@ test("published deltas rebuild the new file from the old one, and publishing sta
     );
     const out: Uint8Array[] = [];
     for await (const w of applyDelta(
+      nodeBrotli,
       bytes,
       async (o, l) => old.subarray(o, o + l),
       { sourceSize: old.length, targetSize: file.size },

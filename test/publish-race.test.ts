@@ -12,7 +12,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { update } from "../src/client/ops/update.js";
-import { parsePublicKey } from "../src/core/keys.js";
+import { parsePublicKey } from "../src/node/node-keys.js";
 import { serveRepository } from "../src/server/static-server.js";
 import { tempDir } from "./helpers.js";
 

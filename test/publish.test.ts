@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { brotliDecompressSync } from "node:zlib";
 import { isFerryError } from "../src/core/errors.js";
-import { sha256 } from "../src/core/hash.js";
+import { sha256 } from "../src/node/node-crypto.js";
 import { parseManifest } from "../src/core/manifest.js";
 import { publish } from "../src/publisher/publish.js";
 import { sampleGame, writeGame } from "../src/testing/game-fixture.js";

@@ -14,16 +14,19 @@ import { haltRollout, setRollout } from "../src/publisher/rollout.js";
 import { serveRepository } from "../src/server/static-server.js";
 import { sampleGame, writeGame } from "../src/testing/game-fixture.js";
 import { assertTreeIs, keys, rejectsWith, tempDir } from "./helpers.js";
+import { nodeCrypto } from "../src/node/node-crypto.js";
 
 const ids = (n: number, seed: string) =>
   Array.from({ length: n }, (_, i) => createHash("sha256").update(`${seed}:${i}`).digest("hex").slice(0, 32));
 
-test("rollout bucketing: over 10,000 install ids each share is within 2 points of its percentage", () => {
+test("rollout bucketing: over 10,000 install ids each share is within 2 points of its percentage", async () => {
   const release = createHash("sha256").update("some release").digest("hex");
   const population = ids(10_000, "install");
   const report: string[] = [];
+  const buckets = new Map<string, number>();
+  for (const id of population) buckets.set(id, await rolloutBucket(nodeCrypto, id, release));
   for (const percent of [1, 5, 10, 25, 50, 90]) {
-    const inside = population.filter((id) => rolloutBucket(id, release) < percent * 100).length;
+    const inside = population.filter((id) => buckets.get(id)! < percent * 100).length;
     const share = (inside / population.length) * 100;
     report.push(`${percent}%: ${share.toFixed(2)}%`);
     assert.ok(Math.abs(share - percent) <= 2, `${percent} %: ${share} %`);
@@ -32,16 +35,16 @@ test("rollout bucketing: over 10,000 install ids each share is within 2 points o
   const other = createHash("sha256").update("another release").digest("hex");
   let same = 0;
   for (const id of population.slice(0, 1000)) {
-    const bucket = rolloutBucket(id, release);
-    assert.equal(bucket, rolloutBucket(id, release));
+    const bucket = await rolloutBucket(nodeCrypto, id, release);
+    assert.equal(bucket, await rolloutBucket(nodeCrypto, id, release));
     assert.ok(bucket >= 0 && bucket < ROLLOUT_BUCKETS);
-    if (rolloutBucket(id, other) < 1000 && bucket < 1000) same++;
+    if ((await rolloutBucket(nodeCrypto, id, other)) < 1000 && bucket < 1000) same++;
   }
   assert.ok(same < 40, `the first 10 % of two releases overlap in ${same} of 1000 installs (expect ~10)`);
   process.stdout.write(`# bucket shares: ${report.join(", ")}\n`);
 });
 
-test("selectRelease: raising a rollout only adds installs; outside stays, never pushed back", () => {
+test("selectRelease: raising a rollout only adds installs; outside stays, never pushed back", async () => {
   const ref = (n: number) => ({
     version: `${n}.0.0`,
     manifest: { hash: String(n).repeat(64).slice(0, 64), size: 1, codec: "br" as const, rawSize: 1 },
@@ -57,16 +60,25 @@ test("selectRelease: raising a rollout only adds installs; outside stays, never 
   });
   const population = ids(2000, "select");
   const installedV1 = { version: "1.0.0", manifest: ref(1).manifest };
-  const inside = (bp: number) =>
-    new Set(population.filter((id) => selectRelease(body(bp), id, installedV1).reason === "release"));
-  const at10 = inside(1000);
-  const at30 = inside(3000);
+  const inside = async (bp: number) => {
+    const picked = new Set<string>();
+    for (const id of population) {
+      if ((await selectRelease(nodeCrypto, body(bp), id, installedV1)).reason === "release") picked.add(id);
+    }
+    return picked;
+  };
+  const at10 = await inside(1000);
+  const at30 = await inside(3000);
   for (const id of at10) assert.ok(at30.has(id), "an install inside at 10 % is inside at 30 %");
   const out = population.find((id) => !at30.has(id))!;
-  assert.equal(selectRelease(body(3000), out, installedV1).reason, "fallback");
-  assert.equal(selectRelease(body(3000), out, undefined).target.version, "1.0.0", "fresh: the fallback");
+  assert.equal((await selectRelease(nodeCrypto, body(3000), out, installedV1)).reason, "fallback");
+  assert.equal(
+    (await selectRelease(nodeCrypto, body(3000), out, undefined)).target.version,
+    "1.0.0",
+    "fresh: the fallback",
+  );
   const onV2 = { version: "2.0.0", manifest: ref(2).manifest };
-  const lowered = selectRelease(body(0), out, onV2);
+  const lowered = await selectRelease(nodeCrypto, body(0), out, onV2);
   assert.deepEqual([lowered.reason, lowered.target.version], ["stay", "2.0.0"]);
 });
 
@@ -106,8 +118,10 @@ test("staged rollout and halt end to end: installs inside and outside the bucket
 
   const v2 = await publishBuild(dir, repo, k.key, 2, { rolloutPercent: 50 });
   const population = ids(200, "e2e");
-  const insideId = population.find((id) => rolloutBucket(id, v2.manifestHash) < 5000)!;
-  const outsideId = population.find((id) => rolloutBucket(id, v2.manifestHash) >= 5000)!;
+  const bucketOf = new Map<string, number>();
+  for (const id of population) bucketOf.set(id, await rolloutBucket(nodeCrypto, id, v2.manifestHash));
+  const insideId = population.find((id) => bucketOf.get(id)! < 5000)!;
+  const outsideId = population.find((id) => bucketOf.get(id)! >= 5000)!;
   const withId = async (name: string, id: string, from?: string) => {
     const install = join(dir, name);
     if (from) await cp(from, install, { recursive: true });
@@ -122,7 +136,7 @@ test("staged rollout and halt end to end: installs inside and outside the bucket
 
   const c = await check({ repoUrl: server.url, installDir: outside, trust: [k.pub] });
   assert.deepEqual([c.updateAvailable, c.selection], [false, "fallback"]);
-  assert.equal(c.rolloutBucket, rolloutBucket(outsideId, v2.manifestHash));
+  assert.equal(c.rolloutBucket, await rolloutBucket(nodeCrypto, outsideId, v2.manifestHash));
   assert.equal((await run(inside)).version, "2.0.0");
   assert.equal((await run(outside)).upToDate, true);
   assert.equal((await run(freshInside)).version, "2.0.0");
@@ -130,7 +144,7 @@ test("staged rollout and halt end to end: installs inside and outside the bucket
   await assertTreeIs(inside, 2);
   await assertTreeIs(outside, 1);
   const st = await status({ installDir: inside });
-  assert.equal(st.lifecycle.rolloutBucket, rolloutBucket(insideId, v2.manifestHash));
+  assert.equal(st.lifecycle.rolloutBucket, await rolloutBucket(nodeCrypto, insideId, v2.manifestHash));
   assert.equal(st.lifecycle.rolloutBasisPoints, 5000);
 
   // Halt: the channel points at 1.0.0 again with a higher serial and no new version number.

@@ -8,6 +8,7 @@ import { diffTrees, treeObjects } from "../src/core/tree-diff.js";
 import { materializeTree } from "../src/core/tree-read.js";
 import { buildTree, type StoredObject, storeJson } from "../src/core/tree.js";
 import { manifestOf, memoryStore, normalized } from "./tree-fixtures.js";
+import { nodePorts } from "../src/node/node-ports.js";
 
 const SEGMENTS = ["a", "b", "lang", "x.txt", "Z", "é"];
 type Spec = { path: string; content: number; chunks: number; executable: boolean };
@@ -27,7 +28,7 @@ function release(
   version: string,
 ): { manifest: Manifest; header: unknown; objects: StoredObject[] } {
   const manifest = { ...manifestOf(files), version };
-  return { manifest, ...buildTree(manifest) };
+  return { manifest, ...buildTree(manifest, nodePorts) };
 }
 
 const key = (f: FileEntry) => JSON.stringify([f.sha256, f.size, f.executable, f.package]);
@@ -159,7 +160,7 @@ describe("parted recipes", () => {
         },
       ],
     };
-    return { manifest, ...buildTree(manifest) };
+    return { manifest, ...buildTree(manifest, nodePorts) };
   }
   const sha = (s: string) => createHash("sha256").update(s).digest("hex");
   const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -200,30 +201,39 @@ describe("parted recipes", () => {
   });
 
   it("refuses a recipe whose parts multiply beyond the chunk limit", async () => {
-    const leaf = storeJson({
-      format: 1,
-      type: "ferry-recipe",
-      packs: [["a".repeat(64), 1e12]],
-      chunks: Array.from({ length: 512 }, (_, i) => [sha(`c${i}`), 1, 0, i, 1, "raw"]),
-    });
+    const leaf = storeJson(
+      {
+        format: 1,
+        type: "ferry-recipe",
+        packs: [["a".repeat(64), 1e12]],
+        chunks: Array.from({ length: 512 }, (_, i) => [sha(`c${i}`), 1, 0, i, 1, "raw"]),
+      },
+      nodePorts,
+    );
     let level = leaf;
     const objects = [leaf];
     for (let d = 0; d < 4; d++) {
-      level = storeJson({
-        format: 1,
-        type: "ferry-recipe",
-        parts: Array.from({ length: 256 }, () => level.ref),
-      });
+      level = storeJson(
+        {
+          format: 1,
+          type: "ferry-recipe",
+          parts: Array.from({ length: 256 }, () => level.ref),
+        },
+        nodePorts,
+      );
       objects.push(level);
     }
-    const dir = storeJson({
-      format: 1,
-      type: "ferry-tree",
-      packs: [],
-      entries: [
-        { name: "f", size: 1, sha256: sha("x"), executable: false, package: "base", recipe: level.ref },
-      ],
-    });
+    const dir = storeJson(
+      {
+        format: 1,
+        type: "ferry-tree",
+        packs: [],
+        entries: [
+          { name: "f", size: 1, sha256: sha("x"), executable: false, package: "base", recipe: level.ref },
+        ],
+      },
+      nodePorts,
+    );
     const header = {
       ...(bigFile([1], "1.0.0").header as object),
       requires: ["tree", "recipe-parts"],

@@ -1,5 +1,5 @@
 /** Shared fixtures of the tree layout tests: manifests from path/content ids, an in-memory object store. */
-import { decode } from "../src/core/codec.js";
+import { decode } from "../src/node/node-codec.js";
 import { DEFAULT_CHUNKING } from "../src/core/chunker.js";
 import type { FileEntry, Manifest } from "../src/core/manifest.js";
 import type { StoredObject, StoredRef } from "../src/core/tree.js";

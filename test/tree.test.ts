@@ -9,6 +9,7 @@ import { DEFAULT_CHUNKING } from "../src/core/chunker.js";
 import { H, hex, manifestOf, memoryStore, normalized } from "./tree-fixtures.js";
 import { materializeTree, readRelease } from "../src/core/tree-read.js";
 import { buildTree, storeJson } from "../src/core/tree.js";
+import { nodePorts } from "../src/node/node-ports.js";
 
 async function rejectsWith(promise: Promise<unknown>, code: FerryErrorCode, label: string) {
   await assert.rejects(promise, (e: unknown) => {
@@ -40,7 +41,7 @@ describe("tree layout", () => {
     await fc.assert(
       fc.asyncProperty(filesArb, async (files) => {
         const manifest = manifestOf(files.map((f) => (f.chunks === 0 ? { ...f, content: 0 } : f)));
-        const { header, objects } = buildTree(manifest);
+        const { header, objects } = buildTree(manifest, nodePorts);
         const store = memoryStore(objects);
         const read = await materializeTree(header, "test", store.load);
         assert.deepEqual(normalized(read.manifest), normalized(manifest));
@@ -58,9 +59,10 @@ describe("tree layout", () => {
       { path: "a/other/x.txt", content: 3, chunks: 1 },
       { path: "z/y.txt", content: 4, chunks: 2 },
     ];
-    const before = buildTree(manifestOf(files));
+    const before = buildTree(manifestOf(files), nodePorts);
     const after = buildTree(
       manifestOf(files.map((f) => (f.path === "a/b/c/one.txt" ? { ...f, content: 9 } : f))),
+      nodePorts,
     );
     const old = new Set(before.objects.map((o) => o.ref.hash));
     const fresh = after.objects.filter((o) => !old.has(o.ref.hash));
@@ -99,7 +101,7 @@ describe("tree layout", () => {
         ]),
       },
     ];
-    const { header, objects } = buildTree(withDeltas, sources);
+    const { header, objects } = buildTree(withDeltas, nodePorts, sources);
     const store = memoryStore(objects);
     const none = await readRelease(header, "test", store.load);
     assert.equal(none.manifest.files[0]!.deltas, undefined);
@@ -125,7 +127,7 @@ function handTree(
   extraHeader: Record<string, unknown> = {},
   packs: unknown = [[H("a"), 1000]],
 ) {
-  const dir = storeJson({ format: 1, type: "ferry-tree", packs, entries });
+  const dir = storeJson({ format: 1, type: "ferry-tree", packs, entries }, nodePorts);
   const files = entries.filter((e) => !(e as { tree?: unknown }).tree) as { size: number }[];
   const header = {
     format: 1,
@@ -194,7 +196,10 @@ describe("tree layout: hostile objects", () => {
   });
 
   it("refuses a pack named with two sizes", async () => {
-    const sub = storeJson({ format: 1, type: "ferry-tree", packs: [[H("a"), 2000]], entries: [file("b")] });
+    const sub = storeJson(
+      { format: 1, type: "ferry-tree", packs: [[H("a"), 2000]], entries: [file("b")] },
+      nodePorts,
+    );
     const { header, store } = handTree([file("a"), { name: "d", tree: sub.ref }]);
     store.byHash.set(sub.ref.hash, sub.bytes);
     await rejectsWith(materializeTree(header, "test", store.load), "E_FORMAT", "pack sizes");
@@ -202,18 +207,24 @@ describe("tree layout: hostile objects", () => {
 
   it("refuses a tree that multiplies files through shared subtrees, before building them", async () => {
     // Each level names the level below twice: 2^12 files from 13 small objects.
-    let level = storeJson({ format: 1, type: "ferry-tree", packs: [[H("a"), 1000]], entries: [file("f")] });
+    let level = storeJson(
+      { format: 1, type: "ferry-tree", packs: [[H("a"), 1000]], entries: [file("f")] },
+      nodePorts,
+    );
     const objects = [level];
     for (let i = 0; i < 12; i++) {
-      level = storeJson({
-        format: 1,
-        type: "ferry-tree",
-        packs: [],
-        entries: [
-          { name: "l", tree: level.ref },
-          { name: "r", tree: level.ref },
-        ],
-      });
+      level = storeJson(
+        {
+          format: 1,
+          type: "ferry-tree",
+          packs: [],
+          entries: [
+            { name: "l", tree: level.ref },
+            { name: "r", tree: level.ref },
+          ],
+        },
+        nodePorts,
+      );
       objects.push(level);
     }
     const store = memoryStore(objects);
@@ -228,14 +239,17 @@ describe("tree layout: hostile objects", () => {
   });
 
   it("refuses a delta index naming a file the tree lacks", async () => {
-    const index = storeJson({
-      format: 1,
-      type: "ferry-deltas",
-      packs: [[H("a"), 1000]],
-      entries: [
-        { path: "ghost", from: H("2"), fromSize: 5, hash: H("3"), size: 5, pack: 0, offset: 0, length: 5 },
-      ],
-    });
+    const index = storeJson(
+      {
+        format: 1,
+        type: "ferry-deltas",
+        packs: [[H("a"), 1000]],
+        entries: [
+          { path: "ghost", from: H("2"), fromSize: 5, hash: H("3"), size: 5, pack: 0, offset: 0, length: 5 },
+        ],
+      },
+      nodePorts,
+    );
     const { header, store } = handTree([file("a")], { deltas: [{ from: H("e"), index: index.ref }] });
     store.byHash.set(index.ref.hash, index.bytes);
     await materializeTree(header, "test", store.load); // not read without deltasFrom
@@ -249,7 +263,7 @@ describe("tree layout: hostile objects", () => {
   it("refuses an unknown required feature and a wrong object type", async () => {
     const { header, store } = handTree([file("a")], { requires: ["tree", "quantum"] });
     await rejectsWith(materializeTree(header, "test", store.load), "E_UNSUPPORTED_FORMAT", "feature");
-    const recipeAsTree = storeJson({ format: 1, type: "ferry-recipe", packs: [], chunks: [] });
+    const recipeAsTree = storeJson({ format: 1, type: "ferry-recipe", packs: [], chunks: [] }, nodePorts);
     const bad = handTree([]);
     bad.store.byHash.set(recipeAsTree.ref.hash, recipeAsTree.bytes);
     await rejectsWith(

@@ -19,6 +19,7 @@ import { DirectoryStore } from "../src/publisher/repo-store.js";
 import { serveRepository } from "../src/server/static-server.js";
 import { sampleGame, writeGame } from "../src/testing/game-fixture.js";
 import { expectedTree, keys, publishVersions, readTree, sortedEntries, tempDir } from "./helpers.js";
+import { nodeCrypto } from "../src/node/node-crypto.js";
 
 const DAY = 86_400_000;
 
@@ -68,7 +69,7 @@ async function setup(t: Parameters<typeof tempDir>[0]) {
 async function pointerBody(repo: string, channel = "stable"): Promise<PointerBody> {
   const bytes = await readFile(join(repo, "channels", `${channel}.json`));
   const chain = await loadRootChain(new DirectoryStore(repo));
-  return verifyPointer(parsePointer(bytes, channel), chain.at(-1)!.body).body;
+  return (await verifyPointer(parsePointer(bytes, channel), chain.at(-1)!.body, nodeCrypto)).body;
 }
 
 async function writePointer(repo: string, body: PointerBody, keys: readonly SigningKey[]): Promise<void> {

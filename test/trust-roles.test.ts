@@ -5,16 +5,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { canonicalBytes } from "../src/core/canonical-json.js";
-import { expectCode } from "./helpers.js";
-import {
-  generateKeyPair,
-  type PublicKey,
-  parsePrivateKey,
-  publicKeyOf,
-  publicKeyText,
-  type SigningKey,
-  signBytes,
-} from "../src/core/keys.js";
+import { expectCodeAsync } from "./helpers.js";
+import { type PublicKey, publicKeyOf, publicKeyText, type SigningKey, signBytes } from "../src/core/keys.js";
+import { generateKeyPair, parsePrivateKey } from "../src/node/node-keys.js";
 import { parsePointer, type PointerBody, signPointer, verifyPointer } from "../src/core/pointer.js";
 import {
   checkRootExpiry,
@@ -26,6 +19,7 @@ import {
   trustNextRoot,
   trustShippedRoot,
 } from "../src/core/root.js";
+import { nodeCrypto } from "../src/node/node-crypto.js";
 
 const signing: SigningKey[] = Array.from({ length: 7 }, (_, i) =>
   parsePrivateKey(generateKeyPair().privatePem, `key${i}`),
@@ -64,7 +58,7 @@ function spec(over: Partial<RootSpec> = {}): RootSpec {
   };
 }
 
-const root1 = trustShippedRoot(signRoot(spec(), [k0]), "root1").body;
+const root1 = (await trustShippedRoot(signRoot(spec(), [k0]), "root1", nodeCrypto)).body;
 
 type Doc = { signed: Record<string, unknown>; signatures: { keyid: string; sig: string }[] };
 const parse = (bytes: Uint8Array): Doc => JSON.parse(new TextDecoder().decode(bytes)) as Doc;
@@ -84,80 +78,87 @@ const BODY: PointerBody = {
   expires: FAR,
   manifest: { hash: "ab".repeat(32), size: 100, codec: "br", rawSize: 400 },
 };
-const verifyP = (bytes: Uint8Array, root: RootBody) =>
-  verifyPointer(parsePointer(bytes, "channels/stable.json"), root);
+const verifyP = async (bytes: Uint8Array, root: RootBody) =>
+  await verifyPointer(parsePointer(bytes, "channels/stable.json"), root, nodeCrypto);
 
-describe("pointer signatures: the release role and its threshold", () => {
-  const twoOfThree = trustShippedRoot(
-    signRoot(spec({ releaseKeys: [p1, p2, p3], releaseThreshold: 2 }), [k0]),
-    "r",
+describe("pointer signatures: the release role and its threshold", async () => {
+  const twoOfThree = (
+    await trustShippedRoot(
+      signRoot(spec({ releaseKeys: [p1, p2, p3], releaseThreshold: 2 }), [k0]),
+      "r",
+      nodeCrypto,
+    )
   ).body;
 
-  it("1. a release key signs: accepted", () => {
-    assert.deepEqual(verifyP(signPointer(BODY, [k1]), root1).body, BODY);
+  it("1. a release key signs: accepted", async () => {
+    assert.deepEqual((await verifyP(signPointer(BODY, [k1]), root1)).body, BODY);
   });
-  it("2. the root key (wrong role) signs a pointer: E_SIGNATURE", () => {
-    expectCode(() => verifyP(signPointer(BODY, [k0]), root1), "E_SIGNATURE");
+  it("2. the root key (wrong role) signs a pointer: E_SIGNATURE", async () => {
+    await expectCodeAsync(async () => await verifyP(signPointer(BODY, [k0]), root1), "E_SIGNATURE");
   });
-  it("3. no signatures at all: E_SIGNATURE", () => {
-    expectCode(() => verifyP(signPointer(BODY, []), root1), "E_SIGNATURE");
+  it("3. no signatures at all: E_SIGNATURE", async () => {
+    await expectCodeAsync(async () => await verifyP(signPointer(BODY, []), root1), "E_SIGNATURE");
   });
-  it("4. a key unknown to the root signs: E_SIGNATURE", () => {
-    expectCode(() => verifyP(signPointer(BODY, [k5]), root1), "E_SIGNATURE");
+  it("4. a key unknown to the root signs: E_SIGNATURE", async () => {
+    await expectCodeAsync(async () => await verifyP(signPointer(BODY, [k5]), root1), "E_SIGNATURE");
   });
-  it("5. threshold 2 of 3, one signature: E_SIGNATURE naming the counts", () => {
-    const err = expectCode(() => verifyP(signPointer(BODY, [k1]), twoOfThree), "E_SIGNATURE");
+  it("5. threshold 2 of 3, one signature: E_SIGNATURE naming the counts", async () => {
+    const err = await expectCodeAsync(
+      async () => await verifyP(signPointer(BODY, [k1]), twoOfThree),
+      "E_SIGNATURE",
+    );
     assert.match(err.message, /1 valid signature\(s\) from the 3 authorised key\(s\); 2 required/);
   });
-  it("6. threshold 2 of 3, two signatures: accepted", () => {
-    assert.equal(verifyP(signPointer(BODY, [k1, k3]), twoOfThree).body.serial, 3);
+  it("6. threshold 2 of 3, two signatures: accepted", async () => {
+    assert.equal((await verifyP(signPointer(BODY, [k1, k3]), twoOfThree)).body.serial, 3);
   });
-  it("7. threshold 3 of 3 roles, all three sign: accepted", () => {
-    const all = trustShippedRoot(
+  it("7. threshold 3 of 3 roles, all three sign: accepted", async () => {
+    const all = await trustShippedRoot(
       signRoot(spec({ releaseKeys: [p1, p2, p3], releaseThreshold: 3 }), [k0]),
       "r",
+      nodeCrypto,
     );
-    assert.equal(verifyP(signPointer(BODY, [k1, k2, k3]), all.body).body.version, "2.0.0");
+    assert.equal((await verifyP(signPointer(BODY, [k1, k2, k3]), all.body)).body.version, "2.0.0");
   });
-  it("8. threshold 2: the same key's signature twice counts once: E_SIGNATURE", () => {
+  it("8. threshold 2: the same key's signature twice counts once: E_SIGNATURE", async () => {
     const doc = parse(signPointer(BODY, [k1]));
     doc.signatures.push({ ...doc.signatures[0]! });
-    expectCode(() => verifyP(encode(doc), twoOfThree), "E_SIGNATURE");
+    await expectCodeAsync(async () => await verifyP(encode(doc), twoOfThree), "E_SIGNATURE");
   });
-  it("9. threshold 2: second signature invalid (bit flipped): E_SIGNATURE", () => {
+  it("9. threshold 2: second signature invalid (bit flipped): E_SIGNATURE", async () => {
     const doc = parse(signPointer(BODY, [k1, k2]));
     const sig = Buffer.from(doc.signatures[1]!.sig, "base64");
     sig[5] = sig[5]! ^ 0x10;
     doc.signatures[1]!.sig = sig.toString("base64");
-    expectCode(() => verifyP(encode(doc), twoOfThree), "E_SIGNATURE");
+    await expectCodeAsync(async () => await verifyP(encode(doc), twoOfThree), "E_SIGNATURE");
   });
-  it("10. threshold met plus extra signatures by unknown keys: accepted", () => {
-    assert.equal(verifyP(signPointer(BODY, [k1, k2, k5, k6]), twoOfThree).body.channel, "stable");
+  it("10. threshold met plus extra signatures by unknown keys: accepted", async () => {
+    assert.equal((await verifyP(signPointer(BODY, [k1, k2, k5, k6]), twoOfThree)).body.channel, "stable");
   });
-  it("11. a signature made by another key but labelled with the release key's id: E_SIGNATURE", () => {
+  it("11. a signature made by another key but labelled with the release key's id: E_SIGNATURE", async () => {
     const doc = parse(signPointer(BODY, [k5]));
     doc.signatures[0]!.keyid = k1.keyid;
-    expectCode(() => verifyP(encode(doc), root1), "E_SIGNATURE");
+    await expectCodeAsync(async () => await verifyP(encode(doc), root1), "E_SIGNATURE");
   });
-  it("12. signatures moved from another channel's pointer: E_SIGNATURE", () => {
+  it("12. signatures moved from another channel's pointer: E_SIGNATURE", async () => {
     const beta = parse(signPointer({ ...BODY, channel: "beta" }, [k1]));
     const stable = parse(signPointer(BODY, [k1]));
-    expectCode(
-      () => verifyP(encode({ signed: stable.signed, signatures: beta.signatures }), root1),
+    await expectCodeAsync(
+      async () => await verifyP(encode({ signed: stable.signed, signatures: beta.signatures }), root1),
       "E_SIGNATURE",
     );
   });
-  it("13. more than 32 signatures: E_FORMAT (bounded verification work)", () => {
+  it("13. more than 32 signatures: E_FORMAT (bounded verification work)", async () => {
     const doc = parse(signPointer(BODY, [k1]));
     doc.signatures = Array.from({ length: 33 }, () => ({ ...doc.signatures[0]! }));
-    expectCode(() => verifyP(encode(doc), root1), "E_FORMAT");
+    await expectCodeAsync(async () => await verifyP(encode(doc), root1), "E_FORMAT");
   });
-  it("14. a malformed key id in a signature: E_FORMAT", () => {
+  it("14. a malformed key id in a signature: E_FORMAT", async () => {
     const doc = parse(signPointer(BODY, [k1]));
     doc.signatures[0]!.keyid = "K1";
-    expectCode(() => verifyP(encode(doc), root1), "E_FORMAT");
+    await expectCodeAsync(async () => await verifyP(encode(doc), root1), "E_FORMAT");
   });
-  it("15. tampering with any signed field after signing: E_SIGNATURE, not a parse of the tampered field", () => {
+  it("15. tampering with any signed field after signing: E_SIGNATURE, not a parse of the tampered field", async () => {
     for (const change of [
       (s: Record<string, unknown>) => (s.serial = 99),
       (s: Record<string, unknown>) => (s.version = "9.9.9"),
@@ -167,182 +168,285 @@ describe("pointer signatures: the release role and its threshold", () => {
     ]) {
       const doc = parse(signPointer({ ...BODY, root: 2 }, [k1]));
       change(doc.signed);
-      expectCode(() => verifyP(encode(doc), root1), "E_SIGNATURE");
+      await expectCodeAsync(async () => await verifyP(encode(doc), root1), "E_SIGNATURE");
     }
   });
 });
 
-describe("root metadata: shape and self-signature", () => {
-  it("16. a well-formed root signed by its root key: accepted, roles as written", () => {
-    const root = trustShippedRoot(
-      signRoot(spec({ rootKeys: [p0, p2], rootThreshold: 2 }), [k0, k2]),
-      "r",
+describe("root metadata: shape and self-signature", async () => {
+  it("16. a well-formed root signed by its root key: accepted, roles as written", async () => {
+    const root = (
+      await trustShippedRoot(
+        signRoot(spec({ rootKeys: [p0, p2], rootThreshold: 2 }), [k0, k2]),
+        "r",
+        nodeCrypto,
+      )
     ).body;
     assert.equal(root.roles.root.threshold, 2);
     assert.deepEqual([...root.roles.root.keyids].sort(), [p0.keyid, p2.keyid].sort());
     assert.deepEqual(root.roles.release.keyids, [p1.keyid]);
   });
-  it("17. a shipped root below its own root threshold: E_SIGNATURE", () => {
-    expectCode(
-      () => trustShippedRoot(signRoot(spec({ rootKeys: [p0, p2], rootThreshold: 2 }), [k0]), "r"),
+  it("17. a shipped root below its own root threshold: E_SIGNATURE", async () => {
+    await expectCodeAsync(
+      async () =>
+        await trustShippedRoot(
+          signRoot(spec({ rootKeys: [p0, p2], rootThreshold: 2 }), [k0]),
+          "r",
+          nodeCrypto,
+        ),
       "E_SIGNATURE",
     );
   });
-  it("18. a root signed only by its release key (wrong role): E_SIGNATURE", () => {
-    expectCode(() => trustShippedRoot(signRoot(spec(), [k1]), "r"), "E_SIGNATURE");
+  it("18. a root signed only by its release key (wrong role): E_SIGNATURE", async () => {
+    await expectCodeAsync(
+      async () => await trustShippedRoot(signRoot(spec(), [k1]), "r", nodeCrypto),
+      "E_SIGNATURE",
+    );
   });
-  it("19. a key id that is not the SHA-256 of its key: E_FORMAT", () => {
+  it("19. a key id that is not the SHA-256 of its key: E_FORMAT", async () => {
     const signed = rootSigned(spec());
     const keys = signed.keys as Record<string, string>;
     keys[p0.keyid] = publicKeyText(p5);
-    expectCode(() => trustShippedRoot(rawSigned(signed, [k0]), "r"), "E_FORMAT");
+    await expectCodeAsync(
+      async () => await trustShippedRoot(rawSigned(signed, [k0]), "r", nodeCrypto),
+      "E_FORMAT",
+    );
   });
-  it("20. a role naming a key id absent from `keys`: E_FORMAT", () => {
+  it("20. a role naming a key id absent from `keys`: E_FORMAT", async () => {
     const signed = rootSigned(spec());
     (signed.roles as { release: { keyids: string[] } }).release.keyids = [p6.keyid];
-    expectCode(() => trustShippedRoot(rawSigned(signed, [k0]), "r"), "E_FORMAT");
-  });
-  it("21. threshold 0: E_FORMAT", () => {
-    expectCode(
-      () => trustShippedRoot(rawSigned(rootSigned(spec({ releaseThreshold: 0 })), [k0]), "r"),
+    await expectCodeAsync(
+      async () => await trustShippedRoot(rawSigned(signed, [k0]), "r", nodeCrypto),
       "E_FORMAT",
     );
   });
-  it("22. threshold above the number of keys: E_FORMAT", () => {
-    expectCode(
-      () => trustShippedRoot(rawSigned(rootSigned(spec({ rootThreshold: 2 })), [k0]), "r"),
+  it("21. threshold 0: E_FORMAT", async () => {
+    await expectCodeAsync(
+      async () =>
+        await trustShippedRoot(rawSigned(rootSigned(spec({ releaseThreshold: 0 })), [k0]), "r", nodeCrypto),
       "E_FORMAT",
     );
   });
-  it("23. duplicate key ids in a role (to fake a threshold): E_FORMAT", () => {
+  it("22. threshold above the number of keys: E_FORMAT", async () => {
+    await expectCodeAsync(
+      async () =>
+        await trustShippedRoot(rawSigned(rootSigned(spec({ rootThreshold: 2 })), [k0]), "r", nodeCrypto),
+      "E_FORMAT",
+    );
+  });
+  it("23. duplicate key ids in a role (to fake a threshold): E_FORMAT", async () => {
     const signed = rootSigned(spec({ rootThreshold: 1 }));
     const role = (signed.roles as { root: { keyids: string[]; threshold: number } }).root;
     role.keyids = [p0.keyid, p0.keyid];
     role.threshold = 2;
-    expectCode(() => trustShippedRoot(rawSigned(signed, [k0]), "r"), "E_FORMAT");
+    await expectCodeAsync(
+      async () => await trustShippedRoot(rawSigned(signed, [k0]), "r", nodeCrypto),
+      "E_FORMAT",
+    );
   });
-  it("24. a missing release role: E_FORMAT", () => {
+  it("24. a missing release role: E_FORMAT", async () => {
     const signed = rootSigned(spec());
     delete (signed.roles as Record<string, unknown>).release;
-    expectCode(() => trustShippedRoot(rawSigned(signed, [k0]), "r"), "E_FORMAT");
+    await expectCodeAsync(
+      async () => await trustShippedRoot(rawSigned(signed, [k0]), "r", nodeCrypto),
+      "E_FORMAT",
+    );
   });
-  it("25. a key that is not an Ed25519 key text: E_FORMAT", () => {
+  it("25. a key that is not an Ed25519 key text: E_FORMAT", async () => {
     for (const text of ["ferry-ed25519:AAAA", "", "ferry-rsa:" + "A".repeat(43) + "="]) {
       const signed = rootSigned(spec());
       (signed.keys as Record<string, string>)[p0.keyid] = text;
-      expectCode(() => trustShippedRoot(rawSigned(signed, [k0]), "r"), "E_FORMAT");
+      await expectCodeAsync(
+        async () => await trustShippedRoot(rawSigned(signed, [k0]), "r", nodeCrypto),
+        "E_FORMAT",
+      );
     }
   });
-  it("26. format 2 root: E_UNSUPPORTED_FORMAT", () => {
-    expectCode(
-      () => trustShippedRoot(rawSigned({ ...rootSigned(spec()), format: 2 }, [k0]), "r"),
+  it("26. format 2 root: E_UNSUPPORTED_FORMAT", async () => {
+    await expectCodeAsync(
+      async () =>
+        await trustShippedRoot(rawSigned({ ...rootSigned(spec()), format: 2 }, [k0]), "r", nodeCrypto),
       "E_UNSUPPORTED_FORMAT",
     );
   });
-  it("27. a channel pointer presented as a root (type confusion): E_FORMAT", () => {
-    expectCode(() => trustShippedRoot(signPointer(BODY, [k0]), "r"), "E_FORMAT");
+  it("27. a channel pointer presented as a root (type confusion): E_FORMAT", async () => {
+    await expectCodeAsync(
+      async () => await trustShippedRoot(signPointer(BODY, [k0]), "r", nodeCrypto),
+      "E_FORMAT",
+    );
   });
-  it("28. a root presented as a channel pointer (type confusion): E_FORMAT", () => {
+  it("28. a root presented as a channel pointer (type confusion): E_FORMAT", async () => {
     const bytes = signRoot(spec({ releaseKeys: [p0] }), [k0]);
-    expectCode(() => verifyP(bytes, trustShippedRoot(bytes, "r").body), "E_FORMAT");
+    await expectCodeAsync(
+      async () => await verifyP(bytes, (await trustShippedRoot(bytes, "r", nodeCrypto)).body),
+      "E_FORMAT",
+    );
   });
-  it("29. an expired root: E_EXPIRED naming local time and the clock", () => {
-    const root = trustShippedRoot(signRoot(spec({ expires: "2026-01-01T00:00:00Z" }), [k0]), "r").body;
-    const err = expectCode(() => checkRootExpiry(root, new Date("2026-06-01T00:00:00Z"), URL), "E_EXPIRED");
+  it("29. an expired root: E_EXPIRED naming local time and the clock", async () => {
+    const root = (
+      await trustShippedRoot(signRoot(spec({ expires: "2026-01-01T00:00:00Z" }), [k0]), "r", nodeCrypto)
+    ).body;
+    const err = await expectCodeAsync(
+      async () => checkRootExpiry(root, new Date("2026-06-01T00:00:00Z"), URL),
+      "E_EXPIRED",
+    );
     assert.match(err.message, /2026-06-01T00:00:00.000Z/);
     assert.match(err.message, /clock/);
     checkRootExpiry(root, new Date("2025-12-31T23:59:59Z"), URL);
   });
 });
 
-describe("first root against the keys passed with --trust", () => {
+describe("first root against the keys passed with --trust", async () => {
   const first = signRoot(spec(), [k0]);
-  it("30. root/1.json signed by the trusted key: accepted", () => {
-    assert.equal(trustFirstRoot(first, { keys: [p0], threshold: 1 }, URL).body.version, 1);
+  it("30. root/1.json signed by the trusted key: accepted", async () => {
+    assert.equal(
+      (await trustFirstRoot(first, { keys: [p0], threshold: 1 }, URL, nodeCrypto)).body.version,
+      1,
+    );
   });
-  it("31. root/1.json not signed by any trusted key: E_SIGNATURE", () => {
-    expectCode(() => trustFirstRoot(first, { keys: [p5], threshold: 1 }, URL), "E_SIGNATURE");
+  it("31. root/1.json not signed by any trusted key: E_SIGNATURE", async () => {
+    await expectCodeAsync(
+      async () => await trustFirstRoot(first, { keys: [p5], threshold: 1 }, URL, nodeCrypto),
+      "E_SIGNATURE",
+    );
   });
-  it("32. an attacker's self-consistent root (own root key) against the trusted key: E_SIGNATURE", () => {
+  it("32. an attacker's self-consistent root (own root key) against the trusted key: E_SIGNATURE", async () => {
     const fake = signRoot(spec({ rootKeys: [p5], releaseKeys: [p5] }), [k5]);
-    expectCode(() => trustFirstRoot(fake, { keys: [p0], threshold: 1 }, URL), "E_SIGNATURE");
+    await expectCodeAsync(
+      async () => await trustFirstRoot(fake, { keys: [p0], threshold: 1 }, URL, nodeCrypto),
+      "E_SIGNATURE",
+    );
   });
-  it("33. signed by the trusted key but below the root's own threshold: E_SIGNATURE", () => {
+  it("33. signed by the trusted key but below the root's own threshold: E_SIGNATURE", async () => {
     const two = signRoot(spec({ rootKeys: [p0, p2], rootThreshold: 2 }), [k0]);
-    expectCode(() => trustFirstRoot(two, { keys: [p0], threshold: 1 }, URL), "E_SIGNATURE");
+    await expectCodeAsync(
+      async () => await trustFirstRoot(two, { keys: [p0], threshold: 1 }, URL, nodeCrypto),
+      "E_SIGNATURE",
+    );
   });
-  it("34. a trust threshold of 2 with only one trusted signature: E_SIGNATURE", () => {
-    expectCode(() => trustFirstRoot(first, { keys: [p0, p2], threshold: 2 }, URL), "E_SIGNATURE");
+  it("34. a trust threshold of 2 with only one trusted signature: E_SIGNATURE", async () => {
+    await expectCodeAsync(
+      async () => await trustFirstRoot(first, { keys: [p0, p2], threshold: 2 }, URL, nodeCrypto),
+      "E_SIGNATURE",
+    );
     const both = signRoot(spec({ rootKeys: [p0, p2], rootThreshold: 2 }), [k0, k2]);
-    assert.equal(trustFirstRoot(both, { keys: [p0, p2], threshold: 2 }, URL).body.version, 1);
+    assert.equal(
+      (await trustFirstRoot(both, { keys: [p0, p2], threshold: 2 }, URL, nodeCrypto)).body.version,
+      1,
+    );
   });
-  it("35. root/1.json that says it is version 2: E_FORMAT", () => {
-    expectCode(
-      () => trustFirstRoot(signRoot(spec({ version: 2 }), [k0]), { keys: [p0], threshold: 1 }, URL),
+  it("35. root/1.json that says it is version 2: E_FORMAT", async () => {
+    await expectCodeAsync(
+      async () =>
+        await trustFirstRoot(
+          signRoot(spec({ version: 2 }), [k0]),
+          { keys: [p0], threshold: 1 },
+          URL,
+          nodeCrypto,
+        ),
       "E_FORMAT",
     );
   });
 });
 
-describe("root rotation: version N+1 signed by a threshold of N's and its own root keys", () => {
+describe("root rotation: version N+1 signed by a threshold of N's and its own root keys", async () => {
   const next = (over: Partial<RootSpec>, signers: SigningKey[]) =>
     signRoot(spec({ version: 2, ...over }), signers);
 
-  it("36. new root key, signed by old and new: accepted", () => {
-    const r2 = trustNextRoot(root1, next({ rootKeys: [p2] }, [k0, k2]), URL).body;
+  it("36. new root key, signed by old and new: accepted", async () => {
+    const r2 = (await trustNextRoot(root1, next({ rootKeys: [p2] }, [k0, k2]), URL, nodeCrypto)).body;
     assert.deepEqual(r2.roles.root.keyids, [p2.keyid]);
   });
-  it("37. signed only by the new key (bad old-key signature): E_SIGNATURE", () => {
-    const err = expectCode(() => trustNextRoot(root1, next({ rootKeys: [p2] }, [k2]), URL), "E_SIGNATURE");
+  it("37. signed only by the new key (bad old-key signature): E_SIGNATURE", async () => {
+    const err = await expectCodeAsync(
+      async () => await trustNextRoot(root1, next({ rootKeys: [p2] }, [k2]), URL, nodeCrypto),
+      "E_SIGNATURE",
+    );
     assert.match(err.message, /against root version 1/);
   });
-  it("38. signed only by the old key (bad new-key signature): E_SIGNATURE", () => {
-    expectCode(() => trustNextRoot(root1, next({ rootKeys: [p2] }, [k0]), URL), "E_SIGNATURE");
+  it("38. signed only by the old key (bad new-key signature): E_SIGNATURE", async () => {
+    await expectCodeAsync(
+      async () => await trustNextRoot(root1, next({ rootKeys: [p2] }, [k0]), URL, nodeCrypto),
+      "E_SIGNATURE",
+    );
   });
-  it("39. old key's signature corrupted: E_SIGNATURE", () => {
+  it("39. old key's signature corrupted: E_SIGNATURE", async () => {
     const doc = parse(next({ rootKeys: [p2] }, [k0, k2]));
     const i = doc.signatures.findIndex((s) => s.keyid === k0.keyid);
     const sig = Buffer.from(doc.signatures[i]!.sig, "base64");
     sig[0] = sig[0]! ^ 1;
     doc.signatures[i]!.sig = sig.toString("base64");
-    expectCode(() => trustNextRoot(root1, encode(doc), URL), "E_SIGNATURE");
-  });
-  it("40. a skipped version (root/2.json says 3): E_FORMAT", () => {
-    expectCode(() => trustNextRoot(root1, signRoot(spec({ version: 3 }), [k0]), URL), "E_FORMAT");
-  });
-  it("41. a replayed older or equal version at root/2.json: E_ROLLBACK", () => {
-    expectCode(() => trustNextRoot(root1, signRoot(spec({ version: 1 }), [k0]), URL), "E_ROLLBACK");
-  });
-  it("42. old root threshold 2 of 3, only one old key signs: E_SIGNATURE", () => {
-    const r1 = trustShippedRoot(
-      signRoot(spec({ rootKeys: [p0, p2, p3], rootThreshold: 2 }), [k0, k2]),
-      "r",
-    ).body;
-    expectCode(() => trustNextRoot(r1, next({ rootKeys: [p4] }, [k0, k4]), URL), "E_SIGNATURE");
-    assert.equal(trustNextRoot(r1, next({ rootKeys: [p4] }, [k0, k3, k4]), URL).body.version, 2);
-  });
-  it("43. the old release key (wrong role) plus the new root key: E_SIGNATURE", () => {
-    expectCode(() => trustNextRoot(root1, next({ rootKeys: [p2] }, [k1, k2]), URL), "E_SIGNATURE");
-  });
-  it("44. root 2 changed after signing (release threshold lowered): E_SIGNATURE", () => {
-    const doc = parse(next({ releaseKeys: [p1, p3], releaseThreshold: 2 }, [k0]));
-    (doc.signed.roles as { release: { threshold: number } }).release.threshold = 1;
-    expectCode(() => trustNextRoot(root1, encode(doc), URL), "E_SIGNATURE");
-  });
-  it("45. a chain 1 -> 2 -> 3 rotating the root key twice: each step verifies", () => {
-    const r2 = trustNextRoot(root1, next({ rootKeys: [p2] }, [k0, k2]), URL).body;
-    const r3 = trustNextRoot(r2, signRoot(spec({ version: 3, rootKeys: [p3] }), [k2, k3]), URL).body;
-    assert.deepEqual(r3.roles.root.keyids, [p3.keyid]);
-    // The first root key alone cannot sign version 3 any more.
-    expectCode(
-      () => trustNextRoot(r2, signRoot(spec({ version: 3, rootKeys: [p0] }), [k0]), URL),
+    await expectCodeAsync(
+      async () => await trustNextRoot(root1, encode(doc), URL, nodeCrypto),
       "E_SIGNATURE",
     );
   });
-  it("46. release key rotated: old release key's pointers fail under root 2, new ones pass", () => {
-    const r2 = trustNextRoot(root1, next({ releaseKeys: [p4] }, [k0]), URL).body;
-    expectCode(() => verifyP(signPointer({ ...BODY, root: 2 }, [k1]), r2), "E_SIGNATURE");
-    assert.equal(verifyP(signPointer({ ...BODY, root: 2 }, [k4]), r2).body.root, 2);
-    expectCode(() => verifyP(signPointer({ ...BODY, root: 2 }, [k4]), root1), "E_SIGNATURE");
+  it("40. a skipped version (root/2.json says 3): E_FORMAT", async () => {
+    await expectCodeAsync(
+      async () => await trustNextRoot(root1, signRoot(spec({ version: 3 }), [k0]), URL, nodeCrypto),
+      "E_FORMAT",
+    );
+  });
+  it("41. a replayed older or equal version at root/2.json: E_ROLLBACK", async () => {
+    await expectCodeAsync(
+      async () => await trustNextRoot(root1, signRoot(spec({ version: 1 }), [k0]), URL, nodeCrypto),
+      "E_ROLLBACK",
+    );
+  });
+  it("42. old root threshold 2 of 3, only one old key signs: E_SIGNATURE", async () => {
+    const r1 = (
+      await trustShippedRoot(
+        signRoot(spec({ rootKeys: [p0, p2, p3], rootThreshold: 2 }), [k0, k2]),
+        "r",
+        nodeCrypto,
+      )
+    ).body;
+    await expectCodeAsync(
+      async () => await trustNextRoot(r1, next({ rootKeys: [p4] }, [k0, k4]), URL, nodeCrypto),
+      "E_SIGNATURE",
+    );
+    assert.equal(
+      (await trustNextRoot(r1, next({ rootKeys: [p4] }, [k0, k3, k4]), URL, nodeCrypto)).body.version,
+      2,
+    );
+  });
+  it("43. the old release key (wrong role) plus the new root key: E_SIGNATURE", async () => {
+    await expectCodeAsync(
+      async () => await trustNextRoot(root1, next({ rootKeys: [p2] }, [k1, k2]), URL, nodeCrypto),
+      "E_SIGNATURE",
+    );
+  });
+  it("44. root 2 changed after signing (release threshold lowered): E_SIGNATURE", async () => {
+    const doc = parse(next({ releaseKeys: [p1, p3], releaseThreshold: 2 }, [k0]));
+    (doc.signed.roles as { release: { threshold: number } }).release.threshold = 1;
+    await expectCodeAsync(
+      async () => await trustNextRoot(root1, encode(doc), URL, nodeCrypto),
+      "E_SIGNATURE",
+    );
+  });
+  it("45. a chain 1 -> 2 -> 3 rotating the root key twice: each step verifies", async () => {
+    const r2 = (await trustNextRoot(root1, next({ rootKeys: [p2] }, [k0, k2]), URL, nodeCrypto)).body;
+    const r3 = (
+      await trustNextRoot(r2, signRoot(spec({ version: 3, rootKeys: [p3] }), [k2, k3]), URL, nodeCrypto)
+    ).body;
+    assert.deepEqual(r3.roles.root.keyids, [p3.keyid]);
+    // The first root key alone cannot sign version 3 any more.
+    await expectCodeAsync(
+      async () =>
+        await trustNextRoot(r2, signRoot(spec({ version: 3, rootKeys: [p0] }), [k0]), URL, nodeCrypto),
+      "E_SIGNATURE",
+    );
+  });
+  it("46. release key rotated: old release key's pointers fail under root 2, new ones pass", async () => {
+    const r2 = (await trustNextRoot(root1, next({ releaseKeys: [p4] }, [k0]), URL, nodeCrypto)).body;
+    await expectCodeAsync(
+      async () => await verifyP(signPointer({ ...BODY, root: 2 }, [k1]), r2),
+      "E_SIGNATURE",
+    );
+    assert.equal((await verifyP(signPointer({ ...BODY, root: 2 }, [k4]), r2)).body.root, 2);
+    await expectCodeAsync(
+      async () => await verifyP(signPointer({ ...BODY, root: 2 }, [k4]), root1),
+      "E_SIGNATURE",
+    );
   });
 });

@@ -1,13 +1,8 @@
 import { readFile } from "node:fs/promises";
 import type { TrustAnchor } from "../client/remote/trust.js";
 import { FerryError } from "../core/errors.js";
-import {
-  type PublicKey,
-  parsePrivateKey,
-  parsePublicKey,
-  publicKeyOf,
-  type SigningKey,
-} from "../core/keys.js";
+import { type PublicKey, publicKeyOf, type SigningKey } from "../core/keys.js";
+import { parsePrivateKey, parsePublicKey } from "../node/node-keys.js";
 
 /** A key named on the command line: a private key file (PEM), a public key file, or the public key text. */
 export interface KeyArgument {

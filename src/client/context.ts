@@ -1,3 +1,5 @@
+import type { Brotli } from "../ports/codec.js";
+import type { Crypto } from "../ports/crypto.js";
 import { FerryError } from "../core/errors.js";
 import type { Clock } from "../ports/clock.js";
 import type { FileSystem } from "../ports/fs.js";
@@ -14,6 +16,10 @@ export interface ClientDeps {
   readonly clock?: Clock;
   /** Randomness, process identity, absolute paths (ports/host.ts). */
   readonly host?: Host;
+  /** Hashing and signature checks (default: the registered one). */
+  readonly crypto?: Crypto;
+  /** Brotli decoding (default: the registered one). */
+  readonly brotli?: Brotli;
   readonly onEvent?: EventSink;
   readonly signal?: AbortSignal;
   /** Wait this long for another updater's lock (default 0: fail with E_LOCKED). */
@@ -45,6 +51,8 @@ export interface Context {
   readonly transport: Transport;
   readonly clock: Clock;
   readonly host: Host;
+  readonly crypto: Crypto;
+  readonly brotli: Brotli;
   readonly emit: EventSink;
   readonly signal: AbortSignal | undefined;
   readonly layout: InstallLayout;
@@ -69,6 +77,8 @@ export function makeContext(installDir: string, deps: ClientDeps, defaultDeadlin
     transport: deps.transport ?? defaultDeps().transport(deps.network ?? {}),
     clock,
     host,
+    crypto: deps.crypto ?? defaultDeps().crypto,
+    brotli: deps.brotli ?? defaultDeps().brotli,
     emit: deps.onEvent ?? (() => undefined),
     signal,
     layout: new InstallLayout(host.absolutePath(installDir)),

@@ -1,5 +1,7 @@
 import { FerryError } from "../core/errors.js";
 import type { Clock } from "../ports/clock.js";
+import type { Brotli } from "../ports/codec.js";
+import type { Crypto } from "../ports/crypto.js";
 import type { FileSystem } from "../ports/fs.js";
 import type { Host } from "../ports/host.js";
 import type { Transport, TransportLimits } from "../ports/transport.js";
@@ -10,6 +12,8 @@ export interface DefaultDeps {
   transport(limits: TransportLimits): Transport;
   readonly clock: Clock;
   readonly host: Host;
+  readonly crypto: Crypto;
+  readonly brotli: Brotli;
 }
 
 /**
@@ -28,7 +32,7 @@ export function defaultDeps(): DefaultDeps {
   if (!registered) {
     throw new FerryError(
       "E_USAGE",
-      "No default file system, transport, clock or host is registered: import Ferry from its package entry, or pass fs, transport, clock and host in the operation's deps.",
+      "No default file system, transport, clock, host, crypto or brotli is registered: import Ferry from its package entry, or pass them all in the operation's deps.",
       {},
     );
   }

@@ -1,4 +1,4 @@
-import { brotliCompressSync, brotliDecompressSync, constants } from "node:zlib";
+import type { Brotli, PublisherBrotli } from "../ports/codec.js";
 import { FerryError } from "./errors.js";
 
 /** Per-object codecs (docs/FORMAT.md §4). */
@@ -24,13 +24,28 @@ export function windowBits(size: number): number {
   return Math.max(10, Math.min(24, Math.ceil(Math.log2(size + 1))));
 }
 
-export function brotli(data: Uint8Array, quality: number): Uint8Array {
-  return brotliCompressSync(data, { params: brotliParams(data.length, quality) });
+/** Brotli at `quality` with the window fitted to the input: the one way Ferry compresses. */
+export function brotli(port: Brotli, data: Uint8Array, quality: number): Uint8Array {
+  return port.compress(data, { quality, sizeHint: data.length, windowBits: windowBits(data.length) });
 }
 
 /** Compresses with brotli, falling back to raw when the saving is below 3 %. */
-export function encodeChunk(data: Uint8Array, quality: number): Encoded {
-  return worthCompressing(data) ? chooseEncoding(data, brotli(data, quality)) : { codec: "raw", bytes: data };
+export function encodeChunk(port: Brotli, data: Uint8Array, quality: number): Encoded {
+  return worthCompressing(data)
+    ? chooseEncoding(data, brotli(port, data, quality))
+    : { codec: "raw", bytes: data };
+}
+
+/** encodeChunk on the publisher's threaded encoder (same output); `incompressible` skips the attempt. */
+export async function encodeChunkAsync(
+  port: PublisherBrotli,
+  data: Uint8Array,
+  quality: number,
+  incompressible = false,
+): Promise<Encoded> {
+  if (incompressible || !worthCompressing(data)) return { codec: "raw", bytes: data };
+  const options = { quality, sizeHint: data.length, windowBits: windowBits(data.length) };
+  return chooseEncoding(data, await port.compressAsync(data, options));
 }
 
 /** Tiny inputs never shrink enough to pay for a codec. */
@@ -43,14 +58,6 @@ export function chooseEncoding(raw: Uint8Array, compressed: Uint8Array): Encoded
   return compressed.length <= raw.length * (1 - MIN_SAVING)
     ? { codec: "br", bytes: compressed }
     : { codec: "raw", bytes: raw };
-}
-
-export function brotliParams(size: number, quality: number): Record<number, number> {
-  return {
-    [constants.BROTLI_PARAM_QUALITY]: quality,
-    [constants.BROTLI_PARAM_SIZE_HINT]: size,
-    [constants.BROTLI_PARAM_LGWIN]: windowBits(size),
-  };
 }
 
 /**
@@ -86,7 +93,13 @@ export function checkDecodeLimits(
  * Decodes stored bytes; the output may not exceed `expectedSize` (a decompression bomb is E_TOO_LARGE
  * and a corrupt or short object E_HASH_MISMATCH, never an out-of-memory).
  */
-export function decode(codec: Codec, bytes: Uint8Array, expectedSize: number, what: string): Uint8Array {
+export function decode(
+  port: Brotli,
+  codec: Codec,
+  bytes: Uint8Array,
+  expectedSize: number,
+  what: string,
+): Uint8Array {
   if (!Number.isSafeInteger(expectedSize) || expectedSize < 0) {
     throw new FerryError("E_FORMAT", `${what} has an invalid declared size ${expectedSize}.`, {
       object: what,
@@ -98,18 +111,10 @@ export function decode(codec: Codec, bytes: Uint8Array, expectedSize: number, wh
     if (bytes.length !== expectedSize) throw sizeMismatch(what, expectedSize, bytes.length);
     return bytes;
   }
-  let out: Buffer;
+  let out: Uint8Array | undefined;
   try {
-    out = brotliDecompressSync(bytes, { maxOutputLength: Math.max(1, expectedSize) });
+    out = port.decompress(bytes, expectedSize);
   } catch (cause) {
-    if ((cause as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
-      throw new FerryError(
-        "E_TOO_LARGE",
-        `${what} decodes to more than its declared ${expectedSize} bytes (a decompression bomb or a corrupt object); decoding was stopped at the cap. Retry; if it persists, the repository is damaged or hostile.`,
-        { object: what, codec, cap: expectedSize },
-        { cause },
-      );
-    }
     throw new FerryError(
       "E_HASH_MISMATCH",
       `${what} does not decompress (${(cause as Error).message}); the object is corrupt or not what the manifest describes. Retry; if it persists, the repository is damaged.`,
@@ -117,7 +122,33 @@ export function decode(codec: Codec, bytes: Uint8Array, expectedSize: number, wh
       { cause },
     );
   }
+  if (out === undefined) {
+    throw new FerryError(
+      "E_TOO_LARGE",
+      `${what} decodes to more than its declared ${expectedSize} bytes (a decompression bomb or a corrupt object); decoding was stopped at the cap. Retry; if it persists, the repository is damaged or hostile.`,
+      { object: what, codec, cap: expectedSize },
+    );
+  }
   if (out.length !== expectedSize) throw sizeMismatch(what, expectedSize, out.length);
+  return out;
+}
+
+/**
+ * Decodes a brotli object whose decoded size is not recorded (the publisher reading back what it wrote,
+ * e.g. a manifest named by a `previous` reference): only the cap bounds it. E_FORMAT when it does not
+ * decode within `cap`.
+ */
+export function decodeUpTo(port: Brotli, bytes: Uint8Array, cap: number, what: string): Uint8Array {
+  let out: Uint8Array | undefined;
+  let reason = `more than ${cap} bytes`;
+  try {
+    out = port.decompress(bytes, cap);
+  } catch (cause) {
+    reason = String(cause);
+  }
+  if (out === undefined) {
+    throw new FerryError("E_FORMAT", `${what} does not decompress: ${reason}.`, { path: what });
+  }
   return out;
 }
 

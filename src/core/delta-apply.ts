@@ -1,3 +1,4 @@
+import type { Brotli } from "../ports/codec.js";
 import { decode } from "./codec.js";
 import { DELTA_MAGIC, DELTA_WINDOW, DeltaReader, MAX_WINDOW_BODY, unzigzag } from "./delta-format.js";
 
@@ -13,6 +14,7 @@ const READ_BLOCK = 1024 * 1024;
  * verifies the source's hash before and the target's hash after.
  */
 export async function* applyDelta(
+  brotli: Brotli,
   delta: Uint8Array,
   readSource: SourceReader,
   expected: { readonly sourceSize: number; readonly targetSize: number },
@@ -45,7 +47,7 @@ export async function* applyDelta(
   while (produced < targetSize) {
     const rawLength = r.varint(MAX_WINDOW_BODY, "window size");
     const compressedLength = r.varint(r.remaining, "compressed window size");
-    const raw = decode("br", r.take(compressedLength, "window"), rawLength, `${what} window`);
+    const raw = decode(brotli, "br", r.take(compressedLength, "window"), rawLength, `${what} window`);
     const w = new DeltaReader(raw, `${what} window at target offset ${produced}`);
     const windowLength = w.varint(Math.min(DELTA_WINDOW, targetSize - produced), "window length");
     if (windowLength === 0) w.fail("empty window");

@@ -1,3 +1,4 @@
+import type { Brotli } from "../ports/codec.js";
 import { brotli } from "./codec.js";
 import { DELTA_MAGIC, DELTA_WINDOW, type DeltaOp, writeVarint, zigzag } from "./delta-format.js";
 
@@ -131,7 +132,7 @@ export function diff(source: Uint8Array, target: Uint8Array): DeltaOp[] {
  * Serializes ops into windows of at most DELTA_WINDOW target bytes, each Brotli-compressed on its own
  * so a decoder holds one window at a time.
  */
-export function encodeDelta(source: Uint8Array, target: Uint8Array, quality = 11): Uint8Array {
+export function encodeDelta(port: Brotli, source: Uint8Array, target: Uint8Array, quality = 11): Uint8Array {
   const ops = diff(source, target);
   const out: number[] = [...DELTA_MAGIC];
   writeVarint(out, source.length);
@@ -179,7 +180,7 @@ export function encodeDelta(source: Uint8Array, target: Uint8Array, quality = 11
       raw.set(l, at);
       at += l.length;
     }
-    const compressed = brotli(raw, quality);
+    const compressed = brotli(port, raw, quality);
     const header: number[] = [];
     writeVarint(header, raw.length);
     writeVarint(header, compressed.length);

@@ -1,98 +1,71 @@
-import {
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  type KeyObject,
-  sign,
-  verify,
-} from "node:crypto";
+import type { Crypto } from "../ports/crypto.js";
+import { base64DecodeLoose, base64Encode } from "./base64.js";
 import { FerryError } from "./errors.js";
-import { sha256 } from "./hash.js";
 
-/** Ed25519 keys, docs/FORMAT.md §6. */
+/**
+ * Ed25519 keys, docs/FORMAT.md §6. The data model holds raw bytes only: making a platform key object
+ * (Node's KeyObject, a WebCrypto CryptoKey) is the crypto port's business.
+ */
 export interface PublicKey {
+  /** SHA-256 (hex) of `raw`. */
   readonly keyid: string;
+  /** The 32-byte Ed25519 public key. */
   readonly raw: Uint8Array;
-  readonly key: KeyObject;
 }
 
-const PUBLIC_PREFIX = "ferry-ed25519:";
-// DER SubjectPublicKeyInfo prefix for a raw 32-byte Ed25519 key (RFC 8410).
-const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
-
-export function generateKeyPair(): { privatePem: string; publicText: string } {
-  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
-  const raw = publicKey.export({ format: "der", type: "spki" }).subarray(SPKI_PREFIX.length);
-  return {
-    privatePem: privateKey.export({ format: "pem", type: "pkcs8" }).toString(),
-    publicText: `${PUBLIC_PREFIX}${Buffer.from(raw).toString("base64")}\n`,
-  };
+/** A private key the publisher signs with (made by the Node adapter, src/node/node-keys.ts). */
+export interface SigningKey {
+  readonly keyid: string;
+  /** The raw public half. */
+  readonly publicRaw: Uint8Array;
+  /** The 64-byte Ed25519 signature of `data`. */
+  sign(data: Uint8Array): Uint8Array;
 }
 
-export function parsePublicKey(text: string, source: string): PublicKey {
+export const PUBLIC_PREFIX = "ferry-ed25519:";
+
+/** The raw 32 bytes of a `ferry-ed25519:<base64>` text; E_KEY unless it is exactly that, canonically. */
+export function publicKeyRaw(text: string, source: string): Uint8Array {
   const trimmed = text.trim();
-  const raw = trimmed.startsWith(PUBLIC_PREFIX)
-    ? Buffer.from(trimmed.slice(PUBLIC_PREFIX.length), "base64")
-    : undefined;
-  // Node's base64 decoder is lenient; only the exact canonical encoding of 32 bytes is a key.
-  if (raw?.length !== 32 || raw.toString("base64") !== trimmed.slice(PUBLIC_PREFIX.length)) {
+  const body = trimmed.slice(PUBLIC_PREFIX.length);
+  const raw = trimmed.startsWith(PUBLIC_PREFIX) ? base64DecodeLoose(body) : undefined;
+  // Only the exact canonical encoding of 32 bytes is a key (the decoder itself is lenient).
+  if (raw?.length !== 32 || base64Encode(raw) !== body) {
     throw new FerryError(
       "E_KEY",
       `${source} is not a Ferry public key (expected one line "ferry-ed25519:<base64>"). Pass the ferry.pub written by 'ferry keygen'.`,
       { source },
     );
   }
-  const key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: "der", type: "spki" });
-  return { keyid: sha256(raw), raw, key };
+  return raw;
 }
 
-export interface SigningKey {
-  readonly keyid: string;
-  readonly key: KeyObject;
-}
-
-export function parsePrivateKey(pem: string, source: string): SigningKey {
-  let key: KeyObject;
-  try {
-    key = createPrivateKey({ key: pem, format: "pem" });
-  } catch (cause) {
-    throw new FerryError(
-      "E_KEY",
-      `${source} is not a PEM private key. Pass the ferry.key written by 'ferry keygen'.`,
-      { source },
-      { cause },
-    );
-  }
-  if (key.asymmetricKeyType !== "ed25519") {
-    throw new FerryError(
-      "E_KEY",
-      `${source} is a ${key.asymmetricKeyType} key; Ferry signs with Ed25519. Create one with 'ferry keygen'.`,
-      { source },
-    );
-  }
-  const raw = createPublicKey(key).export({ format: "der", type: "spki" }).subarray(SPKI_PREFIX.length);
-  return { keyid: sha256(raw), key };
+export async function parsePublicKey(text: string, source: string, crypto: Crypto): Promise<PublicKey> {
+  const raw = publicKeyRaw(text, source);
+  return { keyid: await crypto.sha256(raw), raw };
 }
 
 /** The public half of a signing key. */
 export function publicKeyOf(signing: SigningKey): PublicKey {
-  const raw = new Uint8Array(
-    createPublicKey(signing.key).export({ format: "der", type: "spki" }).subarray(SPKI_PREFIX.length),
-  );
-  return { keyid: signing.keyid, raw, key: createPublicKey(signing.key) };
+  return { keyid: signing.keyid, raw: new Uint8Array(signing.publicRaw) };
 }
 
 /** The one-line text form `ferry-ed25519:<base64>` (public key files and root metadata). */
 export function publicKeyText(key: PublicKey): string {
-  return `${PUBLIC_PREFIX}${Buffer.from(key.raw).toString("base64")}`;
+  return `${PUBLIC_PREFIX}${base64Encode(key.raw)}`;
 }
 
 export function signBytes(key: SigningKey, data: Uint8Array): string {
-  return sign(null, data, key.key).toString("base64");
+  return base64Encode(key.sign(data));
 }
 
-export function verifyBytes(key: PublicKey, data: Uint8Array, signatureBase64: string): boolean {
-  const signature = Buffer.from(signatureBase64, "base64");
+export async function verifyBytes(
+  crypto: Crypto,
+  key: PublicKey,
+  data: Uint8Array,
+  signatureBase64: string,
+): Promise<boolean> {
+  const signature = base64DecodeLoose(signatureBase64);
   if (signature.length !== 64) return false;
-  return verify(null, data, key.key, signature);
+  return crypto.verifyEd25519(key.raw, data, signature);
 }

@@ -1,4 +1,5 @@
 import { parseContentRange } from "./multipart.js";
+import { indexOfBytes, latin1, utf8 } from "./bytes.js";
 
 /**
  * The byte spans a multipart/byteranges body delivered before it was cut off: every complete part and
@@ -6,24 +7,26 @@ import { parseContentRange } from "./multipart.js";
  * hash-verified before use), so a resumed download repeats only the chunks that were in flight.
  * Stops silently at the first thing that is not a well-formed part: nothing after it is trusted.
  */
+const HEADER_END = utf8("\r\n\r\n");
+
 export function receivedParts(body: Uint8Array, boundary: string): { start: number; data: Uint8Array }[] {
-  const buffer = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  const delimiter = Buffer.from(`--${boundary}`);
+  const buffer = body;
+  const delimiter = utf8(`--${boundary}`);
   const parts: { start: number; data: Uint8Array }[] = [];
-  let position = buffer.indexOf(delimiter);
+  let position = indexOfBytes(buffer, delimiter);
   while (position >= 0) {
     position += delimiter.length;
     if (buffer[position] === 0x2d && buffer[position + 1] === 0x2d) break; // closing "--"
-    const headerEnd = buffer.indexOf("\r\n\r\n", position);
+    const headerEnd = indexOfBytes(buffer, HEADER_END, position);
     if (headerEnd < 0) break;
-    const headers = buffer.subarray(position, headerEnd).toString("latin1");
+    const headers = latin1(buffer.subarray(position, headerEnd));
     const range = parseContentRange(/content-range:\s*([^\r\n]+)/i.exec(headers)?.[1]);
     if (!range) break;
     const dataStart = headerEnd + 4;
     const dataEnd = dataStart + (range.end - range.start);
     parts.push({ start: range.start, data: buffer.subarray(dataStart, Math.min(dataEnd, buffer.length)) });
     if (dataEnd >= buffer.length) break;
-    position = buffer.indexOf(delimiter, dataEnd);
+    position = indexOfBytes(buffer, delimiter, dataEnd);
   }
   return parts;
 }

@@ -1,4 +1,5 @@
 import { FerryError } from "./errors.js";
+import { indexOfBytes, latin1, utf8 } from "./bytes.js";
 
 /** One part of a multipart/byteranges body (RFC 9110 §14.6). */
 export interface BytePart {
@@ -8,6 +9,8 @@ export interface BytePart {
   readonly total: number | undefined;
   readonly data: Uint8Array;
 }
+
+const HEADER_END = utf8("\r\n\r\n");
 
 export function parseContentRange(
   value: string | undefined,
@@ -27,10 +30,10 @@ export function boundaryOf(contentType: string | undefined): string | undefined 
 
 /** Parses a complete multipart/byteranges body; each part's length must match its Content-Range. */
 export function parseMultipart(body: Uint8Array, boundary: string, url: string): BytePart[] {
-  const buffer = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  const delimiter = Buffer.from(`--${boundary}`);
+  const buffer = body;
+  const delimiter = utf8(`--${boundary}`);
   const parts: BytePart[] = [];
-  let position = buffer.indexOf(delimiter);
+  let position = indexOfBytes(buffer, delimiter);
   const bad = (why: string) =>
     new FerryError(
       "E_RANGE",
@@ -41,9 +44,9 @@ export function parseMultipart(body: Uint8Array, boundary: string, url: string):
   while (true) {
     position += delimiter.length;
     if (buffer[position] === 0x2d && buffer[position + 1] === 0x2d) return parts; // closing "--"
-    const headerEnd = buffer.indexOf("\r\n\r\n", position);
+    const headerEnd = indexOfBytes(buffer, HEADER_END, position);
     if (headerEnd < 0) throw bad("unterminated part headers");
-    const headers = buffer.subarray(position, headerEnd).toString("latin1");
+    const headers = latin1(buffer.subarray(position, headerEnd));
     const rangeLine = /content-range:\s*([^\r\n]+)/i.exec(headers);
     const range = parseContentRange(rangeLine?.[1]);
     if (!range) throw bad("part without a valid Content-Range");
@@ -56,7 +59,7 @@ export function parseMultipart(body: Uint8Array, boundary: string, url: string):
       total: range.total,
       data: buffer.subarray(dataStart, dataEnd),
     });
-    position = buffer.indexOf(delimiter, dataEnd);
+    position = indexOfBytes(buffer, delimiter, dataEnd);
     if (position < 0) throw bad("missing closing boundary");
   }
 }

@@ -1,3 +1,4 @@
+import type { Crypto } from "../ports/crypto.js";
 import { CHANNEL_PATTERN, RUNTIME_PATTERN } from "./names.js";
 import { FerryError } from "./errors.js";
 import { checkFormatHeader, type JsonReader } from "./json-reader.js";
@@ -83,8 +84,13 @@ export function parsePointer(bytes: Uint8Array, url: string): UnverifiedPointer 
  * but `root` is interpreted before the signature is checked). Expiry and rollback are policy checks done
  * by the caller against the update's start time and the installed state (checkFreshness).
  */
-export function verifyPointer(pointer: UnverifiedPointer, root: RootBody): SignedPointer {
-  requireThreshold(
+export async function verifyPointer(
+  pointer: UnverifiedPointer,
+  root: RootBody,
+  crypto: Crypto,
+): Promise<SignedPointer> {
+  await requireThreshold(
+    crypto,
     pointer.envelope,
     root.keys,
     root.roles.release,

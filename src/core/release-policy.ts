@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import type { Crypto } from "../ports/crypto.js";
 import type { ManifestRef, PointerBody, ReleaseRef } from "./pointer.js";
 import { compareVersions } from "./version.js";
 
@@ -11,9 +11,18 @@ export const ROLLOUT_BUCKETS = 10000;
  * same installs are not always the first to receive an update; deterministic, so raising the percentage
  * only adds installs and never moves one out.
  */
-export function rolloutBucket(installId: string, manifestHash: string): number {
-  const digest = createHash("sha256").update(`${installId}:${manifestHash}`).digest();
-  return digest.readUInt32BE(0) % ROLLOUT_BUCKETS;
+export async function rolloutBucket(
+  crypto: Crypto,
+  installId: string,
+  manifestHash: string,
+): Promise<number> {
+  const digest = await crypto.sha256(new TextEncoder().encode(`${installId}:${manifestHash}`));
+  return bucketOfDigest(digest);
+}
+
+/** The bucket of a SHA-256 hex digest: its first 4 bytes, big-endian, mod ROLLOUT_BUCKETS. */
+export function bucketOfDigest(digestHex: string): number {
+  return Number.parseInt(digestHex.slice(0, 8), 16) % ROLLOUT_BUCKETS;
 }
 
 export interface Installed {
@@ -36,14 +45,18 @@ export interface Selection {
   readonly downgradeAuthorised: boolean;
 }
 
-/** Pure: the release an install with `installId` (on `installed`) takes from a verified pointer. */
-export function selectRelease(
+/**
+ * The release an install with `installId` (on `installed`) takes from a verified pointer. Pure but for
+ * hashing the bucket through the crypto port.
+ */
+export async function selectRelease(
+  crypto: Crypto,
   body: PointerBody,
   installId: string,
   installed: Installed | undefined,
-): Selection {
+): Promise<Selection> {
   const release: ReleaseRef = { version: body.version, manifest: body.manifest };
-  const bucket = body.rollout ? rolloutBucket(installId, body.manifest.hash) : null;
+  const bucket = body.rollout ? await rolloutBucket(crypto, installId, body.manifest.hash) : null;
   if (body.halted && installed && installed.manifest.hash === body.halted.manifest.hash) {
     return { target: release, reason: "halted", bucket, downgradeAuthorised: true };
   }

@@ -1,5 +1,6 @@
 import { FerryError } from "./errors.js";
 import { checkFormatHeader, type JsonReader } from "./json-reader.js";
+import type { Crypto } from "../ports/crypto.js";
 import { type PublicKey, parsePublicKey, publicKeyText, type SigningKey } from "./keys.js";
 import { TIME_PATTERN } from "./manifest.js";
 import {
@@ -55,7 +56,11 @@ function parseRole(r: JsonReader, name: string, keys: ReadonlyMap<string, Public
 }
 
 /** Parses a root document without checking any signature. */
-export function parseRoot(bytes: Uint8Array, what: string): { envelope: Envelope; body: RootBody } {
+export async function parseRoot(
+  bytes: Uint8Array,
+  what: string,
+  crypto: Crypto,
+): Promise<{ envelope: Envelope; body: RootBody }> {
   const envelope = parseEnvelope(what, bytes);
   const s = envelope.signed;
   checkFormatHeader(s, "ferry-root");
@@ -71,7 +76,7 @@ export function parseRoot(bytes: Uint8Array, what: string): { envelope: Envelope
   const keys = new Map<string, PublicKey>();
   for (const [keyid] of keyEntries) {
     const key = KEYID_PATTERN.test(keyid)
-      ? parsePublicKey(keyReader.string(keyid, PUBLIC_KEY_PATTERN), `${what} key ${keyid}`)
+      ? await parsePublicKey(keyReader.string(keyid, PUBLIC_KEY_PATTERN), `${what} key ${keyid}`, crypto)
       : undefined;
     if (key?.keyid !== keyid) {
       throw new FerryError(
@@ -98,37 +103,55 @@ const ROTATE_ADVICE =
   "Only the publisher's root keys can authorise new keys; this repository, a mirror or a cache may be tampered with.";
 
 /** The root a fresh install starts from: a root file it was shipped with, checked against itself. */
-export function trustShippedRoot(bytes: Uint8Array, source: string): TrustedRoot {
-  const { envelope, body } = parseRoot(bytes, source);
-  requireThreshold(envelope, body.keys, body.roles.root, source, "The trusted root file is damaged.");
+export async function trustShippedRoot(
+  bytes: Uint8Array,
+  source: string,
+  crypto: Crypto,
+): Promise<TrustedRoot> {
+  const { envelope, body } = await parseRoot(bytes, source, crypto);
+  await requireThreshold(
+    crypto,
+    envelope,
+    body.keys,
+    body.roles.root,
+    source,
+    "The trusted root file is damaged.",
+  );
   return { body, document: envelope.document };
 }
 
 /** Root version 1 checked against root keys the caller trusts (e.g. `--trust root.pub`). */
-export function trustFirstRoot(
+export async function trustFirstRoot(
   bytes: Uint8Array,
   anchor: { readonly keys: readonly PublicKey[]; readonly threshold: number },
   url: string,
-): TrustedRoot {
-  const { envelope, body } = parseRoot(bytes, `root metadata ${url}`);
+  crypto: Crypto,
+): Promise<TrustedRoot> {
+  const { envelope, body } = await parseRoot(bytes, `root metadata ${url}`, crypto);
   if (body.version !== 1) {
     throw new FerryError("E_FORMAT", `${url} says it is root version ${body.version}, not 1.`, { url });
   }
   const anchorKeys = new Map(anchor.keys.map((k) => [k.keyid, k]));
-  requireThreshold(
+  await requireThreshold(
+    crypto,
     envelope,
     anchorKeys,
     { keyids: [...anchorKeys.keys()], threshold: anchor.threshold },
     `root metadata ${url} (against the trusted keys)`,
     "It is not signed by the key(s) passed with --trust: the repository is not the publisher's, or --trust names the wrong key.",
   );
-  requireThreshold(envelope, body.keys, body.roles.root, `root metadata ${url}`, ROTATE_ADVICE);
+  await requireThreshold(crypto, envelope, body.keys, body.roles.root, `root metadata ${url}`, ROTATE_ADVICE);
   return { body, document: envelope.document };
 }
 
 /** TUF §5.3.4: version N+1 must be signed by a threshold of version N's root keys and of its own. */
-export function trustNextRoot(current: RootBody, bytes: Uint8Array, url: string): TrustedRoot {
-  const { envelope, body } = parseRoot(bytes, `root metadata ${url}`);
+export async function trustNextRoot(
+  current: RootBody,
+  bytes: Uint8Array,
+  url: string,
+  crypto: Crypto,
+): Promise<TrustedRoot> {
+  const { envelope, body } = await parseRoot(bytes, `root metadata ${url}`, crypto);
   if (body.version !== current.version + 1) {
     throw new FerryError(
       body.version <= current.version ? "E_ROLLBACK" : "E_FORMAT",
@@ -136,14 +159,15 @@ export function trustNextRoot(current: RootBody, bytes: Uint8Array, url: string)
       { url, expected: current.version + 1, actual: body.version },
     );
   }
-  requireThreshold(
+  await requireThreshold(
+    crypto,
     envelope,
     current.keys,
     current.roles.root,
     `root metadata ${url} (against root version ${current.version})`,
     ROTATE_ADVICE,
   );
-  requireThreshold(envelope, body.keys, body.roles.root, `root metadata ${url}`, ROTATE_ADVICE);
+  await requireThreshold(crypto, envelope, body.keys, body.roles.root, `root metadata ${url}`, ROTATE_ADVICE);
   return { body, document: envelope.document };
 }
 

@@ -1,3 +1,4 @@
+import type { Crypto } from "../ports/crypto.js";
 import { canonicalBytes } from "./canonical-json.js";
 import { FerryError } from "./errors.js";
 import { JsonReader, parseJson } from "./json-reader.js";
@@ -63,29 +64,31 @@ export function signEnvelope(signed: Record<string, unknown>, keys: readonly Sig
  * The distinct key ids of `role` that validly signed the envelope. A key counts once however often it
  * signs; signatures by keys outside the role, or that fail to verify, count for nothing.
  */
-export function validSigners(
+export async function validSigners(
+  crypto: Crypto,
   envelope: Envelope,
   keys: ReadonlyMap<string, PublicKey>,
   role: Role,
-): Set<string> {
+): Promise<Set<string>> {
   const signers = new Set<string>();
   for (const { keyid, sig } of envelope.signatures) {
     if (signers.has(keyid) || !role.keyids.includes(keyid)) continue;
     const key = keys.get(keyid);
-    if (key !== undefined && verifyBytes(key, envelope.payload, sig)) signers.add(keyid);
+    if (key !== undefined && (await verifyBytes(crypto, key, envelope.payload, sig))) signers.add(keyid);
   }
   return signers;
 }
 
 /** Throws E_SIGNATURE unless `threshold` distinct keys of the role signed. */
-export function requireThreshold(
+export async function requireThreshold(
+  crypto: Crypto,
   envelope: Envelope,
   keys: ReadonlyMap<string, PublicKey>,
   role: Role,
   what: string,
   advice: string,
-): void {
-  const signers = validSigners(envelope, keys, role);
+): Promise<void> {
+  const signers = await validSigners(crypto, envelope, keys, role);
   if (signers.size < role.threshold) {
     throw new FerryError(
       "E_SIGNATURE",

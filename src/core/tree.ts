@@ -1,7 +1,7 @@
+import type { PublisherPorts } from "../ports/core-ports.js";
 import { canonicalBytes } from "./canonical-json.js";
 import { brotli } from "./codec.js";
 import { FerryError } from "./errors.js";
-import { sha256 } from "./hash.js";
 import { type Manifest, manifestToJson } from "./manifest.js";
 import { comparePaths } from "./paths.js";
 
@@ -47,10 +47,13 @@ export const MAX_RELEASE_FILES = 2_000_000;
 const BROTLI_QUALITY = 11;
 
 /** Encodes a JSON value as a stored object (canonical bytes, Brotli). */
-export function storeJson(value: unknown): StoredObject {
+export function storeJson(value: unknown, ports: PublisherPorts): StoredObject {
   const raw = canonicalBytes(value);
-  const bytes = brotli(raw, BROTLI_QUALITY);
-  return { ref: { hash: sha256(bytes), size: bytes.length, codec: "br", rawSize: raw.length }, bytes };
+  const bytes = brotli(ports.brotli, raw, BROTLI_QUALITY);
+  return {
+    ref: { hash: ports.crypto.sha256Sync(bytes), size: bytes.length, codec: "br", rawSize: raw.length },
+    bytes,
+  };
 }
 
 interface DirNode {
@@ -94,8 +97,10 @@ function packTable(manifest: Manifest) {
  */
 export function buildTree(
   manifest: Manifest,
+  ports: PublisherPorts,
   deltaSources: readonly DeltaSourceRelease[] = [],
 ): { header: unknown; objects: StoredObject[] } {
+  const store = (value: unknown): StoredObject => storeJson(value, ports);
   const root: DirNode = { dirs: new Map(), files: new Map() };
   for (const file of manifest.files) {
     const segments = file.path.split("/");
@@ -120,7 +125,7 @@ export function buildTree(
   const writeLeaf = (chunks: Chunks): StoredRef => {
     const table = packTable(manifest);
     const tuples = chunks.map((c) => [c.hash, c.size, table.at(c.pack), c.offset, c.length, c.codec]);
-    return keep(storeJson({ format: 1, type: "ferry-recipe", packs: table.table, chunks: tuples }));
+    return keep(store({ format: 1, type: "ferry-recipe", packs: table.table, chunks: tuples }));
   };
   const writeRecipe = (chunks: Chunks): StoredRef => {
     if (chunks.length <= RECIPE_SPLIT) return writeLeaf(chunks);
@@ -129,10 +134,10 @@ export function buildTree(
     let level = splitAt(chunks, (c) => c.hash, LEAF_BOUNDARY, LEAF_MAX).map(writeLeaf);
     while (level.length > INDEX_MAX) {
       level = splitAt(level, (r) => r.hash, INDEX_BOUNDARY, INDEX_MAX).map((parts) =>
-        keep(storeJson({ format: 1, type: "ferry-recipe", parts })),
+        keep(store({ format: 1, type: "ferry-recipe", parts })),
       );
     }
-    return keep(storeJson({ format: 1, type: "ferry-recipe", parts: level }));
+    return keep(store({ format: 1, type: "ferry-recipe", parts: level }));
   };
   const writeDir = (dir: DirNode): StoredRef => {
     const table = packTable(manifest);
@@ -147,7 +152,7 @@ export function buildTree(
       else entries.push({ ...base, recipe: writeRecipe(f.chunks) });
     }
     entries.sort((a, b) => comparePaths(a["name"] as string, b["name"] as string));
-    return keep(storeJson({ format: 1, type: "ferry-tree", packs: table.table, entries }));
+    return keep(store({ format: 1, type: "ferry-tree", packs: table.table, entries }));
   };
   const tree = writeDir(root);
   const deltas: { from: string; index: StoredRef }[] = [];
@@ -172,7 +177,7 @@ export function buildTree(
       ];
     });
     if (entries.length === 0) continue;
-    const index = keep(storeJson({ format: 1, type: "ferry-deltas", packs: table.table, entries }));
+    const index = keep(store({ format: 1, type: "ferry-deltas", packs: table.table, entries }));
     deltas.push({ from: source.hash, index });
   }
   // Every release field of the inline form except the file list and pack table, which the tree replaces.

@@ -1,5 +1,6 @@
 import { FerryError } from "./errors.js";
 import { assertSafePath, assertSafePathSet } from "./paths.js";
+import { latin1 } from "./bytes.js";
 
 /**
  * Zip archives read in place (docs/CONTENT.md "Zip mounts"): the end record and the central directory are
@@ -105,7 +106,7 @@ function entryName(bytes: Uint8Array, archive: string): string {
   try {
     return strictUtf8.decode(bytes);
   } catch {
-    const shown = Buffer.from(bytes).toString("latin1");
+    const shown = latin1(bytes);
     throw new FerryError(
       "E_UNSAFE_PATH",
       `Unsafe path ${JSON.stringify(shown)} in zip archive ${archive}: the name is not valid UTF-8 [rule invalid-utf8]. Rebuild the archive with UTF-8 names.`,

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { FerryError } from "../core/errors.js";
-import { sha256Stream } from "../core/hash.js";
+import { sha256Stream } from "../node/node-crypto.js";
 import type { FileSystem } from "../ports/fs.js";
 import { scanBuildDirectory } from "../publisher/scan.js";
 import type { MountLayer } from "./layer.js";

@@ -2,7 +2,7 @@ import { once } from "node:events";
 import { createInflateRaw } from "node:zlib";
 import { crc32 } from "../core/crc32.js";
 import { FerryError } from "../core/errors.js";
-import { sha256Stream } from "../core/hash.js";
+import { sha256Stream } from "../node/node-crypto.js";
 import {
   DEFAULT_ZIP_LIMITS,
   entryDataOffset,

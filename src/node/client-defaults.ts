@@ -3,6 +3,8 @@ import type { FileSystem } from "../ports/fs.js";
 import type { Transport, TransportLimits } from "../ports/transport.js";
 import { HttpTransport } from "./http-transport.js";
 import { NodeFileSystem } from "./node-fs.js";
+import { nodeBrotli } from "./node-codec.js";
+import { nodeCrypto } from "./node-crypto.js";
 import { nodeHost } from "./node-host.js";
 import { DEFAULT_RENAME_WAIT_MS, RenameRetryFileSystem } from "./rename-retry.js";
 import { systemClock } from "./system-clock.js";
@@ -18,4 +20,6 @@ export const nodeClientDefaults = {
   transport: (limits: TransportLimits): Transport => new HttpTransport(limits),
   clock: systemClock,
   host: nodeHost,
+  crypto: nodeCrypto,
+  brotli: nodeBrotli,
 };

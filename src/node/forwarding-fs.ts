@@ -63,6 +63,10 @@ export class ForwardingFileSystem implements FileSystem {
   readdir(path: string): Promise<string[]> {
     return this.inner.readdir(path);
   }
+
+  readdirBytes(path: string): Promise<Uint8Array[]> {
+    return this.inner.readdirBytes(path);
+  }
   chmod(path: string, mode: number): Promise<void> {
     return this.inner.chmod(path, mode);
   }

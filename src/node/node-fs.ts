@@ -223,6 +223,10 @@ export class NodeFileSystem implements FileSystem {
     }
   }
 
+  readdirBytes(path: string): Promise<Uint8Array[]> {
+    return io("read directory", path, () => readdir(path, { encoding: "buffer" }));
+  }
+
   chmod(path: string, mode: number): Promise<void> {
     return io("chmod", path, () => chmod(path, mode));
   }

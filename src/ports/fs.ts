@@ -66,6 +66,12 @@ export interface FileSystem {
   rmdirIfEmpty(path: string): Promise<boolean>;
   removeTree(path: string): Promise<void>;
   readdir(path: string): Promise<string[]>;
+  /**
+   * A directory's entry names as the bytes the file system stores, undecoded, so that a caller can refuse
+   * a name that is not valid UTF-8 instead of reading a re-spelled one (the publisher's build scan).
+   * Unlike readdir, a missing or unreadable directory is an error (E_IO "read directory").
+   */
+  readdirBytes(path: string): Promise<Uint8Array[]>;
   chmod(path: string, mode: number): Promise<void>;
   fsyncDir(path: string): Promise<void>;
   /** Free space on the volume holding `path` (an existing path). */

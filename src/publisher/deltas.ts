@@ -1,8 +1,9 @@
-import { readFile } from "node:fs/promises";
-import { decode } from "../core/codec.js";
+import { NodeFileSystem } from "../node/node-fs.js";
+import type { FileSystem } from "../ports/fs.js";
+import { decode, nodeBrotli } from "../node/node-codec.js";
 import { encodeDelta } from "../core/delta-encode.js";
 import { FerryError, ioError } from "../core/errors.js";
-import { sha256 } from "../core/hash.js";
+import { sha256 } from "../node/node-crypto.js";
 import { type FileEntry, MAX_DELTA_SIZE, type Manifest } from "../core/manifest.js";
 import type { PointerBody } from "../core/pointer.js";
 import { readStoredRelease } from "./release-reader.js";
@@ -116,6 +117,7 @@ export async function deltasForFile(
   file: NewFile,
   settings: DeltaSettings,
   keep: (hash: string, bytes: Uint8Array) => Promise<void>,
+  buildFs: FileSystem = defaultBuildFs,
 ): Promise<BuiltDelta[]> {
   if (settings.history === 0 || file.size > settings.maxFileBytes) return [];
   const built: BuiltDelta[] = [];
@@ -129,9 +131,9 @@ export async function deltasForFile(
     const fresh = new Map(file.chunks.filter((c) => !oldChunks.has(c.hash)).map((c) => [c.hash, c.length]));
     const otherwise = [...fresh.values()].reduce((a, b) => a + b, 0);
     if (otherwise === 0) continue;
-    target ??= await readNewFile(file);
+    target ??= await readNewFile(buildFs, file);
     const source = await readOldFile(store, manifest, old);
-    const delta = encodeDelta(source, target, settings.quality);
+    const delta = encodeDelta(nodeBrotli, source, target, settings.quality);
     if (delta.length > DELTA_KEEP_RATIO * otherwise || delta.length > MAX_DELTA_SIZE) continue;
     const hash = sha256(delta);
     await keep(hash, delta);
@@ -140,10 +142,12 @@ export async function deltasForFile(
   return built;
 }
 
-async function readNewFile(file: NewFile): Promise<Uint8Array> {
+const defaultBuildFs = new NodeFileSystem();
+
+async function readNewFile(buildFs: FileSystem, file: NewFile): Promise<Uint8Array> {
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(file.absolute);
+    bytes = await buildFs.readFile(file.absolute);
   } catch (error) {
     throw ioError("read", file.absolute, error);
   }

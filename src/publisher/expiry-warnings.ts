@@ -2,6 +2,7 @@ import { parsePointer, verifyPointer } from "../core/pointer.js";
 import { daysLeft, EXPIRY_WARNING_DAYS } from "./publish-guards.js";
 import type { RepoStore } from "./repo-store.js";
 import { loadRootChain } from "./roots.js";
+import { nodeCrypto } from "../node/node-crypto.js";
 
 /** A root outlives many pointers and needs the offline key to renew: warned about earlier. */
 export const ROOT_WARNING_DAYS = 30;
@@ -40,7 +41,7 @@ export async function expiryWarnings(store: RepoStore, now: Date = new Date()): 
     const pointer = parsePointer(bytes, path);
     const signedUnder = chain[pointer.claimedRoot - 1];
     if (!signedUnder) continue; // publish and report name this fault themselves
-    const body = verifyPointer(pointer, signedUnder.body).body;
+    const body = (await verifyPointer(pointer, signedUnder.body, nodeCrypto)).body;
     const left = daysLeft(body.expires, now);
     if (left < EXPIRY_WARNING_DAYS)
       warnings.push({

@@ -1,7 +1,7 @@
 import { access, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { FerryError, ioError } from "../core/errors.js";
-import { generateKeyPair, parsePublicKey } from "../core/keys.js";
+import { generateKeyPair, parsePublicKey } from "../node/node-keys.js";
 
 /** Writes `<dir>/<name>.key` (mode 0600) and `<dir>/<name>.pub`; refuses to overwrite an existing key. */
 export async function keygen(

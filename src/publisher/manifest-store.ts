@@ -1,5 +1,6 @@
-import { brotli } from "../core/codec.js";
-import { sha256 } from "../core/hash.js";
+import { nodePorts } from "../node/node-ports.js";
+import { brotli } from "../node/node-codec.js";
+import { sha256 } from "../node/node-crypto.js";
 import { type Manifest, serializeManifest } from "../core/manifest.js";
 import { buildTree, type DeltaSourceRelease, objectPath, type StoredRef, storeJson } from "../core/tree.js";
 import type { RepoStore } from "./repo-store.js";
@@ -38,7 +39,7 @@ export async function storeManifest(
       return { ref: inline.ref, layout: "inline", objects: 0, newObjects: 0 };
     }
   }
-  const { header, objects } = buildTree(manifest, deltaSources);
+  const { header, objects } = buildTree(manifest, nodePorts, deltaSources);
   let written = 0;
   for (const object of objects) {
     const path = objectPath(object.ref.hash);
@@ -46,7 +47,7 @@ export async function storeManifest(
     await store.write(path, object.bytes);
     written++;
   }
-  const stored = storeJson(header);
+  const stored = storeJson(header, nodePorts);
   await store.write(`manifests/${stored.ref.hash}`, stored.bytes);
   return { ref: stored.ref, layout: "tree", objects: objects.length, newObjects: written };
 }

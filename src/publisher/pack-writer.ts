@@ -1,6 +1,6 @@
 import { open } from "node:fs/promises";
 import { ioError } from "../core/errors.js";
-import { sha256Stream } from "../core/hash.js";
+import { sha256Stream } from "../node/node-crypto.js";
 import type { RepoStore } from "./repo-store.js";
 
 /** One stored chunk inside a pack being written; `pack` is resolved when the pack is closed. */

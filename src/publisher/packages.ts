@@ -1,4 +1,5 @@
-import { readFile } from "node:fs/promises";
+import { NodeFileSystem } from "../node/node-fs.js";
+import type { FileSystem } from "../ports/fs.js";
 import { ioError } from "../core/errors.js";
 import { parseJson } from "../core/json-reader.js";
 import {
@@ -16,12 +17,13 @@ import type { ScannedFile } from "./scan.js";
 export async function loadPackageRules(
   buildDir: string,
   scanned: readonly ScannedFile[],
+  fs: FileSystem = new NodeFileSystem(),
 ): Promise<{ rules: PackageRules; files: ScannedFile[] }> {
   const config = scanned.find((f) => f.path === PACKAGES_CONFIG_FILE);
   if (!config) return { rules: DEFAULT_RULES, files: [...scanned] };
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(config.absolute);
+    bytes = await fs.readFile(config.absolute);
   } catch (cause) {
     throw ioError("read", config.absolute, cause);
   }

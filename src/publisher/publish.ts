@@ -1,17 +1,9 @@
-import { createReadStream } from "node:fs";
-import { promisify } from "node:util";
-import { brotliCompress } from "node:zlib";
+import { NodeFileSystem } from "../node/node-fs.js";
 import { Chunker, type ChunkingParams, DEFAULT_CHUNKING } from "../core/chunker.js";
-import {
-  brotliParams,
-  type Codec,
-  chooseEncoding,
-  type Encoded,
-  isIncompressiblePath,
-  worthCompressing,
-} from "../core/codec.js";
+import { type Codec, encodeChunkAsync, isIncompressiblePath } from "../core/codec.js";
+import { nodeBrotli } from "../node/node-codec.js";
 import { FerryError, ioError } from "../core/errors.js";
-import { sha256, sha256Stream } from "../core/hash.js";
+import { sha256, sha256Stream } from "../node/node-crypto.js";
 import type { SigningKey } from "../core/keys.js";
 import {
   type ChunkRef,
@@ -42,6 +34,7 @@ import { type ExpiryWarning, expiryWarnings } from "./expiry-warnings.js";
 import type { RepoLock } from "./repo-lock.js";
 import { readForSwap, withRepoLock } from "./repo-writer.js";
 import { DEFAULT_POINTER_EXPIRY_DAYS, requireSafeExpiry } from "./publish-guards.js";
+import { nodeCrypto } from "../node/node-crypto.js";
 
 export interface PublishOptions {
   readonly buildDir: string;
@@ -149,7 +142,6 @@ const DEFAULT_DELTA_MAX_FILE = 256 * 1024 * 1024;
  */
 export const DEFAULT_DELTA_QUALITY = 9;
 const IN_FLIGHT = 8;
-const brotliAsync = promisify(brotliCompress);
 
 /**
  * Publishes a build directory as a release: packs (new chunks only), then the manifest, then the signed
@@ -225,7 +217,8 @@ async function publishInto(
   // The pointer this publish replaces, and its tag: the pointer write is a compare-and-swap on it.
   const pointerPath = `channels/${channel}.json`;
   const base = await readForSwap(store, pointerPath);
-  const previousPointer = base.data && verifiedPointer(await loadRootChain(store), base.data, pointerPath);
+  const previousPointer =
+    base.data && (await verifiedPointer(await loadRootChain(store), base.data, pointerPath));
   const expires = expiryAfterDays(now, options.expiresInDays ?? DEFAULT_POINTER_EXPIRY_DAYS);
   requireVersionAbove(options, previousPointer, channel);
   requireSafeExpiry(expires, options.allowShortExpiry === true, "--allow-short-expiry", [
@@ -235,9 +228,12 @@ async function publishInto(
       : []),
   ]);
 
+  // The build is read through the FileSystem port (scan, chunking, delta targets, packages config).
+  const buildFs = new NodeFileSystem();
   const { rules: packageRules, files } = await loadPackageRules(
     options.buildDir,
-    await scanBuildDirectory(options.buildDir),
+    await scanBuildDirectory(options.buildDir, { fs: buildFs }),
+    buildFs,
   );
   if (files.length === 0 && options.allowEmpty !== true) {
     throw new FerryError(
@@ -267,7 +263,7 @@ async function publishInto(
     const chunks: { hash: string; size: number }[] = [];
     const inFlight: Promise<void>[] = [];
     const incompressible = isIncompressiblePath(file.path);
-    const handle = async (data: Buffer): Promise<void> => {
+    const handle = async (data: Uint8Array): Promise<void> => {
       const hash = sha256(data);
       chunks.push({ hash, size: data.length });
       chunkCount++;
@@ -279,7 +275,7 @@ async function publishInto(
       };
       fresh.set(hash, entry);
       // Compression runs in the thread pool; appends stay in order so packs are deterministic.
-      const encoded = encode(Buffer.from(data), quality, incompressible);
+      const encoded = encodeChunkAsync(nodeBrotli, new Uint8Array(data), quality, incompressible);
       const previous = inFlight.at(-1) ?? Promise.resolve();
       const appended = (async () => {
         const { codec, bytes } = await encoded;
@@ -291,9 +287,10 @@ async function publishInto(
       if (inFlight.length >= IN_FLIGHT) await inFlight.shift();
     };
     try {
-      for await (const block of createReadStream(file.absolute, { highWaterMark: 1024 * 1024 })) {
-        fileHash.update(block as Buffer);
-        for (const chunk of chunker.push(block as Buffer)) await handle(chunk);
+      // readBlocks reuses its buffer: the hash and the chunker (which copies) consume each block at once.
+      for await (const block of buildFs.readBlocks(file.absolute)) {
+        fileHash.update(block);
+        for (const chunk of chunker.push(block)) await handle(chunk);
       }
     } catch (error) {
       throw ioError("read", file.absolute, error);
@@ -353,6 +350,7 @@ async function publishInto(
         },
         deltaSettings,
         keepDelta,
+        buildFs,
       );
       for (const d of built)
         options.onEvent?.({ type: "delta", path: file.path, from: d.from, bytes: d.size });
@@ -487,11 +485,6 @@ function checkedInteger(name: string, value: number, min: number, max: number): 
   return value;
 }
 
-async function encode(data: Buffer, quality: number, incompressible: boolean): Promise<Encoded> {
-  if (incompressible || !worthCompressing(data)) return { codec: "raw", bytes: data };
-  return chooseEncoding(data, await brotliAsync(data, { params: brotliParams(data.length, quality) }));
-}
-
 /** Clients refuse a version not above the one they have: refused unless allowDowngrade. */
 function requireVersionAbove(
   options: PublishOptions,
@@ -508,11 +501,11 @@ function requireVersionAbove(
 }
 
 /** A pointer's bytes verified under the root it names. */
-function verifiedPointer(
+async function verifiedPointer(
   chain: readonly { readonly body: Parameters<typeof verifyPointer>[1] }[],
   bytes: Uint8Array,
   path: string,
-): PointerBody {
+): Promise<PointerBody> {
   const pointer = parsePointer(bytes, path);
   const root = chain[pointer.claimedRoot - 1];
   if (!root) {
@@ -522,7 +515,7 @@ function verifiedPointer(
       { path },
     );
   }
-  return verifyPointer(pointer, root.body).body;
+  return (await verifyPointer(pointer, root.body, nodeCrypto)).body;
 }
 
 /** The channel's current pointer, verified under the root it names (its serial is the base for ours). */

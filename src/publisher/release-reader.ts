@@ -1,7 +1,7 @@
-import { brotliDecompressSync } from "node:zlib";
-import { decode, MAX_DECODED_BYTES } from "../core/codec.js";
+import { decodeUpTo, MAX_DECODED_BYTES } from "../core/codec.js";
+import { decode, nodeBrotli } from "../node/node-codec.js";
 import { FerryError } from "../core/errors.js";
-import { sha256 } from "../core/hash.js";
+import { sha256 } from "../node/node-crypto.js";
 import { JsonReader, parseJson } from "../core/json-reader.js";
 import type { Manifest } from "../core/manifest.js";
 import {
@@ -48,7 +48,9 @@ export async function readStoredReleaseDetail(
   const header = verified(path, bytes, ref.hash, ref.size);
   // A manifest's `previous` names no decoded size: the publisher then decodes under the global cap.
   const raw =
-    ref.rawSize === undefined ? decodeUncapped(path, header) : decode("br", header, ref.rawSize, path);
+    ref.rawSize === undefined
+      ? decodeUpTo(nodeBrotli, header, MAX_DECODED_BYTES, path)
+      : decode("br", header, ref.rawSize, path);
   const load = async (object: StoredRef, what: string): Promise<Uint8Array> => {
     const at = objectPath(object.hash);
     const stored = await store.read(at);
@@ -69,14 +71,6 @@ export async function readStoredReleaseDetail(
         .map((d) => ({ from: d.string("from"), index: readStoredRef(d.object("index")) }))
     : [];
   return { ...release, headerRawSize: raw.length, deltaIndexes, load };
-}
-
-function decodeUncapped(path: string, bytes: Uint8Array): Uint8Array {
-  try {
-    return brotliDecompressSync(bytes, { maxOutputLength: MAX_DECODED_BYTES });
-  } catch (error) {
-    throw new FerryError("E_FORMAT", `${path} does not decompress: ${String(error)}.`, { path });
-  }
 }
 
 function verified(path: string, bytes: Uint8Array, hash: string, size: number): Uint8Array {

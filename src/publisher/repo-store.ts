@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { FerryError, ioError } from "../core/errors.js";
-import { sha256 } from "../core/hash.js";
+import { sha256 } from "../node/node-crypto.js";
 import { type LockOptions, lockDirectory, type RepoLock } from "./repo-lock.js";
 
 /**

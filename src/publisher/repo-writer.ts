@@ -1,4 +1,4 @@
-import { sha256 } from "../core/hash.js";
+import { sha256 } from "../node/node-crypto.js";
 import type { RepoLock } from "./repo-lock.js";
 import type { RepoStore } from "./repo-store.js";
 

@@ -15,6 +15,7 @@ import { loadRootChain, requireReleaseKeys, type RootChange, rotateRootLocked } 
 import { readForSwap, withRepoLock, writeExpecting } from "./repo-writer.js";
 import type { RepoLock } from "./repo-lock.js";
 import { DEFAULT_POINTER_EXPIRY_DAYS, requireSafeExpiry } from "./publish-guards.js";
+import { nodeCrypto } from "../node/node-crypto.js";
 
 export interface ResignOptions {
   readonly repo: string | RepoStore;
@@ -80,7 +81,7 @@ async function rewriteChannelLocked(
         },
       );
     }
-    const verified = verifyPointer(current, signedUnder.body);
+    const verified = await verifyPointer(current, signedUnder.body, nodeCrypto);
     const newest = chain.at(-1)!;
     const now = options.now ?? new Date();
     requireReleaseKeys(newest.body, options.keys, now);

@@ -1,6 +1,7 @@
-import { brotliDecompressSync } from "node:zlib";
+import { decodeUpTo, MAX_DECODED_BYTES } from "../core/codec.js";
+import { nodeBrotli } from "../node/node-codec.js";
 import { FerryError } from "../core/errors.js";
-import { sha256 } from "../core/hash.js";
+import { sha256 } from "../node/node-crypto.js";
 import { parseJson } from "../core/json-reader.js";
 import { parseManifest, VERSION_PATTERN } from "../core/manifest.js";
 import type { PointerBody, ReleaseRef, Rollout } from "../core/pointer.js";
@@ -105,7 +106,8 @@ async function previousRelease(store: RepoStore, current: PointerBody): Promise<
     if (!bytes || bytes.length !== ref.size || sha256(bytes) !== ref.hash) {
       throw new FerryError("E_HASH_MISMATCH", `${path} is missing or damaged in the repository.`, { path });
     }
-    const raw = brotliDecompressSync(bytes, { maxOutputLength: 1024 * 1024 * 1024 });
+    // No client decodes a manifest past MAX_DECODED_BYTES, so neither does the publisher (was 1 GiB here).
+    const raw = decodeUpTo(nodeBrotli, bytes, MAX_DECODED_BYTES, path);
     return { manifest: parseManifest(parseJson(path, raw), path), size: bytes.length, rawSize: raw.length };
   };
   const now = await read(current.manifest);

@@ -11,6 +11,7 @@ import {
 } from "../core/root.js";
 import { DirectoryStore, type RepoStore } from "./repo-store.js";
 import { withRepoLock, writeExpecting } from "./repo-writer.js";
+import { nodeCrypto } from "../node/node-crypto.js";
 
 /** Root versions in a repository, oldest first. Each link is checked as a client checks it. */
 export async function loadRootChain(store: RepoStore): Promise<TrustedRoot[]> {
@@ -31,7 +32,11 @@ export async function loadRootChain(store: RepoStore): Promise<TrustedRoot[]> {
     const path = `root/${version}.json`;
     const bytes = (await store.read(path))!;
     const previous = chain.at(-1);
-    chain.push(previous ? trustNextRoot(previous.body, bytes, path) : trustShippedRoot(bytes, path));
+    chain.push(
+      previous
+        ? await trustNextRoot(previous.body, bytes, path, nodeCrypto)
+        : await trustShippedRoot(bytes, path, nodeCrypto),
+    );
   }
   return chain;
 }
@@ -66,7 +71,7 @@ export async function ensureRoot(
   };
   const bytes = signRoot(spec, keys);
   await writeExpecting(store, "root/1.json", bytes, null); // create-only: two first publishes, one root
-  return { root: trustShippedRoot(bytes, "root/1.json"), created: true };
+  return { root: await trustShippedRoot(bytes, "root/1.json", nodeCrypto), created: true };
 }
 
 /** Refuses to sign a pointer clients would reject: expired root, or too few authorised release keys. */
@@ -125,7 +130,7 @@ async function initRootLocked(store: RepoStore, change: RootChange): Promise<Roo
     releaseThreshold: change.releaseThreshold ?? 1,
   };
   const bytes = signRoot(spec, change.signers);
-  const root = trustShippedRoot(bytes, "the new root/1.json"); // threshold and shape, before writing
+  const root = await trustShippedRoot(bytes, "the new root/1.json", nodeCrypto); // threshold and shape, before writing
   await writeExpecting(store, "root/1.json", bytes, null);
   return root.body;
 }
@@ -157,7 +162,7 @@ export async function rotateRootLocked(store: RepoStore, change: RootChange): Pr
   };
   const path = `root/${spec.version}.json`;
   const bytes = signRoot(spec, change.signers);
-  const next = trustNextRoot(old, bytes, `the new ${path}`);
+  const next = await trustNextRoot(old, bytes, `the new ${path}`, nodeCrypto);
   // Create-only: two rotations from the same root N can never both become N+1.
   await writeExpecting(store, path, bytes, null);
   return next.body;

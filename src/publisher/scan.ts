@@ -1,7 +1,9 @@
-import { lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { FerryError, ioError } from "../core/errors.js";
 import { assertSafePathSet, comparePaths } from "../core/paths.js";
+import { latin1 } from "../core/bytes.js";
+import { NodeFileSystem } from "../node/node-fs.js";
+import type { FileStat, FileSystem } from "../ports/fs.js";
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -9,11 +11,11 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
  * A directory entry's name, which must be valid UTF-8: decoding leniently would turn two different
  * names into the same U+FFFD spelling, and the release path would not name the file on disk.
  */
-function utf8Name(bytes: Buffer, dir: string, prefix: string): string {
+function utf8Name(bytes: Uint8Array, dir: string, prefix: string): string {
   try {
     return strictUtf8.decode(bytes);
   } catch {
-    const shown = prefix + bytes.toString("latin1");
+    const shown = prefix + latin1(bytes);
     throw new FerryError(
       "E_UNSAFE_PATH",
       `Unsafe path ${JSON.stringify(shown)} in build directory ${dir}: the name is not valid UTF-8 [rule invalid-utf8]. Rename the file; Ferry only accepts portable relative paths.`,
@@ -32,6 +34,8 @@ export interface ScannedFile {
 export interface ScanOptions {
   /** Entries (files or whole directories) whose name this returns true for are left out of the scan. */
   readonly skipName?: (name: string) => boolean;
+  /** Where the build is read from (default: the local disk). */
+  readonly fs?: FileSystem;
 }
 
 /**
@@ -39,35 +43,38 @@ export interface ScanOptions {
  * (never followed); any unreadable entry fails the scan: a partial release is never published.
  */
 export async function scanBuildDirectory(root: string, options: ScanOptions = {}): Promise<ScannedFile[]> {
+  const fs = options.fs ?? new NodeFileSystem();
   const files: ScannedFile[] = [];
   async function walk(dir: string, prefix: string): Promise<void> {
-    let raw: Buffer[];
-    try {
-      raw = await readdir(dir, { encoding: "buffer" });
-    } catch (cause) {
-      throw ioError("read directory", dir, cause);
-    }
+    const raw = await fs.readdirBytes(dir);
     for (const bytes of raw) {
       const name = utf8Name(bytes, dir, prefix);
       if (options.skipName?.(name)) continue;
       const absolute = join(dir, name);
       const path = prefix + name.normalize("NFC");
-      let stats: Awaited<ReturnType<typeof lstat>>;
+      let stats: FileStat | undefined;
       try {
-        stats = await lstat(absolute);
+        stats = await fs.stat(absolute);
       } catch (cause) {
         throw ioError("stat", absolute, cause);
       }
-      if (stats.isSymbolicLink()) {
+      // Listed a moment ago and gone now: the build changed under the scan.
+      if (stats === undefined)
+        throw ioError(
+          "stat",
+          absolute,
+          Object.assign(new Error("ENOENT: no such file or directory"), { code: "ENOENT" }),
+        );
+      if (stats.kind === "symlink") {
         throw new FerryError(
           "E_SYMLINK",
           `${absolute} is a symbolic link. Ferry publishes regular files only and never follows links; replace the link with the file it points to.`,
           { path: absolute },
         );
       }
-      if (stats.isDirectory()) await walk(absolute, path + "/");
-      else if (stats.isFile())
-        files.push({ path, absolute, size: stats.size, executable: (stats.mode & 0o100) !== 0 });
+      if (stats.kind === "directory") await walk(absolute, path + "/");
+      else if (stats.kind === "file")
+        files.push({ path, absolute, size: stats.size, executable: stats.executable });
       else
         throw new FerryError(
           "E_IO",

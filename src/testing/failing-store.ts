@@ -1,5 +1,5 @@
 import { FerryError } from "../core/errors.js";
-import { sha256 } from "../core/hash.js";
+import { sha256 } from "../node/node-crypto.js";
 import type { RepoLock } from "../publisher/repo-lock.js";
 import type { RepoStore } from "../publisher/repo-store.js";
 

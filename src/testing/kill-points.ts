@@ -75,6 +75,7 @@ export function killPointsFromEnvironment(
       readRange: (p, o, l) => inner.readRange(p, o, l),
       readBlocks: (p) => inner.readBlocks(p),
       readdir: (p) => inner.readdir(p),
+      readdirBytes: (p) => inner.readdirBytes(p),
       freeSpace: (p) => inner.freeSpace(p),
       createWriter: (p, mode) =>
         around(named("createWriter", p), async (): Promise<FileWriter> => {

@@ -1,8 +1,8 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { brotli } from "../core/codec.js";
+import { brotli } from "../node/node-codec.js";
 import { DEFAULT_CHUNKING } from "../core/chunker.js";
-import { sha256 } from "../core/hash.js";
+import { sha256 } from "../node/node-crypto.js";
 import type { SigningKey } from "../core/keys.js";
 import { type Manifest, manifestToJson } from "../core/manifest.js";
 import { comparePaths } from "../core/paths.js";

@@ -1,6 +1,7 @@
+import type { Brotli } from "../../ports/codec.js";
+import type { Crypto } from "../../ports/crypto.js";
 import { applyDelta } from "../../core/delta-apply.js";
 import { FerryError } from "../../core/errors.js";
-import { sha256, sha256Stream } from "../../core/hash.js";
 import type { ChunkRef } from "../../core/manifest.js";
 import { deltaChunk, type DeltaSource } from "../../core/planner.js";
 import type { FileSystem, FileWriter } from "../../ports/fs.js";
@@ -20,6 +21,8 @@ export async function writeFromDelta(
     readonly fs: FileSystem;
     readonly layout: InstallLayout;
     readonly refetch: (chunk: ChunkRef) => Promise<void>;
+    readonly brotli: Brotli;
+    readonly crypto: Crypto;
   },
   delta: DeltaSource,
   target: { readonly path: string; readonly size: number },
@@ -28,12 +31,12 @@ export async function writeFromDelta(
 ): Promise<{ copiedBytes: number } | undefined> {
   const { fs, layout } = deps;
   const sourcePath = layout.file(delta.sourcePath);
-  if (!(await holds(fs, sourcePath, delta.ref.from, delta.ref.fromSize))) return undefined;
+  if (!(await holds(deps.crypto, fs, sourcePath, delta.ref.from, delta.ref.fromSize))) return undefined;
   const object = deltaChunk(delta.ref);
-  let bytes = await readStaged(fs, layout, object);
+  let bytes = await readStaged(deps.crypto, fs, layout, object);
   if (!bytes) {
     await deps.refetch(object);
-    bytes = await readStaged(fs, layout, object);
+    bytes = await readStaged(deps.crypto, fs, layout, object);
     if (!bytes) {
       throw new FerryError(
         "E_IO",
@@ -44,6 +47,7 @@ export async function writeFromDelta(
   }
   const counters = { copiedBytes: 0 };
   const windows = applyDelta(
+    deps.brotli,
     bytes,
     (offset, length) => fs.readRange(sourcePath, offset, length),
     { sourceSize: delta.ref.fromSize, targetSize: target.size },
@@ -58,20 +62,27 @@ export async function writeFromDelta(
 }
 
 /** Does the file at `path` have this SHA-256 and size now? A missing or unreadable file does not. */
-async function holds(fs: FileSystem, path: string, hash: string, size: number): Promise<boolean> {
+async function holds(
+  crypto: Crypto,
+  fs: FileSystem,
+  path: string,
+  hash: string,
+  size: number,
+): Promise<boolean> {
   const stat = await fs.stat(path);
   if (stat?.kind !== "file" || stat.size !== size) return false;
-  const digest = sha256Stream();
+  const digest = crypto.createSha256();
   try {
     for await (const block of fs.readBlocks(path)) digest.update(block);
   } catch {
     return false; // vanished or unreadable since planning: the chunks are the way
   }
-  return digest.length === size && digest.digest() === hash;
+  return digest.length === size && (await digest.digest()) === hash;
 }
 
 /** The staged object's bytes if present and intact; a damaged copy is removed. */
 async function readStaged(
+  crypto: Crypto,
   fs: FileSystem,
   layout: InstallLayout,
   object: ChunkRef,
@@ -79,7 +90,7 @@ async function readStaged(
   const path = layout.stagedChunk(object.hash);
   if (!(await fs.stat(path))) return undefined;
   const data = await fs.readFile(path);
-  if (data.length === object.size && sha256(data) === object.hash) return data;
+  if (data.length === object.size && (await crypto.sha256(data)) === object.hash) return data;
   await fs.unlink(path);
   return undefined;
 }

@@ -1,5 +1,6 @@
+import type { Brotli } from "../../ports/codec.js";
+import type { Crypto } from "../../ports/crypto.js";
 import { FerryError } from "../../core/errors.js";
-import { sha256, sha256Stream } from "../../core/hash.js";
 import type { ChunkRef } from "../../core/manifest.js";
 import type { ChunkSource, FileWrite } from "../../core/planner.js";
 import type { FileStat, FileSystem } from "../../ports/fs.js";
@@ -11,6 +12,10 @@ export interface AssembleDeps {
   readonly layout: InstallLayout;
   /** Downloads one chunk into staging (when a local or staged copy turns out to be damaged). */
   readonly refetch: (chunk: ChunkRef) => Promise<void>;
+  /** Decodes delta windows. */
+  readonly brotli: Brotli;
+  /** Verifies chunks and the assembled file. */
+  readonly crypto: Crypto;
 }
 
 /** How a file was built: from its chunks, from its delta, or from its chunks because the delta's source changed. */
@@ -29,7 +34,7 @@ export async function assembleFile(
   const { fs, layout } = deps;
   const target = layout.stagedFile(stagedName);
   const writer = await fs.createWriter(target, write.file.executable ? 0o755 : 0o644);
-  const whole = sha256Stream();
+  const whole = deps.crypto.createSha256();
   let reusedBytes = 0;
   let from: AssembledFrom = "chunks";
   try {
@@ -40,10 +45,10 @@ export async function assembleFile(
     }
     for (const [i, chunk] of (from === "delta" ? [] : write.file.chunks).entries()) {
       const source = write.sources[i]!;
-      let data = await readSource(fs, layout, source, chunk);
+      let data = await readSource(deps.crypto, fs, layout, source, chunk);
       if (data === undefined) {
         await deps.refetch(chunk);
-        data = await readSource(fs, layout, { kind: "store" }, chunk);
+        data = await readSource(deps.crypto, fs, layout, { kind: "store" }, chunk);
         if (data === undefined) {
           throw new FerryError(
             "E_IO",
@@ -64,7 +69,7 @@ export async function assembleFile(
     await writer.abort();
     throw error;
   }
-  const actual = whole.digest();
+  const actual = await whole.digest();
   if (actual !== write.file.sha256 || whole.length !== write.file.size) {
     throw new FerryError(
       "E_HASH_MISMATCH",
@@ -84,6 +89,7 @@ export async function assembleFile(
 
 /** The chunk's bytes from its source, or undefined when that copy is missing or damaged. */
 async function readSource(
+  crypto: Crypto,
   fs: FileSystem,
   layout: InstallLayout,
   source: ChunkSource,
@@ -101,7 +107,7 @@ async function readSource(
     if (!(await fs.stat(path))) return undefined;
     data = await fs.readFile(path);
   }
-  if (data.length !== chunk.size || sha256(data) !== chunk.hash) {
+  if (data.length !== chunk.size || (await crypto.sha256(data)) !== chunk.hash) {
     if (source.kind === "store") await fs.unlink(layout.stagedChunk(chunk.hash));
     return undefined;
   }

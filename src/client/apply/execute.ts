@@ -79,6 +79,8 @@ export async function executePlan(
 
   await checkDiskSpace(ctx, plan, manifest, input.manifestBytes.length, input.state.pointer, input.previous);
   const fetcher = new ChunkFetcher({
+    brotli: ctx.brotli,
+    crypto: ctx.crypto,
     transport: ctx.transport,
     clock: ctx.clock,
     fs: ctx.fs,
@@ -121,7 +123,13 @@ export async function executePlan(
       );
     }
     const result = await assembleFile(
-      { fs: ctx.fs, layout: ctx.layout, refetch: (chunk) => fetcher.fetchOne(chunk) },
+      {
+        fs: ctx.fs,
+        layout: ctx.layout,
+        refetch: (chunk) => fetcher.fetchOne(chunk),
+        brotli: ctx.brotli,
+        crypto: ctx.crypto,
+      },
       write,
       String(i),
     );

@@ -1,6 +1,7 @@
+import type { Brotli } from "../../ports/codec.js";
+import type { Crypto } from "../../ports/crypto.js";
 import { decode } from "../../core/codec.js";
 import { FerryError, isFerryError } from "../../core/errors.js";
-import { sha256 } from "../../core/hash.js";
 import type { ChunkRef, Manifest } from "../../core/manifest.js";
 import { receivedParts } from "../../core/multipart-partial.js";
 import { boundaryOf, type BytePart, parseContentRange, parseMultipart } from "../../core/multipart.js";
@@ -31,6 +32,9 @@ export interface FetcherOptions {
   readonly layout: InstallLayout;
   readonly repo: RemoteRepository;
   readonly manifest: Manifest;
+  /** Decodes and verifies the chunks (the operation's ports). */
+  readonly brotli: Brotli;
+  readonly crypto: Crypto;
   readonly emit: EventSink;
   readonly signal?: AbortSignal | undefined;
   /** Parallel requests (default 4). */
@@ -416,8 +420,8 @@ export class ChunkFetcher {
     const needed = this.needed.get(chunk.pack);
     if (!needed?.delete(chunk.hash)) return;
     const what = `chunk ${chunk.hash} at ${url} offset ${chunk.offset}`;
-    const data = decode(chunk.codec, stored, chunk.size, what);
-    const actual = sha256(data);
+    const data = decode(this.options.brotli, chunk.codec, stored, chunk.size, what);
+    const actual = await this.options.crypto.sha256(data);
     if (actual !== chunk.hash) {
       needed.set(chunk.hash, chunk); // still needed: another mirror may serve it intact
       throw new FerryError(

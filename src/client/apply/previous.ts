@@ -151,7 +151,7 @@ export async function rollbackLocked(
     const entry = oldByPath.get(path);
     if (entry) {
       if (stat.kind !== "file") throw damaged(native, `is a ${stat.kind}`);
-      const hashed = await hashFile(ctx.fs, native, old.chunking);
+      const hashed = await hashFile(ctx.fs, native, old.chunking, ctx.crypto);
       if (hashed.sha256 !== entry.sha256 || hashed.size !== entry.size) throw damaged(native, "was changed");
       files[path] = cacheEntry(stat);
     }
@@ -171,7 +171,7 @@ export async function rollbackLocked(
       now.size === entry.size &&
       statMatches(stat, state.files[entry.path]);
     if (!cachedSame) {
-      const hashed = await hashFile(ctx.fs, native, old.chunking);
+      const hashed = await hashFile(ctx.fs, native, old.chunking, ctx.crypto);
       if (hashed.sha256 !== entry.sha256 || hashed.size !== entry.size) throw damaged(native, "was changed");
     }
     if (stat.executable !== entry.executable) throw damaged(native, "has another executable bit");

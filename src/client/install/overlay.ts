@@ -1,4 +1,4 @@
-import { sha256Stream } from "../../core/hash.js";
+import { sha256Stream } from "../../node/node-crypto.js";
 import type { Manifest } from "../../core/manifest.js";
 import { assertSafePath } from "../../core/paths.js";
 import type { FileSystem } from "../../ports/fs.js";

@@ -1,4 +1,4 @@
-import { sha256, sha256Stream } from "../../core/hash.js";
+import { sha256, sha256Stream } from "../../node/node-crypto.js";
 import type { FileSystem } from "../../ports/fs.js";
 import type { InstallLayout } from "./layout.js";
 import type { InstallState, StatCacheEntry, StatCacheRef } from "./state.js";

@@ -63,7 +63,7 @@ export async function missing(
         tracked.has(file.package) || trackedPaths.has(file.path) ? state.files[file.path] : undefined;
       present =
         statMatches(stat, cached) ||
-        (await hashFile(ctx.fs, native, manifest.chunking)).sha256 === file.sha256;
+        (await hashFile(ctx.fs, native, manifest.chunking, ctx.crypto)).sha256 === file.sha256;
     }
     if (!present) out.push({ path: file.path, package: file.package, size: file.size });
   }

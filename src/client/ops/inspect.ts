@@ -95,7 +95,7 @@ export async function verify(options: InstallOptions): Promise<VerifyResult> {
         problems.push({ path: file.path, problem: "not-a-file", expected: file.sha256, actual: stat.kind });
         continue;
       }
-      const hashed = await hashFile(ctx.fs, native, manifest.chunking);
+      const hashed = await hashFile(ctx.fs, native, manifest.chunking, ctx.crypto);
       bytesChecked += hashed.size;
       if (hashed.sha256 !== file.sha256)
         problems.push({ path: file.path, problem: "changed", expected: file.sha256, actual: hashed.sha256 });

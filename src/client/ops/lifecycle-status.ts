@@ -41,7 +41,8 @@ export async function lifecycleStatus(ctx: Context, state: InstallState): Promis
   const log = await readUpdateLogEntries(ctx);
   return {
     installId,
-    rolloutBucket: installId && basisPoints !== null && hash ? rolloutBucket(installId, hash) : null,
+    rolloutBucket:
+      installId && basisPoints !== null && hash ? await rolloutBucket(ctx.crypto, installId, hash) : null,
     rolloutBasisPoints: basisPoints,
     healthy: health.healthy,
     launches: health.launches,

@@ -1,5 +1,5 @@
+import type { Crypto } from "../../ports/crypto.js";
 import { FerryError } from "../../core/errors.js";
-import { sha256Stream } from "../../core/hash.js";
 import type { FileEntry, Manifest } from "../../core/manifest.js";
 import { type LocalFile, plan as makePlan } from "../../core/planner.js";
 import { parsePointer, verifyPointer } from "../../core/pointer.js";
@@ -67,13 +67,13 @@ export async function repair(options: RepairOptions): Promise<RepairResult> {
   await requireInstallDir(ctx);
   return withInstall(ctx, options, async () => {
     const state = await requireState(ctx.fs, ctx.layout);
-    checkInstalledPointer(state, options.trust, ctx.layout.state);
+    await checkInstalledPointer(state, options.trust, ctx.layout.state, ctx.crypto);
     const repo = openRepository(ctx, options);
     const release = await loadInstalledRelease(ctx, state, repo);
     const full = release.manifest;
     // Only the installed packages, minus files the base directory holds (docs/PACKAGES.md).
     const manifest = await materialized(ctx.fs, full, installedSelection(state, full), state.base);
-    const scan = await scanInstall(ctx.fs, ctx.layout, manifest);
+    const scan = await scanInstall(ctx.crypto, ctx.fs, ctx.layout, manifest);
     const stored = new Set(
       (await ctx.fs.readdir(ctx.layout.stagedChunks)).filter((n) => /^[0-9a-f]{64}$/.test(n)),
     );
@@ -129,10 +129,15 @@ export async function repair(options: RepairOptions): Promise<RepairResult> {
 }
 
 /** The state's pin must come from a pointer the install's trusted root authorises, naming this very manifest. */
-export function checkInstalledPointer(state: InstallState, trust: TrustOption, where: string): void {
-  const root = installedRoot(toAnchor(trust), state);
+export async function checkInstalledPointer(
+  state: InstallState,
+  trust: TrustOption,
+  where: string,
+  crypto: Crypto,
+): Promise<void> {
+  const root = await installedRoot(toAnchor(trust), state, crypto);
   const bytes = new TextEncoder().encode(JSON.stringify(state.pointer ?? null));
-  const pointer = verifyPointer(parsePointer(bytes, where), root.body);
+  const pointer = await verifyPointer(parsePointer(bytes, where), root.body, crypto);
   if (pointer.body.manifest.hash !== state.manifest.hash || pointer.body.version !== state.version) {
     throw new FerryError(
       "E_SIGNATURE",
@@ -148,7 +153,12 @@ interface Scan {
 }
 
 /** Every installed file, hashed at the manifest's chunk boundaries (no stat cache is trusted). */
-async function scanInstall(fs: FileSystem, layout: InstallLayout, manifest: Manifest): Promise<Scan> {
+async function scanInstall(
+  crypto: Crypto,
+  fs: FileSystem,
+  layout: InstallLayout,
+  manifest: Manifest,
+): Promise<Scan> {
   const files: LocalFile[] = [];
   const stats = new Map<string, FileStat>();
   const problems: VerifyProblem[] = [];
@@ -163,7 +173,7 @@ async function scanInstall(fs: FileSystem, layout: InstallLayout, manifest: Mani
       problems.push({ path: entry.path, problem: "not-a-file", expected: entry.sha256, actual: stat.kind });
       continue;
     }
-    const local = await hashAtBoundaries(fs, layout.file(entry.path), entry);
+    const local = await hashAtBoundaries(crypto, fs, layout.file(entry.path), entry);
     hashedBytes += local.size;
     stats.set(entry.path, stat);
     files.push({ ...local, path: entry.path, executable: stat.executable, tracked: true });
@@ -188,14 +198,15 @@ async function scanInstall(fs: FileSystem, layout: InstallLayout, manifest: Mani
  * file instead could shift content-defined boundaries and cost intact neighbours a download.
  */
 async function hashAtBoundaries(
+  crypto: Crypto,
   fs: FileSystem,
   path: string,
   entry: FileEntry,
 ): Promise<Pick<LocalFile, "sha256" | "size" | "chunks">> {
-  const whole = sha256Stream();
+  const whole = crypto.createSha256();
   const chunks: [string, number][] = [];
   let index = 0;
-  let span = sha256Stream();
+  let span = crypto.createSha256();
   const spanSize = (): number => entry.chunks[index]?.size ?? Number.POSITIVE_INFINITY;
   for await (const block of fs.readBlocks(path)) {
     whole.update(block);
@@ -205,14 +216,14 @@ async function hashAtBoundaries(
       span.update(block.subarray(at, at + take));
       at += take;
       if (span.length === spanSize()) {
-        chunks.push([span.digest(), span.length]);
-        span = sha256Stream();
+        chunks.push([await span.digest(), span.length]);
+        span = crypto.createSha256();
         index++;
       }
     }
   }
-  if (span.length > 0) chunks.push([span.digest(), span.length]);
-  return { sha256: whole.digest(), size: whole.length, chunks };
+  if (span.length > 0) chunks.push([await span.digest(), span.length]);
+  return { sha256: await whole.digest(), size: whole.length, chunks };
 }
 
 /** Release paths under the install root that the manifest does not list (`.ferry/` excluded). */

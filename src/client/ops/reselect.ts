@@ -46,14 +46,21 @@ export async function reselect(
   change: (current: Selection, manifest: Manifest) => Selection,
 ): Promise<ReselectResult> {
   const state = await requireState(ctx.fs, ctx.layout);
-  checkInstalledPointer(state, options.trust, ctx.layout.state);
+  await checkInstalledPointer(state, options.trust, ctx.layout.state, ctx.crypto);
   const repo = openRepository(ctx, { repoUrl: options.repoUrl ?? state.repo, ...maxAttempts(options) });
   const release = await loadInstalledRelease(ctx, state, repo);
   const manifest = release.manifest;
   const before = installedSelection(state, manifest);
   const after = change(before, manifest);
   const target = await materialized(ctx.fs, manifest, after, state.base);
-  const local = await buildLocalIndex(ctx.fs, ctx.layout, restrict(manifest, before), state.files, target);
+  const local = await buildLocalIndex(
+    ctx.fs,
+    ctx.layout,
+    restrict(manifest, before),
+    state.files,
+    target,
+    ctx.crypto,
+  );
   const stored = new Set(
     (await ctx.fs.readdir(ctx.layout.stagedChunks)).filter((n) => /^[0-9a-f]{64}$/.test(n)),
   );

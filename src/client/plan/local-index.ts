@@ -1,5 +1,5 @@
 import { Chunker, type ChunkingParams } from "../../core/chunker.js";
-import { sha256, sha256Stream } from "../../core/hash.js";
+import type { Crypto } from "../../ports/crypto.js";
 import type { Manifest } from "../../core/manifest.js";
 import type { LocalFile } from "../../core/planner.js";
 import type { FileStat, FileSystem } from "../../ports/fs.js";
@@ -13,16 +13,21 @@ export interface HashedFile {
 }
 
 /** Hashes a file and cuts it with `chunking`, streaming (bounded memory). */
-export async function hashFile(fs: FileSystem, path: string, chunking: ChunkingParams): Promise<HashedFile> {
+export async function hashFile(
+  fs: FileSystem,
+  path: string,
+  chunking: ChunkingParams,
+  crypto: Crypto,
+): Promise<HashedFile> {
   const chunker = new Chunker(chunking);
-  const whole = sha256Stream();
+  const whole = crypto.createSha256();
   const chunks: [string, number][] = [];
   for await (const block of fs.readBlocks(path)) {
     whole.update(block);
-    for (const c of chunker.push(block)) chunks.push([sha256(c), c.length]);
+    for (const c of chunker.push(block)) chunks.push([await crypto.sha256(c), c.length]);
   }
-  for (const c of chunker.finish()) chunks.push([sha256(c), c.length]);
-  return { sha256: whole.digest(), size: whole.length, chunks };
+  for (const c of chunker.finish()) chunks.push([await crypto.sha256(c), c.length]);
+  return { sha256: await whole.digest(), size: whole.length, chunks };
 }
 
 export function statMatches(stat: FileStat, cached: StatCacheEntry | undefined): boolean {
@@ -56,6 +61,7 @@ export async function buildLocalIndex(
   installed: Manifest | undefined,
   statCache: Readonly<Record<string, StatCacheEntry>>,
   target: Manifest,
+  crypto: Crypto,
 ): Promise<LocalIndex> {
   const installedByPath = new Map((installed?.files ?? []).map((f) => [f.path, f]));
   const paths = new Set([...installedByPath.keys(), ...target.files.map((f) => f.path)]);
@@ -79,7 +85,7 @@ export async function buildLocalIndex(
       });
       continue;
     }
-    const hashed = await hashFile(fs, layout.file(path), target.chunking);
+    const hashed = await hashFile(fs, layout.file(path), target.chunking, crypto);
     hashedBytes += hashed.size;
     files.push({ path, ...hashed, executable: stat.executable, tracked });
   }

@@ -87,7 +87,8 @@ export async function choosePointerRelease(
   const body = pointer.body;
   // The id exists only once a rollout needs it (a bucket); no rollout, no file.
   const installId = body.rollout ? await ensureInstallId(ctx) : "";
-  const selection = selectRelease(
+  const selection = await selectRelease(
+    ctx.crypto,
     body,
     installId,
     state && { version: state.version, manifest: state.manifest },

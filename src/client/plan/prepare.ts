@@ -85,12 +85,13 @@ export async function prepare(
   const anchor = toAnchor(options.trust);
   // The newest valid pointer among the mirrors, under the newest root (pointer-sources.ts). A pointer or
   // root damaged on the way fails verification: fetched again, within the retry policy.
-  const recorded = recordedSource(repo);
+  const recorded = recordedSource(repo, ctx.crypto);
   const verified = await retryingVerification(
     repositoryPolicy(ctx, options),
     `channel pointer '${channel}'`,
     () => repo.url(`channels/${channel}.json`),
-    () => fetchNewestPointer(recorded.source, channel, anchor, stored, started, ctx.signal, ctx.emit),
+    () =>
+      fetchNewestPointer(recorded.source, channel, anchor, stored, started, ctx.signal, ctx.emit, ctx.crypto),
     recorded.fingerprint,
   );
   const root = verified.root;
@@ -126,7 +127,7 @@ export async function prepare(
     const inc = incremental.release;
     const paths = new Set([...inc.tracked.files, ...inc.target.files].map((f) => f.path));
     const stats = await lookupStats(ctx.fs, ctx.layout, stored, paths);
-    const local = await buildLocalIndex(ctx.fs, ctx.layout, inc.tracked, stats, inc.target);
+    const local = await buildLocalIndex(ctx.fs, ctx.layout, inc.tracked, stats, inc.target, ctx.crypto);
     return {
       ...{ pointer, root, trustedKeys, state: stored, repo, manifestBytes: inc.manifestBytes },
       ...{ manifest: checkAgainstPointer(inc.target, pointer), objects: inc.objects, local },
@@ -161,7 +162,7 @@ export async function prepare(
   const target = await materialized(ctx.fs, manifest, carried.selection, base);
   const tracked = installed && current ? restrict(installed.manifest, current) : undefined;
   const statCache = options.force ? {} : (state?.files ?? {});
-  const local = await buildLocalIndex(ctx.fs, ctx.layout, tracked, statCache, target);
+  const local = await buildLocalIndex(ctx.fs, ctx.layout, tracked, statCache, target, ctx.crypto);
   const plan = makePlan(
     target,
     options.force ? forceRewrite(local.files) : local.files,

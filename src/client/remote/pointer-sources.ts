@@ -1,3 +1,4 @@
+import type { Crypto } from "../../ports/crypto.js";
 import { canonicalBytes } from "../../core/canonical-json.js";
 import { FerryError, isFerryError } from "../../core/errors.js";
 import {
@@ -66,6 +67,7 @@ async function walkRoots(
   src: PointerSource,
   start: TrustedRoot,
   signal: AbortSignal | undefined,
+  crypto: Crypto,
 ): Promise<{ chain: TrustedRoot[]; end: FerryError }> {
   const chain = [start];
   for (;;) {
@@ -85,7 +87,7 @@ async function walkRoots(
         { url: src.url(`root/${next}.json`), trusted: start.body.version },
       );
     }
-    chain.push(trustNextRoot(last.body, bytes, src.url(`root/${next}.json`)));
+    chain.push(await trustNextRoot(last.body, bytes, src.url(`root/${next}.json`), crypto));
   }
 }
 
@@ -95,6 +97,7 @@ async function readSource(
   start: TrustedRoot | { keys: TrustAnchor & { kind: "keys" } },
   signal: AbortSignal | undefined,
   installedPointer: string | undefined,
+  crypto: Crypto,
 ): Promise<SourceView> {
   const url = src.url(`channels/${channel}.json`);
   // The pointer first: when it cannot be read, no root is requested.
@@ -117,8 +120,8 @@ async function readSource(
   const first =
     "body" in start
       ? start
-      : trustFirstRoot(await src.rootBytes(1, signal), start.keys, src.url("root/1.json"));
-  return { unverified, ...(await walkRoots(src, first, signal)) };
+      : await trustFirstRoot(await src.rootBytes(1, signal), start.keys, src.url("root/1.json"), crypto);
+  return { unverified, ...(await walkRoots(src, first, signal, crypto)) };
 }
 
 /** Two sources must agree on every root version both serve: each was signed by a threshold of root keys. */
@@ -141,12 +144,13 @@ function governingChain(views: readonly SourceView[], urls: readonly string[]): 
 }
 
 /** A source's pointer checked against the governing root (the newest verified on any source). */
-function verifyAgainst(
+async function verifyAgainst(
   view: SourceView,
   chain: readonly TrustedRoot[],
   start: TrustedRoot,
   channel: string,
-): SignedPointer {
+  crypto: Crypto,
+): Promise<SignedPointer> {
   const root = chain.at(-1)!;
   const { url, claimedRoot } = view.unverified;
   if (claimedRoot < root.body.version) {
@@ -166,7 +170,7 @@ function verifyAgainst(
     }
     throw view.end; // the root it names is absent
   }
-  const pointer = verifyPointer(view.unverified, root.body);
+  const pointer = await verifyPointer(view.unverified, root.body, crypto);
   if (pointer.body.channel !== channel) {
     throw new FerryError(
       "E_SIGNATURE",
@@ -178,7 +182,11 @@ function verifyAgainst(
 }
 
 /** A shipped root several versions ahead of the stored one must be on the verified chain (or extend it). */
-function passWaypoint(chain: readonly TrustedRoot[], waypoint: TrustedRoot | undefined): TrustedRoot[] {
+async function passWaypoint(
+  chain: readonly TrustedRoot[],
+  waypoint: TrustedRoot | undefined,
+  crypto: Crypto,
+): Promise<TrustedRoot[]> {
   if (!waypoint) return [...chain];
   const at = chain.find((r) => r.body.version === waypoint.body.version);
   if (at && sameRoot(at, waypoint)) return [...chain];
@@ -186,7 +194,7 @@ function passWaypoint(chain: readonly TrustedRoot[], waypoint: TrustedRoot | und
   if (!at && last.body.version + 1 === waypoint.body.version) {
     try {
       const bytes = new TextEncoder().encode(JSON.stringify(waypoint.document));
-      return [...chain, trustNextRoot(last.body, bytes, "the root file passed with --trust")];
+      return [...chain, await trustNextRoot(last.body, bytes, "the root file passed with --trust", crypto)];
     } catch {
       // reported below
     }
@@ -214,6 +222,7 @@ export async function fetchNewestPointer(
   started: Date,
   signal: AbortSignal | undefined,
   emit: EventSink,
+  crypto: Crypto,
 ): Promise<VerifiedPointer> {
   const bases = repo.mirrors.bases;
   const sourceFor = (i: number | undefined): PointerSource => ({
@@ -221,7 +230,7 @@ export async function fetchNewestPointer(
     pointerBytes: (c, s) => repo.pointerBytes(c, s, i),
     rootBytes: (v, s) => repo.rootBytes(v, s, i),
   });
-  const installed = stored ? installedTrust(anchor, stored) : undefined;
+  const installed = stored ? await installedTrust(anchor, stored, crypto) : undefined;
   // Only without a newer shipped root to check: that needs the walk.
   const installedPointer =
     installed && !installed.waypoint && stored?.pointer !== undefined
@@ -230,43 +239,44 @@ export async function fetchNewestPointer(
   if (!installed && anchor.kind === "keys") checkKeyAnchor(anchor);
   const start =
     installed?.root ??
-    (anchor.kind === "root" ? trustShippedRoot(anchor.bytes, anchor.source) : { keys: anchor });
+    (anchor.kind === "root" ? await trustShippedRoot(anchor.bytes, anchor.source, crypto) : { keys: anchor });
   // One source, or one attempt per mirror; when none answers and some failure was transient, the normal
   // failover with backoff follows (pointer and roots from whichever mirror answers).
   const indices = bases.length === 1 ? [undefined] : bases.map((_, i) => i);
   let results = await Promise.allSettled(
-    indices.map((i) => readSource(sourceFor(i), channel, start, signal, installedPointer)),
+    indices.map((i) => readSource(sourceFor(i), channel, start, signal, installedPointer, crypto)),
   );
   let urls = indices.map((i) => repo.mirrors.url(`channels/${channel}.json`, i));
   if (indices.length > 1 && results.every((r) => r.status === "rejected")) {
     const reasons = results.map((r) => (r as PromiseRejectedResult).reason as unknown);
     if (!reasons.some(isTransient) || signal?.aborted) throw reasons[0];
     results = await Promise.allSettled([
-      readSource(sourceFor(undefined), channel, start, signal, installedPointer),
+      readSource(sourceFor(undefined), channel, start, signal, installedPointer, crypto),
     ]);
     urls = [repo.mirrors.url(`channels/${channel}.json`)];
   }
   const views = results.flatMap((r, i) => (r.status === "fulfilled" ? [{ view: r.value, i }] : []));
   if (views.length === 0) throw (results[0] as PromiseRejectedResult).reason;
-  const chain = passWaypoint(
+  const chain = await passWaypoint(
     governingChain(
       views.map((v) => v.view),
       views.map((v) => urls[v.i]!),
     ),
     installed?.waypoint,
+    crypto,
   );
   const root = chain.at(-1)!;
   checkRootExpiry(root.body, started, repo.mirrors.url(`root/${root.body.version}.json`));
-  const outcomes = results.map((r) =>
-    r.status === "rejected"
-      ? r
-      : (() => {
-          try {
-            return { status: "fulfilled" as const, value: verifyAgainst(r.value, chain, chain[0]!, channel) };
-          } catch (reason) {
-            return { status: "rejected" as const, reason: reason as unknown };
-          }
-        })(),
+  const outcomes = await Promise.all(
+    results.map(async (r) => {
+      if (r.status === "rejected") return r;
+      try {
+        const value = await verifyAgainst(r.value, chain, chain[0]!, channel, crypto);
+        return { status: "fulfilled" as const, value };
+      } catch (reason) {
+        return { status: "rejected" as const, reason: reason as unknown };
+      }
+    }),
   );
   const valid = outcomes.flatMap((r, i) =>
     r.status === "fulfilled" ? [{ pointer: r.value, index: i }] : [],

@@ -1,14 +1,17 @@
-import { sha256 } from "../../core/hash.js";
+import type { Crypto } from "../../ports/crypto.js";
 import type { MirroredSource } from "./pointer-sources.js";
 
 /**
  * A repository view that remembers which pointer and root bytes were read since the last fingerprint,
  * so a verification retry can tell a document's own failure (same bytes again) from damage on the way.
  */
-export function recordedSource(repo: MirroredSource): { source: MirroredSource; fingerprint: () => string } {
+export function recordedSource(
+  repo: MirroredSource,
+  crypto: Crypto,
+): { source: MirroredSource; fingerprint: () => string } {
   let read: string[] = [];
-  const record = (bytes: Uint8Array) => {
-    read.push(sha256(bytes));
+  const record = async (bytes: Uint8Array) => {
+    read.push(await crypto.sha256(bytes));
     return bytes;
   };
   return {

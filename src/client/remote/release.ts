@@ -52,7 +52,7 @@ export function objectLoader(ctx: Context, repo: RemoteRepository | undefined): 
         await ctx.fs.writeFileAtomic(local, stored);
       }
     }
-    return decode(object.codec, stored, object.rawSize, what);
+    return decode(ctx.brotli, object.codec, stored, object.rawSize, what);
   };
 }
 

@@ -1,7 +1,7 @@
 import { checkMetadataRatio } from "../../core/metadata-limits.js";
-import { decode } from "../../core/codec.js";
+import { decode } from "../../node/node-codec.js";
 import { FerryError } from "../../core/errors.js";
-import { sha256 } from "../../core/hash.js";
+import { sha256 } from "../../node/node-crypto.js";
 import { parseJson } from "../../core/json-reader.js";
 import { type Manifest, parseManifest } from "../../core/manifest.js";
 import { MAX_POINTER_BYTES, type ManifestRef } from "../../core/pointer.js";

@@ -1,3 +1,4 @@
+import type { Crypto } from "../../ports/crypto.js";
 import { canonicalBytes } from "../../core/canonical-json.js";
 import { FerryError } from "../../core/errors.js";
 import type { PublicKey } from "../../core/keys.js";
@@ -59,20 +60,21 @@ function foreignRoot(source: string, stored: TrustedRoot, why: string): FerryErr
  * chains from it. `waypoint` is a shipped root more than one version ahead: the update's root walk must
  * pass through it unchanged (pointer-sources.ts), since its chain cannot be checked offline.
  */
-export function installedTrust(
+export async function installedTrust(
   anchor: TrustAnchor,
   stored: StoredTrust,
-): { root: TrustedRoot; waypoint?: TrustedRoot } {
+  crypto: Crypto,
+): Promise<{ root: TrustedRoot; waypoint?: TrustedRoot }> {
   // Signatures cover `signed`, so re-encoding the stored document is exact.
-  const storedRoot = trustShippedRoot(canonicalBytes(stored.root), "the install's stored root");
+  const storedRoot = await trustShippedRoot(canonicalBytes(stored.root), "the install's stored root", crypto);
   const known = (keyids: readonly string[]) =>
     keyids.filter((k) => stored.trustedKeys.includes(k) || storedRoot.body.roles.root.keyids.includes(k));
   if (anchor.kind === "root") {
-    const shipped = trustShippedRoot(anchor.bytes, anchor.source);
+    const shipped = await trustShippedRoot(anchor.bytes, anchor.source, crypto);
     const [have, want] = [storedRoot.body.version, shipped.body.version];
     if (want === have + 1) {
       try {
-        return { root: trustNextRoot(storedRoot.body, anchor.bytes, anchor.source) };
+        return { root: await trustNextRoot(storedRoot.body, anchor.bytes, anchor.source, crypto) };
       } catch (cause) {
         throw foreignRoot(anchor.source, storedRoot, (cause as Error).message);
       }
@@ -106,8 +108,12 @@ export function installedTrust(
  * or a shipped root file that chains from it (E_KEY otherwise). A shipped root several versions ahead
  * is checked by the next update's root walk; until then the stored root is used.
  */
-export function installedRoot(anchor: TrustAnchor, stored: StoredTrust): TrustedRoot {
-  return installedTrust(anchor, stored).root;
+export async function installedRoot(
+  anchor: TrustAnchor,
+  stored: StoredTrust,
+  crypto: Crypto,
+): Promise<TrustedRoot> {
+  return (await installedTrust(anchor, stored, crypto)).root;
 }
 
 /** Checks a key anchor's shape before it is used for a fresh install. */
