@@ -21,9 +21,24 @@ module.exports = {
       name: "core-only-core",
       severity: "error",
       comment:
-        "core: formats, planner, codecs; no I/O, no Node. It may name the port interfaces it is handed (crypto, codec), never an implementation.",
+        "core: formats, planner, codecs; no I/O, no Node, nothing outside core but the interfaces of the ports it is handed (crypto, codec).",
       from: { path: "^src/core/" },
-      to: { pathNot: ["^src/core/", "^src/ports/"] },
+      to: { pathNot: ["^src/core/", "^src/ports/(crypto|codec|core-ports)\\.ts$"] },
+    },
+    {
+      name: "core-ports-types-only",
+      severity: "error",
+      comment:
+        "core imports only the types of its ports (docs/ARCHITECTURE.md, Portable core); the code is the host's.",
+      from: { path: "^src/core/" },
+      to: { path: "^src/ports/", dependencyTypesNot: ["type-only"] },
+    },
+    {
+      name: "core-ports-standalone",
+      severity: "error",
+      comment: "the ports core uses import nothing but each other, so core and ports form no cycle.",
+      from: { path: "^src/ports/(crypto|codec|core-ports)\\.ts$" },
+      to: { pathNot: "^src/ports/(crypto|codec)\\.ts$" },
     },
     {
       name: "ports-only-core-ports",

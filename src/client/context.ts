@@ -1,6 +1,6 @@
+import { FerryError } from "../core/errors.js";
 import type { Brotli } from "../ports/codec.js";
 import type { Crypto } from "../ports/crypto.js";
-import { FerryError } from "../core/errors.js";
 import type { Clock } from "../ports/clock.js";
 import type { FileSystem } from "../ports/fs.js";
 import type { Host } from "../ports/host.js";
@@ -14,12 +14,12 @@ export interface ClientDeps {
   readonly fs?: FileSystem;
   readonly transport?: Transport;
   readonly clock?: Clock;
+  /** Hashing and signature checks (default node:crypto). */
+  readonly crypto?: Crypto;
+  /** Brotli decoding (default node:zlib). */
+  readonly brotli?: Brotli;
   /** Randomness, process identity, absolute paths (ports/host.ts). */
   readonly host?: Host;
-  /** Hashing and signature checks (default: the registered one). */
-  readonly crypto?: Crypto;
-  /** Brotli decoding (default: the registered one). */
-  readonly brotli?: Brotli;
   readonly onEvent?: EventSink;
   readonly signal?: AbortSignal;
   /** Wait this long for another updater's lock (default 0: fail with E_LOCKED). */
@@ -50,9 +50,9 @@ export interface Context {
   readonly fs: FileSystem;
   readonly transport: Transport;
   readonly clock: Clock;
-  readonly host: Host;
   readonly crypto: Crypto;
   readonly brotli: Brotli;
+  readonly host: Host;
   readonly emit: EventSink;
   readonly signal: AbortSignal | undefined;
   readonly layout: InstallLayout;
@@ -76,9 +76,9 @@ export function makeContext(installDir: string, deps: ClientDeps, defaultDeadlin
     fs: deps.fs ?? defaultDeps().fileSystem(clock),
     transport: deps.transport ?? defaultDeps().transport(deps.network ?? {}),
     clock,
-    host,
     crypto: deps.crypto ?? defaultDeps().crypto,
     brotli: deps.brotli ?? defaultDeps().brotli,
+    host,
     emit: deps.onEvent ?? (() => undefined),
     signal,
     layout: new InstallLayout(host.absolutePath(installDir)),

@@ -12,7 +12,9 @@ export interface DefaultDeps {
   transport(limits: TransportLimits): Transport;
   readonly clock: Clock;
   readonly host: Host;
+  /** Hashing and signature checks (ports/crypto.ts). */
   readonly crypto: Crypto;
+  /** Brotli decoding (ports/codec.ts). */
   readonly brotli: Brotli;
 }
 
@@ -32,7 +34,7 @@ export function defaultDeps(): DefaultDeps {
   if (!registered) {
     throw new FerryError(
       "E_USAGE",
-      "No default file system, transport, clock, host, crypto or brotli is registered: import Ferry from its package entry, or pass them all in the operation's deps.",
+      "No default file system, transport, clock or host is registered: import Ferry from its package entry, or pass fs, transport, clock and host in the operation's deps.",
       {},
     );
   }

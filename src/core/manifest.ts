@@ -265,8 +265,3 @@ function malformed(document: string, what: string): FerryError {
 export function totalSize(manifest: Manifest): number {
   return manifest.files.reduce((sum, f) => sum + f.size, 0);
 }
-
-/** UTF-8 byte length of a string (what Buffer.byteLength measured; lone surrogates count as U+FFFD). */
-export function utf8Length(text: string): number {
-  return new TextEncoder().encode(text).length;
-}
