@@ -1,3 +1,4 @@
+import type { Crypto } from "../../ports/crypto.js";
 import type { Manifest } from "../../core/manifest.js";
 import { restrict, type Selection } from "../../core/selection.js";
 import type { FileSystem } from "../../ports/fs.js";
@@ -22,8 +23,9 @@ export function materialized(
   manifest: Manifest,
   selection: Selection,
   base: string | undefined,
+  crypto: Crypto,
 ): Promise<Manifest> {
-  return withoutBaseFiles(fs, restrict(manifest, selection), base);
+  return withoutBaseFiles(fs, restrict(manifest, selection), base, crypto);
 }
 
 /** The state fields describing the selection, base and runtime (empty lists and unset values omitted). */

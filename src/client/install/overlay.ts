@@ -1,4 +1,4 @@
-import { sha256Stream } from "../../node/node-crypto.js";
+import type { Crypto } from "../../ports/crypto.js";
 import type { Manifest } from "../../core/manifest.js";
 import { assertSafePath } from "../../core/paths.js";
 import type { FileSystem } from "../../ports/fs.js";
@@ -23,11 +23,12 @@ export async function withoutBaseFiles(
   fs: FileSystem,
   manifest: Manifest,
   base: string | undefined,
+  crypto: Crypto,
 ): Promise<Manifest> {
   if (base === undefined) return manifest;
   const files = [];
   for (const file of manifest.files) {
-    if (!(await identicalInBase(fs, base, file))) files.push(file);
+    if (!(await identicalInBase(fs, base, file, crypto))) files.push(file);
   }
   return files.length === manifest.files.length ? manifest : { ...manifest, files };
 }
@@ -36,13 +37,14 @@ async function identicalInBase(
   fs: FileSystem,
   base: string,
   file: { path: string; size: number; sha256: string; executable: boolean },
+  crypto: Crypto,
 ): Promise<boolean> {
   const native = baseFile(base, file.path);
   const stat = await fs.stat(native);
   if (stat?.kind !== "file" || stat.size !== file.size || stat.executable !== file.executable) return false;
-  const hash = sha256Stream();
+  const hash = crypto.createSha256();
   for await (const block of fs.readBlocks(native)) hash.update(block);
-  return hash.digest() === file.sha256;
+  return (await hash.digest()) === file.sha256;
 }
 
 export interface OverlayHit {

@@ -52,6 +52,7 @@ export async function missing(
     ctx.fs,
     { ...manifest, files: manifest.files.filter((f) => packages.has(f.package) || paths.has(f.path)) },
     state.base,
+    ctx.crypto,
   );
   const out: MissingFile[] = [];
   for (const file of candidates.files) {

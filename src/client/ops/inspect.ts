@@ -81,7 +81,13 @@ export async function verify(options: InstallOptions): Promise<VerifyResult> {
     const state = await requireState(ctx.fs, ctx.layout);
     const full = await loadInstalledManifest(ctx, state);
     // The installed packages, minus files the base directory holds identically (docs/PACKAGES.md).
-    const manifest = await materialized(ctx.fs, full, installedSelection(state, full), state.base);
+    const manifest = await materialized(
+      ctx.fs,
+      full,
+      installedSelection(state, full),
+      state.base,
+      ctx.crypto,
+    );
     const problems: VerifyProblem[] = [];
     let bytesChecked = 0;
     for (const file of manifest.files) {

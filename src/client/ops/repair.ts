@@ -72,7 +72,13 @@ export async function repair(options: RepairOptions): Promise<RepairResult> {
     const release = await loadInstalledRelease(ctx, state, repo);
     const full = release.manifest;
     // Only the installed packages, minus files the base directory holds (docs/PACKAGES.md).
-    const manifest = await materialized(ctx.fs, full, installedSelection(state, full), state.base);
+    const manifest = await materialized(
+      ctx.fs,
+      full,
+      installedSelection(state, full),
+      state.base,
+      ctx.crypto,
+    );
     const scan = await scanInstall(ctx.crypto, ctx.fs, ctx.layout, manifest);
     const stored = new Set(
       (await ctx.fs.readdir(ctx.layout.stagedChunks)).filter((n) => /^[0-9a-f]{64}$/.test(n)),

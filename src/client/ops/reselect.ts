@@ -52,7 +52,7 @@ export async function reselect(
   const manifest = release.manifest;
   const before = installedSelection(state, manifest);
   const after = change(before, manifest);
-  const target = await materialized(ctx.fs, manifest, after, state.base);
+  const target = await materialized(ctx.fs, manifest, after, state.base, ctx.crypto);
   const local = await buildLocalIndex(
     ctx.fs,
     ctx.layout,

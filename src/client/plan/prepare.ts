@@ -159,7 +159,7 @@ export async function prepare(
   const current = state && installed ? installedSelection(state, installed.manifest) : undefined;
   const carried = carrySelection(installed?.manifest, current, manifest, options.packages);
   const base = options.base === undefined ? state?.base : ctx.host.absolutePath(options.base);
-  const target = await materialized(ctx.fs, manifest, carried.selection, base);
+  const target = await materialized(ctx.fs, manifest, carried.selection, base, ctx.crypto);
   const tracked = installed && current ? restrict(installed.manifest, current) : undefined;
   const statCache = options.force ? {} : (state?.files ?? {});
   const local = await buildLocalIndex(ctx.fs, ctx.layout, tracked, statCache, target, ctx.crypto);
