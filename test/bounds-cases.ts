@@ -3,6 +3,7 @@
  * run alone in a child process by bounds.test.ts, which prints one JSON line: the error code (or "ok"), the
  * wall time and the peak RSS growth of the operation. Nothing here runs when the file is imported.
  */
+import { nodePorts } from "../src/node/node-ports.js";
 import "../src/register-node.js";
 import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -173,9 +174,9 @@ function inlineManifest(files: number, pad: number, distinct: boolean) {
   const raw = canonicalBytes(value);
   const bytes = brotli(raw, 5);
   const ref = { hash: sha256(bytes), size: bytes.length, codec: "br" as const, rawSize: raw.length };
-  return () => {
-    const json = decodeManifestJson(bytes, ref, "hostile/manifest");
-    return Promise.resolve(parseManifest(json, "hostile manifest"));
+  return async () => {
+    const json = await decodeManifestJson(nodePorts, bytes, ref, "hostile/manifest");
+    return parseManifest(json, "hostile manifest");
   };
 }
 

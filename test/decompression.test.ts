@@ -2,6 +2,7 @@
  * Decompression caps (docs/SECURITY.md "Decompression"): real bombs, generated here, decoded directly
  * and through the client, are typed errors and the process's peak RSS stays bounded.
  */
+import { nodePorts } from "../src/node/node-ports.js";
 import "../src/register-node.js";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -99,9 +100,9 @@ describe(`decompression bombs (${BOMB_MIB} MiB of zeros)`, () => {
     assert.ok(growth < RSS_BUDGET_MIB, `${growth} MiB`);
   });
 
-  it("the client's manifest decoder, given a pin that matches the bomb: E_TOO_LARGE", () => {
+  it("the client's manifest decoder, given a pin that matches the bomb: E_TOO_LARGE", async () => {
     const ref = { hash: sha256(bomb), size: bomb.length, codec: "br" as const, rawSize: 4096 };
-    assert.throws(() => decodeManifest(bomb, ref, "manifests/bomb"), tooLarge);
+    await assert.rejects(() => decodeManifest(nodePorts, bomb, ref, "manifests/bomb"), tooLarge);
   });
 
   it("a signed release whose manifest or chunk is a bomb: E_TOO_LARGE, install untouched", async (t) => {

@@ -280,6 +280,7 @@ const TARGETS: FuzzTarget<any>[] = [
       }),
     run: ({ stored, rawSize }: { stored: Uint8Array; rawSize: number }) =>
       decodeManifest(
+        nodePorts,
         stored,
         { hash: sha256(stored), size: stored.length, codec: "br", rawSize },
         "manifests/x",

@@ -1,4 +1,6 @@
 import "../src/register-node.js";
+import { nodeCrypto } from "../src/node/node-crypto.js";
+import { nodePorts } from "../src/node/node-ports.js";
 import assert from "node:assert/strict";
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -50,8 +52,13 @@ test("publish assigns files to packages by ferry-packages.json and does not publ
     packages: ["base", "hd-textures", "voice-en"],
   });
   const layout = new InstallLayout(install);
-  const state = (await readState(new NodeFileSystem(), layout))!;
-  const manifest = decodeManifest(await readFile(layout.manifest(state.manifest.hash)), state.manifest, "m");
+  const state = (await readState({ fs: new NodeFileSystem(), layout, crypto: nodeCrypto }))!;
+  const manifest = await decodeManifest(
+    nodePorts,
+    await readFile(layout.manifest(state.manifest.hash)),
+    state.manifest,
+    "m",
+  );
   assert.deepEqual(manifest.packages, {
     base: { optional: false },
     "hd-textures": { optional: true },

@@ -1,4 +1,6 @@
 import "../src/register-node.js";
+import { nodeCrypto } from "../src/node/node-crypto.js";
+import { nodePorts } from "../src/node/node-ports.js";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { chmod, mkdir, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
@@ -21,8 +23,13 @@ const iterations = Number(process.env.FERRY_REPAIR_ITERATIONS ?? "50");
 
 async function installedManifest(install: string): Promise<Manifest> {
   const layout = new InstallLayout(install);
-  const state = (await readState(new NodeFileSystem(), layout))!;
-  return decodeManifest(await readFile(layout.manifest(state.manifest.hash)), state.manifest, "test");
+  const state = (await readState({ fs: new NodeFileSystem(), layout, crypto: nodeCrypto }))!;
+  return decodeManifest(
+    nodePorts,
+    await readFile(layout.manifest(state.manifest.hash)),
+    state.manifest,
+    "test",
+  );
 }
 
 function runCli(args: string[]): Promise<{ code: number | null; stdout: string }> {

@@ -1,4 +1,6 @@
 import "../src/register-node.js";
+import { nodeCrypto } from "../src/node/node-crypto.js";
+import { nodePorts } from "../src/node/node-ports.js";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readFile, rm } from "node:fs/promises";
@@ -177,6 +179,11 @@ test(`resume after ${iterations} random cuts re-downloads at most the chunk in f
 /** The installed manifest of an install (read from its .ferry/, verified against the state's pin). */
 async function installedManifest(install: string): Promise<Manifest> {
   const layout = new InstallLayout(install);
-  const state = (await readState(new NodeFileSystem(), layout))!;
-  return decodeManifest(await readFile(layout.manifest(state.manifest.hash)), state.manifest, "test");
+  const state = (await readState({ fs: new NodeFileSystem(), layout, crypto: nodeCrypto }))!;
+  return decodeManifest(
+    nodePorts,
+    await readFile(layout.manifest(state.manifest.hash)),
+    state.manifest,
+    "test",
+  );
 }

@@ -116,7 +116,7 @@ export async function cocosFromRepository(options: CocosFromRepoOptions): Promis
       }),
     );
     const ctx = makeContext(installDir, { fs });
-    const manifest = await loadInstalledManifest(ctx, await requireState(fs, ctx.layout));
+    const manifest = await loadInstalledManifest(ctx, await requireState(ctx));
     const only = options.only === undefined ? undefined : new Set(options.only);
     const files = manifest.files.filter((f) => selected(f.path, only));
     for (const dir of only ?? [])

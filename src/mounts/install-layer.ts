@@ -2,6 +2,7 @@ import { FerryError } from "../core/errors.js";
 import { InstallLayout } from "../client/install/layout.js";
 import { type InstallState } from "../client/install/state.js";
 import { requireState } from "../client/install/read-state.js";
+import { defaultDeps } from "../client/defaults.js";
 import type { FileSystem } from "../ports/fs.js";
 import type { MountLayer } from "./layer.js";
 
@@ -31,7 +32,7 @@ export class InstallLayer implements MountLayer {
   static async open(uri: string, fs: FileSystem, expected?: InstallIdentity): Promise<InstallLayer> {
     const layout = new InstallLayout(uri);
     const stamp = await stateStamp(fs, layout);
-    const state = await requireState(fs, layout);
+    const state = await requireState({ fs, layout, crypto: defaultDeps().crypto });
     checkIdentity(uri, state, expected);
     return new InstallLayer(uri, fs, state, stamp, expected);
   }
@@ -45,7 +46,7 @@ export class InstallLayer implements MountLayer {
     const layout = new InstallLayout(this.uri);
     const stamp = await stateStamp(this.fs, layout);
     if (stamp !== this.stamp) {
-      const state = await requireState(this.fs, layout);
+      const state = await requireState({ fs: this.fs, layout, crypto: defaultDeps().crypto });
       checkIdentity(this.uri, state, this.expected);
       this.state = state;
       this.stamp = stamp;

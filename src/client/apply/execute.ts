@@ -143,12 +143,7 @@ export async function executePlan(
   await ctx.fs.mkdirp(ctx.layout.manifests);
   await ctx.fs.writeFileAtomic(ctx.layout.manifest(input.state.manifest.hash), input.manifestBytes);
   // A large install's stat cache goes to its own file (stat-cache.ts), written before the journal names it.
-  const statCache = await saveStats(
-    ctx.fs,
-    ctx.layout,
-    files,
-    input.carry?.state.statCache ? input.carry : undefined,
-  );
+  const statCache = await saveStats(ctx, files, input.carry?.state.statCache ? input.carry : undefined);
   const newState: InstallState = statCache
     ? { ...input.state, files: {}, statCache }
     : { ...input.state, files };

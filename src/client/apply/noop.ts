@@ -27,7 +27,7 @@ export async function commitNoop(ctx: Context, p: Prepared): Promise<void> {
       (files !== state.files && canonicalJson(files) !== canonicalJson(state.files)) ||
       canonicalJson(withContent(state, p.content)) !== canonicalJson(state))
   ) {
-    const statCache = p.carry ? undefined : await saveStats(ctx.fs, ctx.layout, files);
+    const statCache = p.carry ? undefined : await saveStats(ctx, files);
     installed = {
       ...withContent(state, p.content),
       channel: pointer.body.channel,

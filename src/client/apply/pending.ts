@@ -61,7 +61,7 @@ async function staleReason(
     return `the install changed to ${state?.version ?? "nothing"} after the update to ${pending.state.version} was staged`;
   }
   const moved = new Set(pending.moves.map(([, path]) => path));
-  const { files } = await withStatFiles(ctx.fs, ctx.layout, pending.state);
+  const { files } = await withStatFiles(ctx, pending.state);
   for (const [name, path] of pending.moves) {
     const stat = await ctx.fs.stat(ctx.layout.stagedFile(name));
     if (!stat || !statMatches(stat, files[path])) return `the staged copy of ${path} is gone or changed`;
@@ -86,7 +86,7 @@ export async function applyPending(ctx: Context): Promise<PendingOutcome> {
   const path = ctx.layout.pending;
   if (!(await ctx.fs.stat(path))) return { applied: false, reason: null };
   const pending = parsePending(parseJson(path, await ctx.fs.readFile(path)), path);
-  const state = await readState(ctx.fs, ctx.layout);
+  const state = await readState(ctx);
   if (state && state.manifest.hash === pending.state.manifest.hash) {
     await ctx.fs.unlink(path); // committed already (a crash after the journal, before this file went)
     return { applied: false, reason: null };
@@ -119,7 +119,7 @@ export async function applyPending(ctx: Context): Promise<PendingOutcome> {
           ),
         };
   // Untracked files where the staged release writes (looked at now: the player may have added some).
-  const tracked = new Set(Object.keys(state ? (await withStatFiles(ctx.fs, ctx.layout, state)).files : {}));
+  const tracked = new Set(Object.keys(state ? (await withStatFiles(ctx, state)).files : {}));
   const written = pending.moves.map(([, p]) => p);
   const untracked = await untrackedAt(ctx.fs, ctx.layout, written, tracked);
   const displaced =

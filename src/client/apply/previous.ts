@@ -231,7 +231,7 @@ export async function keptPreviousObjects(ctx: Context, installed: InstallState)
   const path = ctx.layout.manifest(record.state.manifest.hash);
   if (!(await ctx.fs.stat(path))) return [];
   try {
-    const json = decodeManifestJson(await ctx.fs.readFile(path), record.state.manifest, path);
+    const json = await decodeManifestJson(ctx, await ctx.fs.readFile(path), record.state.manifest, path);
     if (!isTreeHeader(json)) return [];
     // Listed directory by directory: the previous release's files are not built (large installs).
     const objects = await treeObjects(json, path, objectLoader(ctx, undefined), MAX_RELEASE_FILES);

@@ -51,7 +51,7 @@ export async function haltToPrevious(
     `the publisher halted ${state.version} on channel '${pointer.body.channel}' (serial ${pointer.body.serial}).`,
     false,
   );
-  const restored = await requireState(ctx.fs, ctx.layout);
+  const restored = await requireState(ctx);
   await ctx.fs.writeFileAtomic(
     ctx.layout.state,
     encodeState({ ...restored, serial: pointer.body.serial, pointer: pointer.document, root }),

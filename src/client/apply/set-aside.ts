@@ -34,7 +34,7 @@ export async function setAsideStaleRelease(
     stored.runtime === clientRuntime
   )
     return undefined;
-  const state = await withStatFiles(ctx.fs, ctx.layout, stored);
+  const state = await withStatFiles(ctx, stored);
   const at = ctx.clock.now();
   const directory = joinPath(setAsideRoot(ctx), `${at.getTime()}-${state.version}`);
   await ctx.fs.mkdirp(directory);
@@ -85,7 +85,7 @@ async function moveFilesAside(ctx: Context, directory: string, state: InstallSta
   const copy = joinPath(directory, "manifest");
   const paths = await (async (): Promise<string[]> => {
     if ((await ctx.fs.stat(copy))?.kind !== "file") return Object.keys(state.files);
-    const manifest = decodeManifest(await ctx.fs.readFile(copy), state.manifest, copy);
+    const manifest = await decodeManifest(ctx, await ctx.fs.readFile(copy), state.manifest, copy);
     return restrict(manifest, installedSelection(state, manifest)).files.map((f) => f.path);
   })();
   for (const path of paths) {

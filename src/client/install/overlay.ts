@@ -67,6 +67,7 @@ export async function resolveOverlay(options: {
   readonly base?: string;
   readonly fs?: FileSystem;
   readonly host?: Host;
+  readonly crypto?: Crypto;
 }): Promise<OverlayHit | undefined> {
   const { installDir, path } = options;
   assertSafePath(path, "overlay lookup");
@@ -74,7 +75,8 @@ export async function resolveOverlay(options: {
   const fs = options.fs ?? defaultDeps().fileSystem(defaultDeps().clock);
   const host = options.host ?? defaultDeps().host;
   const layout = new InstallLayout(host.absolutePath(installDir));
-  const state = await readState(fs, layout);
+  const crypto = options.crypto ?? defaultDeps().crypto;
+  const state = await readState({ fs, layout, crypto });
   if (state && path.split("/")[0] !== ".ferry") {
     const file = layout.file(path);
     if ((await fs.stat(file))?.kind === "file") return { layer: "update", file };

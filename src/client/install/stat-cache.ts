@@ -1,4 +1,4 @@
-import { sha256, sha256Stream } from "../../node/node-crypto.js";
+import type { Crypto } from "../../ports/crypto.js";
 import type { FileSystem } from "../../ports/fs.js";
 import type { InstallLayout } from "./layout.js";
 import type { InstallState, StatCacheEntry, StatCacheRef } from "./state.js";
@@ -17,6 +17,16 @@ import type { InstallState, StatCacheEntry, StatCacheRef } from "./state.js";
 export const STAT_FILE_MIN_ENTRIES = 10_000;
 
 type Files = Readonly<Record<string, StatCacheEntry>>;
+
+/** What reading or writing an install's state needs: its files, their layout, and hashing (a Context has all three). */
+export interface StateAccess {
+  readonly fs: FileSystem;
+  readonly layout: InstallLayout;
+  readonly crypto: Crypto;
+}
+
+const utf8 = new TextDecoder();
+const encoder = new TextEncoder();
 
 const TAB = 0x09;
 const LF = 0x0a;
@@ -48,44 +58,44 @@ function parseLine(text: string): [string, StatCacheEntry] | undefined {
 
 /** Calls `each` with every line of the file (without its LF) as bytes; returns the file's SHA-256. */
 async function scanLines(
-  fs: FileSystem,
+  { fs, crypto }: StateAccess,
   path: string,
   each: (line: Uint8Array) => void,
 ): Promise<string | undefined> {
   if ((await fs.stat(path))?.kind !== "file") return undefined;
-  const hash = sha256Stream();
-  let carry: Buffer = Buffer.alloc(0);
+  const hash = crypto.createSha256();
+  let carry = new Uint8Array(0);
   for await (const block of fs.readBlocks(path)) {
     hash.update(block);
     // readBlocks may reuse its buffer: lines spanning blocks are copied into `carry`.
-    const data =
-      carry.length > 0
-        ? Buffer.concat([carry, block])
-        : Buffer.from(block.buffer, block.byteOffset, block.length);
+    const data = carry.length > 0 ? concat(carry, block) : block;
     let start = 0;
     for (let end = data.indexOf(LF, start); end !== -1; end = data.indexOf(LF, start)) {
       each(data.subarray(start, end));
       start = end + 1;
     }
-    carry = Buffer.from(data.subarray(start));
+    carry = data.slice(start);
   }
   if (carry.length > 0) each(carry);
   return hash.digest();
 }
 
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
 /** The state with its stat cache in `files` (loaded from its file when it has one). */
-export async function withStatFiles(
-  fs: FileSystem,
-  layout: InstallLayout,
-  state: InstallState,
-): Promise<InstallState> {
+export async function withStatFiles(access: StateAccess, state: InstallState): Promise<InstallState> {
   if (!state.statCache) return state;
   const { statCache, ...rest } = state;
   const files: Record<string, StatCacheEntry> = {};
   let valid = true;
   let entries = 0;
-  const hash = await scanLines(fs, layout.statFile(statCache.hash), (bytes) => {
-    const parsed = valid ? parseLine(Buffer.from(bytes).toString("utf8")) : undefined;
+  const hash = await scanLines(access, access.layout.statFile(statCache.hash), (bytes) => {
+    const parsed = valid ? parseLine(utf8.decode(bytes)) : undefined;
     if (parsed && !Object.hasOwn(files, parsed[0])) {
       files[parsed[0]] = parsed[1];
       entries++;
@@ -97,8 +107,7 @@ export async function withStatFiles(
 
 /** The stat-cache entries of `paths` (those it has), reading a stat file line by line. */
 export async function lookupStats(
-  fs: FileSystem,
-  layout: InstallLayout,
+  access: StateAccess,
   state: InstallState,
   paths: ReadonlySet<string>,
 ): Promise<Record<string, StatCacheEntry>> {
@@ -109,14 +118,14 @@ export async function lookupStats(
   }
   const wanted = new Set([...paths].map((p) => JSON.stringify(p)));
   let valid = true;
-  const hash = await scanLines(fs, layout.statFile(state.statCache.hash), (bytes) => {
+  const hash = await scanLines(access, access.layout.statFile(state.statCache.hash), (bytes) => {
     const tab = bytes.indexOf(TAB);
     if (tab === -1) {
       valid = false;
       return;
     }
-    if (!wanted.has(Buffer.from(bytes.subarray(0, tab)).toString("utf8"))) return;
-    const parsed = parseLine(Buffer.from(bytes).toString("utf8"));
+    if (!wanted.has(utf8.decode(bytes.subarray(0, tab)))) return;
+    const parsed = parseLine(utf8.decode(bytes));
     if (parsed) found[parsed[0]] = parsed[1];
     else valid = false;
   });
@@ -130,26 +139,26 @@ export async function lookupStats(
  * `files` is small enough for state.json (then nothing is written).
  */
 export async function saveStats(
-  fs: FileSystem,
-  layout: InstallLayout,
+  access: StateAccess,
   files: Files,
   carried?: { readonly state: InstallState; readonly except: ReadonlySet<string> },
 ): Promise<StatCacheRef | undefined> {
+  const { fs, layout } = access;
   const carriedRef = carried?.state.statCache;
-  const fresh: string[] = [];
-  for (const path in files) fresh.push(line(path, files[path]!));
+  const fresh: Uint8Array[] = [];
+  for (const path in files) fresh.push(encoder.encode(line(path, files[path]!)));
   if (!carriedRef && fresh.length < STAT_FILE_MIN_ENTRIES) return undefined;
   const carriedPath = carriedRef ? layout.statFile(carriedRef.hash) : undefined;
   const carriedSize = carriedPath ? ((await fs.stat(carriedPath))?.size ?? 0) : 0;
   // One buffer for the whole file: kept lines are copied in as they are read, new lines written after.
-  const out = Buffer.alloc(carriedSize + fresh.reduce((n, l) => n + Buffer.byteLength(l), 0));
+  const out = new Uint8Array(carriedSize + fresh.reduce((n, l) => n + l.length, 0));
   let length = 0;
   let entries = 0;
   if (carried && carriedRef && carriedPath) {
     const except = new Set([...carried.except].map((p) => JSON.stringify(p)));
-    const hash = await scanLines(fs, carriedPath, (bytes) => {
+    const hash = await scanLines(access, carriedPath, (bytes) => {
       const tab = bytes.indexOf(TAB);
-      if (tab !== -1 && except.has(Buffer.from(bytes.subarray(0, tab)).toString("utf8"))) return;
+      if (tab !== -1 && except.has(utf8.decode(bytes.subarray(0, tab)))) return;
       if (length + bytes.length + 1 > carriedSize) return; // the file grew while read: damaged
       out.set(bytes, length);
       out[length + bytes.length] = LF;
@@ -158,11 +167,14 @@ export async function saveStats(
     });
     if (hash !== carriedRef.hash) length = entries = 0;
   }
-  for (const l of fresh) length += out.write(l, length);
+  for (const l of fresh) {
+    out.set(l, length);
+    length += l.length;
+  }
   entries += fresh.length;
   if (entries === 0) return undefined;
   const bytes = out.subarray(0, length);
-  const ref = { hash: sha256(bytes), entries };
+  const ref = { hash: await access.crypto.sha256(bytes), entries };
   await fs.mkdirp(layout.stats);
   await fs.writeFileAtomic(layout.statFile(ref.hash), bytes);
   return ref;

@@ -39,7 +39,7 @@ export async function canUpdate(options: CanUpdateOptions): Promise<CanUpdateRes
   let version: string | null = null;
   let state;
   try {
-    state = await readState(fs, layout);
+    state = await readState(ctx);
   } catch (error) {
     if (!isFerryError(error)) throw error;
     reasons.push({ code: error.code, message: error.message });

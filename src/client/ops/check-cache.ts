@@ -72,8 +72,8 @@ export async function cachedCheck(options: CachedCheckOptions): Promise<CheckAns
   const ctx = makeContext(options.installDir, options);
   const { fs, layout, clock } = ctx;
   const channel = options.channel ?? "stable";
-  const repo = new RemoteRepository(options.repoUrl, ctx.transport);
-  const state = await readState(fs, layout);
+  const repo = new RemoteRepository(options.repoUrl, ctx.transport, ctx.crypto);
+  const state = await readState(ctx);
   const installed = state ? `${state.manifest.hash}:${state.serial}` : null;
   const now = clock.now();
   const cached = await readCache(fs, layout);
@@ -167,12 +167,12 @@ async function fullCheck(
   now: Date,
   fetched: Fetched | undefined,
 ): Promise<CheckAnswer> {
-  const { fs, layout, transport } = ctx;
+  const { transport } = ctx;
   const result = await check({
     ...options,
     transport: fetched ? replayOnce(transport, fetched) : transport,
   });
-  const after = await readState(fs, layout);
+  const after = await readState(ctx);
   const record: CacheRecord = {
     repo,
     channel,

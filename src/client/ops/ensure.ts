@@ -40,7 +40,7 @@ export async function missing(
 ): Promise<MissingResult> {
   const ctx = makeContext(options.installDir, options);
   await requireInstallDir(ctx);
-  const state = await requireState(ctx.fs, ctx.layout);
+  const state = await requireState(ctx);
   const manifest = await loadInstalledManifest(ctx, state);
   const wanted = requested(manifest, options) ?? installedSelection(state, manifest);
   const packages = new Set(wanted.packages);

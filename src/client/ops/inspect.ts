@@ -33,7 +33,7 @@ export async function status(options: InstallOptions): Promise<StatusResult> {
   const ctx = makeContext(installDir, deps);
   await requireInstallDir(ctx);
   return withInstall(ctx, deps, async () => {
-    const state = await requireState(ctx.fs, ctx.layout);
+    const state = await requireState(ctx);
     const full = await loadInstalledManifest(ctx, state);
     const selection = installedSelection(state, full);
     const manifest = restrict(full, selection);
@@ -78,7 +78,7 @@ export async function verify(options: InstallOptions): Promise<VerifyResult> {
   const ctx = makeContext(installDir, deps);
   await requireInstallDir(ctx);
   return withInstall(ctx, deps, async () => {
-    const state = await requireState(ctx.fs, ctx.layout);
+    const state = await requireState(ctx);
     const full = await loadInstalledManifest(ctx, state);
     // The installed packages, minus files the base directory holds identically (docs/PACKAGES.md).
     const manifest = await materialized(

@@ -21,7 +21,7 @@ export async function rollback(options: InstallOptions): Promise<RollbackResult>
   return withInstall(ctx, deps, async () =>
     rollbackAndBlock(
       ctx,
-      await requireState(ctx.fs, ctx.layout),
+      await requireState(ctx),
       "ROLLBACK_REQUESTED",
       "requested by the user or the game (rollback).",
     ),
@@ -62,14 +62,14 @@ export async function open(options: OpenOptions): Promise<OpenResult> {
   await requireInstallDir(ctx);
   return withInstall(ctx, options, async () => {
     const staged = await applyPending(ctx);
-    let state = await requireState(ctx.fs, ctx.layout);
+    let state = await requireState(ctx);
     let health = healthFor(await readHealth(ctx), state.manifest.hash);
     let rolledBack: RollbackResult | null = null;
     if (!health.healthy && health.launches >= limit && !health.exhausted) {
       const why = `${state.version} was launched ${health.launches} times without being marked healthy (limit ${limit}).`;
       try {
         rolledBack = await rollbackAndBlock(ctx, state, "ROLLBACK_CRASH_LOOP", why);
-        state = await requireState(ctx.fs, ctx.layout);
+        state = await requireState(ctx);
         health = healthFor(await readHealth(ctx), state.manifest.hash);
       } catch (error) {
         if (!(error instanceof FerryError) || (error.code !== "E_NO_PREVIOUS" && error.code !== "E_DAMAGED"))
@@ -104,7 +104,7 @@ export async function markHealthy(options: InstallOptions): Promise<Health> {
   const ctx = makeContext(installDir, deps);
   await requireInstallDir(ctx);
   return withInstall(ctx, deps, async () => {
-    const state = await requireState(ctx.fs, ctx.layout);
+    const state = await requireState(ctx);
     const health: Health = {
       ...healthFor(await readHealth(ctx), state.manifest.hash),
       healthy: true,

@@ -22,7 +22,7 @@ export async function listPackages(options: InstallOptions): Promise<PackageInfo
   const ctx = makeContext(installDir, deps);
   await requireInstallDir(ctx);
   return withInstall(ctx, deps, async () => {
-    const state = await requireState(ctx.fs, ctx.layout);
+    const state = await requireState(ctx);
     const manifest = await loadInstalledManifest(ctx, state);
     const installed = new Set(installedSelection(state, manifest).packages);
     return Object.keys(manifest.packages)

@@ -66,7 +66,7 @@ export async function repair(options: RepairOptions): Promise<RepairResult> {
   const started = ctx.clock.now();
   await requireInstallDir(ctx);
   return withInstall(ctx, options, async () => {
-    const state = await requireState(ctx.fs, ctx.layout);
+    const state = await requireState(ctx);
     await checkInstalledPointer(state, options.trust, ctx.layout.state, ctx.crypto);
     const repo = openRepository(ctx, options);
     const release = await loadInstalledRelease(ctx, state, repo);

@@ -45,7 +45,7 @@ export async function reselect(
   options: ReselectOptions,
   change: (current: Selection, manifest: Manifest) => Selection,
 ): Promise<ReselectResult> {
-  const state = await requireState(ctx.fs, ctx.layout);
+  const state = await requireState(ctx);
   await checkInstalledPointer(state, options.trust, ctx.layout.state, ctx.crypto);
   const repo = openRepository(ctx, { repoUrl: options.repoUrl ?? state.repo, ...maxAttempts(options) });
   const release = await loadInstalledRelease(ctx, state, repo);

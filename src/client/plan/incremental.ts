@@ -63,7 +63,7 @@ export async function prepareIncremental(
     return undefined;
   if ((state.paths ?? []).length > 0) return undefined;
   const oldDocument = `release manifest ${installed.where}`;
-  const oldJson = decodeManifestJson(installed.bytes, state.manifest, installed.where);
+  const oldJson = await decodeManifestJson(ctx, installed.bytes, state.manifest, installed.where);
   if (!isTreeHeader(oldJson)) return undefined;
   if (verify === "auto" && readTreeHeader(oldJson, oldDocument).files < INCREMENTAL_MIN_FILES)
     return undefined;
@@ -71,7 +71,7 @@ export async function prepareIncremental(
   const same = ref.hash === state.manifest.hash;
   const where = repo.url(`manifests/${ref.hash}`);
   const manifestBytes = same ? installed.bytes : await repo.manifestBytes(ref, ctx.signal);
-  const newJson = same ? oldJson : decodeManifestJson(manifestBytes, ref, where);
+  const newJson = same ? oldJson : await decodeManifestJson(ctx, manifestBytes, ref, where);
   if (!isTreeHeader(newJson) || packageNames(newJson) !== packageNames(oldJson)) return { manifestBytes };
 
   const newDocument = `release manifest ${where}`;

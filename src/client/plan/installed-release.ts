@@ -27,7 +27,7 @@ export async function installedManifestBytes(
   const path = ctx.layout.manifest(state.manifest.hash);
   try {
     const bytes = await ctx.fs.readFile(path);
-    checkManifestBytes(bytes, state.manifest, path);
+    await checkManifestBytes(ctx.crypto, bytes, state.manifest, path);
     return { bytes, where: path };
   } catch (localError) {
     if (!repo) throw localError;

@@ -126,7 +126,7 @@ export async function prepare(
   if (stored && incremental && "release" in incremental) {
     const inc = incremental.release;
     const paths = new Set([...inc.tracked.files, ...inc.target.files].map((f) => f.path));
-    const stats = await lookupStats(ctx.fs, ctx.layout, stored, paths);
+    const stats = await lookupStats(ctx, stored, paths);
     const local = await buildLocalIndex(ctx.fs, ctx.layout, inc.tracked, stats, inc.target, ctx.crypto);
     return {
       ...{ pointer, root, trustedKeys, state: stored, repo, manifestBytes: inc.manifestBytes },
@@ -137,7 +137,7 @@ export async function prepare(
       ...{ droppedPackages: [], setAside, policy },
     };
   }
-  const state = stored ? await withStatFiles(ctx.fs, ctx.layout, stored) : undefined;
+  const state = stored ? await withStatFiles(ctx, stored) : undefined;
   const installed =
     state && installedBytes
       ? await loadRelease(ctx, state.manifest, installedBytes.bytes, installedBytes.where, repo)

@@ -13,7 +13,7 @@ export interface RepositoryOptions {
 
 /** The repository at `repoUrl`, retrying transient failures with the context's clock. */
 export function openRepository(ctx: Context, options: RepositoryOptions): RemoteRepository {
-  return new RemoteRepository([options.repoUrl, ...(options.mirrors ?? [])], ctx.transport, {
+  return new RemoteRepository([options.repoUrl, ...(options.mirrors ?? [])], ctx.transport, ctx.crypto, {
     ...repositoryPolicy(ctx, options),
     emit: ctx.emit,
   });

@@ -28,7 +28,7 @@ export async function loadRelease(
   repo: RemoteRepository | undefined,
   options: ReadOptions = {},
 ): Promise<MaterializedRelease> {
-  const json = decodeManifestJson(bytes, ref, where);
+  const json = await decodeManifestJson(ctx, bytes, ref, where);
   return readRelease(json, `release manifest ${where}`, objectLoader(ctx, repo), options);
 }
 
@@ -45,7 +45,7 @@ export function objectLoader(ctx: Context, repo: RemoteRepository | undefined): 
     if (!stored) {
       if (!repo) {
         stored = await ctx.fs.readFile(local);
-        checkStoredBytes(stored, object, local, what, "the installed release");
+        await checkStoredBytes(ctx.crypto, stored, object, local, what, "the installed release");
       } else {
         stored = await limit(() => repo.objectBytes(object, what, ctx.signal));
         await ctx.fs.mkdirp(ctx.layout.objects);
@@ -67,7 +67,7 @@ async function readKept(
   if (!stat || stat.size !== ref.size) return undefined;
   const bytes = await ctx.fs.readFile(path);
   try {
-    checkStoredBytes(bytes, ref, path, what);
+    await checkStoredBytes(ctx.crypto, bytes, ref, path, what);
     return bytes;
   } catch (error) {
     if (isFerryError(error) && error.code === "E_HASH_MISMATCH") return undefined;

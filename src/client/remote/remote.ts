@@ -1,12 +1,13 @@
 import { checkMetadataRatio } from "../../core/metadata-limits.js";
-import { decode } from "../../node/node-codec.js";
+import { decode } from "../../core/codec.js";
 import { FerryError } from "../../core/errors.js";
-import { sha256 } from "../../node/node-crypto.js";
 import { parseJson } from "../../core/json-reader.js";
 import { type Manifest, parseManifest } from "../../core/manifest.js";
 import { MAX_POINTER_BYTES, type ManifestRef } from "../../core/pointer.js";
 import { MAX_ROOT_BYTES } from "../../core/root.js";
 import { objectPath, type StoredRef } from "../../core/tree.js";
+import type { CorePorts } from "../../ports/core-ports.js";
+import type { Crypto } from "../../ports/crypto.js";
 import type { Transport } from "../../ports/transport.js";
 import type { EventSink } from "../events.js";
 import { httpError, parseRetryAfter, readCapped } from "./http.js";
@@ -26,6 +27,7 @@ export class RemoteRepository {
   constructor(
     urls: string | readonly string[],
     private readonly transport: Transport,
+    private readonly crypto: Crypto,
     private readonly retry: Omit<RetryPolicy, "onRetry"> & { readonly emit?: EventSink } = {
       maxAttempts: 1,
       sleep: async () => undefined,
@@ -58,7 +60,7 @@ export class RemoteRepository {
     what: string,
     signal?: AbortSignal,
     mirror?: number,
-    check?: (bytes: Uint8Array, url: string) => void,
+    check?: (bytes: Uint8Array, url: string) => Promise<void>,
   ): Promise<Uint8Array> {
     // Bytes checked against a hash are content-addressed: a mismatch is a transport fault (retry.ts).
     const object = { what: `${what} ${path}`, contentAddressed: check !== undefined };
@@ -100,7 +102,7 @@ export class RemoteRepository {
         }
         const bytes = await readCapped(response, cap, what);
         this.metadataBytes += bytes.length;
-        check?.(bytes, url);
+        await check?.(bytes, url);
         return bytes;
       },
       object,
@@ -131,7 +133,7 @@ export class RemoteRepository {
   async manifestBytes(ref: ManifestRef, signal?: AbortSignal): Promise<Uint8Array> {
     const path = `manifests/${ref.hash}`;
     return this.getBytes(path, ref.size, "release manifest", signal, undefined, (bytes, url) =>
-      checkManifestBytes(bytes, ref, url),
+      checkManifestBytes(this.crypto, bytes, ref, url),
     );
   }
 
@@ -139,7 +141,7 @@ export class RemoteRepository {
   async objectBytes(ref: StoredRef, what: string, signal?: AbortSignal): Promise<Uint8Array> {
     // Checked inside the request, so a mirror serving other bytes is skipped for the next one.
     return this.getBytes(objectPath(ref.hash), ref.size, what, signal, undefined, (bytes, url) =>
-      checkStoredBytes(bytes, ref, url, what),
+      checkStoredBytes(this.crypto, bytes, ref, url, what),
     );
   }
 }
@@ -167,19 +169,25 @@ function checkedBase(url: string): string {
 }
 
 /** Verifies stored manifest bytes against the pointer's pin. */
-export function checkManifestBytes(bytes: Uint8Array, ref: ManifestRef, where: string): void {
-  checkStoredBytes(bytes, ref, where, "release manifest", "the signed pointer");
+export async function checkManifestBytes(
+  crypto: Crypto,
+  bytes: Uint8Array,
+  ref: ManifestRef,
+  where: string,
+): Promise<void> {
+  await checkStoredBytes(crypto, bytes, ref, where, "release manifest", "the signed pointer");
 }
 
 /** Verifies a stored metadata object against the reference that names it. */
-export function checkStoredBytes(
+export async function checkStoredBytes(
+  crypto: Crypto,
   bytes: Uint8Array,
   ref: { readonly hash: string; readonly size: number },
   where: string,
   what: string,
   namedBy = "the release metadata that names it",
-): void {
-  const actual = sha256(bytes);
+): Promise<void> {
+  const actual = await crypto.sha256(bytes);
   if (bytes.length !== ref.size || actual !== ref.hash) {
     throw new FerryError(
       "E_HASH_MISMATCH",
@@ -193,14 +201,24 @@ export function checkStoredBytes(
   }
 }
 
-export function decodeManifest(bytes: Uint8Array, ref: ManifestRef, where: string): Manifest {
-  return parseManifest(decodeManifestJson(bytes, ref, where), `release manifest ${where}`);
+export async function decodeManifest(
+  ports: CorePorts,
+  bytes: Uint8Array,
+  ref: ManifestRef,
+  where: string,
+): Promise<Manifest> {
+  return parseManifest(await decodeManifestJson(ports, bytes, ref, where), `release manifest ${where}`);
 }
 
 /** The pinned manifest document (inline manifest or tree header), checked and decoded, not yet validated. */
-export function decodeManifestJson(bytes: Uint8Array, ref: ManifestRef, where: string): unknown {
-  checkManifestBytes(bytes, ref, where);
+export async function decodeManifestJson(
+  ports: CorePorts,
+  bytes: Uint8Array,
+  ref: ManifestRef,
+  where: string,
+): Promise<unknown> {
+  await checkManifestBytes(ports.crypto, bytes, ref, where);
   checkMetadataRatio(ref.size, ref.rawSize, `release manifest ${where}`);
-  const raw = decode(ref.codec, bytes, ref.rawSize, `release manifest ${where}`);
+  const raw = decode(ports.brotli, ref.codec, bytes, ref.rawSize, `release manifest ${where}`);
   return parseJson(`release manifest ${where}`, raw);
 }
