@@ -21,7 +21,7 @@ export interface DefaultDeps {
 /**
  * The client never imports a runtime's adapters (that is what lets it run anywhere): a runtime's entry
  * point registers its defaults once, at load. Ferry's Node entry (src/index.ts, the CLI) imports
- * src/node/register.ts, which registers the Node file system, HTTP transport, clock and host; code that
+ * src/register-node.ts, which registers the Node file system, HTTP transport, clock, host, crypto and brotli; code that
  * imports client modules directly imports that module too, or passes every dependency itself.
  */
 let registered: DefaultDeps | undefined;

@@ -17,7 +17,7 @@ export const DEFAULT_CHUNKING: ChunkingParams = {
 
 /**
  * GEAR[i] is the first 4 bytes, big-endian, of SHA-256("ferry-gear-v1:<i>") (FORMAT.md §3). Committed
- * as a literal so the core needs no hash to start; test/chunker.test.ts recomputes it from the definition.
+ * as a literal so the core needs no hash to start; test/core/chunker.test.ts recomputes it from the definition.
  */
 // prettier-ignore
 export const GEAR: Uint32Array = Uint32Array.of(

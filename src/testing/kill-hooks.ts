@@ -1,6 +1,6 @@
 /**
  * Preloaded into the CLI by child-process kill tests (`node --import <this> main.js ...`, see
- * test/kill-harness.ts): when FERRY_TEST_KILL_AT or FERRY_TEST_TRACE is set, wraps each operation's file
+ * test/client/kill-harness.ts): when FERRY_TEST_KILL_AT or FERRY_TEST_TRACE is set, wraps each operation's file
  * system and event sink with the kill points of kill-points.ts.
  */
 import { resolve } from "node:path";

@@ -16,7 +16,7 @@ import { parsePublicKey } from "../../src/node/node-keys.js";
 import type { Clock } from "../../src/ports/clock.js";
 import { type RunningServer, serveRepository } from "../../src/server/static-server.js";
 import { CLIENT_NOW, type Listing, makeGoldenRepo } from "../../scripts/make-golden-repo.js";
-import { tempDir } from "../helpers.js";
+import { tempDir } from "../helpers/helpers.js";
 
 /** The committed fixture at the repository root (this file runs from dist/test/conformance/). */
 const FIXTURE = resolve(import.meta.dirname, "..", "..", "..", "test", "fixtures", "golden-repo");

@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { update, type UpdateOptions, type UpdateSummary } from "../../src/client/ops/update.js";
 import { publish, type PublishOptions, type PublishResult } from "../../src/publisher/publish.js";
 import { type RunningServer, serveRepository } from "../../src/server/static-server.js";
-import { keys, tempDir } from "../helpers.js";
+import { keys, tempDir } from "./helpers.js";
 
 /** A file of a build: its text or bytes, optionally executable. */
 export type BuildFile =

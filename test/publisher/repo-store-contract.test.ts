@@ -20,7 +20,7 @@ repoStoreContract("directory", async (t) => {
   return new DirectoryStore(root);
 });
 
-// The S3 store over s3rver, as test/s3-publish.test.ts runs it: one server, a fresh prefix per case.
+// The S3 store over s3rver, as test/publisher/s3-publish.test.ts runs it: one server, a fresh prefix per case.
 let s3: TestS3Server;
 let prefixes = 0;
 before(async () => {

@@ -15,7 +15,7 @@ import { sampleGame, writeGame } from "../../src/testing/game-fixture.js";
 import { MemoryFileSystem } from "../../src/testing/memory-fs.js";
 import { MemoryStore } from "../../src/testing/memory-store.js";
 import { MemoryTransport } from "../../src/testing/memory-transport.js";
-import { keys, tempDir } from "../helpers.js";
+import { keys, tempDir } from "../helpers/helpers.js";
 
 async function treeOf(fs: MemoryFileSystem, dir: string, prefix = ""): Promise<Map<string, string>> {
   const out = new Map<string, string>();

@@ -1,4 +1,4 @@
-import { FerryError, type FerryErrorCode, isFerryError } from "../../core/errors.js";
+import { type FerryErrorCode, isFerryError } from "../../core/errors.js";
 import type { FileSystem } from "../../ports/fs.js";
 import type { Host } from "../../ports/host.js";
 import { makeContext } from "../context.js";
@@ -112,10 +112,4 @@ async function lockHolder(
     code: "E_LOCKED",
     message: `${layout.root} is being updated by another process (pid ${owner?.pid ?? "?"} on ${owner?.host ?? "?"}).`,
   };
-}
-
-/** Throws the first reason as a FerryError (for callers that want an exception). */
-export function assertCanUpdate(result: CanUpdateResult): void {
-  const first = result.reasons[0];
-  if (first) throw new FerryError(first.code, first.message);
 }

@@ -1,0 +1,59 @@
+/**
+ * Expiry must not be a time bomb (issue 14 §3): a studio that stops publishing makes checks fail once
+ * its pointer (and later its root) expires, but an installed game keeps starting: open, markHealthy and
+ * mounts never read the pointer's or root's expiry. `ferry check` and `ferry report` warn before expiry.
+ */
+import "../../src/register-node.js";
+import assert from "node:assert/strict";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import { markHealthy, open } from "../../src/client/ops/launch.js";
+import { check, update } from "../../src/client/ops/update.js";
+import { Mounts } from "../../src/mounts/mounts.js";
+import { publish } from "../../src/publisher/publish.js";
+import { expiryWarnings } from "../../src/publisher/expiry-warnings.js";
+import { DirectoryStore } from "../../src/publisher/repo-store.js";
+import { serveRepository } from "../../src/server/static-server.js";
+import { keys, rejectsWith, tempDir } from "../helpers/helpers.js";
+
+const DAY = 86_400_000;
+const clockAt = (at: Date) => ({ now: () => at, sleep: async () => undefined });
+
+test("silence: past the pointer's and the root's expiry, check fails E_EXPIRED but open, markHealthy and mounts keep working", async (t) => {
+  const dir = await tempDir(t);
+  const build = join(dir, "build");
+  await mkdir(join(build, "data"), { recursive: true });
+  await writeFile(join(build, "game.txt"), "the game\n");
+  await writeFile(join(build, "data", "level.json"), "{}\n");
+  const repo = join(dir, "repo");
+  const { key, pub } = keys();
+  // Pointer valid 10 days, root 20: both soon.
+  await publish({ buildDir: build, repo, version: "1.0.0", key, expiresInDays: 10, rootExpiresInDays: 20 });
+  const server = await serveRepository({ root: repo });
+  t.after(() => server.close());
+  const install = join(dir, "install");
+  await update({ repoUrl: server.url, installDir: install, trust: [pub] });
+  await open({ installDir: install });
+  await markHealthy({ installDir: install });
+
+  // Before expiry: both are warned about (channel within 14 days, root within 30).
+  const warnings = await expiryWarnings(new DirectoryStore(repo));
+  assert.deepEqual(warnings.map((w) => w.what).sort(), ["channel stable", "root 1"]);
+  assert.ok(warnings.every((w) => w.daysLeft >= 9 && w.daysLeft <= 20));
+
+  for (const daysLater of [11, 21, 400, 3653]) {
+    const clock = clockAt(new Date(Date.now() + daysLater * DAY));
+    // The network path refuses the stale pointer (the freeze-attack protection stays)...
+    await rejectsWith(check({ repoUrl: server.url, installDir: install, trust: [pub], clock }), "E_EXPIRED");
+    // ...and the installed game starts, is marked healthy, and serves its files through mounts.
+    const opened = await open({ installDir: install, clock });
+    assert.equal(opened.version, "1.0.0");
+    assert.equal(opened.rolledBack ?? null, null, "no rollback");
+    const health = await markHealthy({ installDir: install, clock });
+    assert.equal(health.healthy, true);
+    const mounts = await Mounts.open({ runtime: "app", clock });
+    await mounts.addMount("base", install, 0);
+    assert.equal(Buffer.from(await mounts.readFile("game.txt")).toString(), "the game\n");
+  }
+});
