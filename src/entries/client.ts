@@ -80,3 +80,5 @@ export type { PublicKey } from "../core/keys.js";
 export type { Clock } from "../ports/clock.js";
 export type { FileStat, FileSystem, FileWriter, VolumeSpace } from "../ports/fs.js";
 export type { Transport, TransportRequest, TransportResponse } from "../ports/transport.js";
+// A host other than Node registers its adapters once (src/client/defaults.ts), or passes them per call.
+export { type DefaultDeps, registerDefaults } from "../client/defaults.js";
