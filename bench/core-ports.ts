@@ -28,10 +28,7 @@ import { nodeCrypto } from "../src/node/node-crypto.js";
 import { listTree } from "./peer-tools.js";
 
 const RUNS = Number(process.env.FERRY_BENCH_RUNS ?? "7");
-const CORPUS = resolve(
-  process.cwd(),
-  process.env.FERRY_CORPUS ?? "/work/shared/corpus/shattered-pixel-dungeon",
-);
+const CORPUS = resolve(process.cwd(), process.env.FERRY_CORPUS ?? "../shared/corpus/shattered-pixel-dungeon");
 const V1 = join(CORPUS, "v3.0.0");
 const V2 = join(CORPUS, "v3.2.5");
 
