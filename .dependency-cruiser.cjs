@@ -114,6 +114,24 @@ module.exports = {
       to: { path: "^src/client/ops/" },
     },
     {
+      name: "portable-entries",
+      severity: "error",
+      comment:
+        "ferry/client and ferry/core run anywhere (a browser, an agent's host): nothing they reach, directly or through other modules, is a Node builtin or a Node adapter.",
+      from: { path: "^src/entries/(client|core)\\.ts$" },
+      to: { reachable: true, path: ["^src/node/", "^src/register-node\\.ts$"] },
+    },
+    {
+      name: "portable-entries-no-builtins",
+      severity: "error",
+      comment: "The same for Node builtins (node:*) reached from ferry/client or ferry/core.",
+      from: { path: "^src/entries/(client|core)\\.ts$" },
+      to: {
+        reachable: true,
+        path: "^(node:)?(assert|buffer|child_process|crypto|dns|events|fs|http|https|net|os|path|perf_hooks|process|stream|timers|tls|url|util|worker_threads|zlib)(/|$)",
+      },
+    },
+    {
       name: "testing-only-in-tests",
       severity: "error",
       comment: "src/testing (in-memory fakes, hostile servers) never ships in a production path.",
