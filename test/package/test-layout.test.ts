@@ -1,6 +1,6 @@
 /**
  * `npm test` runs `dist/test/<folder>/<name>.test.js` (one folder deep, the shape of src/: see
- * docs/ARCHITECTURE.md), a pattern every Node version and shell expands the same way. A test file at
+ * docs/ARCHITECTURE.md), which npm's POSIX shell expands, so every Node version runs the same files. A file at
  * another depth would silently never run: this fails instead.
  */
 import assert from "node:assert/strict";
