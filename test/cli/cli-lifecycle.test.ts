@@ -5,9 +5,9 @@ import { request } from "node:http";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { serveRepository } from "../../src/server/static-server.js";
 import { ferry } from "../helpers/cli.js";
 import { keys, publishVersions, tempDir } from "../helpers/helpers.js";
+import { repoFixture } from "../helpers/served-repo.js";
 
 const cli = join(import.meta.dirname, "..", "..", "src", "cli", "main.js");
 
@@ -17,12 +17,8 @@ function lastJson(stdout: string): Record<string, unknown> {
 }
 
 test("ferry can-update, check --max-age and update --force", async (t) => {
-  const dir = await tempDir(t);
-  const repo = join(dir, "repo");
-  const k = keys();
+  const { dir, repo, server, ...k } = await repoFixture(t);
   await publishVersions(dir, repo, k.key, [1]);
-  const server = await serveRepository({ root: repo });
-  t.after(() => server.close());
   const pub = join(dir, "ferry.pub");
   await writeFile(pub, k.publicText);
   const install = join(dir, "install");

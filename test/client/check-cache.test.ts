@@ -7,8 +7,9 @@ import { cachedCheck, type CachedCheckOptions } from "../../src/client/ops/check
 import { check, update } from "../../src/client/ops/update.js";
 import { isFerryError } from "../../src/core/errors.js";
 import type { Clock } from "../../src/ports/clock.js";
-import { serveRepository } from "../../src/server/static-server.js";
-import { keys, publishVersions, tempDir } from "../helpers/helpers.js";
+import type { RunningServer } from "../../src/server/static-server.js";
+import { publishVersions, type tempDir } from "../helpers/helpers.js";
+import { repoFixture } from "../helpers/served-repo.js";
 
 /** A clock the test moves by hand; sleeping advances it (no real waiting). */
 function manualClock(start = Date.UTC(2026, 5, 1)): Clock & { advance(ms: number): void } {
@@ -26,10 +27,8 @@ function manualClock(start = Date.UTC(2026, 5, 1)): Clock & { advance(ms: number
   };
 }
 
-/** A repository server on loopback that records every request: path, If-None-Match and status. */
-async function countingServer(t: Parameters<typeof tempDir>[0], repo: string) {
-  const server = await serveRepository({ root: repo });
-  t.after(() => server.close());
+/** The fixture's repository server, recording every request: path, If-None-Match and status. */
+function countingServer(server: RunningServer) {
   const log: { path: string; ifNoneMatch: string | undefined; status: number }[] = [];
   server.server.on("request", (req, res) => {
     res.on("finish", () =>
@@ -44,11 +43,9 @@ async function countingServer(t: Parameters<typeof tempDir>[0], repo: string) {
 }
 
 async function setup(t: Parameters<typeof tempDir>[0]) {
-  const dir = await tempDir(t);
-  const repo = join(dir, "repo");
-  const k = keys();
+  const { dir, repo, ...k } = await repoFixture(t);
   await publishVersions(dir, repo, k.key, [1]);
-  const { server, log } = await countingServer(t, repo);
+  const { server, log } = countingServer(k.server);
   const install = join(dir, "install");
   const clock = manualClock();
   const options: CachedCheckOptions = { repoUrl: server.url, installDir: install, trust: [k.pub], clock };

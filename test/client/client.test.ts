@@ -370,18 +370,12 @@ test("cancelling with an AbortSignal stops the update with E_ABORTED and leaves 
 });
 
 test("a host that ignores multi-range (like S3) costs one whole-pack download, not one per request", async (t) => {
-  const dir = await tempDir(t);
-  const repo = join(dir, "repo");
-  const k = keys();
-  const build = join(dir, "build");
+  const { dir, server, publish, ...k } = await repoFixture(t);
   const { pseudoRandom } = await import("../../src/testing/game-fixture.js");
-  await mkdir(build);
+  const tiles = new Map<string, Buffer>();
   for (let i = 0; i < 600; i++)
-    await writeFile(join(build, `tile_${String(i).padStart(3, "0")}.png`), pseudoRandom(`tile${i}`, 20_000));
-  const { publish } = await import("../../src/publisher/publish.js");
-  await publish({ buildDir: build, repo, version: "1", key: k.key });
-  const server = await serveRepository({ root: repo });
-  t.after(() => server.close());
+    tiles.set(`tile_${String(i).padStart(3, "0")}.png`, pseudoRandom(`tile${i}`, 20_000));
+  await publish(tiles, { build: "build", version: "1" });
   const install = join(dir, "install");
   await update({ repoUrl: server.url, installDir: install, trust: [k.pub] });
   // Losing every other tile needs 300 separate ranges: more than one multi-range request's worth.

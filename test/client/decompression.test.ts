@@ -14,9 +14,8 @@ import { MAX_DECODED_BYTES, RATIO_FLOOR } from "../../src/core/codec.js";
 import { decode } from "../../src/node/node-codec.js";
 import { isFerryError } from "../../src/core/errors.js";
 import { sha256 } from "../../src/node/node-crypto.js";
-import { serveRepository } from "../../src/server/static-server.js";
 import { forgeRelease } from "../../src/testing/release-forge.js";
-import { keys, tempDir } from "../helpers/helpers.js";
+import { repoFixture } from "../helpers/served-repo.js";
 import { sandboxListing } from "../helpers/sandbox-hash.js";
 
 /** Uncompressed size of the bomb; 1 GiB by default (about 800 compressed bytes, ~2 s to make). */
@@ -106,9 +105,8 @@ describe(`decompression bombs (${BOMB_MIB} MiB of zeros)`, () => {
   });
 
   it("a signed release whose manifest or chunk is a bomb: E_TOO_LARGE, install untouched", async (t) => {
-    const dir = await tempDir(t);
-    const repo = join(dir, "repo");
-    const { key, pub } = keys();
+    // A hostile repository: releases are forged into the served directory, not published.
+    const { dir, repo, key, pub, server } = await repoFixture(t);
     const install = join(dir, "sandbox", "install");
     await forgeRelease({
       repo,
@@ -117,8 +115,6 @@ describe(`decompression bombs (${BOMB_MIB} MiB of zeros)`, () => {
       version: "1",
       files: [{ path: "a.txt", data: Buffer.from("a") }],
     });
-    const server = await serveRepository({ root: repo });
-    t.after(() => server.close());
     const run = () => update({ repoUrl: server.url, installDir: install, trust: [pub], maxAttempts: 1 });
     await run();
     const before = await sandboxListing(join(dir, "sandbox"));

@@ -17,8 +17,8 @@ import type { Manifest } from "../../src/core/manifest.js";
 import { HttpTransport } from "../../src/node/http-transport.js";
 import type { Transport } from "../../src/ports/transport.js";
 import { type Behaviour, pass, startHostileServer } from "../../src/testing/hostile-server.js";
-import { serveRepository } from "../../src/server/static-server.js";
-import { expectedTree, keys, publishVersions, readTree, sortedEntries, tempDir } from "../helpers/helpers.js";
+import { expectedTree, publishVersions, readTree, sortedEntries } from "../helpers/helpers.js";
+import { repoFixture } from "../helpers/served-repo.js";
 
 /** Part headers of a multi-range answer (the fetcher's own allowance per part): sent again on resume. */
 const MULTIPART_FRAMING = 256;
@@ -96,12 +96,8 @@ function cutAfterTotal(cutAt: number, record: (cut: Cut) => void): Behaviour {
  * Pointer and manifest are fetched again by every run and are not part of R.
  */
 test(`resume after ${iterations} random cuts re-downloads at most the chunk in flight`, async (t) => {
-  const dir = await tempDir(t);
-  const repo = join(dir, "repo");
-  const k = keys();
+  const { dir, repo, server, ...k } = await repoFixture(t);
   await publishVersions(dir, repo, k.key, [1, 2]);
-  const server = await serveRepository({ root: repo });
-  t.after(() => server.close());
   const hostile = await startHostileServer(server.url, pass);
   t.after(() => hostile.close());
 

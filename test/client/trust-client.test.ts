@@ -12,13 +12,19 @@ import { FerryError, type FerryErrorCode } from "../../src/core/errors.js";
 import { publicKeyOf, type SigningKey } from "../../src/core/keys.js";
 import { parsePointer, type PointerBody, signPointer, verifyPointer } from "../../src/core/pointer.js";
 import { signRoot } from "../../src/core/root.js";
-import { publish } from "../../src/publisher/publish.js";
 import { resign } from "../../src/publisher/resign.js";
 import { loadRootChain, rotateRoot } from "../../src/publisher/roots.js";
 import { DirectoryStore } from "../../src/publisher/repo-store.js";
-import { serveRepository } from "../../src/server/static-server.js";
-import { sampleGame, writeGame } from "../../src/testing/game-fixture.js";
-import { expectedTree, keys, publishVersions, readTree, sortedEntries, tempDir } from "../helpers/helpers.js";
+import { sampleGame } from "../../src/testing/game-fixture.js";
+import {
+  expectedTree,
+  keys,
+  publishVersions,
+  readTree,
+  sortedEntries,
+  type tempDir,
+} from "../helpers/helpers.js";
+import { repoFixture } from "../helpers/served-repo.js";
 import { nodeCrypto } from "../../src/node/node-crypto.js";
 
 const DAY = 86_400_000;
@@ -52,18 +58,15 @@ async function expectRefused(
 
 /** A served repository with v1 and v2 published by one key (bootstrap root), and an install of v2. */
 async function setup(t: Parameters<typeof tempDir>[0]) {
-  const dir = await tempDir(t);
-  const repo = join(dir, "repo");
-  const k = keys();
-  await publishVersions(dir, repo, k.key, [1]);
+  const served = await repoFixture(t);
+  const { dir, repo, server, key, pub, publicText } = served;
+  await publishVersions(dir, repo, key, [1]);
   const pointerV1 = await readFile(join(repo, "channels", "stable.json"));
-  await publishVersions(dir, repo, k.key, [2]);
-  const server = await serveRepository({ root: repo });
-  t.after(() => server.close());
+  await publishVersions(dir, repo, key, [2]);
   const install = join(dir, "install");
-  await update({ repoUrl: server.url, installDir: install, trust: [k.pub] });
-  const opts = { repoUrl: server.url, installDir: install, trust: [k.pub] };
-  return { dir, repo, server, install, pointerV1, opts, ...k };
+  await served.update(install);
+  const opts = served.options(install);
+  return { dir, repo, server, install, pointerV1, opts, key, pub, publicText, publish: served.publish };
 }
 
 async function pointerBody(repo: string, channel = "stable"): Promise<PointerBody> {
@@ -114,13 +117,9 @@ test("a lower release version with a higher serial: E_ROLLBACK; allowDowngrade (
 
 test("a pointer copied from another channel: E_SIGNATURE (pointer swapped)", async (t) => {
   const s = await setup(t);
-  const build = join(s.dir, "build-beta");
-  await writeGame(build, sampleGame(3));
-  await publish({
-    buildDir: build,
-    repo: s.repo,
+  await s.publish(sampleGame(3), {
+    build: "build-beta",
     version: "3.0.0",
-    key: s.key,
     channel: "beta",
     expiresInDays: 365,
   });
@@ -130,10 +129,8 @@ test("a pointer copied from another channel: E_SIGNATURE (pointer swapped)", asy
 
 test("mix-and-match: the pinned manifest replaced by another release's manifest: E_HASH_MISMATCH", async (t) => {
   const s = await setup(t);
-  const build = join(s.dir, "build-v3");
-  await writeGame(build, sampleGame(3));
   const v2 = await pointerBody(s.repo);
-  await publish({ buildDir: build, repo: s.repo, version: "3.0.0", key: s.key, expiresInDays: 365 });
+  await s.publish(sampleGame(3), { build: "build-v3", version: "3.0.0", expiresInDays: 365 });
   const v3 = await pointerBody(s.repo);
   // Keep v3's pointer (serial 3) but serve v2's manifest bytes under v3's name.
   await copyFile(join(s.repo, "manifests", v2.manifest.hash), join(s.repo, "manifests", v3.manifest.hash));
@@ -142,9 +139,7 @@ test("mix-and-match: the pinned manifest replaced by another release's manifest:
 
 test("mix-and-match: a manifest longer than the pinned length is cut off while streaming: E_TOO_LARGE", async (t) => {
   const s = await setup(t);
-  const build = join(s.dir, "build-v3");
-  await writeGame(build, sampleGame(3));
-  await publish({ buildDir: build, repo: s.repo, version: "3.0.0", key: s.key, expiresInDays: 365 });
+  await s.publish(sampleGame(3), { build: "build-v3", version: "3.0.0", expiresInDays: 365 });
   const v3 = await pointerBody(s.repo);
   const path = join(s.repo, "manifests", v3.manifest.hash);
   await writeFile(path, Buffer.concat([await readFile(path), Buffer.alloc(1 << 20)]));
@@ -165,25 +160,18 @@ test("freeze: a pointer past its expiry (a mirror stuck on old data): E_EXPIRED 
 });
 
 test("freeze: an expired root stops updates until the publisher publishes a new root version", async (t) => {
-  const dir = await tempDir(t);
-  const repo = join(dir, "repo");
-  const k = keys();
-  const build = join(dir, "b1");
-  await writeGame(build, sampleGame(1));
+  const served = await repoFixture(t);
+  const { dir, repo, key } = served;
   const created = new Date();
-  await publish({
-    buildDir: build,
-    repo,
+  await served.publish(sampleGame(1), {
+    build: "b1",
     version: "1.0.0",
-    key: k.key,
     created,
     expiresInDays: 365,
     rootExpiresInDays: 10,
   });
-  const server = await serveRepository({ root: repo });
-  t.after(() => server.close());
   const install = join(dir, "install");
-  const opts = { repoUrl: server.url, installDir: install, trust: [k.pub] };
+  const opts = served.options(install);
   await update(opts);
   const in20Days = fixedClock(new Date(created.getTime() + 20 * DAY));
   await expectRefused(
@@ -193,8 +181,8 @@ test("freeze: an expired root stops updates until the publisher publishes a new 
     /Root metadata version 1/,
   );
   // The publisher re-signs the root with a later expiry (same keys) and re-signs the channel under it.
-  await rotateRoot({ repo, signers: [k.key], expiresInDays: 365, now: created });
-  await resign({ repo, keys: [k.key], now: created, expiresInDays: 365 });
+  await rotateRoot({ repo, signers: [key], expiresInDays: 365, now: created });
+  await resign({ repo, keys: [key], now: created, expiresInDays: 365 });
   const result = await update({ ...opts, clock: in20Days });
   assert.equal(result.upToDate, true);
   const state = JSON.parse(await readFile(join(install, ".ferry", "state.json"), "utf8")) as {
@@ -247,13 +235,12 @@ test("key rotation: clients walk root versions, the old release key is then powe
     releaseKeys: [releaseKey.pub],
   });
   // The old key can no longer publish.
-  const build = join(s.dir, "build-v3");
-  await writeGame(build, sampleGame(3));
+  const v3Release = { build: "build-v3", version: "3.0.0", expiresInDays: 365 };
   await assert.rejects(
-    publish({ buildDir: build, repo: s.repo, version: "3.0.0", key: s.key, expiresInDays: 365 }),
+    s.publish(sampleGame(3), v3Release),
     (e: unknown) => (e as FerryError).code === "E_KEY",
   );
-  await publish({ buildDir: build, repo: s.repo, version: "3.0.0", key: releaseKey.key, expiresInDays: 365 });
+  await s.publish(sampleGame(3), { ...v3Release, key: releaseKey.key });
   const updated = await update(s.opts); // trust: the original key; the install walks root 1 -> 2
   assert.equal(updated.version, "3.0.0");
   assert.deepEqual(sortedEntries(await readTree(s.install)), sortedEntries(expectedTree(3)));
@@ -332,14 +319,10 @@ test("fast-forward: a stolen release key's huge serial/version blocks updates un
     /says version 99\.0\.0 but its manifest says 1\.0\.0/,
   );
   // A consistent forgery: the attacker publishes their own build as 99.0.0 with the stolen key.
-  const evil = join(s.dir, "build-evil");
-  await writeGame(evil, sampleGame(1));
   // An attacker with the key is not bound by the publisher's guard rails.
-  await publish({
-    buildDir: evil,
-    repo: s.repo,
+  await s.publish(sampleGame(1), {
+    build: "build-evil",
     version: "99.0.0",
-    key: s.key,
     expiresInDays: 365,
     allowDowngrade: true,
   });

@@ -13,9 +13,9 @@ import { test } from "node:test";
 import { update } from "../../src/client/ops/update.js";
 import { publish } from "../../src/publisher/publish.js";
 import { isFerryError } from "../../src/core/errors.js";
-import { serveRepository } from "../../src/server/static-server.js";
 import { forgeRelease, type ForgedFile } from "../../src/testing/release-forge.js";
 import { keys, tempDir } from "../helpers/helpers.js";
+import { repoFixture } from "../helpers/served-repo.js";
 import { sandboxListing } from "../helpers/sandbox-hash.js";
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -110,8 +110,8 @@ const SAFE_FILES: ForgedFile[] = [
 ];
 
 test(`unsafe paths (${UNSAFE_CASES.length} cases) in a signed manifest: E_UNSAFE_PATH and zero bytes written`, async (t) => {
-  const dir = await tempDir(t);
-  const repo = join(dir, "repo");
+  // A hostile repository: releases are forged into the served directory, not published.
+  const { dir, repo, key, pub, url } = await repoFixture(t);
   const sandbox = join(dir, "sandbox");
   const install = join(sandbox, "install");
   const freshSandbox = join(dir, "fresh-sandbox");
@@ -123,12 +123,8 @@ test(`unsafe paths (${UNSAFE_CASES.length} cases) in a signed manifest: E_UNSAFE
     }
   }
   const freshBefore = await sandboxListing(freshSandbox);
-  const { key, pub } = keys();
   await forgeRelease({ repo, key, serial: 1, version: "1", files: SAFE_FILES });
-  const server = await serveRepository({ root: repo });
-  t.after(() => server.close());
-  const run = (installDir: string) =>
-    update({ repoUrl: server.url, installDir, trust: [pub], maxAttempts: 1 });
+  const run = (installDir: string) => update({ repoUrl: url, installDir, trust: [pub], maxAttempts: 1 });
   await run(install);
   const before = await sandboxListing(sandbox);
   let serial = 1;
@@ -239,9 +235,7 @@ test("the publisher refuses every unsafe name Linux lets a build directory hold"
  * redirect Ferry's writes or deletes outside the install.
  */
 test("symlinked directories at depths 1-3, a symlinked file and a dangling symlink never redirect writes", async (t) => {
-  const dir = await tempDir(t);
-  const repo = join(dir, "repo");
-  const { key, pub } = keys();
+  const { dir, repo, key, pub, url } = await repoFixture(t);
   const v1: ForgedFile[] = [
     { path: "a/b/c/f.txt", data: text("f1") },
     { path: "a/b/c/gone.txt", data: text("gone") },
@@ -253,8 +247,6 @@ test("symlinked directories at depths 1-3, a symlinked file and a dangling symli
     { path: "keep.txt", data: text("keep2") },
   ];
   await forgeRelease({ repo, key, serial: 1, version: "1", files: v1 });
-  const server = await serveRepository({ root: repo });
-  t.after(() => server.close());
   await forgeRelease({ repo, key, serial: 2, version: "2", files: v2 });
   const scenarios: [string, (install: string, outside: string) => Promise<void>][] = [];
   for (const depth of ["a", "a/b", "a/b/c"]) {
@@ -291,7 +283,7 @@ test("symlinked directories at depths 1-3, a symlinked file and a dangling symli
     const install = join(box, "install");
     const outside = join(box, "outside");
     await mkdir(outside, { recursive: true });
-    const run = () => update({ repoUrl: server.url, installDir: install, trust: [pub], maxAttempts: 1 });
+    const run = () => update({ repoUrl: url, installDir: install, trust: [pub], maxAttempts: 1 });
     await forgeRelease({ repo, key, serial: 1, version: "1", files: v1 });
     await run();
     await tamper(install, outside);

@@ -3,34 +3,27 @@ import assert from "node:assert/strict";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { update } from "../../src/client/ops/update.js";
 import { Mounts } from "../../src/mounts/mounts.js";
 import { mountsFilePath } from "../../src/mounts/persist.js";
-import { publish } from "../../src/publisher/publish.js";
-import { serveRepository } from "../../src/server/static-server.js";
 import { buildZip } from "../../src/testing/zip-writer.js";
 import { ferry } from "../helpers/cli.js";
-import { keys, tempDir } from "../helpers/helpers.js";
+import { tempDir } from "../helpers/helpers.js";
+import { repoFixture } from "../helpers/served-repo.js";
 
 const enc = (text: string) => new TextEncoder().encode(text);
 const dec = (data: Uint8Array) => new TextDecoder().decode(data);
-const KEY = keys();
 type T = Parameters<typeof tempDir>[0];
 
-/** Publishes `version` of a one-file game (a.txt holds `text`) into `repo`. */
-async function publishVersion(dir: string, repo: string, version: string, text: string) {
-  const build = join(dir, `build-${version}`);
-  await mkdir(build, { recursive: true });
-  await writeFile(join(build, "a.txt"), text);
-  await publish({ buildDir: build, repo, version, key: KEY.key, expiresInDays: 30, rootExpiresInDays: 30 });
-}
-
-async function served(t: T, dir: string) {
-  const repo = join(dir, "repo");
-  await publishVersion(dir, repo, "1.0.0", "install v1");
-  const server = await serveRepository({ root: repo, port: 0 });
-  t.after(() => server.close());
-  return { repo, url: server.url };
+/** A served repository with 1.0.0 of a one-file game; `publishVersion` publishes another (a.txt holds `text`). */
+async function served(t: T) {
+  const fixture = await repoFixture(t);
+  const publishVersion = (version: string, text: string) =>
+    fixture.publish(
+      { "a.txt": text },
+      { build: `build-${version}`, version, expiresInDays: 30, rootExpiresInDays: 30 },
+    );
+  await publishVersion("1.0.0", "install v1");
+  return { ...fixture, publishVersion };
 }
 
 type Kind = "directory" | "zip" | "ferry-install";
@@ -49,10 +42,10 @@ const READS: readonly [string, (m: Mounts) => Promise<unknown>][] = [
 ];
 
 test("mounts: reads never write the mounts file (read x runtime x mount kind x condition)", async (t) => {
-  const dir = await tempDir(t);
-  const { url } = await served(t, dir);
+  const repo = await served(t);
+  const dir = repo.dir;
   const install = join(dir, "game");
-  await update({ repoUrl: url, installDir: install, trust: [KEY.pub] });
+  await repo.update(install);
   let cases = 0;
   let staleSeen = 0;
   for (const kind of KINDS)
@@ -166,19 +159,19 @@ test("mounts: CLI reads (resolve, mount list with and without --runtime) never w
 });
 
 test("mounts: a mounted Ferry install follows its verified updates (persisted and live)", async (t) => {
-  const dir = await tempDir(t);
-  const { repo, url } = await served(t, dir);
+  const repo = await served(t);
+  const dir = repo.dir;
   const install = join(dir, "game");
   const home = join(dir, "home");
-  await update({ repoUrl: url, installDir: install, trust: [KEY.pub] });
+  await repo.update(install);
   const live = await Mounts.open({ runtime: "r", installDir: home });
   await live.addMount("base", install, 0);
   assert.equal(dec(await live.readFile("a.txt")), "install v1");
   const updates = Number(process.env["FERRY_MOUNT_UPDATES"] ?? "4");
   for (let i = 2; i <= updates + 1; i++) {
     const text = `install v${i}${"!".repeat(i)}`; // a new size each time: a stale record would be refused
-    await publishVersion(dir, repo, `1.0.${i}`, text);
-    await update({ repoUrl: url, installDir: install, trust: [KEY.pub] });
+    await repo.publishVersion(`1.0.${i}`, text);
+    await repo.update(install);
     const reopened = await Mounts.open({ runtime: "r", installDir: home });
     assert.deepEqual(reopened.stale, [], `after update ${i - 1}`);
     assert.equal(dec(await reopened.readFile("a.txt")), text, `persisted mount after update ${i - 1}`);

@@ -5,35 +5,29 @@
  */
 import "../../src/register-node.js";
 import assert from "node:assert/strict";
-import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { markHealthy, open } from "../../src/client/ops/launch.js";
-import { check, update } from "../../src/client/ops/update.js";
+import { check } from "../../src/client/ops/update.js";
 import { Mounts } from "../../src/mounts/mounts.js";
-import { publish } from "../../src/publisher/publish.js";
 import { expiryWarnings } from "../../src/publisher/expiry-warnings.js";
 import { DirectoryStore } from "../../src/publisher/repo-store.js";
-import { serveRepository } from "../../src/server/static-server.js";
-import { keys, rejectsWith, tempDir } from "../helpers/helpers.js";
+import { rejectsWith } from "../helpers/helpers.js";
+import { repoFixture } from "../helpers/served-repo.js";
 
 const DAY = 86_400_000;
 const clockAt = (at: Date) => ({ now: () => at, sleep: async () => undefined });
 
 test("silence: past the pointer's and the root's expiry, check fails E_EXPIRED but open, markHealthy and mounts keep working", async (t) => {
-  const dir = await tempDir(t);
-  const build = join(dir, "build");
-  await mkdir(join(build, "data"), { recursive: true });
-  await writeFile(join(build, "game.txt"), "the game\n");
-  await writeFile(join(build, "data", "level.json"), "{}\n");
-  const repo = join(dir, "repo");
-  const { key, pub } = keys();
+  const served = await repoFixture(t);
+  const { dir, repo } = served;
   // Pointer valid 10 days, root 20: both soon.
-  await publish({ buildDir: build, repo, version: "1.0.0", key, expiresInDays: 10, rootExpiresInDays: 20 });
-  const server = await serveRepository({ root: repo });
-  t.after(() => server.close());
+  await served.publish(
+    { "game.txt": "the game\n", "data/level.json": "{}\n" },
+    { build: "build", version: "1.0.0", expiresInDays: 10, rootExpiresInDays: 20 },
+  );
   const install = join(dir, "install");
-  await update({ repoUrl: server.url, installDir: install, trust: [pub] });
+  await served.update(install);
   await open({ installDir: install });
   await markHealthy({ installDir: install });
 
@@ -45,7 +39,7 @@ test("silence: past the pointer's and the root's expiry, check fails E_EXPIRED b
   for (const daysLater of [11, 21, 400, 3653]) {
     const clock = clockAt(new Date(Date.now() + daysLater * DAY));
     // The network path refuses the stale pointer (the freeze-attack protection stays)...
-    await rejectsWith(check({ repoUrl: server.url, installDir: install, trust: [pub], clock }), "E_EXPIRED");
+    await rejectsWith(check({ ...served.options(install), clock }), "E_EXPIRED");
     // ...and the installed game starts, is marked healthy, and serves its files through mounts.
     const opened = await open({ installDir: install, clock });
     assert.equal(opened.version, "1.0.0");

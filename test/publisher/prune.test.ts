@@ -1,6 +1,6 @@
 import "../../src/register-node.js";
 import assert from "node:assert/strict";
-import { mkdir, readdir, rm, utimes, writeFile } from "node:fs/promises";
+import { readdir, rm, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { repair } from "../../src/client/ops/repair.js";
@@ -11,10 +11,10 @@ import { publish } from "../../src/publisher/publish.js";
 import { readStoredRelease } from "../../src/publisher/release-reader.js";
 import { DirectoryStore, type RepoStore } from "../../src/publisher/repo-store.js";
 import { startS3Server } from "../../src/testing/s3-server.js";
-import { serveRepository } from "../../src/server/static-server.js";
 import { pseudoRandom, sampleGame, writeGame } from "../../src/testing/game-fixture.js";
 import { ferry } from "../helpers/cli.js";
 import { keys, readTree, sortedEntries, tempDir } from "../helpers/helpers.js";
+import { repoFixture } from "../helpers/served-repo.js";
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -56,12 +56,7 @@ async function listRepo(repo: string): Promise<string[]> {
 }
 
 test("prune --keep 2 of 4 tree releases: dry run lists exactly the unreachable objects; apply deletes them and clients at the latest, previous and oldest release still update and repair", async (t) => {
-  const dir = await tempDir(t);
-  const repo = join(dir, "repo");
-  const { key, pub } = keys();
-  await mkdir(repo, { recursive: true });
-  const server = await serveRepository({ root: repo });
-  t.after(() => server.close());
+  const { dir, repo, key, pub, server } = await repoFixture(t);
   const releases = [];
   const installs = { oldest: join(dir, "at-v1"), previous: join(dir, "at-v3"), latest: join(dir, "at-v4") };
   for (let v = 1; v <= 4; v++) {

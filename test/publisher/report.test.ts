@@ -1,16 +1,15 @@
 import "../../src/register-node.js";
 import assert from "node:assert/strict";
-import { access, mkdir, readFile, stat } from "node:fs/promises";
+import { access, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { chromium } from "playwright-core";
-import { update } from "../../src/client/ops/update.js";
-import { publish } from "../../src/publisher/publish.js";
+import type { UpdateSummary } from "../../src/client/ops/update.js";
 import { writeReport } from "../../src/publisher/report.js";
-import { serveRepository } from "../../src/server/static-server.js";
-import { sampleGame, writeGame } from "../../src/testing/game-fixture.js";
+import { sampleGame } from "../../src/testing/game-fixture.js";
 import { ferry } from "../helpers/cli.js";
-import { keys, tempDir } from "../helpers/helpers.js";
+import type { tempDir } from "../helpers/helpers.js";
+import { repoFixture } from "../helpers/served-repo.js";
 
 /** The update matrix as the page shows it: from → payload, metadata, total (bytes). */
 type Row = { payload: number; metadata: number; total: number; ranges: number };
@@ -30,27 +29,19 @@ function matrixOf(html: string): Map<string, Row> {
 
 for (const layout of ["tree", "inline"] as const) {
   test(`report (${layout} layout): the page's download matrix equals what real client updates download`, async (t) => {
-    const dir = await tempDir(t);
-    const repo = join(dir, "repo");
-    await mkdir(repo);
-    const { key, pub } = keys();
-    const server = await serveRepository({ root: repo });
-    t.after(() => server.close());
+    const served = await repoFixture(t);
+    const { dir, repo } = served;
     const installs = [join(dir, "at-v1"), join(dir, "at-v2")];
     for (const v of [1, 2, 3] as const) {
-      const build = join(dir, `build-v${v}`);
-      await writeGame(build, sampleGame(v));
-      await publish({
-        buildDir: build,
-        repo,
+      await served.publish(sampleGame(v), {
+        build: `build-v${v}`,
         version: `${v}.0.0`,
-        key,
         layout,
         created: new Date(Date.UTC(2026, 0, v)),
         expiresInDays: 36500,
         rootExpiresInDays: 36500,
       });
-      if (v < 3) await update({ repoUrl: server.url, installDir: installs[v - 1]!, trust: [pub] });
+      if (v < 3) await served.update(installs[v - 1]!);
     }
     const out = join(dir, "report.html");
     const data = await writeReport({ repo, out });
@@ -64,10 +55,10 @@ for (const layout of ["tree", "inline"] as const) {
     const matrix = matrixOf(html);
     assert.deepEqual([...matrix.keys()], ["1.0.0", "2.0.0", ""]);
 
-    const runs = new Map<string, Awaited<ReturnType<typeof update>>>();
-    runs.set("1.0.0", await update({ repoUrl: server.url, installDir: installs[0]!, trust: [pub] }));
-    runs.set("2.0.0", await update({ repoUrl: server.url, installDir: installs[1]!, trust: [pub] }));
-    runs.set("", await update({ repoUrl: server.url, installDir: join(dir, "fresh"), trust: [pub] }));
+    const runs = new Map<string, UpdateSummary>();
+    runs.set("1.0.0", await served.update(installs[0]!));
+    runs.set("2.0.0", await served.update(installs[1]!));
+    runs.set("", await served.update(join(dir, "fresh")));
     for (const [from, result] of runs) {
       const row = matrix.get(from)!;
       assert.equal(result.version, "3.0.0");

@@ -9,11 +9,11 @@ import { readUpdateLog } from "../../src/client/install/update-log.js";
 import { check, update } from "../../src/client/ops/update.js";
 import { rolloutBucket, ROLLOUT_BUCKETS, selectRelease } from "../../src/core/release-policy.js";
 import type { PointerBody } from "../../src/core/pointer.js";
-import { publish } from "../../src/publisher/publish.js";
 import { haltRollout, setRollout } from "../../src/publisher/rollout.js";
 import { serveRepository } from "../../src/server/static-server.js";
-import { sampleGame, writeGame } from "../../src/testing/game-fixture.js";
-import { assertTreeIs, keys, rejectsWith, tempDir } from "../helpers/helpers.js";
+import { sampleGame } from "../../src/testing/game-fixture.js";
+import { assertTreeIs, rejectsWith } from "../helpers/helpers.js";
+import { type ReleaseOptions, repoFixture, type ServedRepo } from "../helpers/served-repo.js";
 import { nodeCrypto } from "../../src/node/node-crypto.js";
 
 const ids = (n: number, seed: string) =>
@@ -82,21 +82,12 @@ test("selectRelease: raising a rollout only adds installs; outside stays, never 
   assert.deepEqual([lowered.reason, lowered.target.version], ["stay", "2.0.0"]);
 });
 
-async function publishBuild(
-  dir: string,
-  repo: string,
-  key: ReturnType<typeof keys>["key"],
-  version: 1 | 2 | 3,
-  extra: Record<string, unknown> = {},
-) {
-  const build = join(dir, `build-${version}-${Object.keys(extra).join("-")}`);
-  await writeGame(build, sampleGame(version));
+/** Sample game `version` published through the fixture, build directory named after `extra`'s options. */
+function publishBuild(served: ServedRepo, version: 1 | 2 | 3, extra: Partial<ReleaseOptions> = {}) {
   // A fixed creation time: the same build gives the same manifest on every channel.
-  return publish({
-    buildDir: build,
-    repo,
+  return served.publish(sampleGame(version), {
+    build: `build-${version}-${Object.keys(extra).join("-")}`,
     version: `${version}.0.0`,
-    key,
     expiresInDays: 36500,
     rootExpiresInDays: 36500,
     created: new Date(Date.UTC(2026, 0, version)),
@@ -105,18 +96,14 @@ async function publishBuild(
 }
 
 test("staged rollout and halt end to end: installs inside and outside the bucket", async (t) => {
-  const dir = await tempDir(t);
-  const repo = join(dir, "repo");
-  const k = keys();
-  await publishBuild(dir, repo, k.key, 1);
-  const server = await serveRepository({ root: repo });
-  t.after(() => server.close());
-  const run = (install: string, extra = {}) =>
-    update({ repoUrl: server.url, installDir: install, trust: [k.pub], ...extra });
+  const served = await repoFixture(t);
+  const { dir, repo, key, pub } = served;
+  await publishBuild(served, 1);
+  const run = (install: string, extra = {}) => served.update(install, extra);
   const template = join(dir, "template");
   await run(template);
 
-  const v2 = await publishBuild(dir, repo, k.key, 2, { rolloutPercent: 50 });
+  const v2 = await publishBuild(served, 2, { rolloutPercent: 50 });
   const population = ids(200, "e2e");
   const bucketOf = new Map<string, number>();
   for (const id of population) bucketOf.set(id, await rolloutBucket(nodeCrypto, id, v2.manifestHash));
@@ -134,7 +121,7 @@ test("staged rollout and halt end to end: installs inside and outside the bucket
   const freshInside = await withId("fresh-inside", insideId);
   const freshOutside = await withId("fresh-outside", outsideId);
 
-  const c = await check({ repoUrl: server.url, installDir: outside, trust: [k.pub] });
+  const c = await check(served.options(outside));
   assert.deepEqual([c.updateAvailable, c.selection], [false, "fallback"]);
   assert.equal(c.rolloutBucket, await rolloutBucket(nodeCrypto, outsideId, v2.manifestHash));
   assert.equal((await run(inside)).version, "2.0.0");
@@ -148,7 +135,7 @@ test("staged rollout and halt end to end: installs inside and outside the bucket
   assert.equal(st.lifecycle.rolloutBasisPoints, 5000);
 
   // Halt: the channel points at 1.0.0 again with a higher serial and no new version number.
-  const halted = await haltRollout({ repo, keys: [k.key] });
+  const halted = await haltRollout({ repo, keys: [key] });
   assert.deepEqual([halted.version, halted.halted?.version, halted.serial], ["1.0.0", "2.0.0", 3]);
   const back = await run(inside);
   assert.equal(back.version, "1.0.0");
@@ -167,32 +154,28 @@ test("staged rollout and halt end to end: installs inside and outside the bucket
   const haltedPointer = await readFile(join(repo, "channels", "stable.json"));
   const replay = join(dir, "replay-repo");
   await cp(repo, replay, { recursive: true });
-  const v3 = await publishBuild(dir, repo, k.key, 3, { rolloutPercent: 10 });
+  const v3 = await publishBuild(served, 3, { rolloutPercent: 10 });
   assert.equal(v3.serial, 4);
   await writeFile(join(replay, "channels", "stable.json"), haltedPointer);
 
   // Completing the rollout of 3.0.0 reaches everybody, whatever the bucket.
-  await setRollout({ repo, keys: [k.key], percent: 100 });
+  await setRollout({ repo, keys: [key], percent: 100 });
   for (const install of [inside, outside, freshInside, freshOutside]) {
     assert.equal((await run(install)).version, "3.0.0");
     await assertTreeIs(install, 3);
   }
   const replayServer = await serveRepository({ root: replay });
   t.after(() => replayServer.close());
-  await rejectsWith(update({ repoUrl: replayServer.url, installDir: inside, trust: [k.pub] }), "E_ROLLBACK");
+  await rejectsWith(update({ repoUrl: replayServer.url, installDir: inside, trust: [pub] }), "E_ROLLBACK");
   await assertTreeIs(inside, 3);
 });
 
 test("switching channel records it and never downgrades unless asked", async (t) => {
-  const dir = await tempDir(t);
-  const repo = join(dir, "repo");
-  const k = keys();
-  await publishBuild(dir, repo, k.key, 1);
-  await publishBuild(dir, repo, k.key, 2, { channel: "beta" });
-  const server = await serveRepository({ root: repo });
-  t.after(() => server.close());
-  const install = join(dir, "install");
-  const run = (extra = {}) => update({ repoUrl: server.url, installDir: install, trust: [k.pub], ...extra });
+  const served = await repoFixture(t);
+  await publishBuild(served, 1);
+  await publishBuild(served, 2, { channel: "beta" });
+  const install = join(served.dir, "install");
+  const run = (extra = {}) => served.update(install, extra);
   await run();
   assert.equal((await run({ channel: "beta" })).version, "2.0.0");
   assert.equal((await status({ installDir: install })).channel, "beta");
@@ -207,7 +190,7 @@ test("switching channel records it and never downgrades unless asked", async (t)
   assert.equal((await status({ installDir: install })).channel, "stable");
   await assertTreeIs(install, 1);
   // Same release on two channels: switching changes only the recorded channel.
-  await publishBuild(dir, repo, k.key, 1, { channel: "lts" });
+  await publishBuild(served, 1, { channel: "lts" });
   assert.equal((await run({ channel: "lts" })).upToDate, true);
   assert.equal((await status({ installDir: install })).channel, "lts");
 });

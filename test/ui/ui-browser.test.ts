@@ -5,14 +5,12 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { chromium } from "playwright-core";
 import { createUpdater } from "../../src/client/ops/lifecycle.js";
-import { update } from "../../src/client/ops/update.js";
 import { NodeFileSystem } from "../../src/node/node-fs.js";
-import { publish } from "../../src/publisher/publish.js";
-import { serveRepository } from "../../src/server/static-server.js";
-import { pseudoRandom, sampleGame, writeGame } from "../../src/testing/game-fixture.js";
+import { pseudoRandom, sampleGame } from "../../src/testing/game-fixture.js";
 import { startThrottledProxy } from "../../src/testing/throttled-proxy.js";
 import { serveUpdateScreen } from "../../src/ui/ui-server.js";
-import { keys, readTree, sortedEntries, tempDir } from "../helpers/helpers.js";
+import { readTree, sortedEntries } from "../helpers/helpers.js";
+import { type BuildFile, repoFixture } from "../helpers/served-repo.js";
 
 /** Debian's chromium (installed by .ci/run), or FERRY_CHROMIUM. */
 async function findChromium(): Promise<string | undefined> {
@@ -54,25 +52,23 @@ test("update screen in headless Chromium: check, progress with speed and ETA, ca
     t.skip(message);
     return;
   }
-  const dir = await tempDir(t);
-  const repo = join(dir, "repo");
-  const k = keys();
-  const build = join(dir, "build");
-  await writeGame(build, sampleGame(1));
-  const common = { repo, key: k.key, expiresInDays: 36500, rootExpiresInDays: 36500, deltaHistory: 0 };
-  await publish({ ...common, buildDir: build, version: "1.0.0", created: new Date(Date.UTC(2026, 0, 1)) });
-  const server = await serveRepository({ root: repo });
-  t.after(() => server.close());
+  const served = await repoFixture(t);
+  const { dir, url, pub } = served;
+  const common = { build: "build", expiresInDays: 36500, rootExpiresInDays: 36500, deltaHistory: 0 };
+  const v1 = sampleGame(1);
+  await served.publish(v1, { ...common, version: "1.0.0", created: new Date(Date.UTC(2026, 0, 1)) });
   const install = join(dir, "install");
-  await update({ repoUrl: server.url, installDir: install, trust: [k.pub] });
-  await writeFile(join(build, "big.bin"), pseudoRandom("big", BIG_FILE_BYTES));
-  await publish({
-    ...common,
-    buildDir: build,
-    version: "2.0.0",
-    notes: "Adds the big level.",
-    created: new Date(Date.UTC(2026, 0, 2)),
-  });
+  await served.update(install);
+  // v2: the same build plus one big file.
+  await served.publish(
+    new Map<string, BuildFile>([...v1, ["big.bin", pseudoRandom("big", BIG_FILE_BYTES)]]),
+    {
+      ...common,
+      version: "2.0.0",
+      notes: "Adds the big level.",
+      created: new Date(Date.UTC(2026, 0, 2)),
+    },
+  );
   // An update log as the rollback code writes it: the screen must list it.
   await mkdir(join(install, ".ferry"), { recursive: true });
   await writeFile(
@@ -82,9 +78,9 @@ test("update screen in headless Chromium: check, progress with speed and ETA, ca
   const treeBefore = sortedEntries(await readTree(install));
   const stateBefore = await readFile(join(install, ".ferry", "state.json"));
 
-  const slow = await startThrottledProxy(server.url, { bytesPerTick: 32 * 1024, tickMs: 50 });
+  const slow = await startThrottledProxy(url, { bytesPerTick: 32 * 1024, tickMs: 50 });
   t.after(() => slow.close());
-  const updater = createUpdater({ repoUrl: slow.url, installDir: install, trust: [k.pub] });
+  const updater = createUpdater({ repoUrl: slow.url, installDir: install, trust: [pub] });
   const screen = await serveUpdateScreen({ updater, installDir: install, fs: new NodeFileSystem() });
   t.after(() => screen.close());
 
