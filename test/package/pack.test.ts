@@ -147,6 +147,20 @@ test("npm pack ships the build, types, docs and LICENSE only; the tarball instal
     assert.equal(loaded.code, 0, `import("${subpath}") failed:\n${loaded.stderr}`);
     assert.equal(loaded.stdout.trim(), "function", `${subpath} exports ${name}`);
   }
+  // Under Node, ferry/client comes with the Node adapters registered ("node" condition): an operation
+  // called without deps reads the real disk (no install here: E_NOT_INSTALLED, not E_USAGE).
+  const nodeClient = await run(
+    process.execPath,
+    [
+      "--input-type=module",
+      "-e",
+      `const { status } = await import("ferry/client");
+       await status({ installDir: process.cwd() }).then(() => console.log("installed"), (e) => console.log(e.code));`,
+    ],
+    app,
+  );
+  assert.equal(nodeClient.code, 0, nodeClient.stderr);
+  assert.equal(nodeClient.stdout.trim(), "E_NOT_INSTALLED");
   const json = await run(
     process.execPath,
     [
