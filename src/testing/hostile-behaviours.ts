@@ -12,6 +12,14 @@ export interface HostileCase {
   readonly name: string;
   readonly behaviour: Behaviour;
   readonly expect: "new" | "any" | readonly FerryErrorCode[];
+  /**
+   * One more refusal that is right for this behaviour only in the stated circumstance (checked on the
+   * error's data), e.g. a corruption that happens to produce a well-formed request for a missing object.
+   */
+  readonly alsoRefusedAs?: {
+    readonly code: FerryErrorCode;
+    readonly when: (data: Readonly<Record<string, unknown>>) => boolean;
+  };
   /** Delays (ms) the client's clock must have been asked to sleep, e.g. an honoured Retry-After. */
   readonly sleeps?: (sleeps: readonly number[]) => boolean;
 }
@@ -143,6 +151,13 @@ export function hostileCases(random: () => number): HostileCase[] {
     {
       name: "bit flip in the pointer",
       expect: ["E_SIGNATURE", "E_FORMAT", "E_UNSUPPORTED_FORMAT", "E_HASH_MISMATCH"],
+      // A flip in the pointer's root number ("root":1 -> 3) names a root the repository does not serve:
+      // the client asks for root/<n>.json and reports its 404 before any signature can be checked, as
+      // for every pointer naming an unpublished root (docs/FORMAT.md §6; test/client/trust-walk.test.ts).
+      alsoRefusedAs: {
+        code: "E_HTTP",
+        when: (data) => data.status === 404 && /\/root\/\d+\.json$/.test(String(data.url)),
+      },
       behaviour: on("pointer", ALWAYS, (u) => ({ ...u, body: flipBit(u.body, random) })),
     },
     {
