@@ -1,6 +1,5 @@
 import "../../src/register-node.js";
-import { nodeCrypto } from "../../src/node/node-crypto.js";
-import { nodePorts } from "../../src/node/node-ports.js";
+import { installedManifest } from "../helpers/installed-manifest.js";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { chmod, mkdir, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
@@ -8,29 +7,14 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { verify } from "../../src/client/ops/inspect.js";
 import { repair } from "../../src/client/ops/repair.js";
-import { decodeManifest } from "../../src/client/remote/remote.js";
-import { readState } from "../../src/client/install/read-state.js";
-import { InstallLayout } from "../../src/client/install/layout.js";
-import { NodeFileSystem } from "../../src/node/node-fs.js";
 import { isFerryError } from "../../src/core/errors.js";
-import type { ChunkRef, Manifest } from "../../src/core/manifest.js";
+import type { ChunkRef } from "../../src/core/manifest.js";
 import { startHostileProxy } from "../../src/testing/hostile-proxy.js";
 import { expectedTree, keys, readTree, sortedEntries, v1InstallWithV2Published } from "../helpers/helpers.js";
 import { seededRandom } from "../../src/testing/random.js";
 
 const cli = join(import.meta.dirname, "..", "..", "src", "cli", "main.js");
 const iterations = Number(process.env.FERRY_REPAIR_ITERATIONS ?? "50");
-
-async function installedManifest(install: string): Promise<Manifest> {
-  const layout = new InstallLayout(install);
-  const state = (await readState({ fs: new NodeFileSystem(), layout, crypto: nodeCrypto }))!;
-  return decodeManifest(
-    nodePorts,
-    await readFile(layout.manifest(state.manifest.hash)),
-    state.manifest,
-    "test",
-  );
-}
 
 function runCli(args: string[]): Promise<{ code: number | null; stdout: string }> {
   const child = spawn(process.execPath, [cli, ...args], { stdio: ["ignore", "pipe", "ignore"] });

@@ -1,19 +1,13 @@
 import "../../src/register-node.js";
-import { nodeCrypto } from "../../src/node/node-crypto.js";
-import { nodePorts } from "../../src/node/node-ports.js";
+import { installedManifest } from "../helpers/installed-manifest.js";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readFile, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { test } from "node:test";
-import { InstallLayout } from "../../src/client/install/layout.js";
-import { decodeManifest } from "../../src/client/remote/remote.js";
-import { readState } from "../../src/client/install/read-state.js";
-import { NodeFileSystem } from "../../src/node/node-fs.js";
 import { update } from "../../src/client/ops/update.js";
 import { isFerryError } from "../../src/core/errors.js";
 import { boundaryOf } from "../../src/core/multipart.js";
 import { receivedParts } from "../../src/core/multipart-partial.js";
-import type { Manifest } from "../../src/core/manifest.js";
 import { HttpTransport } from "../../src/node/http-transport.js";
 import type { Transport } from "../../src/ports/transport.js";
 import { type Behaviour, pass, startHostileServer } from "../../src/testing/hostile-server.js";
@@ -171,15 +165,3 @@ test(`resume after ${iterations} random cuts re-downloads at most the chunk in f
       `cuts inside a multi-range answer: ${multipartCuts}`,
   );
 });
-
-/** The installed manifest of an install (read from its .ferry/, verified against the state's pin). */
-async function installedManifest(install: string): Promise<Manifest> {
-  const layout = new InstallLayout(install);
-  const state = (await readState({ fs: new NodeFileSystem(), layout, crypto: nodeCrypto }))!;
-  return decodeManifest(
-    nodePorts,
-    await readFile(layout.manifest(state.manifest.hash)),
-    state.manifest,
-    "test",
-  );
-}
