@@ -4,6 +4,7 @@ import { type ChunkingParams, validateChunking } from "./chunker.js";
 import { type Codec, isCodec } from "./codec.js";
 import { FerryError } from "./errors.js";
 import { isSha256Hex, type Sha256Hex } from "./hash.js";
+import { resolveLinkTarget, SYMLINKS_FEATURE } from "./links.js";
 import { checkFormatHeader, JsonReader } from "./json-reader.js";
 import { assertSafePath, assertSafePathSet, comparePaths } from "./paths.js";
 
@@ -40,6 +41,11 @@ export interface FileEntry {
   readonly executable: boolean;
   readonly package: string;
   readonly chunks: readonly ChunkRef[];
+  /**
+   * A symbolic link (feature "symlinks"): its relative target. A link has size 0, no chunks, no deltas,
+   * executable false, and `sha256` is the SHA-256 of the target's UTF-8 bytes.
+   */
+  readonly link?: string;
   /** Optional: deltas from earlier versions (absent or empty: none). Older readers ignore the field. */
   readonly deltas?: readonly DeltaRef[];
 }
@@ -85,7 +91,7 @@ export function manifestToJson(manifest: Manifest): unknown {
   return {
     format: 1,
     type: "ferry-release",
-    requires: [],
+    requires: manifest.files.some((f) => f.link !== undefined) ? [SYMLINKS_FEATURE] : [],
     version: manifest.version,
     created: manifest.created,
     previous: manifest.previous,
@@ -101,6 +107,7 @@ export function manifestToJson(manifest: Manifest): unknown {
       executable: f.executable,
       package: f.package,
       chunks: f.chunks.map((c) => [c.hash, c.size, c.pack, c.offset, c.length, c.codec]),
+      ...(f.link === undefined ? {} : { link: f.link }),
       // Omitted when empty, so manifests without deltas keep their exact bytes.
       ...(f.deltas && f.deltas.length > 0
         ? {
@@ -129,7 +136,8 @@ export function serializeManifest(manifest: Manifest): Uint8Array {
 /** Parses and fully validates an untrusted manifest. */
 export function parseManifest(json: unknown, document = "release manifest"): Manifest {
   const r = new JsonReader(document, json);
-  checkFormatHeader(r, "ferry-release");
+  checkFormatHeader(r, "ferry-release", [SYMLINKS_FEATURE]);
+  const linksAnnounced = r.has("requires") && r.array("requires").includes(SYMLINKS_FEATURE);
   const version = r.string("version", VERSION_PATTERN);
   const created = r.string("created", TIME_PATTERN);
   const prev = r.optionalObject("previous");
@@ -168,6 +176,14 @@ export function parseManifest(json: unknown, document = "release manifest"): Man
       throw malformed(document, `size of ${path} (chunks sum to ${total}, size says ${size})`);
     const sha = f.string("sha256", HASH_PATTERN);
     const entry = { path, size, sha256: sha, executable: f.boolean("executable"), package: pkg, chunks };
+    if (f.has("link")) {
+      const link = f.string("link");
+      if (!linksAnnounced) throw malformed(document, `link of ${path} (the release does not require "symlinks")`);
+      resolveLinkTarget(path, link, document);
+      if (size !== 0 || entry.executable || f.has("deltas"))
+        throw malformed(document, `link ${path} (a link has size 0, no chunks, no deltas, executable false)`);
+      return { ...entry, link };
+    }
     if (!f.has("deltas")) return entry;
     const deltas = f.objects("deltas").map((d, i) => parseDelta(d, packs, document, `delta ${i} of ${path}`));
     if (deltas.length > MAX_DELTAS_PER_FILE)

@@ -7,6 +7,8 @@ export interface LocalFile {
   readonly sha256: string;
   readonly size: number;
   readonly executable: boolean;
+  /** A symbolic link's target (then size 0, no chunks, sha256 of the target). */
+  readonly link?: string;
   /** Chunks in file order, as [hash, size]; offsets follow from the sizes. */
   readonly chunks: readonly (readonly [hash: string, size: number])[];
   /** True when the installed release tracks this file (only tracked files may be deleted). */
@@ -97,7 +99,8 @@ export function plan(
       have &&
       have.sha256 === file.sha256 &&
       have.size === file.size &&
-      have.executable === file.executable
+      have.executable === file.executable &&
+      have.link === file.link
     ) {
       keep.push(file.path);
       continue;

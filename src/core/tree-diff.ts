@@ -41,7 +41,8 @@ function sameFile(a: RawFile, b: RawFile): boolean {
     a["sha256"] === b["sha256"] &&
     a["size"] === b["size"] &&
     a["executable"] === b["executable"] &&
-    a["package"] === b["package"]
+    a["package"] === b["package"] &&
+    a["link"] === b["link"]
   );
 }
 

@@ -1,3 +1,4 @@
+import { SYMLINKS_FEATURE } from "./links.js";
 import { checkFormatHeader, JsonReader } from "./json-reader.js";
 import { type Manifest, parseManifest } from "./manifest.js";
 import { comparePaths } from "./paths.js";
@@ -57,7 +58,7 @@ export interface TreeHeader {
 
 export function readTreeHeader(json: unknown, document: string): TreeHeader {
   const header = new JsonReader(document, json);
-  checkFormatHeader(header, "ferry-release", [TREE_FEATURE, PARTS_FEATURE]);
+  checkFormatHeader(header, "ferry-release", [TREE_FEATURE, PARTS_FEATURE, SYMLINKS_FEATURE]);
   const root = readStoredRef(header.object("tree"));
   const totals = header.object("totals");
   const deltas = new Map<string, StoredRef>();
@@ -83,7 +84,11 @@ export function manifestOf(
   files.sort((a, b) => comparePaths(a["path"] as string, b["path"] as string));
   const treeOnly = new Set(["requires", "tree", "deltas", "totals"]);
   const release = Object.entries(json as Record<string, unknown>).filter(([field]) => !treeOnly.has(field));
-  return parseManifest({ ...Object.fromEntries(release), packs, files }, document);
+  // The features of the release itself (symlinks) stay announced; the layout's own do not apply inline.
+  const requires = ((json as { requires: unknown[] }).requires ?? []).filter(
+    (feature) => feature !== TREE_FEATURE && feature !== PARTS_FEATURE,
+  );
+  return parseManifest({ ...Object.fromEntries(release), requires, packs, files }, document);
 }
 
 export async function materializeTree(

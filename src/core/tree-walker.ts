@@ -101,6 +101,8 @@ export class TreeWalker {
         package: entry.string("package"),
         chunks: [],
       };
+      // Validated with the rest of the entry by parseManifest (a link has no chunk and no recipe).
+      if (entry.has("link")) file["link"] = entry.string("link");
       if (entry.has("chunk") && entry.has("recipe")) throw treeError(what, `chunk and recipe of ${path}`);
       let recipe: StoredRef | undefined;
       if (entry.has("chunk")) {

@@ -1,3 +1,4 @@
+import { SYMLINKS_FEATURE } from "./links.js";
 import type { PublisherPorts } from "../ports/core-ports.js";
 import { canonicalBytes } from "./canonical-json.js";
 import { brotli } from "./codec.js";
@@ -146,7 +147,8 @@ export function buildTree(
     for (const [name, f] of dir.files) {
       const base = { name, size: f.size, sha256: f.sha256, executable: f.executable, package: f.package };
       const only = f.chunks.length === 1 ? f.chunks[0]! : undefined;
-      if (f.chunks.length === 0) entries.push(base);
+      if (f.link !== undefined) entries.push({ ...base, link: f.link });
+      else if (f.chunks.length === 0) entries.push(base);
       else if (only && only.hash === f.sha256)
         entries.push({ ...base, chunk: [table.at(only.pack), only.offset, only.length, only.codec] });
       else entries.push({ ...base, recipe: writeRecipe(f.chunks) });
@@ -186,7 +188,11 @@ export function buildTree(
   );
   const header = {
     ...Object.fromEntries(release),
-    requires: parted ? [TREE_FEATURE, PARTS_FEATURE] : [TREE_FEATURE],
+    requires: [
+      TREE_FEATURE,
+      ...(parted ? [PARTS_FEATURE] : []),
+      ...(manifest.files.some((f) => f.link !== undefined) ? [SYMLINKS_FEATURE] : []),
+    ],
     tree,
     deltas,
     totals: { files: manifest.files.length, bytes: manifest.files.reduce((s, f) => s + f.size, 0) },

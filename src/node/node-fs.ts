@@ -9,10 +9,12 @@ import {
   open,
   readdir,
   readFile,
+  readlink,
   rename,
   rm,
   rmdir,
   statfs,
+  symlink,
   unlink,
   writeFile,
 } from "node:fs/promises";
@@ -179,6 +181,15 @@ export class NodeFileSystem implements FileSystem {
 
   link(existing: string, path: string): Promise<void> {
     return io("link", `${existing} -> ${path}`, () => link(existing, path));
+  }
+
+  symlink(target: string, path: string): Promise<void> {
+    // "file" matters on Windows only (where creating links needs a privilege or developer mode).
+    return io("create link", path, () => symlink(target, path, "file"));
+  }
+
+  readlink(path: string): Promise<string> {
+    return io("read link", path, () => readlink(path, "utf8"));
   }
 
   async unlink(path: string): Promise<void> {

@@ -59,6 +59,13 @@ export interface FileSystem {
    * callers fall back to what they did without it (a volume without hard links, a test double).
    */
   link?(existing: string, path: string): Promise<void>;
+  /**
+   * Symbolic links (releases with the "symlinks" feature). `symlink` creates `path` pointing at the
+   * relative `target` (fails if `path` exists); `readlink` returns the target of the link at `path`.
+   * Optional: a file system without links (OPFS, a test double) installs no release that has them.
+   */
+  symlink?(target: string, path: string): Promise<void>;
+  readlink?(path: string): Promise<string>;
   unlink(path: string): Promise<void>;
   /** Creates missing directories; those it created are durable (parents fsynced) when it returns. */
   mkdirp(path: string): Promise<void>;

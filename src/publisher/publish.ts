@@ -258,6 +258,12 @@ async function publishInto(
   let chunkCount = 0;
 
   for (const [index, file] of files.entries()) {
+    if (file.link !== undefined) {
+      // A link's content is its target, carried in the manifest: nothing goes into a pack.
+      pendingFiles.push({ file, sha256: sha256(new TextEncoder().encode(file.link)), chunks: [] });
+      options.onEvent?.({ type: "file", path: file.path, done: index + 1, total: files.length, bytesDone, bytesTotal: totalBytes });
+      continue;
+    }
     const chunker = new Chunker(chunking);
     const fileHash = sha256Stream();
     const chunks: { hash: string; size: number }[] = [];
@@ -338,6 +344,7 @@ async function publishInto(
       newDeltas++;
     };
     for (const { file, sha256: hash, chunks } of pendingFiles) {
+      if (file.link !== undefined) continue;
       const built = await deltasForFile(
         store,
         history,
@@ -394,6 +401,7 @@ async function publishInto(
     executable: file.executable,
     package: packageOf(packageRules, file.path),
     chunks: chunks.map((c) => refOf(c.hash, c.size)),
+    ...(file.link === undefined ? {} : { link: file.link }),
     ...deltaRefs(deltasByPath.get(file.path), refOf),
   }));
   const runtimeField = options.runtime === undefined ? {} : { runtime: options.runtime };

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { FerryError, ioError } from "../core/errors.js";
+import { linkTargetProblem } from "../core/links.js";
 import { assertSafePathSet, comparePaths } from "../core/paths.js";
 import { latin1 } from "../core/bytes.js";
 import { NodeFileSystem } from "../node/node-fs.js";
@@ -29,6 +30,8 @@ export interface ScannedFile {
   readonly absolute: string;
   readonly size: number;
   readonly executable: boolean;
+  /** A symbolic link's relative target (then size 0, executable false; the link is never followed). */
+  readonly link?: string;
 }
 
 export interface ScanOptions {
@@ -39,8 +42,8 @@ export interface ScanOptions {
 }
 
 /**
- * Lists every regular file under `root`, sorted by release path. Symlinks and special files are refused
- * (never followed); any unreadable entry fails the scan: a partial release is never published.
+ * Lists every regular file and symbolic link under `root`, sorted by release path. Links are never
+ * followed, and refused unless relative and inside the build; special files are refused; any unreadable entry fails the scan: a partial release is never published.
  */
 export async function scanBuildDirectory(root: string, options: ScanOptions = {}): Promise<ScannedFile[]> {
   const fs = options.fs ?? new NodeFileSystem();
@@ -66,11 +69,8 @@ export async function scanBuildDirectory(root: string, options: ScanOptions = {}
           Object.assign(new Error("ENOENT: no such file or directory"), { code: "ENOENT" }),
         );
       if (stats.kind === "symlink") {
-        throw new FerryError(
-          "E_SYMLINK",
-          `${absolute} is a symbolic link. Ferry publishes regular files only and never follows links; replace the link with the file it points to.`,
-          { path: absolute },
-        );
+        files.push({ path, absolute, size: 0, executable: false, link: await readLink(fs, absolute) });
+        continue;
       }
       if (stats.kind === "directory") await walk(absolute, path + "/");
       else if (stats.kind === "file")
@@ -89,5 +89,47 @@ export async function scanBuildDirectory(root: string, options: ScanOptions = {}
     files.map((f) => f.path),
     `build directory ${root}`,
   );
+  assertLinksInside(files);
   return files;
+}
+
+async function readLink(fs: FileSystem, absolute: string): Promise<string> {
+  if (!fs.readlink)
+    throw new FerryError("E_SYMLINK", `${absolute} is a symbolic link, and this file system cannot read links.`, {
+      path: absolute,
+    });
+  try {
+    return await fs.readlink(absolute);
+  } catch (cause) {
+    throw ioError("read link", absolute, cause);
+  }
+}
+
+/**
+ * A link is published only when it is relative and resolves, lexically, to a file, a directory or
+ * another link of the release: a link that points outside the build (or at nothing) would mean
+ * something different on every player's machine.
+ */
+function assertLinksInside(files: readonly ScannedFile[]): void {
+  const entries = new Set<string>();
+  for (const f of files) {
+    const segments = f.path.split("/");
+    for (let i = 1; i <= segments.length; i++) entries.add(segments.slice(0, i).join("/"));
+  }
+  for (const f of files) {
+    if (f.link === undefined) continue;
+    const problem = linkTargetProblem(f.path, f.link);
+    const reason =
+      "reason" in problem
+        ? problem.reason
+        : entries.has(problem.resolved)
+          ? undefined
+          : `it points to ${JSON.stringify(problem.resolved)}, which is not in the build`;
+    if (reason === undefined) continue;
+    throw new FerryError(
+      "E_SYMLINK",
+      `${f.absolute} is a symbolic link to ${JSON.stringify(f.link)} that Ferry cannot publish: ${reason}. Ferry publishes relative links whose target is inside the build (and never follows links); make the link relative and inside the build, or replace it with the file it points to.`,
+      { path: f.absolute, target: f.link, reason },
+    );
+  }
 }

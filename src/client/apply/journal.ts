@@ -353,7 +353,8 @@ export async function applyJournal(fs: FileSystem, layout: InstallLayout, journa
     if (!(await fs.stat(staged))) continue;
     await assertRealParents(fs, layout, path, checked);
     await fs.mkdirp(parentPath(target));
-    await fs.chmod(staged, executable ? 0o755 : 0o644);
+    // chmod would follow a link (to a file of the release, or outside it): a link has no mode of its own.
+    if ((await fs.stat(staged))?.kind !== "symlink") await fs.chmod(staged, executable ? 0o755 : 0o644);
     // Preflight allowed a directory here only if the deletes emptied it.
     if ((await fs.stat(target))?.kind === "directory" && !(await fs.rmdirIfEmpty(target))) {
       throw unsafe(path, target, "is a directory that is not empty");

@@ -1,3 +1,4 @@
+import { linkProblem } from "../plan/links.js";
 import { joinPath } from "../paths.js";
 import { canonicalJson } from "../../core/canonical-json.js";
 import { FerryError } from "../../core/errors.js";
@@ -149,7 +150,11 @@ export async function rollbackLocked(
     const stat = await ctx.fs.stat(native);
     if (!stat) continue; // nothing was there at the commit (a new file), or an earlier rollback moved it back
     const entry = oldByPath.get(path);
-    if (entry) {
+    if (entry?.link !== undefined) {
+      const problem = await linkProblem(ctx.fs, native, entry);
+      if (problem) throw damaged(native, problem);
+      files[path] = cacheEntry(stat);
+    } else if (entry) {
       if (stat.kind !== "file") throw damaged(native, `is a ${stat.kind}`);
       const hashed = await hashFile(ctx.fs, native, old.chunking, ctx.crypto);
       if (hashed.sha256 !== entry.sha256 || hashed.size !== entry.size) throw damaged(native, "was changed");
@@ -163,6 +168,12 @@ export async function rollbackLocked(
     if (restored.has(entry.path)) continue;
     const native = ctx.layout.file(entry.path);
     const stat = await ctx.fs.stat(native);
+    if (entry.link !== undefined && stat) {
+      const problem = await linkProblem(ctx.fs, native, entry);
+      if (problem) throw damaged(native, problem);
+      files[entry.path] = cacheEntry(stat);
+      continue;
+    }
     if (!stat || stat.kind !== "file") throw damaged(native, stat ? `is a ${stat.kind}` : "is missing");
     const now = currentByPath.get(entry.path);
     const cachedSame =

@@ -1,3 +1,4 @@
+import { linkProblem } from "../plan/links.js";
 import type { FileEntry } from "../../core/manifest.js";
 import { defaultDeps } from "../defaults.js";
 import { requireKnownPackages, requireKnownPaths, sortedUnique } from "../../core/selection.js";
@@ -59,7 +60,8 @@ export async function missing(
     const native = ctx.layout.file(file.path);
     const stat = await ctx.fs.stat(native);
     let present = false;
-    if (stat?.kind === "file" && stat.size === file.size) {
+    if (file.link !== undefined) present = (await linkProblem(ctx.fs, native, file)) === undefined;
+    else if (stat?.kind === "file" && stat.size === file.size) {
       const cached =
         tracked.has(file.package) || trackedPaths.has(file.path) ? state.files[file.path] : undefined;
       present =

@@ -1,3 +1,4 @@
+import { linkProblem } from "../plan/links.js";
 import { totalSize } from "../../core/manifest.js";
 import { type InstallOptions, makeContext } from "../context.js";
 import { withInstall } from "../apply/with-install.js";
@@ -59,7 +60,7 @@ export async function status(options: InstallOptions): Promise<StatusResult> {
 export interface VerifyProblem {
   readonly path: string;
   /** "mode": the content is right but the executable bit is not. */
-  readonly problem: "missing" | "changed" | "not-a-file" | "mode";
+  readonly problem: "missing" | "changed" | "not-a-file" | "not-a-link" | "mode";
   readonly expected: string;
   readonly actual?: string;
 }
@@ -95,6 +96,12 @@ export async function verify(options: InstallOptions): Promise<VerifyResult> {
       const stat = await ctx.fs.stat(native);
       if (!stat) {
         problems.push({ path: file.path, problem: "missing", expected: file.sha256 });
+        continue;
+      }
+      if (file.link !== undefined) {
+        const problem = await linkProblem(ctx.fs, native, file);
+        if (problem !== undefined)
+          problems.push({ path: file.path, problem: stat.kind === "symlink" ? "changed" : "not-a-link", expected: file.sha256, actual: problem });
         continue;
       }
       if (stat.kind !== "file") {

@@ -1,3 +1,4 @@
+import { linkProblem } from "../plan/links.js";
 import type { Crypto } from "../../ports/crypto.js";
 import { FerryError } from "../../core/errors.js";
 import type { FileEntry, Manifest } from "../../core/manifest.js";
@@ -173,6 +174,14 @@ async function scanInstall(
     const stat = await fs.stat(layout.file(entry.path));
     if (!stat) {
       problems.push({ path: entry.path, problem: "missing", expected: entry.sha256 });
+      continue;
+    }
+    if (entry.link !== undefined) {
+      const problem = await linkProblem(fs, layout.file(entry.path), entry);
+      if (problem === undefined) {
+        stats.set(entry.path, stat);
+        files.push({ path: entry.path, sha256: entry.sha256, size: 0, executable: false, link: entry.link, tracked: true, chunks: [] });
+      } else problems.push({ path: entry.path, problem: stat.kind === "symlink" ? "changed" : "not-a-link", expected: entry.sha256, actual: problem });
       continue;
     }
     if (stat.kind !== "file") {

@@ -5,6 +5,7 @@ import type { LocalFile } from "../../core/planner.js";
 import type { FileStat, FileSystem } from "../../ports/fs.js";
 import type { InstallLayout } from "../install/layout.js";
 import type { StatCacheEntry } from "../install/state.js";
+import { checkLinks, linkHash, readLinkTarget } from "./links.js";
 
 export interface HashedFile {
   readonly sha256: string;
@@ -53,7 +54,8 @@ export interface LocalIndex {
 /**
  * What is on disk, as the planner needs it. Installed files whose stat matches the cache are trusted
  * to be what the installed manifest says; any other file at an installed or target path is re-hashed
- * (this is also how an install without Ferry state is adopted). Symlinks are never read.
+ * (this is also how an install without Ferry state is adopted). A symlink is read (its target) only where
+ * a release has a link; otherwise it is an obstacle the commit moves aside, never followed.
  */
 export async function buildLocalIndex(
   fs: FileSystem,
@@ -63,13 +65,27 @@ export async function buildLocalIndex(
   target: Manifest,
   crypto: Crypto,
 ): Promise<LocalIndex> {
+  await checkLinks(fs, crypto, target.files);
   const installedByPath = new Map((installed?.files ?? []).map((f) => [f.path, f]));
   const paths = new Set([...installedByPath.keys(), ...target.files.map((f) => f.path)]);
   const files: LocalFile[] = [];
   const stats = new Map<string, FileStat>();
   let hashedBytes = 0;
+  const links = new Set(
+    [...(installed?.files ?? []), ...target.files].filter((f) => f.link !== undefined).map((f) => f.path),
+  );
   for (const path of [...paths].sort()) {
     const stat = await fs.stat(layout.file(path));
+    if (stat?.kind === "symlink" && links.has(path)) {
+      // A link is known by its target, read each time (a readlink costs less than a stat-cache entry).
+      const link = await readLinkTarget(fs, layout.file(path));
+      if (link === undefined) continue;
+      stats.set(path, stat);
+      const tracked = installedByPath.get(path)?.link !== undefined;
+      const sha256 = await linkHash(crypto, link);
+      files.push({ path, sha256, size: 0, executable: false, link, tracked, chunks: [] });
+      continue;
+    }
     if (stat?.kind !== "file") continue;
     stats.set(path, stat);
     const entry = installedByPath.get(path);
