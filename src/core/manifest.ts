@@ -178,7 +178,8 @@ export function parseManifest(json: unknown, document = "release manifest"): Man
     const entry = { path, size, sha256: sha, executable: f.boolean("executable"), package: pkg, chunks };
     if (f.has("link")) {
       const link = f.string("link");
-      if (!linksAnnounced) throw malformed(document, `link of ${path} (the release does not require "symlinks")`);
+      if (!linksAnnounced)
+        throw malformed(document, `link of ${path} (the release does not require "symlinks")`);
       resolveLinkTarget(path, link, document);
       if (size !== 0 || entry.executable || f.has("deltas"))
         throw malformed(document, `link ${path} (a link has size 0, no chunks, no deltas, executable false)`);

@@ -8,7 +8,14 @@ import { writeFileAtomicVia } from "./atomic-write.js";
  * primitives, so a wrapper sees (and may change) each of its steps.
  */
 export class ForwardingFileSystem implements FileSystem {
-  constructor(protected readonly inner: FileSystem) {}
+  /** Present exactly when `inner` has links, so callers can tell a file system without them. */
+  readonly symlink?: (target: string, path: string) => Promise<void>;
+  readonly readlink?: (path: string) => Promise<string>;
+
+  constructor(protected readonly inner: FileSystem) {
+    if (inner.symlink) this.symlink = (target, path) => inner.symlink!(target, path);
+    if (inner.readlink) this.readlink = (path) => inner.readlink!(path);
+  }
   stat(path: string): Promise<FileStat | undefined> {
     return this.inner.stat(path);
   }

@@ -61,7 +61,9 @@ export async function loadHistory(
   while (ref && history.length < count) {
     const manifest = await readStoredRelease(store, ref);
     if (!manifest) break;
-    history.push({ hash: ref.hash, manifest, files: new Map(manifest.files.map((f) => [f.path, f])) });
+    // A link has no bytes to diff against: never a delta source.
+    const files = manifest.files.filter((f) => f.link === undefined).map((f) => [f.path, f] as const);
+    history.push({ hash: ref.hash, manifest, files: new Map(files) });
     ref = manifest.previous;
   }
   return history;

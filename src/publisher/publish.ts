@@ -232,7 +232,7 @@ async function publishInto(
   const buildFs = new NodeFileSystem();
   const { rules: packageRules, files } = await loadPackageRules(
     options.buildDir,
-    await scanBuildDirectory(options.buildDir, { fs: buildFs }),
+    await scanBuildDirectory(options.buildDir, { fs: buildFs, links: true }),
     buildFs,
   );
   if (files.length === 0 && options.allowEmpty !== true) {
@@ -261,7 +261,14 @@ async function publishInto(
     if (file.link !== undefined) {
       // A link's content is its target, carried in the manifest: nothing goes into a pack.
       pendingFiles.push({ file, sha256: sha256(new TextEncoder().encode(file.link)), chunks: [] });
-      options.onEvent?.({ type: "file", path: file.path, done: index + 1, total: files.length, bytesDone, bytesTotal: totalBytes });
+      options.onEvent?.({
+        type: "file",
+        path: file.path,
+        done: index + 1,
+        total: files.length,
+        bytesDone,
+        bytesTotal: totalBytes,
+      });
       continue;
     }
     const chunker = new Chunker(chunking);

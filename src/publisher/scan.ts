@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { FerryError, ioError } from "../core/errors.js";
-import { linkTargetProblem } from "../core/links.js";
+import { followLinks, linkTargetProblem } from "../core/links.js";
 import { assertSafePathSet, comparePaths } from "../core/paths.js";
 import { latin1 } from "../core/bytes.js";
 import { NodeFileSystem } from "../node/node-fs.js";
@@ -37,6 +37,11 @@ export interface ScannedFile {
 export interface ScanOptions {
   /** Entries (files or whole directories) whose name this returns true for are left out of the scan. */
   readonly skipName?: (name: string) => boolean;
+  /**
+   * Publish relative links whose target is inside the build as links (feature "symlinks"). Without it
+   * (Cocos manifests, mounted directories) any link is refused with E_SYMLINK.
+   */
+  readonly links?: boolean;
   /** Where the build is read from (default: the local disk). */
   readonly fs?: FileSystem;
 }
@@ -69,6 +74,12 @@ export async function scanBuildDirectory(root: string, options: ScanOptions = {}
           Object.assign(new Error("ENOENT: no such file or directory"), { code: "ENOENT" }),
         );
       if (stats.kind === "symlink") {
+        if (!options.links)
+          throw new FerryError(
+            "E_SYMLINK",
+            `${absolute} is a symbolic link. This command reads regular files only and never follows links; replace the link with the file it points to.`,
+            { path: absolute },
+          );
         files.push({ path, absolute, size: 0, executable: false, link: await readLink(fs, absolute) });
         continue;
       }
@@ -95,9 +106,13 @@ export async function scanBuildDirectory(root: string, options: ScanOptions = {}
 
 async function readLink(fs: FileSystem, absolute: string): Promise<string> {
   if (!fs.readlink)
-    throw new FerryError("E_SYMLINK", `${absolute} is a symbolic link, and this file system cannot read links.`, {
-      path: absolute,
-    });
+    throw new FerryError(
+      "E_SYMLINK",
+      `${absolute} is a symbolic link, and this file system cannot read links.`,
+      {
+        path: absolute,
+      },
+    );
   try {
     return await fs.readlink(absolute);
   } catch (cause) {
@@ -112,19 +127,23 @@ async function readLink(fs: FileSystem, absolute: string): Promise<string> {
  */
 function assertLinksInside(files: readonly ScannedFile[]): void {
   const entries = new Set<string>();
+  const links = new Map<string, string>();
   for (const f of files) {
     const segments = f.path.split("/");
     for (let i = 1; i <= segments.length; i++) entries.add(segments.slice(0, i).join("/"));
+    if (f.link !== undefined) links.set(f.path, f.link);
   }
   for (const f of files) {
     if (f.link === undefined) continue;
     const problem = linkTargetProblem(f.path, f.link);
-    const reason =
-      "reason" in problem
-        ? problem.reason
-        : entries.has(problem.resolved)
-          ? undefined
-          : `it points to ${JSON.stringify(problem.resolved)}, which is not in the build`;
+    let reason: string | undefined;
+    if ("reason" in problem) reason = problem.reason;
+    else {
+      const end = followLinks(problem.resolved, links);
+      if (end === undefined) reason = "following it loops (a chain of links that never ends)";
+      else if (!entries.has(end) || links.has(end))
+        reason = `it points to ${JSON.stringify(end)}, which is not in the build`;
+    }
     if (reason === undefined) continue;
     throw new FerryError(
       "E_SYMLINK",

@@ -6,7 +6,7 @@
  * beyond what publish itself defaults.
  */
 import "../../src/register-node.js";
-import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { update, type UpdateOptions, type UpdateSummary } from "../../src/client/ops/update.js";
 import { publish, type PublishOptions, type PublishResult } from "../../src/publisher/publish.js";
@@ -15,7 +15,11 @@ import { keys, tempDir } from "./helpers.js";
 
 /** A file of a build: its text or bytes, optionally executable. */
 export type BuildFile =
-  string | Uint8Array | { readonly data: string | Uint8Array; readonly executable?: boolean };
+  | string
+  | Uint8Array
+  | { readonly data: string | Uint8Array; readonly executable?: boolean }
+  /** A symbolic link with this target. */
+  | { readonly link: string };
 /** A build: release path ('/'-separated) → file. */
 export type BuildFiles = ReadonlyMap<string, BuildFile> | Readonly<Record<string, BuildFile>>;
 
@@ -30,6 +34,10 @@ export async function writeBuild(dir: string, files: BuildFiles, packages?: unkn
   for (const [path, file] of entries) {
     const native = join(dir, ...path.split("/"));
     await mkdir(dirname(native), { recursive: true });
+    if (typeof file === "object" && "link" in file) {
+      await symlink(file.link, native);
+      continue;
+    }
     const data = typeof file === "string" || file instanceof Uint8Array ? file : file.data;
     await writeFile(native, data);
     if (typeof file === "object" && !(file instanceof Uint8Array))

@@ -33,7 +33,8 @@ export async function assembleFile(
 ): Promise<{ reusedBytes: number; stat: FileStat; from: AssembledFrom }> {
   const { fs, layout } = deps;
   const target = layout.stagedFile(stagedName);
-  if (write.file.link !== undefined) return { reusedBytes: 0, stat: await stageLink(deps, write, target), from: "chunks" };
+  if (write.file.link !== undefined)
+    return { reusedBytes: 0, stat: await stageLink(deps, write, target), from: "chunks" };
   const writer = await fs.createWriter(target, write.file.executable ? 0o755 : 0o644);
   const whole = deps.crypto.createSha256();
   let reusedBytes = 0;
@@ -91,12 +92,18 @@ export async function assembleFile(
 /** A link is staged as a link (its target was checked against its hash when the release was read). */
 async function stageLink({ fs }: AssembleDeps, write: FileWrite, target: string): Promise<FileStat> {
   const link = write.file.link!;
-  if (!fs.symlink) throw new FerryError("E_SYMLINK", `Cannot create the link ${write.file.path}: this file system has no symbolic links.`, { path: write.file.path });
+  if (!fs.symlink)
+    throw new FerryError(
+      "E_SYMLINK",
+      `Cannot create the link ${write.file.path}: this file system has no symbolic links.`,
+      { path: write.file.path },
+    );
   // A staged name left by an interrupted run is replaced: staging is never read before it is complete.
   if (await fs.stat(target)) await fs.unlink(target);
   await fs.symlink(link, target);
   const stat = await fs.stat(target);
-  if (stat?.kind !== "symlink") throw new FerryError("E_IO", `Staged link ${target} vanished.`, { path: target });
+  if (stat?.kind !== "symlink")
+    throw new FerryError("E_IO", `Staged link ${target} vanished.`, { path: target });
   return stat;
 }
 

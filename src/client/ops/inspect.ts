@@ -101,7 +101,12 @@ export async function verify(options: InstallOptions): Promise<VerifyResult> {
       if (file.link !== undefined) {
         const problem = await linkProblem(ctx.fs, native, file);
         if (problem !== undefined)
-          problems.push({ path: file.path, problem: stat.kind === "symlink" ? "changed" : "not-a-link", expected: file.sha256, actual: problem });
+          problems.push({
+            path: file.path,
+            problem: stat.kind === "symlink" ? "changed" : "not-a-link",
+            expected: file.sha256,
+            actual: problem,
+          });
         continue;
       }
       if (stat.kind !== "file") {

@@ -180,8 +180,22 @@ async function scanInstall(
       const problem = await linkProblem(fs, layout.file(entry.path), entry);
       if (problem === undefined) {
         stats.set(entry.path, stat);
-        files.push({ path: entry.path, sha256: entry.sha256, size: 0, executable: false, link: entry.link, tracked: true, chunks: [] });
-      } else problems.push({ path: entry.path, problem: stat.kind === "symlink" ? "changed" : "not-a-link", expected: entry.sha256, actual: problem });
+        files.push({
+          path: entry.path,
+          sha256: entry.sha256,
+          size: 0,
+          executable: false,
+          link: entry.link,
+          tracked: true,
+          chunks: [],
+        });
+      } else
+        problems.push({
+          path: entry.path,
+          problem: stat.kind === "symlink" ? "changed" : "not-a-link",
+          expected: entry.sha256,
+          actual: problem,
+        });
       continue;
     }
     if (stat.kind !== "file") {

@@ -38,10 +38,16 @@ export async function checkLinks(fs: FileSystem, crypto: Crypto, files: readonly
 }
 
 /** Why the link at `native` is not the release's link `entry`, or undefined when it is. */
-export async function linkProblem(fs: FileSystem, native: string, entry: FileEntry): Promise<string | undefined> {
+export async function linkProblem(
+  fs: FileSystem,
+  native: string,
+  entry: FileEntry,
+): Promise<string | undefined> {
   const stat = await fs.stat(native);
   if (!stat) return "is missing";
   if (stat.kind !== "symlink") return `is a ${stat.kind}, not a link`;
   const target = await readLinkTarget(fs, native);
-  return target === entry.link ? undefined : `points to ${JSON.stringify(target)}, not ${JSON.stringify(entry.link)}`;
+  return target === entry.link
+    ? undefined
+    : `points to ${JSON.stringify(target)}, not ${JSON.stringify(entry.link)}`;
 }
