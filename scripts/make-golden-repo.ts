@@ -10,7 +10,7 @@
  */
 import "../src/register-node.js";
 import { createHash } from "node:crypto";
-import { chmod, cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -26,7 +26,12 @@ export const FIXTURE_DIR = resolve(import.meta.dirname, "..", "..", "test", "fix
 
 /** Every date is fixed; expiries land in 2099 so the vectors never expire for a client at CLIENT_NOW. */
 const DAY = 86_400_000;
-export const CREATED = { 1: Date.UTC(2026, 0, 1), 2: Date.UTC(2026, 1, 1), 3: Date.UTC(2026, 2, 1) } as const;
+export const CREATED = {
+  1: Date.UTC(2026, 0, 1),
+  2: Date.UTC(2026, 1, 1),
+  3: Date.UTC(2026, 2, 1),
+  4: Date.UTC(2026, 3, 1),
+} as const;
 const ROTATED = Date.UTC(2026, 1, 15);
 const EXPIRES = Date.UTC(2099, 0, 1);
 const daysUntilExpiry = (from: number) => Math.round((EXPIRES - from) / DAY);
@@ -34,8 +39,11 @@ const daysUntilExpiry = (from: number) => Math.round((EXPIRES - from) / DAY);
 export const CLIENT_NOW = new Date(Date.UTC(2027, 0, 1));
 
 interface InputFile {
+  /** A file's bytes; for a link, its target's UTF-8 bytes (what the listing hashes, as git does). */
   readonly data: Uint8Array;
   readonly executable?: boolean;
+  /** A symbolic link with this target (feature "symlinks"). */
+  readonly link?: string;
 }
 type Build = ReadonlyMap<string, InputFile>;
 
@@ -88,18 +96,39 @@ export function builds(): [Build, Build, Build] {
   return [r1, r2, r3];
 }
 
+const link = (target: string): InputFile => ({ data: utf8(target), link: target });
+
+/** r4 (channel "links"): r3 plus symbolic links (to a file, through a directory link, and up with ..). */
+export function linksBuild(r3: Build): Build {
+  return new Map<string, InputFile>([
+    ...r3,
+    ["bin/start", link("start.sh")],
+    ["data/current", link("strings")],
+    ["data/strings/default.txt", link("en.txt")],
+    ["docs/readme", link("../readme.txt")],
+    ["docs/greeting.txt", link("../data/current/default.txt")],
+  ]);
+}
+
 async function writeBuild(dir: string, build: Build): Promise<void> {
   await rm(dir, { recursive: true, force: true });
   for (const [path, file] of build) {
     const native = join(dir, ...path.split("/"));
     await mkdir(dirname(native), { recursive: true });
+    if (file.link !== undefined) {
+      await symlink(file.link, native);
+      continue;
+    }
     await writeFile(native, file.data);
     await chmod(native, file.executable ? 0o755 : 0o644);
   }
   await writeFile(join(dir, "ferry-packages.json"), `${JSON.stringify(PACKAGES)}\n`);
 }
 
-/** An install tree as the vectors list it: path → sha256, size, mode (git-style 100644 / 100755). */
+/**
+ * An install tree as the vectors list it: path → sha256, size, mode (git-style 100644 / 100755, and
+ * 120000 for a symbolic link, whose sha256 and size are those of its target's UTF-8 bytes).
+ */
 export type Listing = Record<
   string,
   { readonly sha256: string; readonly size: number; readonly mode: string }
@@ -113,7 +142,7 @@ function listing(build: Build, withHd: boolean): Listing {
     out[path] = {
       sha256: createHash("sha256").update(file.data).digest("hex"),
       size: file.data.length,
-      mode: file.executable ? "100755" : "100644",
+      mode: file.link !== undefined ? "120000" : file.executable ? "100755" : "100644",
     };
   }
   return out;
@@ -134,7 +163,7 @@ export async function makeGoldenRepo(out: string): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), "ferry-golden-"));
   try {
     const [r1, r2, r3] = builds();
-    const release = async (n: 1 | 2 | 3, build: Build, channel: string, key: SigningKey) => {
+    const release = async (n: 1 | 2 | 3 | 4, build: Build, channel: string, key: SigningKey) => {
       const dir = join(work, `build-${n}`);
       await writeBuild(dir, build);
       const created = CREATED[n];
@@ -147,7 +176,7 @@ export async function makeGoldenRepo(out: string): Promise<void> {
         created: new Date(created),
         expiresInDays: daysUntilExpiry(created),
         rootExpiresInDays: daysUntilExpiry(created),
-        ...(n === 3 ? { layout: "tree" as const } : { layout: "inline" as const }),
+        ...(n >= 3 ? { layout: "tree" as const } : { layout: "inline" as const }),
       });
     };
     // "stable" carries r1 -> r2 -> r3 (with deltas from the releases before); "release-1" and
@@ -189,6 +218,9 @@ export async function makeGoldenRepo(out: string): Promise<void> {
     const tampered = pointer.replace('"version": "3.0.0"', '"version": "3.0.1"');
     if (tampered === pointer) throw new Error("the r3 pointer does not name version 3.0.0");
     await writeFile(join(out, "negative", "tampered-pointer.json"), tampered);
+    // Last, on its own channel, so every object above keeps its bytes.
+    const r4 = linksBuild(r3);
+    await release(4, r4, "links", key2);
 
     await mkdir(join(out, "expected"), { recursive: true });
     const expected: [string, Build, boolean][] = [
@@ -196,6 +228,7 @@ export async function makeGoldenRepo(out: string): Promise<void> {
       ["r2", r2, false],
       ["r3", r3, false],
       ["r3-with-hd", r3, true],
+      ["r4", r4, false],
     ];
     for (const [name, build, withHd] of expected) {
       await writeFile(

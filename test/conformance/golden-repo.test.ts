@@ -7,7 +7,7 @@
 import "../../src/register-node.js";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { cp, lstat, readdir, readFile, writeFile } from "node:fs/promises";
+import { cp, lstat, readdir, readFile, readlink, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
 import { update, type UpdateOptions } from "../../src/client/ops/update.js";
@@ -47,7 +47,14 @@ async function listingOf(dir: string, prefix = ""): Promise<Listing> {
     if (rel === ".ferry") continue;
     const s = await lstat(join(dir, rel));
     if (s.isDirectory()) Object.assign(out, await listingOf(dir, rel));
-    else {
+    else if (s.isSymbolicLink()) {
+      const target = Buffer.from(await readlink(join(dir, rel)));
+      out[rel] = {
+        sha256: createHash("sha256").update(target).digest("hex"),
+        size: target.length,
+        mode: "120000",
+      };
+    } else {
       const data = await readFile(join(dir, rel));
       out[rel] = {
         sha256: createHash("sha256").update(data).digest("hex"),
@@ -104,6 +111,18 @@ for (const [release, channel] of [
     assert.deepEqual(await listingOf(dir), await expected(release));
   });
 }
+
+test("golden: links (r4, tree layout with symbolic links): fresh install, and r3 -> r4", async (t) => {
+  const fresh = await tempDir(t);
+  assert.equal((await install(fresh, "links")).version, "4.0.0");
+  assert.deepEqual(await listingOf(fresh), await expected("r4"));
+  // Links resolve inside the install, to the release's own files.
+  assert.equal(await readFile(join(fresh, "docs", "greeting.txt"), "utf8"), "hello=Hello\nbye=Goodbye\n");
+  const dir = await tempDir(t);
+  await install(dir, "stable");
+  await install(dir, "links");
+  assert.deepEqual(await listingOf(dir), await expected("r4"));
+});
 
 test("golden: update chain r1 -> r2 -> r3, the last step with deltas", async (t) => {
   const dir = await tempDir(t);
