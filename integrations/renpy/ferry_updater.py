@@ -322,6 +322,12 @@ class Agent(object):
             self.proc.kill()
             self.proc.wait()
         self._reader.join(5)
+        self._err_reader.join(5)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            try:
+                stream.close()
+            except (OSError, ValueError):
+                pass
 
     def __enter__(self):
         return self

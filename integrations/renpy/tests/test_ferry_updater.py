@@ -166,19 +166,26 @@ class UpdateTest(unittest.TestCase):
         self.assertIn("no-such-package", cm.exception.message)
 
     def test_bad_trust_key_surfaces_the_error_code(self):
+        # An install refuses a key it was not installed with (E_KEY), before any download.
         base = v1_copy("badkey")
         before = tree(base)
         with self.assertRaises(UpdateError) as cm:
             ferry_updater.update(self.url, base=base, restart=False, public_key=ENV["FERRY_TEST_WRONG_TRUST"])
-        self.assertEqual(cm.exception.code, "E_SIGNATURE", cm.exception.message)
+        self.assertEqual(cm.exception.code, "E_KEY", cm.exception.message)
         u = Updater(self.url, base=base, restart=False, confirm=False, public_key=ENV["FERRY_TEST_WRONG_TRUST"])
         u.join(60)
         self.assertEqual(u.state, Updater.ERROR)
-        self.assertIn("E_SIGNATURE", u.message)
-        self.assertEqual(u.error.code, "E_SIGNATURE")
+        self.assertIn("E_KEY", u.message)
+        self.assertEqual(u.error.code, "E_KEY")
         self.assertTrue(u.can_proceed)
         self.assertFalse(u.can_cancel)
         self.assertEqual(tree(base), before)
+        # A first install with the wrong key: the release's signature does not verify.
+        fresh = fresh_dir("badkey-fresh")
+        with self.assertRaises(UpdateError) as cm:
+            ferry_updater.update(self.url, base=fresh, restart=False, public_key=ENV["FERRY_TEST_WRONG_TRUST"])
+        self.assertEqual(cm.exception.code, "E_SIGNATURE", cm.exception.message)
+        self.assertEqual(tree(fresh), {})
 
     def test_missing_key_file_is_a_usage_error(self):
         base = fresh_dir("nokey")
@@ -282,11 +289,19 @@ class UpdateVersionTest(unittest.TestCase):
         entry = cache[self.url + "|"]
         self.assertTrue(entry.get("stale") or entry.get("error"), entry)
 
-        # And a plain check with the server down fails with a network code, never silently.
+        # A plain check with the server down gets the agent's last answer, marked stale ...
         u = Updater(self.url, base=base, check_only=True, restart=False, **kw())
+        u.join(60)
+        self.assertEqual(u.state, Updater.UPDATE_AVAILABLE, u.message)
+        self.assertTrue(u.check_result.get("stale"), u.check_result)
+        self.assertEqual(u.version, "2.0.0")
+        # ... and where there is no answer to fall back on, it fails with a network code, never silently.
+        fresh = fresh_dir("version-down")
+        u = Updater(self.url, base=fresh, check_only=True, restart=False, **kw())
         u.join(60)
         self.assertEqual(u.state, Updater.ERROR)
         self.assertIn(u.error.code, ("E_NETWORK", "E_TIMEOUT"), u.message)
+        self.assertEqual(requests(), n2, "the stopped server got no request")
 
     def test_not_installed_gives_none_without_a_check(self):
         base = fresh_dir("version-none")
@@ -381,7 +396,7 @@ class ScreenFileTest(unittest.TestCase):
                     stack.pop()
                 self.assertEqual(indent, stack[-1], where + ": dedent to no enclosing level")
             text = line.strip()
-            self.assertEqual(text.count('"') % 2, 0, where + ": unbalanced quotes")
+            self.assertEqual(text.replace('"""', "").count('"') % 2, 0, where + ": unbalanced quotes")
             self.assertEqual(text.count("(") - text.count(")"), 0, where + ": unbalanced parentheses")
             if text.endswith(":"):
                 opened = True
