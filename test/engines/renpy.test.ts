@@ -144,87 +144,95 @@ async function startControl(proxy: Awaited<ReturnType<typeof startProxy>>) {
 
 const python = spawnSync("python3", ["--version"]).status === 0;
 
-test("ferry_updater (Ren'Py API) under python3 against a served repository and the real agent", { skip: !python && "python3 is not installed", timeout: 900_000 }, async (t) => {
-  const s = await repoFixture(t);
-  const packages = {
-    format: 1,
-    type: "ferry-packages",
-    packages: { dlc: { optional: true } },
-    rules: [{ match: "dlc/**", package: "dlc" }],
-  };
-  const bg = randomBytes(200_000);
-  const v1 = await s.publish(
-    {
-      "game/script.rpy": 'label start:\n    "Version one."\n    return\n',
-      "game/images/bg.png": bg,
-      "game/old.txt": "removed in 2.0.0\n",
-      "renpy/lib.py": "print('engine')\n",
-      "dlc/extra.rpa": randomBytes(100_000),
-      "game.sh": { data: "#!/bin/sh\necho game\n", executable: true },
-    },
-    { version: "1.0.0", build: "v1", packages },
-  );
-  const v1Install = join(s.dir, "v1-install");
-  await s.update(v1Install);
-  const v2 = await s.publish(
-    {
-      "game/script.rpy": 'label start:\n    "Version two."\n    return\n',
-      "game/images/bg.png": bg,
-      // Incompressible and large enough that a slowed download is still running when it is cancelled.
-      "game/audio/theme.ogg": randomBytes(3_000_000),
-      "renpy/lib.py": "print('engine 2')\n",
-      "dlc/extra.rpa": randomBytes(120_000),
-      "dlc/more.rpa": randomBytes(50_000),
-      "game.sh": { data: "#!/bin/sh\necho game 2\n", executable: true },
-    },
-    { version: "2.0.0", build: "v2", packages },
-  );
+test(
+  "ferry_updater (Ren'Py API) under python3 against a served repository and the real agent",
+  { skip: !python && "python3 is not installed", timeout: 900_000 },
+  async (t) => {
+    const s = await repoFixture(t);
+    const packages = {
+      format: 1,
+      type: "ferry-packages",
+      packages: { dlc: { optional: true } },
+      rules: [{ match: "dlc/**", package: "dlc" }],
+    };
+    const bg = randomBytes(200_000);
+    const v1 = await s.publish(
+      {
+        "game/script.rpy": 'label start:\n    "Version one."\n    return\n',
+        "game/images/bg.png": bg,
+        "game/old.txt": "removed in 2.0.0\n",
+        "renpy/lib.py": "print('engine')\n",
+        "dlc/extra.rpa": randomBytes(100_000),
+        "game.sh": { data: "#!/bin/sh\necho game\n", executable: true },
+      },
+      { version: "1.0.0", build: "v1", packages },
+    );
+    const v1Install = join(s.dir, "v1-install");
+    await s.update(v1Install);
+    const v2 = await s.publish(
+      {
+        "game/script.rpy": 'label start:\n    "Version two."\n    return\n',
+        "game/images/bg.png": bg,
+        // Incompressible and large enough that a slowed download is still running when it is cancelled.
+        "game/audio/theme.ogg": randomBytes(3_000_000),
+        "renpy/lib.py": "print('engine 2')\n",
+        "dlc/extra.rpa": randomBytes(120_000),
+        "dlc/more.rpa": randomBytes(50_000),
+        "game.sh": { data: "#!/bin/sh\necho game 2\n", executable: true },
+      },
+      { version: "2.0.0", build: "v2", packages },
+    );
 
-  const proxy = await startProxy(s.url);
-  t.after(() => proxy.stop());
-  const control = await startControl(proxy);
-  t.after(() => new Promise<void>((resolve) => control.server.close(() => resolve())));
+    const proxy = await startProxy(s.url);
+    t.after(() => proxy.stop());
+    const control = await startControl(proxy);
+    t.after(() => new Promise<void>((resolve) => control.server.close(() => resolve())));
 
-  const trust = join(s.dir, "ferry.pub");
-  const wrongTrust = join(s.dir, "wrong.pub");
-  await writeFile(trust, s.publicText);
-  await writeFile(wrongTrust, keys().publicText);
-  const ferryBin = join(s.dir, "ferry-bin");
-  await writeFile(ferryBin, `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} "$@"\n`);
-  await chmod(ferryBin, 0o755);
-  const work = join(s.dir, "work");
-  await mkdir(work);
+    const trust = join(s.dir, "ferry.pub");
+    const wrongTrust = join(s.dir, "wrong.pub");
+    await writeFile(trust, s.publicText);
+    await writeFile(wrongTrust, keys().publicText);
+    const ferryBin = join(s.dir, "ferry-bin");
+    await writeFile(
+      ferryBin,
+      `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} "$@"\n`,
+    );
+    await chmod(ferryBin, 0o755);
+    const work = join(s.dir, "work");
+    await mkdir(work);
 
-  const child = spawn("python3", ["-m", "unittest", "-v", "tests.test_ferry_updater"], {
-    cwd: renpyDir,
-    env: {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      HOME: s.dir,
-      PYTHONDONTWRITEBYTECODE: "1",
-      FERRY_BIN: ferryBin,
-      FERRY_TEST_URL: proxy.url,
-      FERRY_TEST_CONTROL: control.url,
-      FERRY_TEST_TRUST: trust,
-      FERRY_TEST_WRONG_TRUST: wrongTrust,
-      FERRY_TEST_V1_INSTALL: v1Install,
-      FERRY_TEST_V1_BUILD: v1.build,
-      FERRY_TEST_V2_BUILD: v2.build,
-      FERRY_TEST_WORK: work,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    const child = spawn("python3", ["-m", "unittest", "-v", "tests.test_ferry_updater"], {
+      cwd: renpyDir,
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        HOME: s.dir,
+        PYTHONDONTWRITEBYTECODE: "1",
+        FERRY_BIN: ferryBin,
+        FERRY_TEST_URL: proxy.url,
+        FERRY_TEST_CONTROL: control.url,
+        FERRY_TEST_TRUST: trust,
+        FERRY_TEST_WRONG_TRUST: wrongTrust,
+        FERRY_TEST_V1_INSTALL: v1Install,
+        FERRY_TEST_V1_BUILD: v1.build,
+        FERRY_TEST_V2_BUILD: v2.build,
+        FERRY_TEST_WORK: work,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
 
-  const results = new Map<string, string>();
-  for (const m of output.matchAll(/^(test_\w+) \(tests\.test_ferry_updater\.(\w+)\.\w+\)\s*\.\.\. (\w+)/gm))
-    results.set(`${m[2]}.${m[1]}`, m[3] ?? "");
-  assert.equal(code, 0, `python3 -m unittest failed:\n${output}`);
-  for (const name of EXPECTED) assert.equal(results.get(name), "ok", `${name}: ${results.get(name) ?? "did not run"}\n${output}`);
-  const ran = /^Ran (\d+) tests? in/m.exec(output);
-  assert.equal(Number(ran?.[1]), EXPECTED.length, `python ran another number of tests:\n${output}`);
-  assert.match(output, /^OK$/m, "no test was skipped");
-  assert.ok(proxy.state.slowRequests > 0, "the cancel tests downloaded through the slowed proxy");
-});
+    const results = new Map<string, string>();
+    for (const m of output.matchAll(/^(test_\w+) \(tests\.test_ferry_updater\.(\w+)\.\w+\)\s*\.\.\. (\w+)/gm))
+      results.set(`${m[2]}.${m[1]}`, m[3] ?? "");
+    assert.equal(code, 0, `python3 -m unittest failed:\n${output}`);
+    for (const name of EXPECTED)
+      assert.equal(results.get(name), "ok", `${name}: ${results.get(name) ?? "did not run"}\n${output}`);
+    const ran = /^Ran (\d+) tests? in/m.exec(output);
+    assert.equal(Number(ran?.[1]), EXPECTED.length, `python ran another number of tests:\n${output}`);
+    assert.match(output, /^OK$/m, "no test was skipped");
+    assert.ok(proxy.state.slowRequests > 0, "the cancel tests downloaded through the slowed proxy");
+  },
+);
