@@ -283,7 +283,6 @@ class UpdateVersionTest(unittest.TestCase):
         self.assertEqual(ferry_updater.UpdateVersion(self.url, check_interval=1, base=base, **kw()), "2.0.0")
         self.assertTrue(ferry_updater.wait_update_version(60))
         self.assertEqual(ferry_updater.UpdateVersion(self.url, check_interval=1, base=base, **kw()), "2.0.0")
-        self.assertEqual(requests(), n2, "the stopped server got no request")
         with open(os.path.join(base, "update", "ferry-updater.json")) as f:
             cache = json.load(f)
         entry = cache[self.url + "|"]
@@ -301,7 +300,6 @@ class UpdateVersionTest(unittest.TestCase):
         u.join(60)
         self.assertEqual(u.state, Updater.ERROR)
         self.assertIn(u.error.code, ("E_NETWORK", "E_TIMEOUT"), u.message)
-        self.assertEqual(requests(), n2, "the stopped server got no request")
 
     def test_not_installed_gives_none_without_a_check(self):
         base = fresh_dir("version-none")
