@@ -423,6 +423,7 @@ class Updater(threading.Thread):
         self.condition = threading.Condition()
         self.agent = None
         self._phase = None
+        self._op = None
         if start:
             self.start()
 
@@ -438,7 +439,9 @@ class Updater(threading.Thread):
 
     def _on_event(self, event):
         kind = event.get("type")
-        if kind == "state":
+        if kind == "library" and self._op == "packages":
+            self._on_library_event(event.get("event") or {})
+        elif kind == "state":
             phase = event.get("state")
             ren = _PHASE_STATES.get(phase)
             if ren is not None and self.state not in self.TERMINAL and self.state not in (self.CHECKING, self.UPDATE_AVAILABLE):
@@ -463,6 +466,35 @@ class Updater(threading.Thread):
             if total:
                 self.progress = max(0.0, min(1.0, float(done) / float(total)))
             _restart_interaction()
+
+    def _on_library_event(self, event):
+        """packages.add reports the library's own events only (no lifecycle): map them to the states."""
+        kind = event.get("type")
+        if self.state in self.TERMINAL:
+            return
+        if kind == "plan":
+            self.download_total = event.get("downloadBytes")
+            self.download_done = 0
+            self.progress = 0.0
+            self._set_state(self.DOWNLOADING)
+        elif kind == "download":
+            self.download_total = event.get("totalBytes")
+            self.download_done = event.get("bytes")
+            if self.download_total:
+                self.progress = max(0.0, min(1.0, float(self.download_done or 0) / float(self.download_total)))
+            _restart_interaction()
+        elif kind == "verify":
+            self.progress = 0.0
+            self._set_state(self.UNPACKING)
+        elif kind == "assemble":
+            total = event.get("total") or 0
+            if total:
+                self.progress = max(0.0, min(1.0, float(event.get("done") or 0) / float(total)))
+            _restart_interaction()
+        elif kind == "commit":
+            self.can_cancel = False
+            self.progress = None
+            self._set_state(self.FINISHING)
 
     def _wait_confirm(self):
         if not self.confirm:
@@ -568,12 +600,17 @@ class Updater(threading.Thread):
             up = dict(self._sim())
             if self.force:
                 up["force"] = True
+            if self.cancelled:
+                raise UpdateCancelled()
+            self._op = "update"
             self.result = self.agent.call("update", up)
             self.version = self.result.get("version", self.version)
         if wanted and not self.simulate:
             if self.cancelled:
                 raise UpdateCancelled()
+            self._op = "packages"
             self.packages_result = self.agent.call("packages.add", {"names": wanted})
+        self._op = None
         self._close_agent()
         self.message = None
         self.progress = None
