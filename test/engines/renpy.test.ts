@@ -233,6 +233,7 @@ test(
     const ran = /^Ran (\d+) tests? in/m.exec(output);
     assert.equal(Number(ran?.[1]), EXPECTED.length, `python ran another number of tests:\n${output}`);
     assert.match(output, /^OK$/m, "no test was skipped");
+    t.diagnostic(`python3: ${ran?.[0] ?? ""}; ${proxy.state.requests} repository requests`);
     assert.ok(proxy.state.slowRequests > 0, "the cancel tests downloaded through the slowed proxy");
   },
 );
