@@ -373,6 +373,99 @@ class CancelTest(unittest.TestCase):
         self.assertIsInstance(box.get("e"), UpdateCancelled)
 
 
+@unittest.skipUnless(LIVE, "needs the environment set by test/engines/renpy.test.ts")
+class AgentStartTest(unittest.TestCase):
+    url = ENV.get("FERRY_TEST_URL")
+
+    def test_a_trust_file_the_agent_refuses_is_its_error_code(self):
+        base = fresh_dir("garbage-key")
+        os.makedirs(base)
+        key = os.path.join(base, "garbage.pub")
+        with open(key, "w") as f:
+            f.write("not a key\n")
+        with self.assertRaises(UpdateError) as cm:
+            ferry_updater.Agent(self.url, base, public_key=key)
+        self.assertEqual(cm.exception.code, "E_KEY")
+        self.assertIn("garbage.pub", cm.exception.message)
+
+    def test_hello_calls_and_clean_exit(self):
+        base = v1_copy("agent")
+        with ferry_updater.Agent(self.url, base, public_key=ENV["FERRY_TEST_TRUST"]) as agent:
+            self.assertEqual(agent.hello["protocol"], 1)
+            self.assertIn("update", agent.hello["methods"])
+            # One after the other: concurrent reads inside one agent can meet each other's install lock
+            # (E_LOCKED, seen with the agent of h-agent 01a8985); cancel during update is tested below.
+            out = {m: agent.call(m) for m in ("status", "canUpdate", "packages.list")}
+            self.assertEqual(out["status"]["version"], "1.0.0")
+            self.assertIs(out["canUpdate"]["ok"], True)
+            self.assertEqual(sorted((p["name"], p["installed"]) for p in out["packages.list"]), [("base", True), ("dlc", False)])
+            with self.assertRaises(UpdateError) as cm:
+                agent.call("no.such.method")
+            self.assertEqual(cm.exception.code, "E_USAGE")
+        self.assertIsNotNone(agent.proc.returncode, "the agent exits when its stdin closes")
+        self.assertEqual(agent.proc.returncode, 0)
+
+
+class FindFerryTest(unittest.TestCase):
+    """Where the ferry executable is looked for (no agent needed)."""
+
+    def setUp(self):
+        import tempfile
+
+        self.dir = tempfile.mkdtemp(prefix="ferry-find-")
+        self.saved = {k: os.environ.get(k) for k in ("FERRY_BIN", "PATH")}
+        os.environ.pop("FERRY_BIN", None)
+        empty = os.path.join(self.dir, "empty-path")
+        os.makedirs(empty)
+        os.environ["PATH"] = empty
+
+    def tearDown(self):
+        for k, v in self.saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        shutil.rmtree(self.dir)
+
+    def exe(self, *parts):
+        path = os.path.join(self.dir, *parts)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\n")
+        os.chmod(path, 0o755)
+        return path
+
+    def test_lookup_order(self):
+        game = os.path.join(self.dir, "game")
+        with self.assertRaises(UpdateError) as cm:
+            ferry_updater.find_ferry(game)
+        self.assertEqual(cm.exception.code, "E_USAGE")
+        self.assertIn(os.path.join(game, "ferry"), cm.exception.message)
+        on_path = self.exe("empty-path", "ferry")
+        self.assertEqual(ferry_updater.find_ferry(game), on_path)
+        in_platform_lib = self.exe("game", "lib", "py3-linux-x86_64", "ferry")
+        self.assertEqual(ferry_updater.find_ferry(game), in_platform_lib)
+        in_lib = self.exe("game", "lib", "ferry")
+        self.assertEqual(ferry_updater.find_ferry(game), in_lib)
+        beside = self.exe("game", "ferry")
+        self.assertEqual(ferry_updater.find_ferry(game), beside)
+        env = self.exe("elsewhere", "ferry-bin")
+        os.environ["FERRY_BIN"] = env
+        self.assertEqual(ferry_updater.find_ferry(game), env)
+        os.environ["FERRY_BIN"] = os.path.join(self.dir, "absent")
+        with self.assertRaises(UpdateError) as cm:
+            ferry_updater.find_ferry(game)
+        self.assertIn("FERRY_BIN", cm.exception.message)
+
+    def test_a_file_without_execute_permission_is_skipped(self):
+        game = os.path.join(self.dir, "game")
+        os.makedirs(game)
+        with open(os.path.join(game, "ferry"), "w") as f:
+            f.write("not executable")
+        with self.assertRaises(UpdateError):
+            ferry_updater.find_ferry(game)
+
+
 class ScreenFileTest(unittest.TestCase):
     """ferry_updater_screen.rpy cannot run without Ren'Py: check its text by a hand-written reader."""
 
