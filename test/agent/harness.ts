@@ -10,6 +10,10 @@ import { createInterface } from "node:readline";
 import { pseudoRandom } from "../../src/testing/game-fixture.js";
 import { dlcBuild, dlcRepository } from "../helpers/content-fixture.js";
 
+/** A message of the agent, parsed JSON: the tests assert its fields one by one. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON from another process
+export type Json = any;
+
 export const CLI = join(import.meta.dirname, "..", "..", "src", "cli", "main.js");
 
 export interface AgentError {
@@ -28,11 +32,11 @@ export class CallError extends Error {
   }
 }
 
-export type Call = (method: string, params?: Record<string, unknown>) => Promise<any>;
+export type Call = (method: string, params?: Record<string, unknown>) => Promise<Json>;
 
 export interface Event {
   readonly seq: number;
-  readonly event: { readonly type: string } & Record<string, any>;
+  readonly event: { readonly type: string } & Record<string, Json>;
 }
 
 export interface Exit {
@@ -50,7 +54,9 @@ function startProcess(args: readonly string[]): Agent {
   const child = spawn(process.execPath, [CLI, "agent", ...args], { stdio: "pipe" });
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<Exit>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<Exit>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
   return { child, exited, stderr: () => stderr };
 }
 
@@ -68,10 +74,10 @@ export interface StdioAgent extends Agent {
   /** Writes raw text to stdin. */
   send(text: string): void;
   /** The answer (result or error message) for `id`. */
-  answer(id: string | number): Promise<any>;
+  answer(id: string | number): Promise<Json>;
   waitEvent(match: (e: Event) => boolean, timeoutMs?: number): Promise<Event>;
   /** Resolves with the next message the agent writes that `match` accepts. */
-  waitLine(match: (m: any) => boolean, timeoutMs?: number): Promise<any>;
+  waitLine(match: (m: Json) => boolean, timeoutMs?: number): Promise<Json>;
 }
 
 export function startStdioAgent(t: { after(fn: () => unknown): void }, args: readonly string[]): StdioAgent {
@@ -79,9 +85,9 @@ export function startStdioAgent(t: { after(fn: () => unknown): void }, args: rea
   cleanup(t, agent);
   const lines: unknown[] = [];
   const events: Event[] = [];
-  const waiters = new Set<{ match: (m: any) => boolean; resolve: (m: any) => void }>();
+  const waiters = new Set<{ match: (m: Json) => boolean; resolve: (m: Json) => void }>();
   createInterface({ input: agent.child.stdout }).on("line", (line) => {
-    const message = JSON.parse(line) as any;
+    const message = JSON.parse(line) as Json;
     lines.push(message);
     if (message.type === "event") events.push({ seq: message.seq, event: message.event });
     for (const w of waiters)
@@ -91,21 +97,24 @@ export function startStdioAgent(t: { after(fn: () => unknown): void }, args: rea
       }
   });
   agent.child.stdin.on("error", () => undefined); // a test may close the pipe under a write
-  const waitLine = (match: (m: any) => boolean, timeoutMs = 20_000) => {
+  const waitLine = (match: (m: Json) => boolean, timeoutMs = 20_000) => {
     const found = lines.find(match);
     if (found) return Promise.resolve(found);
-    return new Promise<any>((resolve, reject) => {
+    return new Promise<Json>((resolve, reject) => {
       const timer = setTimeout(() => {
         waiters.delete(w);
         reject(
           new Error(
-            `no matching agent line within ${timeoutMs} ms; last lines: ${lines.slice(-4).map((l) => JSON.stringify(l).slice(0, 300)).join("\n")}; stderr: ${agent.stderr()}`,
+            `no matching agent line within ${timeoutMs} ms; last lines: ${lines
+              .slice(-4)
+              .map((l) => JSON.stringify(l).slice(0, 300))
+              .join("\n")}; stderr: ${agent.stderr()}`,
           ),
         );
       }, timeoutMs);
       const w = {
         match,
-        resolve: (m: any) => {
+        resolve: (m: Json) => {
           clearTimeout(timer);
           resolve(m);
         },
@@ -143,7 +152,7 @@ export interface HttpAgent extends Agent {
   readonly token: string;
   readonly call: Call;
   /** A POST /v1/call with the token; returns status and parsed body. */
-  post(body: string, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  post(body: string, headers?: Record<string, string>): Promise<{ status: number; body: Json }>;
   poll(after: number, timeoutMs: number): Promise<{ events: Event[]; next: number; dropped?: boolean }>;
   /** Long-polls until an event matches (or throws after timeoutMs). */
   waitEvent(match: (e: Event) => boolean, timeoutMs?: number): Promise<Event>;
@@ -164,7 +173,7 @@ export async function startHttpAgent(
   const auth = { authorization: `Bearer ${token}` };
   const post = async (body: string, headers: Record<string, string> = auth) => {
     const res = await fetch(`${url}v1/call`, { method: "POST", body, headers });
-    return { status: res.status, body: (await res.json()) as any };
+    return { status: res.status, body: (await res.json()) as Json };
   };
   const call: Call = async (method, params) => {
     const { status, body } = await post(JSON.stringify({ method, ...(params ? { params } : {}) }));
@@ -335,11 +344,13 @@ export function bigV2(): Map<string, Buffer> {
 }
 
 /** The install holds exactly one of the builds: every file's bytes, and no file of the other one. */
-export async function assertOldOrNew(install: string, builds: readonly Map<string, Buffer>[]): Promise<number> {
+export async function assertOldOrNew(
+  install: string,
+  builds: readonly Map<string, Buffer>[],
+): Promise<number> {
   const base = ["bin/game", "data/levels/1.dat", "data/levels/2.dat"];
   const on = await Promise.all(base.map((p) => readFile(join(install, p))));
   const which = builds.findIndex((b) => base.every((p, i) => b.get(p)!.equals(on[i]!)));
   assert.ok(which >= 0, "the install is neither the old nor the new release");
   return which;
 }
-

@@ -15,6 +15,7 @@ import {
   startStdioAgent,
   tour,
 } from "./harness.js";
+import type { Json } from "./harness.js";
 
 test("http: prints {url, token} first, serves every method, and exits 0 on shutdown", async (t) => {
   const r = await fixture(t);
@@ -22,7 +23,9 @@ test("http: prints {url, token} first, serves every method, and exits 0 on shutd
   assert.match(agent.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
   assert.match(agent.token, /^[A-Za-z0-9_-]{43}$/, "32 random bytes, base64url");
   await tour(agent.call, r, r.install, dlcBuild(1));
-  const hello = await (await fetch(`${agent.url}v1/hello`, { headers: { "x-ferry-token": agent.token } })).json();
+  const hello = await (
+    await fetch(`${agent.url}v1/hello`, { headers: { "x-ferry-token": agent.token } })
+  ).json();
   assert.equal((hello as { protocol: number }).protocol, 1);
   assert.deepEqual(await agent.call("shutdown"), { ok: true });
   assert.deepEqual(await agent.exited, { code: 0, signal: null }, agent.stderr());
@@ -32,13 +35,13 @@ test("http: token, Host and Origin checks; malformed, oversized and unknown requ
   const r = await fixture(t);
   const agent = await startHttpAgent(t, [r.server.url, r.install, "--trust", r.trust]);
   const status = JSON.stringify({ method: "status" });
-  const code = (reply: { status: number; body: any }) => [reply.status, reply.body.error?.code];
+  const code = (reply: { status: number; body: Json }) => [reply.status, reply.body.error?.code];
 
   assert.deepEqual(code(await agent.post(status, {})), [401, "E_UNAUTHORIZED"], "no token");
-  assert.deepEqual(
-    code(await agent.post(status, { authorization: "Bearer wrong" })),
-    [401, "E_UNAUTHORIZED"],
-  );
+  assert.deepEqual(code(await agent.post(status, { authorization: "Bearer wrong" })), [
+    401,
+    "E_UNAUTHORIZED",
+  ]);
   assert.deepEqual(
     code(await agent.post(status, { authorization: `Bearer ${agent.token}x` })),
     [401, "E_UNAUTHORIZED"],
@@ -48,7 +51,7 @@ test("http: token, Host and Origin checks; malformed, oversized and unknown requ
   assert.deepEqual(
     code(await agent.post(status, { authorization: `Bearer ${agent.token}`, origin: "http://127.0.0.1" })),
     [403, "E_FORBIDDEN"],
-    "any Origin, even the agent's own",
+    "Json Origin, even the agent's own",
   );
   const port = new URL(agent.url).port;
   const auth = { authorization: `Bearer ${agent.token}` };
@@ -56,7 +59,11 @@ test("http: token, Host and Origin checks; malformed, oversized and unknown requ
   assert.equal(rebinding.status, 403);
   assert.equal(JSON.parse(rebinding.body.toString()).error.code, "E_FORBIDDEN");
   assert.equal((await get(agent.url, "/v1/hello", { ...auth, host: `localhost:${port}` })).status, 200);
-  assert.equal((await get(agent.url, "/v1/hello", { ...auth, host: "127.0.0.1:1" })).status, 403, "another port");
+  assert.equal(
+    (await get(agent.url, "/v1/hello", { ...auth, host: "127.0.0.1:1" })).status,
+    403,
+    "another port",
+  );
 
   assert.deepEqual(code(await agent.post("{not json", auth)), [400, "E_PROTOCOL"]);
   assert.deepEqual(code(await agent.post("[1]", auth)), [400, "E_PROTOCOL"]);
@@ -130,7 +137,11 @@ test("http: long-poll answers at once when events exist, waits otherwise; SSE de
   assert.equal(blocks.length, all.events.length - 1);
   blocks.forEach((block, i) => {
     const e = all.events[i + 1]!;
-    assert.deepEqual(block.split("\n"), [`id: ${e.seq}`, `event: ${e.event.type}`, `data: ${JSON.stringify(e.event)}`]);
+    assert.deepEqual(block.split("\n"), [
+      `id: ${e.seq}`,
+      `event: ${e.event.type}`,
+      `data: ${JSON.stringify(e.event)}`,
+    ]);
   });
   agent.child.kill("SIGINT");
   assert.equal((await agent.exited).code, 0);

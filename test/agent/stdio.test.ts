@@ -5,6 +5,7 @@ import { update } from "../../src/client/ops/update.js";
 import { startThrottledProxy } from "../../src/testing/throttled-proxy.js";
 import { dlcBuild } from "../helpers/content-fixture.js";
 import { assertOldOrNew, bigV2, expectAgentError, fixture, startStdioAgent, tour } from "./harness.js";
+import type { Json } from "./harness.js";
 
 test("stdio: every method through the real agent process; it exits 0 when stdin closes", async (t) => {
   const r = await fixture(t);
@@ -15,7 +16,10 @@ test("stdio: every method through the real agent process; it exits 0 when stdin 
   await tour(agent.call, r, r.install, dlcBuild(1));
   // Events were streamed with seq from 1, progress carrying bytes (speed and ETA keys always present).
   assert.equal(agent.events[0]?.seq, 1);
-  assert.ok(agent.events.every((e, i) => e.seq === i + 1), "seq counts up by one");
+  assert.ok(
+    agent.events.every((e, i) => e.seq === i + 1),
+    "seq counts up by one",
+  );
   const progress = agent.events.filter((e) => e.event.type === "progress");
   assert.ok(progress.some((e) => e.event.bytesDone > 0 && e.event.bytesTotal > 0));
   assert.ok(progress.every((e) => "bytesPerSecond" in e.event && "etaSeconds" in e.event));
@@ -35,8 +39,8 @@ test("stdio: malformed, non-object, id-less and oversized lines get E_PROTOCOL/E
   const errors = async (n: number) => {
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
-      const found = agent.lines.filter((m: any) => m.type === "error");
-      if (found.length >= n) return found as any[];
+      const found = agent.lines.filter((m: Json) => m.type === "error");
+      if (found.length >= n) return found as Json[];
       await new Promise((res) => setTimeout(res, 20));
     }
     assert.fail(`fewer than ${n} errors: ${JSON.stringify(agent.lines)}`);
@@ -58,7 +62,7 @@ test("stdio: malformed, non-object, id-less and oversized lines get E_PROTOCOL/E
   agent.send(big.slice(300_000));
   const six = await errors(6);
   assert.deepEqual([six[5].id, six[5].error.code], [null, "E_TOO_LARGE"]);
-  assert.equal(agent.lines.filter((m: any) => m.id === 9).length, 0, "the oversized request is not run");
+  assert.equal(agent.lines.filter((m: Json) => m.id === 9).length, 0, "the oversized request is not run");
   await expectAgentError(agent.call("no.such"), "E_USAGE");
   assert.equal((await agent.call("status")).version, null);
   agent.child.stdin.end();
