@@ -153,13 +153,16 @@ def _find_trust(base, public_key):
 def _run_cli(base, args):
     """Runs a one-shot ``ferry <args> --json``; returns (exit code, result object or None, error or None)."""
     ferry = find_ferry(base)
-    proc = subprocess.run(
-        [ferry] + args + ["--json"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=base if os.path.isdir(base) else None,
-    )
+    try:
+        proc = subprocess.run(
+            [ferry] + args + ["--json"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=base if os.path.isdir(base) else None,
+        )
+    except OSError as e:
+        raise UpdateError("E_AGENT", "Could not run %s: %s. Ship a ferry executable for this platform." % (ferry, e))
     result = None
     error = None
     for line in proc.stdout.decode("utf-8", "replace").splitlines():
@@ -203,13 +206,16 @@ class Agent(object):
         self._hello_ready = threading.Event()
         if not os.path.isdir(base):
             os.makedirs(base)
-        self.proc = subprocess.Popen(
-            args,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=base,
-        )
+        try:
+            self.proc = subprocess.Popen(
+                args,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=base,
+            )
+        except OSError as e:
+            raise UpdateError("E_AGENT", "Could not run %s: %s. Ship a ferry executable for this platform." % (self.ferry, e))
         self._reader = threading.Thread(target=self._read, name="ferry-agent-stdout")
         self._reader.daemon = True
         self._reader.start()

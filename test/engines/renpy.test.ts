@@ -44,6 +44,7 @@ const EXPECTED = [
   "AgentStartTest.test_hello_calls_and_clean_exit",
   "FindFerryTest.test_lookup_order",
   "FindFerryTest.test_a_file_without_execute_permission_is_skipped",
+  "FindFerryTest.test_an_executable_that_cannot_run_is_e_agent",
   "ScreenFileTest.test_screen_file_structure",
 ];
 

@@ -457,6 +457,25 @@ class FindFerryTest(unittest.TestCase):
             ferry_updater.find_ferry(game)
         self.assertIn("FERRY_BIN", cm.exception.message)
 
+    def test_an_executable_that_cannot_run_is_e_agent(self):
+        game = os.path.join(self.dir, "game")
+        os.makedirs(game)
+        bad = os.path.join(self.dir, "not-a-program")
+        with open(bad, "wb") as f:
+            f.write(b"\x00\x01\x02")
+        os.chmod(bad, 0o755)
+        os.environ["FERRY_BIN"] = bad
+        with self.assertRaises(UpdateError) as cm:
+            ferry_updater.get_installed_packages(game)
+        self.assertEqual(cm.exception.code, "E_AGENT")
+        self.assertIn("not-a-program", cm.exception.message)
+        key = os.path.join(self.dir, "k.pub")
+        with open(key, "w") as f:
+            f.write("x\n")
+        with self.assertRaises(UpdateError) as cm:
+            ferry_updater.Agent("http://127.0.0.1:9/", game, public_key=key)
+        self.assertEqual(cm.exception.code, "E_AGENT")
+
     def test_a_file_without_execute_permission_is_skipped(self):
         game = os.path.join(self.dir, "game")
         os.makedirs(game)
