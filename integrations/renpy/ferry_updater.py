@@ -750,6 +750,8 @@ _CACHE_NAME = "ferry-updater.json"
 _checked = set()
 _checks = {}
 _can_update_memo = {}
+# How many background checks UpdateVersion started in this process (each starts one agent).
+checks_started = 0
 _cache_lock = threading.Lock()
 
 
@@ -821,6 +823,8 @@ def UpdateVersion(url, check_interval=21600, simulate=None, **kwargs):
     entry = _read_cache(base).get(key) or {}
     if key not in _checked and time.time() >= float(entry.get("checked", 0)) + check_interval:
         _checked.add(key)
+        global checks_started
+        checks_started += 1
         t = threading.Thread(
             target=_background_check, args=(key, str(url), base, kwargs, check_interval, simulate), name="ferry-update-version"
         )

@@ -262,15 +262,19 @@ class UpdateVersionTest(unittest.TestCase):
         self.assertIsNone(ferry_updater.UpdateVersion(self.url, check_interval=3600, base=base, **kw()))
         self.assertTrue(ferry_updater.wait_update_version(60))
         n1 = requests()
+        started = ferry_updater.checks_started
         self.assertEqual(ferry_updater.UpdateVersion(self.url, check_interval=3600, base=base, **kw()), "2.0.0")
         self.assertTrue(ferry_updater.wait_update_version(60))
         self.assertEqual(requests(), n1, "the same session does not check again")
+        self.assertEqual(ferry_updater.checks_started, started, "nor starts an agent")
 
-        # A new session inside check_interval answers from the persisted cache, without a request.
+        # A new session inside check_interval answers from the persisted cache, without a request and
+        # without starting an agent (whose own check cache would also answer without a request).
         ferry_updater._new_session()
         self.assertEqual(ferry_updater.UpdateVersion(self.url, check_interval=3600, base=base, **kw()), "2.0.0")
         self.assertTrue(ferry_updater.wait_update_version(60))
         self.assertEqual(requests(), n1, "a check younger than check_interval is not repeated")
+        self.assertEqual(ferry_updater.checks_started, started, "no agent started inside check_interval")
 
         # Once the interval has passed (here: 1 s), a new session checks again.
         time.sleep(1.2)
@@ -279,6 +283,7 @@ class UpdateVersionTest(unittest.TestCase):
         self.assertTrue(ferry_updater.wait_update_version(60))
         n2 = requests()
         self.assertGreater(n2, n1, "an expired check asks the server again")
+        self.assertEqual(ferry_updater.checks_started, started + 1)
 
         # Server down: the cached version is still the answer, before and after the failed check.
         control("stop")
