@@ -486,6 +486,14 @@ function M.ensure(package, callback, opts)
         local path = trim_slash(dir) .. opts.archive
         local name = opts.name or packages[1]
         local priority = opts.priority or 10
+        for _, m in ipairs(mounts_cache) do
+          if m.name == name and m.uri == path then
+            -- Mounted already (an earlier ensure): the agent serves it, and the engine has it.
+            out.mount = { name = name, uri = path, priority = m.priority, version = lack.version }
+            done(self2, out, nil)
+            return
+          end
+        end
         M.add_mount(name, "zip:" .. path, priority, function(self3, _, _, _, merr)
           if merr ~= nil then
             done(self3, nil, merr)
