@@ -28,6 +28,14 @@ local function fail(code, message, data, status)
   return { code = code, message = message, data = data or {}, status = status }
 end
 
+-- (options, callback) in either order: ferry.check(cb), ferry.check(params, cb), ferry.check(cb, params).
+local function options_and_callback(a, b)
+  if type(a) == "function" then
+    return b, a
+  end
+  return a, b
+end
+
 local function require_init()
   if config == nil then
     error("ferry.init{agent_url=..., token=...} must be called before any other ferry function", 3)
@@ -44,6 +52,14 @@ local function trim_slash(url)
     return url
   end
   return url .. "/"
+end
+
+-- JSON numbers may decode as floats (lua-cjson under 5.4): an integral one reads back as an integer.
+local function int(value)
+  if type(value) == "number" and math.floor(value) == value then
+    return math.floor(value)
+  end
+  return value
 end
 
 local function as_list(value)
@@ -271,7 +287,7 @@ function M.refresh_mounts(callback)
         end
         local fresh = {}
         for i, m in ipairs(list or {}) do
-          fresh[i] = { name = m.name, uri = m.uri, priority = m.priority }
+          fresh[i] = { name = m.name, uri = m.uri, priority = int(m.priority) }
           if under(m.uri, dir) then
             fresh[i].version = version
           end
@@ -458,8 +474,10 @@ end
 --- opts.name (default the package name) at opts.priority (default 10) in the agent and, inside Defold,
 --- in the engine (liveupdate.add_mount("zip:" .. path)).
 --- callback(self, {version, downloaded = <ReselectResult or nil>, mount = {name, uri, priority, version}?}, err).
+--- opts and callback may come in either order.
 --- Nothing is fetched when nothing is missing (works offline).
 function M.ensure(package, callback, opts)
+  opts, callback = options_and_callback(callback, opts)
   opts = opts or {}
   local packages = as_list(package)
   local function done(self, result, err)
@@ -518,12 +536,15 @@ function M.ensure(package, callback, opts)
   end)
 end
 
---- check / update / status / lifecycle / cancel: the agent's methods of the same names.
-function M.check(callback, params)
+--- check / update / status / lifecycle / cancel: the agent's methods of the same names. check and
+--- update take (params, callback) in either order, params optional.
+function M.check(params, callback)
+  params, callback = options_and_callback(params, callback)
   M.call("check", params, callback)
 end
 
-function M.update(callback, params)
+function M.update(params, callback)
+  params, callback = options_and_callback(params, callback)
   M.call("update", params, callback)
 end
 
@@ -539,10 +560,12 @@ function M.cancel(callback)
   M.call("cancel", nil, callback)
 end
 
---- One long-poll for events newer than the last seen: callback(self, events, err), events a list of
+--- One long-poll for events newer than the last seen (timeout_ms optional, either order):
+--- callback(self, events, err), events a list of
 --- {seq, event}; `dropped` (third value) is true when older events were no longer kept.
-function M.poll_events(callback, timeout_ms)
+function M.poll_events(timeout_ms, callback)
   require_init()
+  timeout_ms, callback = options_and_callback(timeout_ms, callback)
   local timeout = timeout_ms
   if timeout == nil then
     timeout = config.poll_timeout_ms
@@ -555,7 +578,7 @@ function M.poll_events(callback, timeout_ms)
       return
     end
     if type(decoded.next) == "number" then
-      next_seq = decoded.next
+      next_seq = int(decoded.next)
     end
     callback(self, decoded.events or {}, nil, decoded.dropped == true)
   end, headers(), nil, { timeout = math.floor(timeout / 1000) + 10 })
