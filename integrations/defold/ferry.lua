@@ -397,9 +397,20 @@ function M.remove_mount(name, callback)
   end)
 end
 
---- Which mount serves a path: callback(self, {path, mount, file} or nil, err).
+--- Which mount serves a path: callback(self, {path, mount, uri, priority, size} or nil, err); `mount` is
+--- the mount's name (the agent answers the library's Resolution, whose `name` it is).
 function M.resolve(path, callback)
-  M.call("mounts.resolve", { path = path }, callback)
+  M.call("mounts.resolve", { path = path }, function(self, hit, err)
+    if hit ~= nil and hit.mount == nil then
+      hit.mount = hit.name
+    end
+    if hit ~= nil then
+      hit.priority = int(hit.priority)
+    end
+    if callback then
+      callback(self, hit, err)
+    end
+  end)
 end
 
 --- Startup check that replaces Defold's version_<name>.json convention: the agent re-verifies every
