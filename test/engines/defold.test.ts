@@ -230,6 +230,42 @@ test("ferry.lua: missing(level) lists what the level lacks, ensure downloads and
     );
 });
 
+test("ferry.lua: check finds the newer release, a background update reports progress and its end by long-poll, and the level stays complete", async (t) => {
+  const repo = await repoFixture(t);
+  await repo.publish(game(), { version: "1.0.0", packages: LEVEL_RULES });
+  const installDir = join(repo.dir, "install");
+  await repo.update(installDir, { packages: ["base", "level1"] });
+  const next = game();
+  next.set("game.bin", pseudoRandom("game-2", 70_000));
+  next.set("levels/level1/music.ogg", pseudoRandom("music-2", 150_000));
+  await repo.publish(next, { version: "2.0.0", packages: LEVEL_RULES });
+  const trust = join(repo.dir, "root.pub");
+  await writeFile(trust, repo.publicText);
+  const agent = await startAgent(t, [repo.url, installDir, "--trust", trust]);
+  const run = await runLua("update.lua", {
+    FERRY_AGENT_URL: agent.url,
+    FERRY_TOKEN: agent.token,
+    PACKAGE: "level1",
+    FERRY_VERSION: "2.0.0",
+  });
+  assertPassed(run, "OK update");
+  const s = run.steps;
+  assert.deepEqual(s.get("check"), { updateAvailable: true, version: "2.0.0" });
+  assert.deepEqual(s.get("job"), { method: "update", version: "2.0.0" });
+  const progress = s.get("progress") as { events: number; bytesDone: number };
+  assert.ok(progress.events > 0, "progress events reached the long-poll");
+  assert.ok(progress.bytesDone > 0, "progress counted downloaded bytes");
+  assert.ok((s.get("states") as string[]).length > 0, "state changes reached the long-poll");
+  assert.equal(s.get("missing-after"), 0);
+  assert.equal(s.get("check-after"), false);
+  for (const [path, data] of next)
+    assert.deepEqual(
+      new Uint8Array(await readFile(join(installDir, ...path.split("/")))),
+      new Uint8Array(data),
+      `${path} is the new release's bytes`,
+    );
+});
+
 test("ferry.lua: a wrong token surfaces the agent's E_UNAUTHORIZED; no agent at the url is E_NETWORK", async (t) => {
   const { agent } = await installedGame(t);
   const run = await runLua("bad_token.lua", {
