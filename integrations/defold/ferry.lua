@@ -370,8 +370,8 @@ function M.add_mount(name, uri, priority, callback)
 end
 
 --- Like liveupdate.remove_mount(name): removes it in the agent (and in the engine, inside Defold).
---- callback(self, name, result, err); result ferry.OK also when no such mount existed (err is nil and
---- the third value `removed` tells: callback(self, name, result, err, removed)).
+--- callback(self, name, result, err, removed): result ferry.OK and removed true, or ferry.ERROR with the
+--- agent's error (E_NOT_FOUND when no mount has that name) and removed false.
 function M.remove_mount(name, callback)
   require_init()
   M.call("mounts.remove", { name = name }, function(self, answer, err)
