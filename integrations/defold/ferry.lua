@@ -318,9 +318,13 @@ local function engine_mount(name, path, priority, done)
     return
   end
   engine.add_mount(name, "zip:" .. path, priority, function(...)
-    local args = { ... }
     -- The engine passes its result number last; anything other than LIVEUPDATE_OK is a failure.
-    local result = args[#args]
+    -- (select, not #{...}: the first argument, self, may be nil.)
+    local count = select("#", ...)
+    local result = nil
+    if count > 0 then
+      result = select(count, ...)
+    end
     local ok = engine.LIVEUPDATE_OK or 0
     if type(result) == "number" and result ~= ok then
       done(
@@ -339,7 +343,8 @@ local function engine_mount(name, path, priority, done)
 end
 
 --- Like liveupdate.add_mount(name, uri, priority, callback): mounts through the agent (which verifies
---- and persists the mount), then, inside Defold and for a zip archive, in the engine too.
+--- and persists the mount), then, inside Defold and for a zip archive, in the engine too; when the
+--- engine refuses it, it is removed from the agent again.
 --- callback(self, name, uri, result, err): result is ferry.OK or ferry.ERROR.
 function M.add_mount(name, uri, priority, callback)
   require_init()
@@ -361,7 +366,22 @@ function M.add_mount(name, uri, priority, callback)
       end
       local is_zip = string.sub(uri, 1, 4) == "zip:" or string.lower(string.sub(path, -4)) == ".zip"
       if is_zip then
-        engine_mount(name, (mount and mount.uri) or path, priority, finish)
+        engine_mount(name, (mount and mount.uri) or path, priority, function(engine_err)
+          if engine_err == nil then
+            finish(nil)
+            return
+          end
+          -- The engine refused it: take it back out of the agent, so both serve the same mounts.
+          M.call("mounts.remove", { name = name }, function(_, _, back_err)
+            M.refresh_mounts(function()
+              if back_err ~= nil then
+                engine_err.message = engine_err.message .. " Removing it from the agent failed too: "
+                  .. tostring(back_err.code) .. " " .. tostring(back_err.message)
+              end
+              finish(engine_err)
+            end)
+          end)
+        end)
       else
         finish(nil)
       end

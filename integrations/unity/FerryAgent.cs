@@ -53,7 +53,7 @@ namespace Ferry
         public FerryAgent(string url, string token)
         {
             _base = new Uri(url.EndsWith("/") ? url : url + "/");
-            _http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+            _http = new HttpClient { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
             _http.DefaultRequestHeaders.Add("Authorization", "Bearer " + token);
         }
 

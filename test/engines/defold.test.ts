@@ -174,6 +174,8 @@ test("ferry.lua: get_mounts, add_mount/remove_mount with priorities and resolve 
   assert.equal(s.get("resolve-shared-reprioritized"), "pack");
   assert.equal(s.get("after-reprioritize"), "pack@30,season@20");
   assert.equal(s.get("absent-error"), "E_NOT_FOUND");
+  assert.deepEqual(s.get("engine-refused"), { code: "E_IO", result: 9 });
+  assert.equal(s.get("resolve-after-refusal"), "pack", "the refused mount is not served by the agent either");
   assert.equal(s.get("final"), "pack@30,season@20");
   assert.deepEqual(
     s.get("remove-absent"),

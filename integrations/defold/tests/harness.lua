@@ -103,8 +103,16 @@ end
 -- their arguments, and a mount list as the engine would keep it.
 function H.recording_liveupdate()
   local engine = { LIVEUPDATE_OK = 0, calls = {}, mounts = {} }
+  -- engine.refuse = <result number>: the next add_mount fails with it (as a real engine may, e.g. for
+  -- an archive built for another engine version).
   function engine.add_mount(name, uri, priority, callback)
     engine.calls[#engine.calls + 1] = { op = "add_mount", name = name, uri = uri, priority = priority }
+    local refuse = engine.refuse
+    engine.refuse = nil
+    if refuse ~= nil then
+      callback(nil, name, uri, refuse)
+      return
+    end
     engine.mounts[#engine.mounts + 1] = { name = name, uri = uri, priority = priority }
     callback(nil, name, uri, 0)
   end

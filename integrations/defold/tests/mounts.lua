@@ -85,5 +85,13 @@ _, _, _, result, aerr = H.await(ferry.add_mount, "ghost", "zip:" .. zip .. ".abs
 H.eq(result, ferry.ERROR, "add_mount of an absent archive")
 H.report("absent-error", aerr and aerr.code)
 
+-- The engine refuses an archive: the mount is taken back out of the agent.
+engine.refuse = 9
+_, _, _, result, aerr = H.await(ferry.add_mount, "refused", "zip:" .. zip, 40)
+H.eq(result, ferry.ERROR, "add_mount the engine refused")
+H.report("engine-refused", { code = aerr and aerr.code, result = aerr and aerr.data.result })
+_, hit = H.await(ferry.resolve, "only-zip.txt")
+H.report("resolve-after-refusal", hit and hit.mount)
+
 H.report("final", names(ferry.get_mounts()))
 print("OK mounts")
