@@ -163,6 +163,7 @@ test("ferry.lua: get_mounts, add_mount/remove_mount with priorities and resolve 
   });
   assertPassed(run, "OK mounts");
   const s = run.steps;
+  assert.equal(s.get("json"), "cjson");
   assert.equal(s.get("initial"), "");
   assert.equal(s.get("after-add"), "season@20,pack@10");
   assert.equal(s.get("resolve-shared-both"), "season", "the higher priority serves a path both hold");
@@ -249,9 +250,11 @@ test("ferry.lua: check finds the newer release, a background update reports prog
     FERRY_TOKEN: agent.token,
     PACKAGE: "level1",
     FERRY_VERSION: "2.0.0",
+    FERRY_LUA_JSON: "dkjson",
   });
   assertPassed(run, "OK update");
   const s = run.steps;
+  assert.equal(s.get("json"), "dkjson", "this run decodes with dkjson (the others with cjson)");
   assert.deepEqual(s.get("check"), { updateAvailable: true, version: "2.0.0" });
   assert.deepEqual(s.get("job"), { method: "update", version: "2.0.0" });
   const progress = s.get("progress") as { events: number; bytesDone: number };

@@ -8,10 +8,16 @@ local ltn12 = require("ltn12")
 
 local H = {}
 
-local ok_cjson, cjson = pcall(require, "cjson")
+-- FERRY_LUA_JSON=dkjson picks dkjson even when cjson is there (the tests run both).
+local ok_cjson, cjson = false, nil
+if os.getenv("FERRY_LUA_JSON") ~= "dkjson" then
+  ok_cjson, cjson = pcall(require, "cjson")
+end
 if ok_cjson then
+  H.json_name = "cjson"
   H.json = { encode = cjson.encode, decode = cjson.decode, null = cjson.null }
 else
+  H.json_name = "dkjson"
   local dkjson = require("dkjson")
   H.json = {
     encode = function(v)
@@ -135,6 +141,7 @@ end
 
 function H.ferry(overrides)
   local ferry = require("ferry")
+  H.report("json", H.json_name)
   local opts = {
     agent_url = H.env("FERRY_AGENT_URL"),
     token = H.env("FERRY_TOKEN"),
