@@ -24,6 +24,8 @@ const cli = join(root, "dist", "src", "cli", "main.js");
 interface Agent {
   readonly url: string;
   readonly token: string;
+  /** SIGTERM, then waits for the exit. */
+  stop(): Promise<void>;
 }
 
 /** Starts `ferry agent … --listen 127.0.0.1:0` and reads its first stdout line ({url, token}). */
@@ -36,10 +38,11 @@ async function startAgent(t: TestContext, args: string[]): Promise<Agent> {
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));
-  t.after(async () => {
+  const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
     await exited;
-  });
+  };
+  t.after(stop);
   const lines = createInterface({ input: child.stdout });
   const first = await new Promise<string>((resolve, reject) => {
     lines.once("line", resolve);
@@ -49,8 +52,8 @@ async function startAgent(t: TestContext, args: string[]): Promise<Agent> {
   });
   const hello = JSON.parse(first) as { url: string; token: string };
   assert.match(hello.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
-  assert.ok(hello.token.length >= 16, "the agent's token is long enough to guess at");
-  return hello;
+  assert.ok(hello.token.length >= 16, "the agent's token is too short to be unguessable");
+  return { ...hello, stop };
 }
 
 interface LuaRun {
@@ -269,6 +272,38 @@ test("ferry.lua: check finds the newer release, a background update reports prog
       new Uint8Array(data),
       `${path} is the new release's bytes`,
     );
+});
+
+test("ferry.lua: a delivered archive stays mounted for the same engine build and sync drops it from the engine after an engine upgrade (no version_<name>.json)", async (t) => {
+  const repo = await repoFixture(t);
+  await repo.publish(game(), { version: "1.0.0", packages: LEVEL_RULES });
+  const installDir = join(repo.dir, "install");
+  await repo.update(installDir);
+  const trust = join(repo.dir, "root.pub");
+  await writeFile(trust, repo.publicText);
+  const session = async (runtime: string, env: Record<string, string>) => {
+    const agent = await startAgent(t, [repo.url, installDir, "--trust", trust, "--runtime", runtime]);
+    const run = await runLua("stale.lua", {
+      FERRY_AGENT_URL: agent.url,
+      FERRY_TOKEN: agent.token,
+      PACKAGE: "level1",
+      ARCHIVE: "levels/level1.zip",
+      ...env,
+    });
+    await agent.stop();
+    assertPassed(run, `OK stale ${env.MODE}`);
+    return run.steps;
+  };
+  const mounted = (await session("engine-1", { MODE: "mount" })).get("mounted");
+  assert.equal(mounted, `zip:${join(installDir, "levels", "level1.zip")}`);
+  const same = await session("engine-1", { MODE: "sync", ENGINE_MOUNT_URI: String(mounted) });
+  assert.deepEqual(same.get("sync"), { agent: "level1", engine: "level1" }, "same engine build: kept");
+  const upgraded = await session("engine-2", { MODE: "sync", ENGINE_MOUNT_URI: String(mounted) });
+  assert.deepEqual(
+    upgraded.get("sync"),
+    { agent: "", engine: "" },
+    "another engine build: the agent does not serve the stale mount and the engine drops it",
+  );
 });
 
 test("ferry.lua: a wrong token surfaces the agent's E_UNAUTHORIZED; no agent at the url is E_NETWORK", async (t) => {
