@@ -56,6 +56,8 @@ async function startAgent(t: TestContext, args: string[]): Promise<Agent> {
   return { ...hello, stop };
 }
 
+const LUA_TIMEOUT_MS = 120_000;
+
 interface LuaRun {
   readonly code: number | null;
   readonly stdout: string;
@@ -74,6 +76,12 @@ function runLua(file: string, env: Record<string, string>): Promise<LuaRun> {
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  // A script that waits forever (a long-poll loop whose end never comes) fails instead of hanging.
+  const limit = setTimeout(() => {
+    stderr += `\n(killed after ${LUA_TIMEOUT_MS} ms)`;
+    child.kill("SIGKILL");
+  }, LUA_TIMEOUT_MS);
+  child.on("close", () => clearTimeout(limit));
   return new Promise((resolve, reject) => {
     child.on("error", (error) =>
       reject(new Error(`cannot run lua5.4 (install lua5.4 lua-socket lua-cjson, as .ci/run does): ${error}`)),
