@@ -47,7 +47,9 @@ export function listenPort(value: string): number {
   const match = /^(127\.0\.0\.1|localhost):(\d{1,5})$/.exec(value);
   const port = match ? Number(match[2]) : Number.NaN;
   if (!match || port > 65535)
-    throw usage(`--listen ${JSON.stringify(value)}: the agent listens on loopback only; use 127.0.0.1:<port> (0: any free port)`);
+    throw usage(
+      `--listen ${JSON.stringify(value)}: the agent listens on loopback only; use 127.0.0.1:<port> (0: any free port)`,
+    );
   return port;
 }
 
@@ -74,9 +76,11 @@ export async function runAgentCommand(argv: readonly string[]): Promise<number> 
   if (repoUrl === undefined || installDir === undefined) throw usage("Missing <repo-url> <install-dir>");
   if (extra.length > 0) throw usage(`Unexpected argument ${JSON.stringify(extra[0])}`);
   const threshold = values["trust-threshold"] === undefined ? 1 : Number(values["trust-threshold"]);
-  if (!Number.isInteger(threshold) || threshold < 1) throw usage("--trust-threshold must be a positive integer");
+  if (!Number.isInteger(threshold) || threshold < 1)
+    throw usage("--trust-threshold must be a positive integer");
   const interval = values["check-interval"] === undefined ? 0 : Number(values["check-interval"]);
-  if (!(interval >= 0) || !Number.isFinite(interval)) throw usage("--check-interval must be a number of seconds");
+  if (!(interval >= 0) || !Number.isFinite(interval))
+    throw usage("--check-interval must be a number of seconds");
   const packages = values.packages?.split(",").map((p) => p.trim());
   if (packages?.some((p) => p === "")) throw usage("--packages has an empty name; separate names by commas");
   const port = values.listen === undefined ? undefined : listenPort(values.listen);
