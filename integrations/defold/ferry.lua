@@ -311,6 +311,20 @@ function M.get_mounts(callback)
   return copy_mounts(mounts_cache)
 end
 
+-- Whether the engine (when there is one) already mounts the zip at `path`; true without an engine.
+local function engine_has(path)
+  local engine = config.liveupdate
+  if engine == nil or type(engine.get_mounts) ~= "function" then
+    return true
+  end
+  for _, em in ipairs(engine.get_mounts() or {}) do
+    if em.uri == "zip:" .. path then
+      return true
+    end
+  end
+  return false
+end
+
 local function engine_mount(name, path, priority, done)
   local engine = config.liveupdate
   if engine == nil or type(engine.add_mount) ~= "function" then
@@ -535,21 +549,38 @@ function M.ensure(package, callback, opts)
         local path = trim_slash(dir) .. opts.archive
         local name = opts.name or packages[1]
         local priority = opts.priority or 10
-        for _, m in ipairs(mounts_cache) do
-          if m.name == name and m.uri == path then
-            -- Mounted already (an earlier ensure): the agent serves it, and the engine has it.
-            out.mount = { name = name, uri = path, priority = m.priority, version = lack.version }
-            done(self2, out, nil)
+        -- What the agent serves now (a mount persisted by an earlier session counts), not the cache.
+        M.refresh_mounts(function(_, served, rerr)
+          if rerr ~= nil then
+            done(self2, nil, rerr)
             return
           end
-        end
-        M.add_mount(name, "zip:" .. path, priority, function(self3, _, _, _, merr)
-          if merr ~= nil then
-            done(self3, nil, merr)
-            return
+          for _, m in ipairs(served) do
+            if m.name == name and m.uri == path then
+              -- Mounted already: the agent serves it; make sure the engine has it too.
+              out.mount = { name = name, uri = path, priority = m.priority, version = lack.version }
+              if engine_has(path) then
+                done(self2, out, nil)
+              else
+                engine_mount(name, path, m.priority, function(e)
+                  if e ~= nil then
+                    done(self2, nil, e)
+                  else
+                    done(self2, out, nil)
+                  end
+                end)
+              end
+              return
+            end
           end
-          out.mount = { name = name, uri = path, priority = priority, version = lack.version }
-          done(self3, out, nil)
+          M.add_mount(name, "zip:" .. path, priority, function(self3, _, _, _, merr)
+            if merr ~= nil then
+              done(self3, nil, merr)
+              return
+            end
+            out.mount = { name = name, uri = path, priority = priority, version = lack.version }
+            done(self3, out, nil)
+          end)
         end)
       end)
     end

@@ -304,6 +304,11 @@ test("ferry.lua: a delivered archive stays mounted for the same engine build and
   };
   const mounted = (await session("engine-1", { MODE: "mount" })).get("mounted");
   assert.equal(mounted, `zip:${join(installDir, "levels", "level1.zip")}`);
+  assert.deepEqual((await session("engine-1", { MODE: "ensure" })).get("ensured"), {
+    downloaded: false,
+    engine: mounted,
+    calls: 1,
+  });
   const same = await session("engine-1", { MODE: "sync", ENGINE_MOUNT_URI: String(mounted) });
   assert.deepEqual(same.get("sync"), { agent: "level1", engine: "level1" }, "same engine build: kept");
   const upgraded = await session("engine-2", { MODE: "sync", ENGINE_MOUNT_URI: String(mounted) });
