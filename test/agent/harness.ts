@@ -328,6 +328,8 @@ export async function tour(call: Call, r: TourRepo, install: string, v1: Map<str
   await expectAgentError(call("update", { force: "yes" }), "E_USAGE");
   await expectAgentError(call("packages.add", {}), "E_USAGE");
   assert.deepEqual(await call("cancel"), { ok: false }, "nothing runs");
+  assert.deepEqual(await call("pause"), { ok: false }, "nothing runs");
+  await expectAgentError(call("resume"), "E_USAGE");
 }
 
 export async function fixture(t: Parameters<typeof dlcRepository>[0]) {

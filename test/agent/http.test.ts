@@ -51,7 +51,7 @@ test("http: token, Host and Origin checks; malformed, oversized and unknown requ
   assert.deepEqual(
     code(await agent.post(status, { authorization: `Bearer ${agent.token}`, origin: "http://127.0.0.1" })),
     [403, "E_FORBIDDEN"],
-    "Json Origin, even the agent's own",
+    "any Origin, even the agent's own",
   );
   const port = new URL(agent.url).port;
   const auth = { authorization: `Bearer ${agent.token}` };

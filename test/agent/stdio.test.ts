@@ -65,8 +65,8 @@ test("stdio: malformed, non-object, id-less and oversized lines get E_PROTOCOL/E
   assert.equal(agent.lines.filter((m: Json) => m.id === 9).length, 0, "the oversized request is not run");
   await expectAgentError(agent.call("no.such"), "E_USAGE");
   assert.equal((await agent.call("status")).version, null);
-  agent.child.stdin.end();
-  assert.equal((await agent.exited).code, 0);
+  assert.deepEqual(await agent.call("shutdown"), { ok: true });
+  assert.deepEqual(await agent.exited, { code: 0, signal: null }, "shutdown ends it with stdin still open");
 });
 
 test("stdio: cancel, pause/resume and E_BUSY during a slow update; background jobs end with a job event", async (t) => {
