@@ -190,7 +190,7 @@ function M.call(method, params, callback)
       end
       callback(self, result, nil)
     end
-  end, headers(), body, { timeout = 0 })
+  end, headers(), body)
 end
 
 -- hello once, for the install directory (where delivered archives are).
