@@ -1,6 +1,7 @@
 import "../../src/register-node.js";
 import assert from "node:assert/strict";
 import test from "node:test";
+import { join } from "node:path";
 import { update } from "../../src/client/ops/update.js";
 import { startThrottledProxy } from "../../src/testing/throttled-proxy.js";
 import { dlcBuild } from "../helpers/content-fixture.js";
@@ -150,4 +151,27 @@ test("stdio: SIGTERM during an update cancels it, waits, and exits 0 with the in
   assert.equal(answer.error.code, "E_ABORTED", "the running update was cancelled and answered");
   assert.deepEqual(await agent.exited, { code: 0, signal: null }, agent.stderr());
   assert.equal(await assertOldOrNew(r.install, [dlcBuild(1), bigV2()]), 0);
+});
+
+test("stdio: --trust root.json and --check-interval: a second check within the interval makes no request", async (t) => {
+  const r = await fixture(t);
+  const agent = startStdioAgent(t, [
+    r.server.url,
+    r.install,
+    "--trust",
+    join(r.repo, "root", "1.json"),
+    "--check-interval",
+    "3600",
+  ]);
+  const first = await agent.call("check");
+  assert.deepEqual([first.source, first.version], ["network", "1.0.0"]);
+  const before = r.requests.length;
+  const second = await agent.call("check");
+  assert.deepEqual([second.source, second.stale], ["cache", false]);
+  assert.equal(r.requests.length, before, "answered without a request");
+  const asked = await agent.call("check", { maxAgeSeconds: 0 });
+  assert.notEqual(asked.source, "cache");
+  assert.ok(r.requests.length > before, "maxAgeSeconds 0 asks the repository");
+  agent.child.stdin.end();
+  assert.equal((await agent.exited).code, 0);
 });
