@@ -6,8 +6,12 @@ export interface ReportRelease {
   readonly created: string;
   readonly manifest: string;
   readonly layout: "inline" | "tree";
+  /** Every file of the release, optional packages included. */
   readonly files: number;
   readonly bytes: number;
+  /** What an install with the default packages (every non-optional one) holds: what a fresh install writes. */
+  readonly installFiles: number;
+  readonly installBytes: number;
   /** Bytes of the packs the release references (what hosting it costs beyond metadata). */
   readonly packBytes: number;
   readonly packs: number;
@@ -41,6 +45,8 @@ export interface ReportUpdate {
   readonly filesWritten: number;
   readonly filesDeleted: number;
   readonly deltas: number;
+  /** The packages the player holds after the update (a player on an older release: its default ones, carried). */
+  readonly packages: readonly string[];
 }
 
 export interface ReportChannel {
