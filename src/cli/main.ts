@@ -13,6 +13,8 @@ import { runUpdateScreen } from "./ui-command.js";
 import { FerryError } from "../core/errors.js";
 import { keygen } from "../publisher/keygen.js";
 import { publish } from "../publisher/publish.js";
+import { planPublish } from "../publisher/plan-publish.js";
+import { formatPublishPlan } from "./publish-plan.js";
 import { resign, rotateAndResign } from "../publisher/resign.js";
 import { initRoot } from "../publisher/roots.js";
 import { CONTENT_COMMANDS, CONTENT_HELP, runContentCommand } from "./content-commands.js";
@@ -34,7 +36,7 @@ const HELP = `ferry — signed, content-addressed live updates for games and app
 
 Usage:
   ferry keygen <dir> [--name ferry]
-  ferry publish <build-dir> --repo <repo-dir|s3://bucket/prefix> --version <v> --key <release.key>... [--channel stable] [--expires-days 90] [--quality 0-11] [--delta-history 0-8] [--layout auto|inline|tree] [--notes <text>] [--runtime <r>] [--mandatory] [--min-version <v>] [--rollout <pct>] [--upload-concurrency 4] [--allow-empty] [--allow-downgrade] [--allow-short-expiry] [--json]
+  ferry publish <build-dir> --repo <repo-dir|s3://bucket/prefix> --version <v> --key <release.key>... [--channel stable] [--expires-days 90] [--quality 0-11] [--delta-history 0-8] [--layout auto|inline|tree] [--notes <text>] [--runtime <r>] [--mandatory] [--min-version <v>] [--rollout <pct>] [--upload-concurrency 4] [--allow-empty] [--allow-downgrade] [--allow-short-expiry] [--dry-run] [--json]
   ferry prune --repo <repo-dir|s3://bucket/prefix> --keep <n> [--grace-days 7] [--apply] [--json]
   ferry report --repo <repo-dir|s3://bucket/prefix> --out <report.html> [--last 5] [--json]
   ferry resign --repo <repo-dir> --key <release.key>... [--channel stable] [--expires-days 90] [--allow-short-expiry]
@@ -81,6 +83,7 @@ const OPTIONS = {
   "allow-downgrade": { type: "boolean" },
   "allow-empty": { type: "boolean" },
   "allow-short-expiry": { type: "boolean" },
+  "dry-run": { type: "boolean" },
   "wait-lock": { type: "string" },
   "root-key": { type: "string", multiple: true },
   "release-key": { type: "string", multiple: true },
@@ -230,7 +233,7 @@ async function main(argv: string[]): Promise<number> {
       const epoch = process.env.SOURCE_DATE_EPOCH;
       const expiresDays = expiryDays(values["expires-days"]);
       const concurrency = positiveInteger(values["upload-concurrency"], "--upload-concurrency");
-      const result = await publish({
+      const options: Parameters<typeof publish>[0] = {
         buildDir: need(args[0], "<build-dir>"),
         repo: need(values.repo, "--repo <repo-dir>"),
         s3: s3Settings(values),
@@ -256,7 +259,15 @@ async function main(argv: string[]): Promise<number> {
           else if (event.type === "expiry-warning") process.stderr.write(`${formatExpiryWarning(event)}\n`);
           else renderer.upload(event);
         },
-      });
+      };
+      if (values["dry-run"]) {
+        const plan = await planPublish(options);
+        renderer.finish();
+        if (json) out({ type: "result", dryRun: true, ...plan });
+        else process.stdout.write(formatPublishPlan(plan, options.repo as string));
+        return plan.wouldPublish ? 0 : 1;
+      }
+      const result = await publish(options);
       renderer.finish();
       if (json) out({ type: "result", ...result });
       else

@@ -36,6 +36,13 @@ export interface ReportUpdate {
   readonly payloadBytes: number;
   /** Byte ranges of packs the payload is made of. */
   readonly ranges: number;
+  /** HTTP requests the payload takes from a host that serves multi-range requests (ranges grouped per pack). */
+  readonly payloadRequests: number;
+  /**
+   * Every HTTP request of the update: the payload's, the root chain (a fresh install), the probe for a
+   * newer root, the pointer, the manifest and the tree objects the player lacks.
+   */
+  readonly requests: number;
   /**
    * Signed pointer, release manifest/header, tree objects the player does not already hold, and for a
    * fresh install the root metadata (a root rotated since a player's release adds its size for them).

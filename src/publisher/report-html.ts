@@ -53,6 +53,7 @@ function renderChannel(channel: ReportChannel): string {
 <td class="num" data-metadata="${u.metadataBytes}">${formatBytes(u.metadataBytes)}</td>
 <td class="num" data-total="${u.totalBytes}">${formatBytes(u.totalBytes)}</td>
 <td class="num" data-ranges="${u.ranges}">${u.ranges}</td>
+<td class="num" data-requests="${u.requests}">${u.requests}</td>
 <td class="num" data-written="${u.filesWritten}">${u.filesWritten}</td><td class="num" data-deleted="${u.filesDeleted}">${u.filesDeleted}</td><td class="num">${u.deltas}</td></tr>`,
     )
     .join("\n");
@@ -68,7 +69,7 @@ ${rows}
 <h3>Download to reach ${esc(latest)}</h3>
 ${chart(channel.updates)}
 <table class="updates"><thead><tr><th>Player on</th><th class="num">Payload</th><th class="num">Metadata</th><th class="num">Total</th>
-<th class="num">Pack ranges</th><th class="num">Files written</th><th class="num">Files deleted</th><th class="num">Deltas</th></tr></thead>
+<th class="num">Pack ranges</th><th class="num">Requests</th><th class="num">Files written</th><th class="num">Files deleted</th><th class="num">Deltas</th></tr></thead>
 <tbody>
 ${updates}
 </tbody></table>

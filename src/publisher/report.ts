@@ -2,6 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { FerryError, ioError } from "../core/errors.js";
 import type { Manifest } from "../core/manifest.js";
 import { type LocalFile, plan } from "../core/planner.js";
+import { groupForMultiRange, type PackRange } from "../core/ranges.js";
 import type { PointerBody } from "../core/pointer.js";
 import { carrySelection, defaultPackages, restrict, type Selection } from "../core/selection.js";
 import { openStore, type S3Settings } from "./open-store.js";
@@ -86,7 +87,8 @@ export async function reportChannel(
   const pointerBytes = (await store.head(`channels/${pointer.channel}.json`))?.size ?? 0;
   // A fresh install also fetches the root chain (an installed player only fetches newer roots).
   let rootBytes = 0;
-  for (const path of await store.list("root")) rootBytes += (await store.head(path))?.size ?? 0;
+  const roots = await store.list("root");
+  for (const path of roots) rootBytes += (await store.head(path))?.size ?? 0;
   const releases: ReportRelease[] = [];
   const chain: { hash: string; manifest: Manifest; objects: Set<string> }[] = [];
   let ref: { hash: string; size: number; rawSize?: number } | null = pointer.manifest;
@@ -151,6 +153,9 @@ export async function reportChannel(
       from: older?.manifest.version ?? null,
       payloadBytes: p.downloadBytes,
       ranges: p.ranges.length,
+      payloadRequests: payloadRequests(p.ranges),
+      // Root chain (fresh install) or none, the probe for a newer root, the pointer, the manifest, new objects.
+      requests: payloadRequests(p.ranges) + (older ? 0 : roots.length) + 3 + newObjects.length,
       metadataBytes,
       totalBytes: p.downloadBytes + metadataBytes,
       filesWritten: p.writes.length,
@@ -167,6 +172,15 @@ export async function reportChannel(
     releases,
     updates,
   };
+}
+
+/** Range requests a client sends for `ranges` (src/client/apply/fetcher.ts): per pack, multi-range groups. */
+function payloadRequests(ranges: readonly PackRange[]): number {
+  const byPack = new Map<number, PackRange[]>();
+  for (const r of ranges) byPack.set(r.pack, [...(byPack.get(r.pack) ?? []), r]);
+  let n = 0;
+  for (const packRanges of byPack.values()) n += groupForMultiRange(packRanges).length;
+  return n;
 }
 
 /** What an install of `manifest` holds when nobody chose packages: the default (non-optional) ones. */

@@ -77,6 +77,7 @@ test("report counts packages and deletions as clients do: fresh install without 
     assert.equal(row.filesDeleted, summary.filesDeleted, `files deleted from ${from || "nothing"}`);
     assert.deepEqual(row.packages, summary.packages, `packages after the update from ${from || "nothing"}`);
     assert.equal(row.metadataBytes, summary.metadataBytes, `metadata from ${from || "nothing"}`);
+    assert.equal(row.requests, summary.requests, `requests from ${from || "nothing"}`);
     // Beyond the report's total the server sends only multipart framing (under 200 bytes a range) and the
     // small 404 body of the probe for a newer root (root/<n+1>.json), which the client does not count.
     const extra = bytes - row.totalBytes;
