@@ -56,6 +56,7 @@ Usage:
   ferry rollback <install-dir> [--json]              restore the previous release (kept at the last update)
   ferry open <install-dir> [--max-launches 2] [--json]   game start: apply a staged update, count the launch
   ferry mark-healthy <install-dir>                   the game started fine: stop counting launches
+  ferry unblock <install-dir> <version> | --all      allow a release blocked by a rollback again (docs/ROLLBACK.md)
   ferry log <install-dir> [--json]                   updates, rollbacks and refusals with their reasons
   ferry rollout set <pct> --repo <repo-dir> --key <release.key>... [--channel stable]
   ferry rollout halt --repo <repo-dir> --key <release.key>... [--channel stable]
@@ -84,6 +85,7 @@ const OPTIONS = {
   "allow-empty": { type: "boolean" },
   "allow-short-expiry": { type: "boolean" },
   "dry-run": { type: "boolean" },
+  all: { type: "boolean" },
   "wait-lock": { type: "string" },
   "root-key": { type: "string", multiple: true },
   "release-key": { type: "string", multiple: true },
@@ -575,6 +577,7 @@ async function main(argv: string[]): Promise<number> {
     case "mark-healthy":
     case "log":
     case "rollout":
+    case "unblock":
       return lifecycleCommand(command, args, values, json, (dir) => testHooks(dir, onEvent));
     default:
       throw usage(`Unknown command '${command}'`);
