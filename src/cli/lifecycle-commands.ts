@@ -84,7 +84,9 @@ export async function lifecycleCommand(
       const dir = need(args[0], "<install-dir>");
       if (args.length > 2) throw usage("'ferry unblock' takes one version (or --all)");
       if ((args[1] === undefined) === (values.all !== true))
-        throw usage("Give the blocked version to allow again, or --all ('ferry unblock <install-dir> <version>')");
+        throw usage(
+          "Give the blocked version to allow again, or --all ('ferry unblock <install-dir> <version>')",
+        );
       const { fs } = await hooks(dir);
       const result = await unblock({
         installDir: dir,

@@ -49,7 +49,8 @@ function packageLines(p: PackageChanges): string[] {
   const lines = [`${title}: ${counts.join(", ")}`];
   const list = (mark: string, paths: readonly string[]) => {
     for (const path of paths.slice(0, MAX_LISTED)) lines.push(`    ${mark} ${path}`);
-    if (paths.length > MAX_LISTED) lines.push(`    ${mark} … and ${paths.length - MAX_LISTED} more (--json lists all)`);
+    if (paths.length > MAX_LISTED)
+      lines.push(`    ${mark} … and ${paths.length - MAX_LISTED} more (--json lists all)`);
   };
   list("+", p.added);
   list("~", p.changed);

@@ -131,10 +131,7 @@ export async function planPublish(options: PlanPublishOptions): Promise<PublishP
   }
 }
 
-function changesOf(
-  previous: Manifest | undefined,
-  next: Manifest,
-): Pick<PublishPlan, "packages" | "totals"> {
+function changesOf(previous: Manifest | undefined, next: Manifest): Pick<PublishPlan, "packages" | "totals"> {
   type Lists = { added: string[]; changed: string[]; removed: string[]; moved: string[]; unchanged: number };
   const byPackage = new Map<string, Lists>();
   const lists = (name: string): Lists => {

@@ -17,7 +17,9 @@ const v1 = { "game.bin": "engine 1\n", "data/level.txt": "level one\n", "data/ol
 const v2 = { "game.bin": "engine 2\n", "data/level.txt": "level two\n", "data/new.txt": "new\n" };
 /** A build as readTree lists a tree: path -> "sha256 -" (no file is executable). */
 const tree = (files: Record<string, string>) =>
-  new Map(Object.entries(files).map(([p, text]) => [p, `${createHash("sha256").update(text).digest("hex")} -`]));
+  new Map(
+    Object.entries(files).map(([p, text]) => [p, `${createHash("sha256").update(text).digest("hex")} -`]),
+  );
 
 test("after ferry rollback the blocked release is refused (update --force too) until 'ferry unblock <dir> <version>' allows it again", async (t) => {
   const served = await repoFixture(t);
@@ -79,5 +81,8 @@ test("after ferry rollback the blocked release is refused (update --force too) u
     ["2.0.0"],
   );
   assert.equal((await readHealth(makeContext(install, {}))).blocked.length, 0);
-  await expectCodeAsync(() => unblock({ installDir: join(dir, "nothing-here"), all: true }), "E_NOT_INSTALLED");
+  await expectCodeAsync(
+    () => unblock({ installDir: join(dir, "nothing-here"), all: true }),
+    "E_NOT_INSTALLED",
+  );
 });

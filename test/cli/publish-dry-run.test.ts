@@ -24,10 +24,28 @@ test("ferry publish --dry-run: prints the plan (text and --json), writes nothing
   const v2 = join(dir, "v2");
   await writeBuild(v2, { "game.bin": "two\n", "data/a.txt": "a\n", "data/c.txt": "c\n" });
   const listing = await sandboxListing(repo);
-  const json = await ferry("publish", v2, "--repo", repo, "--version", "1.1.0", "--key", key, "--dry-run", "--json");
+  const json = await ferry(
+    "publish",
+    v2,
+    "--repo",
+    repo,
+    "--version",
+    "1.1.0",
+    "--key",
+    key,
+    "--dry-run",
+    "--json",
+  );
   assert.equal(json.code, 0, json.stderr);
-  assert.deepEqual(await sandboxListing(repo), listing, "the repository is byte-identical after --dry-run --json");
-  const result = JSON.parse(json.stdout.trim().split("\n").at(-1)!) as PublishPlan & { type: string; dryRun: boolean };
+  assert.deepEqual(
+    await sandboxListing(repo),
+    listing,
+    "the repository is byte-identical after --dry-run --json",
+  );
+  const result = JSON.parse(json.stdout.trim().split("\n").at(-1)!) as PublishPlan & {
+    type: string;
+    dryRun: boolean;
+  };
   assert.equal(result.type, "result");
   assert.equal(result.dryRun, true);
   assert.equal(result.wouldPublish, true);
@@ -42,8 +60,14 @@ test("ferry publish --dry-run: prints the plan (text and --json), writes nothing
   assert.equal(text.code, 0, text.stderr);
   assert.deepEqual(await sandboxListing(repo), listing, "the repository is byte-identical after --dry-run");
   assert.match(text.stdout, /^Dry run: nothing was written to /);
-  assert.match(text.stdout, /Would publish 1\.1\.0 to channel 'stable' as serial 2, replacing 1\.0\.0 \(serial 1\)/);
-  assert.match(text.stdout, /Changes against 1\.0\.0: 1 added, 1 changed, 1 removed, 0 moved between packages, 1 unchanged\./);
+  assert.match(
+    text.stdout,
+    /Would publish 1\.1\.0 to channel 'stable' as serial 2, replacing 1\.0\.0 \(serial 1\)/,
+  );
+  assert.match(
+    text.stdout,
+    /Changes against 1\.0\.0: 1 added, 1 changed, 1 removed, 0 moved between packages, 1 unchanged\./,
+  );
   assert.match(text.stdout, /\n {4}\+ data\/c\.txt\n {4}~ game\.bin\n {4}- data\/b\.txt\n/);
   const fromV1 = result.downloads[0]!;
   assert.ok(

@@ -72,7 +72,19 @@ test("cocos-manifest --from-repo on a release with an optional package: default 
   assert.deepEqual(Object.keys(withHd.assets).sort(), Object.keys(game("1")).sort());
   assert.equal(await readFile(join(dest, "assets", "hd", "sky.png"), "utf8"), game("1")["assets/hd/sky.png"]);
   // --packages with --src is a usage error (exit 2).
-  const wrong = await ferry("cocos-manifest", "--src", dir, "--version", "1", "--url", URL_, "--dest", dest, "--packages", "hd");
+  const wrong = await ferry(
+    "cocos-manifest",
+    "--src",
+    dir,
+    "--version",
+    "1",
+    "--url",
+    URL_,
+    "--dest",
+    dest,
+    "--packages",
+    "hd",
+  );
   assert.equal(wrong.code, 2, wrong.stderr);
   // Only the two runs' outputs sit beside dest: no staging directory is left.
   assert.deepEqual(

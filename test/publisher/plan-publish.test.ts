@@ -132,10 +132,15 @@ test("publish dry run: changes per package and downloads per release, exactly th
   const after = await sandboxListing(repo);
   const added = after.filter((line) => !listing.includes(line) && / file /.test(line));
   const uploaded = added.map((line) => Number(line.split(" ")[3]));
-  t.diagnostic(`real publish added ${added.length} files, ${uploaded.reduce((a, b) => a + b, 0)} B; plan said ${plan.uploads.objects} objects, ${plan.uploads.bytes} B`);
+  t.diagnostic(
+    `real publish added ${added.length} files, ${uploaded.reduce((a, b) => a + b, 0)} B; plan said ${plan.uploads.objects} objects, ${plan.uploads.bytes} B`,
+  );
   // The objects and bytes the plan counts are the ones the publish wrote (new or replaced files).
   assert.equal(plan.uploads.objects, added.length);
-  assert.equal(plan.uploads.bytes, uploaded.reduce((a, b) => a + b, 0));
+  assert.equal(
+    plan.uploads.bytes,
+    uploaded.reduce((a, b) => a + b, 0),
+  );
 
   // Players on 1.0.0, 2.0.0 and a fresh install download what the plan said.
   const runs: [string | null, UpdateSummary][] = [
@@ -202,7 +207,11 @@ test("publish dry run: the guard rails are reported as refusals (empty build, ve
     allowShortExpiry: true,
   });
   assert.equal(allowed.wouldPublish, true);
-  assert.deepEqual(await sandboxListing(repo), listing, "a dry run on the directory path writes nothing either");
+  assert.deepEqual(
+    await sandboxListing(repo),
+    listing,
+    "a dry run on the directory path writes nothing either",
+  );
 });
 
 test("publish dry run on an empty repository: the first release, root included, nothing created", async (t) => {
@@ -213,7 +222,10 @@ test("publish dry run on an empty repository: the first release, root included, 
   const plan = await planPublish({ buildDir: b, repo, key: served.key, version: "1.0.0" });
   assert.equal(plan.current, null);
   assert.equal(plan.totals.added, Object.keys(build(1)).length);
-  assert.deepEqual(plan.downloads.map((d) => d.from), [null]);
+  assert.deepEqual(
+    plan.downloads.map((d) => d.from),
+    [null],
+  );
   assert.equal(plan.downloads[0]!.filesWritten, Object.keys(build(1)).length);
   assert.deepEqual(await sandboxListing(repo), [], "the repository directory stays empty");
 });

@@ -14,7 +14,8 @@ import { repoFixture } from "../helpers/served-repo.js";
 function build(version: string, base: number, hd: number, removed: ReadonlySet<number> = new Set()) {
   const files: Record<string, Uint8Array> = {};
   for (let i = 0; i < base; i++)
-    if (!removed.has(i)) files[`data/f${i}.bin`] = pseudoRandom(`base-${i}-${i % 3 === 0 ? version : ""}`, 3000 + 97 * i);
+    if (!removed.has(i))
+      files[`data/f${i}.bin`] = pseudoRandom(`base-${i}-${i % 3 === 0 ? version : ""}`, 3000 + 97 * i);
   for (let i = 0; i < hd; i++) files[`hd/t${i}.bin`] = pseudoRandom(`hd-${i}`, 20_000 + 311 * i);
   return files;
 }
@@ -31,7 +32,11 @@ test("report counts packages and deletions as clients do: fresh install without 
   const { dir, repo } = served;
   const dates = { expiresInDays: 36500, rootExpiresInDays: 36500 };
   // 1.0.0: everything in base. 2.0.0: hd/** becomes an optional package, 3 base files removed, some changed.
-  await served.publish(build("1", 12, 6), { version: "1.0.0", created: new Date(Date.UTC(2026, 0, 1)), ...dates });
+  await served.publish(build("1", 12, 6), {
+    version: "1.0.0",
+    created: new Date(Date.UTC(2026, 0, 1)),
+    ...dates,
+  });
   const onV1 = join(dir, "on-v1");
   await served.update(onV1);
   await served.publish(build("2", 12, 6, new Set([1, 2, 4])), {
