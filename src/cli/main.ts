@@ -36,7 +36,7 @@ const HELP = `ferry — signed, content-addressed live updates for games and app
 
 Usage:
   ferry keygen <dir> [--name ferry]
-  ferry publish <build-dir> --repo <repo-dir|s3://bucket/prefix> --version <v> --key <release.key>... [--channel stable] [--expires-days 90] [--quality 0-11] [--delta-history 0-8] [--layout auto|inline|tree] [--notes <text>] [--runtime <r>] [--mandatory] [--min-version <v>] [--rollout <pct>] [--upload-concurrency 4] [--allow-empty] [--allow-downgrade] [--allow-short-expiry] [--dry-run] [--json]
+  ferry publish <build-dir> --repo <repo-dir|s3://bucket/prefix> --version <v> --key <release.key>... [--channel stable] [--expires-days 90] [--quality 0-11] [--delta-history 0-8] [--layout auto|inline|tree] [--notes <text>] [--runtime <r>] [--mandatory] [--min-version <v>] [--rollout <pct>] [--upload-concurrency 4] [--allow-empty] [--allow-downgrade] [--allow-short-expiry] [--dry-run [--last 5]] [--json]
   ferry prune --repo <repo-dir|s3://bucket/prefix> --keep <n> [--grace-days 7] [--apply] [--json]
   ferry report --repo <repo-dir|s3://bucket/prefix> --out <report.html> [--last 5] [--json]
   ferry resign --repo <repo-dir> --key <release.key>... [--channel stable] [--expires-days 90] [--allow-short-expiry]
@@ -263,7 +263,10 @@ async function main(argv: string[]): Promise<number> {
         },
       };
       if (values["dry-run"]) {
-        const plan = await planPublish(options);
+        const last = values.last === undefined ? undefined : Number(values.last);
+        if (last !== undefined && !(Number.isSafeInteger(last) && last >= 0))
+          throw usage("--last must be an integer >= 0");
+        const plan = await planPublish({ ...options, ...(last === undefined ? {} : { last }) });
         renderer.finish();
         if (json) out({ type: "result", dryRun: true, ...plan });
         else process.stdout.write(formatPublishPlan(plan, options.repo as string));

@@ -77,6 +77,28 @@ test("ferry publish --dry-run: prints the plan (text and --json), writes nothing
   assert.match(text.stdout, /\n {2}on 1\.0\.0 .* 1 deleted\n/);
   assert.match(text.stdout, /\n {2}fresh install .* 0 deleted\n/);
 
+  // --last 0: only the fresh install's figure.
+  const lastZero = await ferry(
+    "publish",
+    v2,
+    "--repo",
+    repo,
+    "--version",
+    "1.1.0",
+    "--key",
+    key,
+    "--dry-run",
+    "--last",
+    "0",
+    "--json",
+  );
+  assert.equal(lastZero.code, 0, lastZero.stderr);
+  const zero = JSON.parse(lastZero.stdout.trim().split("\n").at(-1)!) as PublishPlan;
+  assert.deepEqual(
+    zero.downloads.map((d) => d.from),
+    [null],
+  );
+
   // A version not above the current one: the real publish would refuse, so the dry run exits 1 and says why.
   const lower = await ferry("publish", v2, "--repo", repo, "--version", "0.9.0", "--key", key, "--dry-run");
   assert.equal(lower.code, 1, lower.stderr);
