@@ -62,6 +62,7 @@ export {
   type RollbackResult,
   rollback,
 } from "./client/ops/launch.js";
+export { type UnblockOptions, type UnblockResult, unblock } from "./client/ops/unblock.js";
 export type { LifecycleStatus } from "./client/ops/lifecycle-status.js";
 export type { BlockedRelease, Health } from "./client/install/health.js";
 export type { DownloadInfo, Refusal, RefusalHook } from "./client/plan/policy.js";
@@ -105,6 +106,13 @@ export type { FileSystem } from "./ports/fs.js";
 export type { Transport } from "./ports/transport.js";
 export { keygen } from "./publisher/keygen.js";
 export { type PublishEvent, type PublishOptions, type PublishResult, publish } from "./publisher/publish.js";
+export {
+  type PackageChanges,
+  type PlanPublishOptions,
+  planPublish,
+  type PublishPlan,
+  type PublishRefusal,
+} from "./publisher/plan-publish.js";
 export { openStore, parseS3Url, type S3Settings } from "./publisher/open-store.js";
 export { DirectoryStore, type RepoStore } from "./publisher/repo-store.js";
 export type { S3StoreOptions } from "./publisher/s3-store.js";

@@ -15,7 +15,7 @@ import { formatBytes } from "../core/format-bytes.js";
 export const CONTENT_COMMANDS: ReadonlySet<string> = new Set(["cocos-manifest", "mount", "resolve"]);
 
 export const CONTENT_HELP = `  ferry cocos-manifest --src <build-dir> --version <v> --url <url/> --dest <out-dir> [--only <dir,dir,...>] [--json]
-  ferry cocos-manifest --from-repo <repo-dir|url> --trust <root.pub|root.json>... --url <url/> --dest <out-dir> [--version <v>] [--channel stable] [--only <dir,...>] [--install-dir <dir>] [--json]
+  ferry cocos-manifest --from-repo <repo-dir|url> --trust <root.pub|root.json>... --url <url/> --dest <out-dir> [--version <v>] [--channel stable] [--only <dir,...>] [--packages a,b] [--install-dir <dir>] [--json]
   ferry mount add <install-dir> <name> <dir|archive.zip|ferry-install> --priority <n> --runtime <r> [--json]
   ferry mount remove <install-dir> <name> [--json]
   ferry mount list <install-dir> [--runtime <r>] [--json]
@@ -57,6 +57,16 @@ function onlyList(value: string | undefined): string[] | undefined {
   return dirs;
 }
 
+/** `--packages a,b`: the release's packages to list for Cocos clients. */
+function packageNames(value: string): string[] {
+  const names = value
+    .split(",")
+    .map((n) => n.trim())
+    .filter((n) => n.length > 0);
+  if (names.length === 0) throw usage("--packages needs at least one package name");
+  return names;
+}
+
 async function cocosManifest(args: string[]): Promise<number> {
   const { values, positionals: rest } = parse(() =>
     parseArgs({
@@ -75,6 +85,7 @@ async function cocosManifest(args: string[]): Promise<number> {
         url: { type: "string" },
         dest: { type: "string" },
         only: { type: "string" },
+        packages: { type: "string" },
       },
     }),
   );
@@ -87,7 +98,7 @@ async function cocosManifest(args: string[]): Promise<number> {
     throw usage("Give exactly one of --src <build-dir> and --from-repo <repository>");
   let summary: { assets: number; bytes: number; version: string };
   if (values.src !== undefined) {
-    for (const flag of ["trust", "trust-threshold", "channel", "install-dir"] as const)
+    for (const flag of ["trust", "trust-threshold", "channel", "install-dir", "packages"] as const)
       if (values[flag] !== undefined) throw usage(`--${flag} is only for --from-repo`);
     const version = need(values.version, "--version <version>");
     const result = await writeCocosManifests({
@@ -111,6 +122,7 @@ async function cocosManifest(args: string[]): Promise<number> {
       ...(values.channel === undefined ? {} : { channel: values.channel }),
       ...(values["install-dir"] === undefined ? {} : { installDir: values["install-dir"] }),
       ...(only ? { only } : {}),
+      ...(values.packages === undefined ? {} : { packages: packageNames(values.packages) }),
       ...(json ? { onEvent: out } : {}),
     });
   }

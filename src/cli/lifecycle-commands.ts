@@ -1,6 +1,7 @@
 import type { LifecycleStatus } from "../client/ops/lifecycle-status.js";
 import { markHealthy, open, rollback } from "../client/ops/launch.js";
 import { readUpdateLog } from "../client/install/update-log.js";
+import { unblock } from "../client/ops/unblock.js";
 import { FerryError } from "../core/errors.js";
 import type { FileSystem } from "../ports/fs.js";
 import { haltRollout, setRollout } from "../publisher/rollout.js";
@@ -13,6 +14,7 @@ interface Values {
   readonly "max-launches"?: string | undefined;
   readonly "expires-days"?: string | undefined;
   readonly "allow-short-expiry"?: boolean | undefined;
+  readonly all?: boolean | undefined;
 }
 
 function usage(message: string): FerryError {
@@ -38,7 +40,7 @@ export function formatLifecycle(l: LifecycleStatus): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** rollback, open, mark-healthy, log, rollout set|halt. */
+/** rollback, open, mark-healthy, log, rollout set|halt, unblock. */
 export async function lifecycleCommand(
   command: string,
   args: readonly string[],
@@ -54,7 +56,7 @@ export async function lifecycleCommand(
       if (json) out({ type: "result", ...result });
       else
         process.stdout.write(
-          `Rolled back ${result.fromVersion} -> ${result.version}: ${result.filesRestored} files restored, ${result.filesDeleted} removed; ${result.fromVersion} is blocked until a newer release is published.\n`,
+          `Rolled back ${result.fromVersion} -> ${result.version}: ${result.filesRestored} files restored, ${result.filesDeleted} removed; ${result.fromVersion} is blocked until a newer release is published ('ferry unblock ${dir} ${result.fromVersion}' allows it again).\n`,
         );
       return 0;
     }
@@ -75,6 +77,28 @@ export async function lifecycleCommand(
             : "") +
             (result.rolledBack ? `${result.rolledBack.message}\n` : "") +
             `Starting ${result.version} (${result.healthy ? "healthy" : `launch ${result.launches} before being marked healthy`}).\n`,
+        );
+      return 0;
+    }
+    case "unblock": {
+      const dir = need(args[0], "<install-dir>");
+      if (args.length > 2) throw usage("'ferry unblock' takes one version (or --all)");
+      if ((args[1] === undefined) === (values.all !== true))
+        throw usage(
+          "Give the blocked version to allow again, or --all ('ferry unblock <install-dir> <version>')",
+        );
+      const { fs } = await hooks(dir);
+      const result = await unblock({
+        installDir: dir,
+        ...(args[1] === undefined ? { all: true } : { version: args[1] }),
+        ...(fs ? { fs } : {}),
+      });
+      if (json) out({ type: "result", ...result });
+      else
+        process.stdout.write(
+          result.unblocked.length === 0
+            ? "No release was blocked.\n"
+            : `Unblocked ${result.unblocked.map((b) => b.version).join(", ")}: the next update may install ${result.unblocked.length === 1 ? "it" : "them"} again.\n`,
         );
       return 0;
     }

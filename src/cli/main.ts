@@ -14,6 +14,8 @@ import { runAgentCommand } from "./agent-command.js";
 import { FerryError } from "../core/errors.js";
 import { keygen } from "../publisher/keygen.js";
 import { publish } from "../publisher/publish.js";
+import { planPublish } from "../publisher/plan-publish.js";
+import { formatPublishPlan } from "./publish-plan.js";
 import { resign, rotateAndResign } from "../publisher/resign.js";
 import { initRoot } from "../publisher/roots.js";
 import { CONTENT_COMMANDS, CONTENT_HELP, runContentCommand } from "./content-commands.js";
@@ -35,7 +37,7 @@ const HELP = `ferry — signed, content-addressed live updates for games and app
 
 Usage:
   ferry keygen <dir> [--name ferry]
-  ferry publish <build-dir> --repo <repo-dir|s3://bucket/prefix> --version <v> --key <release.key>... [--channel stable] [--expires-days 90] [--quality 0-11] [--delta-history 0-8] [--layout auto|inline|tree] [--notes <text>] [--runtime <r>] [--mandatory] [--min-version <v>] [--rollout <pct>] [--upload-concurrency 4] [--allow-empty] [--allow-downgrade] [--allow-short-expiry] [--json]
+  ferry publish <build-dir> --repo <repo-dir|s3://bucket/prefix> --version <v> --key <release.key>... [--channel stable] [--expires-days 90] [--quality 0-11] [--delta-history 0-8] [--layout auto|inline|tree] [--notes <text>] [--runtime <r>] [--mandatory] [--min-version <v>] [--rollout <pct>] [--upload-concurrency 4] [--allow-empty] [--allow-downgrade] [--allow-short-expiry] [--dry-run [--last 5]] [--json]
   ferry prune --repo <repo-dir|s3://bucket/prefix> --keep <n> [--grace-days 7] [--apply] [--json]
   ferry report --repo <repo-dir|s3://bucket/prefix> --out <report.html> [--last 5] [--json]
   ferry resign --repo <repo-dir> --key <release.key>... [--channel stable] [--expires-days 90] [--allow-short-expiry]
@@ -56,6 +58,7 @@ Usage:
   ferry rollback <install-dir> [--json]              restore the previous release (kept at the last update)
   ferry open <install-dir> [--max-launches 2] [--json]   game start: apply a staged update, count the launch
   ferry mark-healthy <install-dir>                   the game started fine: stop counting launches
+  ferry unblock <install-dir> <version> | --all      allow a release blocked by a rollback again (docs/ROLLBACK.md)
   ferry log <install-dir> [--json]                   updates, rollbacks and refusals with their reasons
   ferry rollout set <pct> --repo <repo-dir> --key <release.key>... [--channel stable]
   ferry rollout halt --repo <repo-dir> --key <release.key>... [--channel stable]
@@ -83,6 +86,8 @@ const OPTIONS = {
   "allow-downgrade": { type: "boolean" },
   "allow-empty": { type: "boolean" },
   "allow-short-expiry": { type: "boolean" },
+  "dry-run": { type: "boolean" },
+  all: { type: "boolean" },
   "wait-lock": { type: "string" },
   "root-key": { type: "string", multiple: true },
   "release-key": { type: "string", multiple: true },
@@ -233,7 +238,7 @@ async function main(argv: string[]): Promise<number> {
       const epoch = process.env.SOURCE_DATE_EPOCH;
       const expiresDays = expiryDays(values["expires-days"]);
       const concurrency = positiveInteger(values["upload-concurrency"], "--upload-concurrency");
-      const result = await publish({
+      const options: Parameters<typeof publish>[0] = {
         buildDir: need(args[0], "<build-dir>"),
         repo: need(values.repo, "--repo <repo-dir>"),
         s3: s3Settings(values),
@@ -259,7 +264,18 @@ async function main(argv: string[]): Promise<number> {
           else if (event.type === "expiry-warning") process.stderr.write(`${formatExpiryWarning(event)}\n`);
           else renderer.upload(event);
         },
-      });
+      };
+      if (values["dry-run"]) {
+        const last = values.last === undefined ? undefined : Number(values.last);
+        if (last !== undefined && !(Number.isSafeInteger(last) && last >= 0))
+          throw usage("--last must be an integer >= 0");
+        const plan = await planPublish({ ...options, ...(last === undefined ? {} : { last }) });
+        renderer.finish();
+        if (json) out({ type: "result", dryRun: true, ...plan });
+        else process.stdout.write(formatPublishPlan(plan, options.repo as string));
+        return plan.wouldPublish ? 0 : 1;
+      }
+      const result = await publish(options);
       renderer.finish();
       if (json) out({ type: "result", ...result });
       else
@@ -567,6 +583,7 @@ async function main(argv: string[]): Promise<number> {
     case "mark-healthy":
     case "log":
     case "rollout":
+    case "unblock":
       return lifecycleCommand(command, args, values, json, (dir) => testHooks(dir, onEvent));
     default:
       throw usage(`Unknown command '${command}'`);

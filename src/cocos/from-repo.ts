@@ -1,14 +1,16 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import type { EventSink } from "../client/events.js";
 import { makeContext } from "../client/context.js";
 import { requireState } from "../client/install/read-state.js";
 import type { TrustOption } from "../client/remote/trust.js";
 import { update } from "../client/ops/update.js";
 import { loadInstalledManifest } from "../client/plan/installed-release.js";
+import { installedSelection } from "../client/install/content.js";
 import { FerryError } from "../core/errors.js";
+import { restrict } from "../core/selection.js";
 import type { FileEntry } from "../core/manifest.js";
 import { NodeFileSystem } from "../node/node-fs.js";
 import type { FileSystem } from "../ports/fs.js";
@@ -26,6 +28,12 @@ export interface CocosFromRepoOptions {
   /** Defaults to the release's version. */
   readonly version?: string;
   readonly only?: readonly string[];
+  /**
+   * The release's packages to publish for Cocos clients (docs/PACKAGES.md): by default the ones a Ferry
+   * client installs when nobody chooses (every non-optional package). A Cocos client downloads every
+   * file its manifest lists, so an optional package is listed only when named here.
+   */
+  readonly packages?: readonly string[];
   /**
    * Where the release is installed (verified) first. Keep one between runs so only changed chunks are
    * downloaded; by default a temporary directory, removed afterwards.
@@ -112,18 +120,22 @@ export async function cocosFromRepository(options: CocosFromRepoOptions): Promis
         trust: options.trust,
         fs,
         ...(options.channel === undefined ? {} : { channel: options.channel }),
+        ...(options.packages === undefined ? {} : { packages: options.packages }),
         ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
       }),
     );
     const ctx = makeContext(installDir, { fs });
-    const manifest = await loadInstalledManifest(ctx, await requireState(ctx));
+    const state = await requireState(ctx);
+    const full = await loadInstalledManifest(ctx, state);
+    // The files the install holds: its packages (and on-demand paths), not the optional ones it skipped.
+    const manifest = restrict(full, installedSelection(state, full));
     const only = options.only === undefined ? undefined : new Set(options.only);
     const files = manifest.files.filter((f) => selected(f.path, only));
     for (const dir of only ?? [])
       if (!files.some((f) => f.path.startsWith(`${dir}/`)))
         throw new FerryError(
           "E_NOT_FOUND",
-          `--only ${dir}: release ${manifest.version} has no files under ${dir}/. Check the folder name.`,
+          `--only ${dir}: release ${manifest.version} has no files under ${dir}/ in the packages installed (${installedSelection(state, full).packages.join(", ")}). Check the folder name, or name its package with --packages.`,
           { path: dir },
         );
     for (const reserved of ["project.manifest", "version.manifest"])
@@ -133,19 +145,42 @@ export async function cocosFromRepository(options: CocosFromRepoOptions): Promis
           `Release ${manifest.version} has a top-level ${reserved}, which the generated one would overwrite. Use --only, or move the file in the build.`,
           { path: reserved },
         );
-    const assets: CocosAsset[] = [];
-    for (const entry of files)
-      assets.push(
-        await copyVerified(
-          fs,
-          ctx.layout.file(entry.path),
-          join(options.dest, ...entry.path.split("/")),
-          entry,
-        ),
-      );
     const version = options.version ?? manifest.version;
-    const result = await writeManifestFiles(fs, options.dest, cocosHeader(options.url, version), assets);
-    return { ...result, version };
+    const header = cocosHeader(options.url, version);
+    // Everything is written into a staging directory beside dest first: a failure (a file changed under
+    // the install, a full disk) leaves dest exactly as it was. Then the staging directory becomes dest
+    // (a new dest), or its files are renamed into dest and the manifests last (an existing dest keeps
+    // the files of earlier releases: Cocos clients mid-update may still fetch them).
+    const dest = resolve(options.dest);
+    const staging = join(dirname(dest), `.${basename(dest)}.tmp-ferry-${randomBytes(6).toString("hex")}`);
+    try {
+      const assets: CocosAsset[] = [];
+      for (const entry of files)
+        assets.push(
+          await copyVerified(fs, ctx.layout.file(entry.path), join(staging, ...entry.path.split("/")), entry),
+        );
+      const staged = await writeManifestFiles(fs, staging, header, assets);
+      if ((await fs.stat(dest)) === undefined) {
+        await fs.rename(staging, dest);
+        await fs.fsyncDir(dirname(dest));
+      } else {
+        for (const entry of files) {
+          const to = join(dest, ...entry.path.split("/"));
+          await fs.mkdirp(dirname(to));
+          await fs.rename(join(staging, ...entry.path.split("/")), to);
+        }
+        await fs.rename(staged.projectManifest, join(dest, "project.manifest"));
+        await fs.rename(staged.versionManifest, join(dest, "version.manifest"));
+      }
+      return {
+        ...staged,
+        projectManifest: join(dest, "project.manifest"),
+        versionManifest: join(dest, "version.manifest"),
+        version,
+      };
+    } finally {
+      await fs.removeTree(staging);
+    }
   } finally {
     if (options.installDir === undefined) await rm(installDir, { recursive: true, force: true });
   }

@@ -45,6 +45,7 @@ export {
   type LifecycleSnapshot,
   Updater,
 } from "../client/ops/lifecycle.js";
+export { type UnblockOptions, type UnblockResult, unblock } from "../client/ops/unblock.js";
 export type { LifecycleStatus } from "../client/ops/lifecycle-status.js";
 export {
   type ChangePackagesOptions,

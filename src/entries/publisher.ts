@@ -20,6 +20,7 @@ export { keygen } from "../publisher/keygen.js";
 export { openStore, parseS3Url, type S3Settings } from "../publisher/open-store.js";
 export * from "../publisher/prune.js";
 export { type PublishEvent, type PublishOptions, type PublishResult, publish } from "../publisher/publish.js";
+export * from "../publisher/plan-publish.js";
 export * from "../publisher/report.js";
 export { DirectoryStore, type RepoStore } from "../publisher/repo-store.js";
 export { type ResignOptions, resign, rotateAndResign } from "../publisher/resign.js";

@@ -170,11 +170,24 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
   }
 }
 
-async function publishInto(
+/**
+ * The whole publish into `store`. `refused`, when given (planPublish), receives each guard rail's
+ * E_UNSAFE_PUBLISH instead of it being thrown, and the publish goes on as if it had been overridden.
+ */
+export async function publishInto(
   store: UploadSession,
   options: PublishOptions,
   lock: RepoLock,
+  refused?: (error: FerryError) => void,
 ): Promise<PublishResult> {
+  const guard = (check: () => void): void => {
+    try {
+      check();
+    } catch (error) {
+      if (!refused || !(error instanceof FerryError) || error.code !== "E_UNSAFE_PUBLISH") throw error;
+      refused(error);
+    }
+  };
   const channel = options.channel ?? "stable";
   checkChannelName(channel);
   if (!VERSION_PATTERN.test(options.version)) {
@@ -220,13 +233,15 @@ async function publishInto(
   const previousPointer =
     base.data && (await verifiedPointer(await loadRootChain(store), base.data, pointerPath));
   const expires = expiryAfterDays(now, options.expiresInDays ?? DEFAULT_POINTER_EXPIRY_DAYS);
-  requireVersionAbove(options, previousPointer, channel);
-  requireSafeExpiry(expires, options.allowShortExpiry === true, "--allow-short-expiry", [
-    ...(lock.storeTime ? [{ source: `the clock of ${store.location}`, time: lock.storeTime }] : []),
-    ...(previousPointer
-      ? [{ source: `the current pointer's publish time`, time: new Date(previousPointer.published) }]
-      : []),
-  ]);
+  guard(() => requireVersionAbove(options, previousPointer, channel));
+  guard(() =>
+    requireSafeExpiry(expires, options.allowShortExpiry === true, "--allow-short-expiry", [
+      ...(lock.storeTime ? [{ source: `the clock of ${store.location}`, time: lock.storeTime }] : []),
+      ...(previousPointer
+        ? [{ source: `the current pointer's publish time`, time: new Date(previousPointer.published) }]
+        : []),
+    ]),
+  );
 
   // The build is read through the FileSystem port (scan, chunking, delta targets, packages config).
   const buildFs = new NodeFileSystem();
@@ -236,11 +251,13 @@ async function publishInto(
     buildFs,
   );
   if (files.length === 0 && options.allowEmpty !== true) {
-    throw new FerryError(
-      "E_UNSAFE_PUBLISH",
-      `The build directory ${options.buildDir} has no files: every client updating to ${options.version} would delete the whole game (their own files stay). Check the build step; pass --allow-empty (allowEmpty) only if an empty release is really meant.`,
-      { reason: "empty", flag: "--allow-empty", path: options.buildDir },
-    );
+    guard(() => {
+      throw new FerryError(
+        "E_UNSAFE_PUBLISH",
+        `The build directory ${options.buildDir} has no files: every client updating to ${options.version} would delete the whole game (their own files stay). Check the build step; pass --allow-empty (allowEmpty) only if an empty release is really meant.`,
+        { reason: "empty", flag: "--allow-empty", path: options.buildDir },
+      );
+    });
   }
   const totalBytes = files.reduce((s, f) => s + f.size, 0);
   options.onEvent?.({ type: "scan", files: files.length, bytes: totalBytes });

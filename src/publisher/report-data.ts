@@ -6,8 +6,12 @@ export interface ReportRelease {
   readonly created: string;
   readonly manifest: string;
   readonly layout: "inline" | "tree";
+  /** Every file of the release, optional packages included. */
   readonly files: number;
   readonly bytes: number;
+  /** What an install with the default packages (every non-optional one) holds: what a fresh install writes. */
+  readonly installFiles: number;
+  readonly installBytes: number;
   /** Bytes of the packs the release references (what hosting it costs beyond metadata). */
   readonly packBytes: number;
   readonly packs: number;
@@ -32,6 +36,13 @@ export interface ReportUpdate {
   readonly payloadBytes: number;
   /** Byte ranges of packs the payload is made of. */
   readonly ranges: number;
+  /** HTTP requests the payload takes from a host that serves multi-range requests (ranges grouped per pack). */
+  readonly payloadRequests: number;
+  /**
+   * Every HTTP request of the update: the payload's, the root chain (a fresh install), the probe for a
+   * newer root, the pointer, the manifest and the tree objects the player lacks.
+   */
+  readonly requests: number;
   /**
    * Signed pointer, release manifest/header, tree objects the player does not already hold, and for a
    * fresh install the root metadata (a root rotated since a player's release adds its size for them).
@@ -41,6 +52,8 @@ export interface ReportUpdate {
   readonly filesWritten: number;
   readonly filesDeleted: number;
   readonly deltas: number;
+  /** The packages the player holds after the update (a player on an older release: its default ones, carried). */
+  readonly packages: readonly string[];
 }
 
 export interface ReportChannel {

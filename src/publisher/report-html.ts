@@ -38,7 +38,8 @@ function renderChannel(channel: ReportChannel): string {
     .map(
       (r, i) => `<tr${i === 0 ? ' class="latest"' : ""}>
 <td>${esc(r.version)}${i === 0 ? " (current)" : ""}</td><td>${esc(r.created)}</td>
-<td class="num" data-bytes="${r.bytes}">${formatBytes(r.bytes)}</td><td class="num">${r.files}</td>
+<td class="num" data-install-bytes="${r.installBytes}">${formatBytes(r.installBytes)}</td><td class="num" data-install-files="${r.installFiles}">${r.installFiles}</td>
+<td class="num" data-bytes="${r.bytes}">${formatBytes(r.bytes)} in ${r.files}</td>
 <td class="num">${formatBytes(r.packBytes)} in ${r.packs}</td><td class="num">${formatBytes(r.metadataBytes)} (${r.layout})</td>
 <td>${r.packages.map((p) => `${esc(p.name)}${p.optional ? " (optional)" : ""}: ${p.files} files, ${formatBytes(p.bytes)}`).join("<br>")}</td>
 <td>${r.runtime === undefined ? "" : esc(r.runtime)}</td><td><code>${esc(r.manifest.slice(0, 12))}</code></td></tr>`,
@@ -52,14 +53,15 @@ function renderChannel(channel: ReportChannel): string {
 <td class="num" data-metadata="${u.metadataBytes}">${formatBytes(u.metadataBytes)}</td>
 <td class="num" data-total="${u.totalBytes}">${formatBytes(u.totalBytes)}</td>
 <td class="num" data-ranges="${u.ranges}">${u.ranges}</td>
-<td class="num">${u.filesWritten}</td><td class="num">${u.filesDeleted}</td><td class="num">${u.deltas}</td></tr>`,
+<td class="num" data-requests="${u.requests}">${u.requests}</td>
+<td class="num" data-written="${u.filesWritten}">${u.filesWritten}</td><td class="num" data-deleted="${u.filesDeleted}">${u.filesDeleted}</td><td class="num">${u.deltas}</td></tr>`,
     )
     .join("\n");
   return `<section id="channel-${esc(channel.channel)}">
 <h2>Channel ${esc(channel.channel)}</h2>
 <p class="meta">Serial ${channel.serial}, published ${esc(channel.published)}, pointer expires ${esc(channel.expires)}.</p>
 <h3>Releases (newest first)</h3>
-<table class="releases"><thead><tr><th>Version</th><th>Created</th><th class="num">Install size</th><th class="num">Files</th>
+<table class="releases"><thead><tr><th>Version</th><th>Created</th><th class="num">Install size (default packages)</th><th class="num">Files installed</th><th class="num">Whole release (all packages)</th>
 <th class="num">Packs</th><th class="num">Metadata</th><th>Packages</th><th>Runtime</th><th>Manifest</th></tr></thead>
 <tbody>
 ${rows}
@@ -67,11 +69,11 @@ ${rows}
 <h3>Download to reach ${esc(latest)}</h3>
 ${chart(channel.updates)}
 <table class="updates"><thead><tr><th>Player on</th><th class="num">Payload</th><th class="num">Metadata</th><th class="num">Total</th>
-<th class="num">Pack ranges</th><th class="num">Files written</th><th class="num">Files deleted</th><th class="num">Deltas</th></tr></thead>
+<th class="num">Pack ranges</th><th class="num">Requests</th><th class="num">Files written</th><th class="num">Files deleted</th><th class="num">Deltas</th></tr></thead>
 <tbody>
 ${updates}
 </tbody></table>
-<p class="meta">Payload is computed by the client's planner (chunks and binary deltas a player on that release fetches, as coalesced byte ranges); a client also receives the multipart framing of multi-range responses, about 100 bytes per range. Metadata is the signed pointer, the release manifest and the tree objects the player does not already hold.</p>
+<p class="meta">Payload is computed by the client's planner (chunks and binary deltas a player on that release fetches, as coalesced byte ranges). Players are counted as clients install: a fresh install takes the default packages (every non-optional one), a player on an older release keeps its packages and gains new non-optional ones, so optional packages count only for players who add them; a client also receives the multipart framing of multi-range responses, about 100 bytes per range. Metadata is the signed pointer, the release manifest and the tree objects the player does not already hold.</p>
 </section>`;
 }
 

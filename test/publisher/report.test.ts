@@ -70,6 +70,8 @@ for (const layout of ["tree", "inline"] as const) {
       const framing = result.bytesDownloaded - result.metadataBytes - row.payload;
       assert.ok(framing >= 0 && framing <= 200 * row.ranges, `payload from ${from}: framing ${framing}`);
       assert.equal(row.metadata, result.metadataBytes, `metadata from ${from}`);
+      const update = data.channels[0]!.updates.find((u) => (u.from ?? "") === from)!;
+      assert.equal(update.requests, result.requests, `requests from ${from}`);
       assert.equal(row.total, row.payload + row.metadata);
     }
     // The CLI writes the same page.

@@ -19,6 +19,8 @@ export interface UpdateLogEntry {
     | "refused"
     | "blocked"
     | "no-previous"
+    /** A blocked release was allowed again on purpose (unblock, docs/ROLLBACK.md). */
+    | "unblocked"
     /** Untracked files were moved to .ferry/displaced/ by a commit (docs/FORMAT.md §7). */
     | "displaced";
   readonly code: string;

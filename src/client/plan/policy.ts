@@ -1,5 +1,6 @@
 import { FerryError, isFerryError } from "../../core/errors.js";
 import { type Plan } from "../../core/planner.js";
+import { canonicalJson } from "../../core/canonical-json.js";
 import { checkFreshness, type SignedPointer } from "../../core/pointer.js";
 import { belowMinimum, type Selection, selectRelease } from "../../core/release-policy.js";
 import type { Context } from "../context.js";
@@ -108,12 +109,20 @@ export async function choosePointerRelease(
     );
   }
   const switching = state !== undefined && state.channel !== body.channel;
+  // The very pointer document this install already saw at this serial (kept in the state): not a replay,
+  // even though the installed release differs from the one it names. This is the install after a
+  // rollback (which keeps the newest pointer) taking the release again once it is unblocked.
+  const seenBefore =
+    state !== undefined &&
+    !switching &&
+    state.serial === body.serial &&
+    canonicalJson(state.pointer) === canonicalJson(pointer.document);
   const installed =
     state === undefined || rotated
       ? undefined
       : {
           serial: switching ? 0 : state.serial,
-          manifestHash: switching ? "" : state.manifest.hash,
+          manifestHash: switching ? "" : seenBefore ? chosen.manifest.hash : state.manifest.hash,
           version: state.version,
         };
   try {
