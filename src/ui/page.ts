@@ -19,7 +19,7 @@ export const PAGE_HTML = `<!doctype html>
 <link rel="stylesheet" href="/app.css">
 </head>
 <body>
-<main id="ferry-update" class="ferry-update"></main>
+<main id="ferry-update" class="ferry-screen"></main>
 <script src="/ferry-update-view.js"></script>
 <script src="/app.js"></script>
 </body>
@@ -34,6 +34,7 @@ export const PAGE_CSS = `:root {
   --ferry-panel: #1f2229;
   --ferry-border: #333840;
   --ferry-accent: #5fa8ff;
+  --ferry-on-accent: #08121f;
   --ferry-success: #7fd88f;
   --ferry-warning: #f0c060;
   --ferry-error: #ff7b72;
@@ -42,9 +43,9 @@ export const PAGE_CSS = `:root {
 }
 * { box-sizing: border-box; }
 body { font: var(--ferry-font); margin: 0; background: var(--ferry-bg); color: var(--ferry-fg); }
-.ferry-update { max-width: var(--ferry-max-width); margin: 1.5rem auto; padding: 0 1rem; overflow-wrap: anywhere; }
-.ferry-update h1 { margin: 0 0 .3rem; font-size: 1.6rem; }
-.ferry-update h2 { font-size: 1.1rem; margin: 1.2rem 0 .4rem; }
+.ferry-screen { max-width: var(--ferry-max-width); margin: 1.5rem auto; padding: 0 1rem; overflow-wrap: anywhere; }
+.ferry-screen h1 { margin: 0 0 .3rem; font-size: 1.6rem; }
+.ferry-screen h2 { font-size: 1.1rem; margin: 1.2rem 0 .4rem; }
 .ferry-banner { margin: 0 0 1rem; padding: .5rem .7rem; border: 1px dashed var(--ferry-warning);
   border-radius: var(--ferry-radius); color: var(--ferry-warning); }
 .ferry-versions { margin: 0 0 .4rem; }
@@ -59,12 +60,16 @@ body { font: var(--ferry-font); margin: 0; background: var(--ferry-bg); color: v
 .ferry-bar { display: block; width: 100%; height: 1.2rem; accent-color: var(--ferry-accent); }
 .ferry-figures { display: flex; flex-wrap: wrap; gap: 0 1rem; min-height: 1.4em; margin: .3rem 0; color: var(--ferry-muted); }
 .ferry-buttons { display: flex; flex-wrap: wrap; gap: .4rem; }
-.ferry-buttons button { font: inherit; padding: .4rem .9rem; border-radius: var(--ferry-radius); }
+.ferry-buttons button { font: inherit; padding: .4rem .9rem; border-radius: var(--ferry-radius);
+  border: 1px solid var(--ferry-border); background: var(--ferry-panel); color: var(--ferry-fg); cursor: pointer; }
+.ferry-buttons button:disabled { opacity: .45; cursor: default; }
+.ferry-buttons button[data-ferry="update"]:not(:disabled), .ferry-buttons button[data-ferry="resume"]:not(:disabled) {
+  background: var(--ferry-accent); border-color: var(--ferry-accent); color: var(--ferry-on-accent); font-weight: 600; }
 .ferry-notes { white-space: pre-wrap; background: var(--ferry-panel); padding: .6rem; margin: 0;
   border-radius: var(--ferry-radius); }
 .ferry-log-wrap { max-width: 100%; overflow-x: auto; }
 .ferry-log { border-collapse: collapse; width: 100%; table-layout: fixed; font-size: 13px; }
-.ferry-log th:nth-child(1) { width: 9.5rem; }
+.ferry-log th:nth-child(1) { width: 12.5rem; }
 .ferry-log th:nth-child(2) { width: 7rem; }
 .ferry-log th:nth-child(3) { width: 8rem; }
 .ferry-log td, .ferry-log th { border-bottom: 1px solid var(--ferry-border); padding: .2rem .4rem; text-align: left;

@@ -154,7 +154,7 @@ export const VIEW_JS = `"use strict";
   /** Builds the documented element structure in root (emptied first). */
   function build(root) {
     root.textContent = "";
-    root.classList.add("ferry-update");
+    root.classList.add("ferry-screen");
     var parts = {};
     function add(parent, tag, part, text) { var e = el(tag, part, text); parts[part] = e; parent.appendChild(e); return e; }
     add(root, "p", "banner").hidden = true;
@@ -218,6 +218,7 @@ export const VIEW_JS = `"use strict";
     }
     var empty = parts["log-empty"];
     empty.hidden = entries.length > 0;
+    parts["log-wrap"].hidden = entries.length === 0;
     if (model.simulated) empty.textContent = "Simulation: the install's real update log is not shown.";
     else if (!log) empty.textContent = "Loading the update log\\u2026";
     else empty.textContent = "No update log yet.";
