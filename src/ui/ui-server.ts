@@ -74,7 +74,11 @@ export async function serveUpdateScreen(options: UpdateScreenOptions): Promise<U
     broadcast(event.type, event);
     if (event.type === "state" && (event.state === "available" || event.state === "up-to-date"))
       broadcast("check", updater.snapshot().lastCheck);
-    if (event.type === "state" && (event.state === "done" || event.state === "rolled-back") && !updater.simulated) {
+    if (
+      event.type === "state" &&
+      (event.state === "done" || event.state === "rolled-back") &&
+      !updater.simulated
+    ) {
       // Confirm from the install itself (a rollback changes it too).
       refresh = refresh.then(async () => {
         installed = await readInstalled(options);

@@ -1,11 +1,11 @@
 /**
- * Every shell example of the README runs as written, against a loopback repository.
+ * Every shell example of the README and of docs/*.md runs as written, against a loopback repository.
  *
- * The convention (also stated in an HTML comment above the README's CLI block):
+ * The convention:
  * - Each line of a ```sh block is an example; a line that starts with blanks continues the one before.
  *   A trailing `# …` is a comment, `[…]` marks optional arguments (the test runs the form without them),
  *   and `&&` joins commands.
- * - A command `npx ferry <command> …` runs the built CLI. Each block runs in order in a fresh directory
+ * - A command `npx ferry <command> …` (or `ferry <command> …`) runs the built CLI. Each block runs in order in a fresh directory
  *   that holds `build/` (a small game with `textures/a.png`) and `dlc/hd.zip`, so the README's relative
  *   paths (`keys/`, `repo/`, `build/`, `game/`, `out/`) work as written.
  * - `http://127.0.0.1:8080/` is the repository: the block's own `npx ferry serve repo/ --port 8080` when it
@@ -13,13 +13,13 @@
  *   block's `repo/` that the test starts. `serve` and `ui` run until stopped: the test waits for the URL
  *   they print, requests it, stops them with SIGTERM and expects exit 0.
  * - Every command must exit 0. A block that cannot run here is marked on the line before its fence with
- *   `<!-- readme-test: not run: <reason> -->`; any other line that is not a `npx ferry` command fails the
- *   test, so a new example is either runnable or marked.
+ *   `<!-- example: not run: <reason> -->`; any other line that is not a ferry command fails the test,
+ *   and so does a `<placeholder>` in a block that is run: a new example is either runnable or marked.
  */
 import "../../src/register-node.js";
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
@@ -29,7 +29,7 @@ import { buildZip } from "../../src/testing/zip-writer.js";
 const ROOT = join(import.meta.dirname, "..", "..", "..");
 const CLI = join(import.meta.dirname, "..", "..", "src", "cli", "main.js");
 const PLACEHOLDER_URL = "http://127.0.0.1:8080/";
-const NOT_RUN = /^<!--\s*readme-test:\s*not run:\s*(.+?)\s*-->$/;
+const NOT_RUN = /^<!--\s*example:\s*not run:\s*(.+?)\s*-->$/;
 
 export interface Example {
   /** 1-based line of the README where the command starts. */
@@ -72,14 +72,28 @@ export function shellBlocks(markdown: string): Block[] {
 
 /** A command's arguments after `npx ferry`, optional `[…]` parts dropped; undefined when not a ferry command. */
 export function ferryArgs(command: string): string[] | undefined {
-  let text = command.trim();
-  if (!text.startsWith("npx ferry ")) return undefined;
-  text = text.slice("npx ferry ".length);
-  for (let previous = ""; previous !== text; ) {
+  const prefix = /^(npx )?ferry /.exec(command.trim());
+  if (!prefix) return undefined;
+  let text = command.trim().slice(prefix[0].length);
+  for (let previous = ""; previous !== text;) {
     previous = text;
     text = text.replace(/\[[^[\]]*\]/g, " ");
   }
   return text.split(/\s+/).filter((t) => t !== "");
+}
+
+/**
+ * URL arguments a command would fetch from a host other than loopback (no network here): every http(s)
+ * argument but the placeholder, loopback ones and the value of `--url` (cocos-manifest writes it, never
+ * fetches it).
+ */
+export function outsideUrls(args: readonly string[]): string[] {
+  return args.filter(
+    (a, i) =>
+      /^https?:\/\//.test(a) &&
+      args[i - 1] !== "--url" &&
+      !/^https?:\/\/(127\.0\.0\.1|localhost)[:/]/.test(a),
+  );
 }
 
 async function writeFixture(dir: string): Promise<void> {
@@ -114,7 +128,10 @@ function run(args: readonly string[], cwd: string): Promise<Outcome> {
 }
 
 /** A command that runs until stopped: started, its printed URL returned once it listens. */
-async function start(args: readonly string[], cwd: string): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+async function start(
+  args: readonly string[],
+  cwd: string,
+): Promise<{ child: ChildProcess; url: string; output: () => string }> {
   const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
@@ -143,17 +160,30 @@ async function stop(child: ChildProcess): Promise<number | null> {
   return exited;
 }
 
-const readme = await readFile(join(ROOT, "README.md"), "utf8");
-const blocks = shellBlocks(readme);
+/** README.md, then docs/*.md: the files whose shell blocks are checked, with their blocks. */
+const documents: { file: string; blocks: Block[] }[] = [];
+for (const file of [
+  "README.md",
+  ...(await readdir(join(ROOT, "docs")))
+    .filter((f) => f.endsWith(".md"))
+    .sort()
+    .map((f) => `docs/${f}`),
+])
+  documents.push({ file, blocks: shellBlocks(await readFile(join(ROOT, file), "utf8")) });
 
-test("README: every shell example is a ferry command or its block is marked as not run", () => {
-  assert.ok(blocks.length >= 2, "the README has shell blocks");
+test("README and docs: every shell example is a runnable ferry command or its block is marked as not run", () => {
+  assert.ok(documents[0]!.blocks.length >= 2, "the README has shell blocks");
   const unmarked: string[] = [];
-  for (const block of blocks) {
-    if (block.notRun) continue;
-    for (const example of block.examples)
-      for (const part of example.text.split("&&"))
-        if (!ferryArgs(part)) unmarked.push(`README.md:${example.line}: ${part.trim()}`);
+  for (const { file, blocks } of documents) {
+    for (const block of blocks) {
+      if (block.notRun) continue;
+      for (const example of block.examples)
+        for (const part of example.text.split("&&")) {
+          const args = ferryArgs(part);
+          if (!args || args.some((a) => /<[^>]*>/.test(a)) || outsideUrls(args).length > 0)
+            unmarked.push(`${file}:${example.line}: ${part.trim()}`);
+        }
+    }
   }
   assert.deepEqual(unmarked, [], "examples that are neither runnable nor marked");
 });
@@ -161,7 +191,7 @@ test("README: every shell example is a ferry command or its block is marked as n
 test("README: the convention's parser", () => {
   const parsed = shellBlocks(
     [
-      "<!-- readme-test: not run: needs S3 -->",
+      "<!-- example: not run: needs S3 -->",
       "```sh",
       "npx ferry publish build/ --repo s3://b/p",
       "```",
@@ -184,11 +214,17 @@ test("README: the convention's parser", () => {
   );
   assert.deepEqual(ferryArgs(parsed[1]!.examples[0]!.text), ["a", "x"]);
   assert.equal(ferryArgs("npm ci"), undefined);
+  assert.deepEqual(ferryArgs("ferry status game/ [--json]"), ["status", "game/"]);
+  assert.deepEqual(
+    outsideUrls(["update", "https://cdn.example.com/g/", "game/", "--url", "https://x.example/"]),
+    ["https://cdn.example.com/g/"],
+  );
+  assert.deepEqual(outsideUrls(["update", "http://127.0.0.1:8080/", "game/"]), []);
 });
 
-for (const block of blocks) {
+for (const { file, block } of documents.flatMap((d) => d.blocks.map((block) => ({ file: d.file, block })))) {
   if (block.notRun || block.examples.length === 0) continue;
-  test(`README.md:${block.line}: the shell block runs as written against a loopback repository`, async (t) => {
+  test(`${file}:${block.line}: the shell block runs as written against a loopback repository`, async (t) => {
     const work = await mkdtemp(join(tmpdir(), "ferry-readme-"));
     t.after(() => rm(work, { recursive: true, force: true }));
     await writeFixture(work);
@@ -199,9 +235,14 @@ for (const block of blocks) {
     try {
       for (const example of block.examples) {
         for (const part of example.text.split("&&")) {
-          const where = `README.md:${example.line}: ${part.trim()}`;
+          const where = `${file}:${example.line}: ${part.trim()}`;
           const args = ferryArgs(part);
           assert.ok(args, `${where}: not a ferry command`);
+          assert.deepEqual(
+            outsideUrls(args),
+            [],
+            `${where}: needs a host other than loopback; mark the block`,
+          );
           const mapped = args.map((a) => (a === PLACEHOLDER_URL ? (repoUrl ?? fallback.url) : a));
           const command = mapped[0];
           if (command === "serve" || command === "ui") {
@@ -216,7 +257,11 @@ for (const block of blocks) {
               repoUrl = started.url;
               running.push({ child: started.child, what: where });
             } else {
-              assert.equal(await stop(started.child), 0, `${where}: exit code after SIGTERM\n${started.output()}`);
+              assert.equal(
+                await stop(started.child),
+                0,
+                `${where}: exit code after SIGTERM\n${started.output()}`,
+              );
             }
             continue;
           }

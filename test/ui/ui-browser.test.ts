@@ -92,7 +92,9 @@ async function overflow(page: Page): Promise<{ scrollWidth: number; width: numbe
       const e = all[i]!;
       const box = e.getBoundingClientRect();
       if (box.width > 0 && (box.right > g.innerWidth + 0.5 || box.left < -0.5))
-        wide.push(`${e.tagName.toLowerCase()}[${e.getAttribute("data-ferry") ?? ""}] ${box.left}..${box.right}`);
+        wide.push(
+          `${e.tagName.toLowerCase()}[${e.getAttribute("data-ferry") ?? ""}] ${box.left}..${box.right}`,
+        );
     }
     return { scrollWidth: g.document.documentElement.scrollWidth, width: g.innerWidth, wide };
   });
@@ -108,7 +110,10 @@ async function shoot(page: Page, name: string): Promise<void> {
     await page.setViewportSize({ width, height: 720 });
     const o = await overflow(page);
     assert.deepEqual(o.wide, [], `${name} at ${width} px: elements wider than the viewport`);
-    assert.ok(o.scrollWidth <= o.width, `${name} at ${width} px: page scrolls sideways (${o.scrollWidth} px)`);
+    assert.ok(
+      o.scrollWidth <= o.width,
+      `${name} at ${width} px: page scrolls sideways (${o.scrollWidth} px)`,
+    );
     await page.screenshot({ path: join(dir, `${name}-${width}.png`), fullPage: true });
   }
   await page.setViewportSize({ width: 800, height: 720 });
@@ -148,13 +153,16 @@ test("update screen in headless Chromium: before check, available, downloading, 
   const { served, install } = await installedV1(t);
   const v1 = sampleGame(1);
   // v2: the same build plus one big file.
-  await served.publish(new Map<string, BuildFile>([...v1, ["big.bin", pseudoRandom("big", BIG_FILE_BYTES)]]), {
-    ...common,
-    build: "build",
-    version: "2.0.0",
-    notes: "Adds the big level.",
-    created: new Date(Date.UTC(2026, 0, 2)),
-  });
+  await served.publish(
+    new Map<string, BuildFile>([...v1, ["big.bin", pseudoRandom("big", BIG_FILE_BYTES)]]),
+    {
+      ...common,
+      build: "build",
+      version: "2.0.0",
+      notes: "Adds the big level.",
+      created: new Date(Date.UTC(2026, 0, 2)),
+    },
+  );
   // A refusal as the policy code writes it (kind, version, release hash), with a long message.
   const logPath = join(install, ".ferry", "update-log.jsonl");
   const refusal = {
@@ -188,13 +196,16 @@ test("update screen in headless Chromium: before check, available, downloading, 
   const before = await logColumns(page);
   assert.deepEqual(before.events, ["updated", "blocked"], "Event column: the log's kind, newest first");
   assert.deepEqual(before.versions, ["1.0.0", "0.9.0"], "Version column: versions, never a release hash");
-  assert.doesNotMatch(await page.textContent(part("log")) ?? "", HEX64);
+  assert.doesNotMatch((await page.textContent(part("log"))) ?? "", HEX64);
   assert.ok(await page.locator(part("mandatory")).isHidden());
   await shoot(page, "1-before-check");
 
   await page.click(part("check"));
   await page.locator(part("state"), { hasText: "available" }).waitFor();
-  assert.match(await text(page, "versions"), /^Installed 1\.0\.0 · Available 2\.0\.0 \(\d+(\.\d)? (KiB|MiB) to download\)$/);
+  assert.match(
+    await text(page, "versions"),
+    /^Installed 1\.0\.0 · Available 2\.0\.0 \(\d+(\.\d)? (KiB|MiB) to download\)$/,
+  );
   assert.equal(await page.textContent(part("notes")), "Adds the big level.");
   assert.ok(await page.locator(part("mandatory")).isHidden(), "not mandatory: no badge");
   await shoot(page, "2-available");
@@ -203,7 +214,10 @@ test("update screen in headless Chromium: before check, available, downloading, 
   await page.locator(part("state"), { hasText: "downloading" }).waitFor();
   await page.waitForFunction(() => {
     const { document } = globalThis as unknown as PageGlobals;
-    return document.querySelector('[data-ferry="bar"]').value > 0 && document.querySelector('[data-ferry="eta"]').textContent !== "";
+    return (
+      document.querySelector('[data-ferry="bar"]').value > 0 &&
+      document.querySelector('[data-ferry="eta"]').textContent !== ""
+    );
   });
   const [value, max] = await page.evaluate(() => {
     const bar = (globalThis as unknown as PageGlobals).document.querySelector('[data-ferry="bar"]');
@@ -248,14 +262,17 @@ test("update screen: a mandatory release is flagged; after the update the header
   const browser = await launch(t);
   if (!browser) return;
   const { served, install } = await installedV1(t);
-  await served.publish(new Map<string, BuildFile>([...sampleGame(1), ["level-2.dat", pseudoRandom("l2", 200_000)]]), {
-    ...common,
-    build: "build",
-    version: "2.0.0",
-    mandatory: true,
-    minVersion: "2.0.0",
-    created: new Date(Date.UTC(2026, 0, 2)),
-  });
+  await served.publish(
+    new Map<string, BuildFile>([...sampleGame(1), ["level-2.dat", pseudoRandom("l2", 200_000)]]),
+    {
+      ...common,
+      build: "build",
+      version: "2.0.0",
+      mandatory: true,
+      minVersion: "2.0.0",
+      created: new Date(Date.UTC(2026, 0, 2)),
+    },
+  );
   const updater = createUpdater(served.options(install));
   const screen = await serveUpdateScreen({ updater, installDir: install, fs: new NodeFileSystem() });
   t.after(() => screen.close());
@@ -263,13 +280,19 @@ test("update screen: a mandatory release is flagged; after the update the header
   const pageErrors: string[] = [];
   page.on("pageerror", (error) => pageErrors.push(error.message));
   await page.goto(screen.url);
-  await page.locator(`${part("log-body")} tr`).first().waitFor();
+  await page
+    .locator(`${part("log-body")} tr`)
+    .first()
+    .waitFor();
 
   await page.click(part("check"));
   await page.locator(part("state"), { hasText: "available" }).waitFor();
   assert.match(await text(page, "versions"), /^Installed 1\.0\.0 · Available 2\.0\.0 \(/);
   assert.ok(await page.locator(part("mandatory")).isVisible(), "mandatory release: badge shown");
-  assert.match(await text(page, "mandatory"), /^Required update: the installed version is below the minimum 2\.0\.0/);
+  assert.match(
+    await text(page, "mandatory"),
+    /^Required update: the installed version is below the minimum 2\.0\.0/,
+  );
   assert.equal(await page.getAttribute(part("message"), "data-tone"), "warning");
   assert.equal(await text(page, "notes"), "Version 2.0.0 (the publisher gave no release notes).");
   await shoot(page, "6-mandatory-available");
@@ -283,7 +306,10 @@ test("update screen: a mandatory release is flagged; after the update the header
   const done = await logColumns(page);
   assert.deepEqual(done.events, ["updated", "updated"]);
   assert.deepEqual(done.versions, ["1.0.0 → 2.0.0", "1.0.0"]);
-  assert.ok(done.events.every((e) => e !== ""), "Event column never empty");
+  assert.ok(
+    done.events.every((e) => e !== ""),
+    "Event column never empty",
+  );
   assert.equal(await text(page, "speed"), "", "no stale speed after the update");
   await shoot(page, "7-done");
 
@@ -336,12 +362,18 @@ test("update screen in simulate mode: marked as a simulation, no real log beside
   assert.equal(await text(page, "versions"), "Installed 1.0.0 (simulated) · Not checked yet");
   // The real install has an "updated" entry; the simulation must not show it.
   assert.equal(await page.locator(`${part("log-body")} tr`).count(), 0);
-  const log = (await (await page.request.get(`${screen.url}api/log`)).json()) as { entries: unknown[]; simulated: boolean };
+  const log = (await (await page.request.get(`${screen.url}api/log`)).json()) as {
+    entries: unknown[];
+    simulated: boolean;
+  };
   assert.deepEqual(log, { entries: [], present: false, simulated: true });
 
   await page.click(part("check"));
   await page.locator(part("state"), { hasText: "available" }).waitFor();
-  assert.equal(await text(page, "versions"), "Installed 1.0.0 (simulated) · Available 1.1.0 (4.0 MiB to download)");
+  assert.equal(
+    await text(page, "versions"),
+    "Installed 1.0.0 (simulated) · Available 1.1.0 (4.0 MiB to download)",
+  );
   await shoot(page, "9-simulate-available");
 
   await page.click(part("update"));
