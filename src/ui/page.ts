@@ -52,7 +52,8 @@ body { font: var(--ferry-font); margin: 0; background: var(--ferry-bg); color: v
 .ferry-mandatory { margin: 0 0 .6rem; padding: .4rem .7rem; border-left: 4px solid var(--ferry-warning);
   background: var(--ferry-panel); color: var(--ferry-warning); font-weight: 600; }
 .ferry-status { margin: .4rem 0; display: flex; flex-wrap: wrap; gap: .2rem .6rem; align-items: baseline; }
-.ferry-state { font-weight: 700; text-transform: capitalize; }
+.ferry-state { font-size: .75rem; font-weight: 700; text-transform: uppercase; letter-spacing: .04em;
+  padding: .05rem .45rem; border: 1px solid var(--ferry-border); border-radius: var(--ferry-radius); }
 .ferry-message[data-tone="info"] { color: var(--ferry-muted); }
 .ferry-message[data-tone="success"] { color: var(--ferry-success); }
 .ferry-message[data-tone="warning"] { color: var(--ferry-warning); }
@@ -63,8 +64,13 @@ body { font: var(--ferry-font); margin: 0; background: var(--ferry-bg); color: v
 .ferry-buttons button { font: inherit; padding: .4rem .9rem; border-radius: var(--ferry-radius);
   border: 1px solid var(--ferry-border); background: var(--ferry-panel); color: var(--ferry-fg); cursor: pointer; }
 .ferry-buttons button:disabled { opacity: .45; cursor: default; }
-.ferry-buttons button[data-ferry="update"]:not(:disabled), .ferry-buttons button[data-ferry="resume"]:not(:disabled) {
-  background: var(--ferry-accent); border-color: var(--ferry-accent); color: var(--ferry-on-accent); font-weight: 600; }
+.ferry-screen[data-state="available"] .ferry-buttons button[data-ferry="update"],
+.ferry-screen[data-state="paused"] .ferry-buttons button[data-ferry="resume"] {
+  background: var(--ferry-accent);
+  border-color: var(--ferry-accent);
+  color: var(--ferry-on-accent);
+  font-weight: 600;
+}
 .ferry-notes { white-space: pre-wrap; background: var(--ferry-panel); padding: .6rem; margin: 0;
   border-radius: var(--ferry-radius); }
 .ferry-log-wrap { max-width: 100%; overflow-x: auto; }
