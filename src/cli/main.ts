@@ -230,7 +230,7 @@ async function main(argv: string[]): Promise<number> {
       if (json) out({ type: "result", ...result });
       else
         process.stdout.write(
-          `Wrote ${result.privateKeyPath} (keep it secret) and ${result.publicKeyPath} (ship it with your game).\nKey id: ${result.keyid}\n`,
+          `Wrote ${result.privateKeyPath} (secret: never ship it) and ${result.publicKeyPath} (public).\nKey id: ${result.keyid}\nGames trust the repository's root key: ship ${result.publicKeyPath} with your game only if this key is the root key (a repository's first publish makes its key root and release key); with a separate release key, ship the root key's .pub or root/1.json.\n`,
         );
       return 0;
     }

@@ -86,7 +86,12 @@ function renderConfig(root: string, prefix: string, port: number, temps: readonl
     "    location / { }",
     `    location /packs/ { ${immutable} }`,
     `    location /manifests/ { ${immutable} }`,
+    `    location /objects/ { ${immutable} }`,
+    // The README's Hosting block: pointers, roots (a rotation is seen by the 404 of the next one) and the
+    // marker revalidate.
     `    location /channels/ { add_header Cache-Control "no-cache"; }`,
+    `    location /root/ { add_header Cache-Control "no-cache"; }`,
+    `    location = /ferry-repo.json { add_header Cache-Control "no-cache"; }`,
     // Regex locations win over the prefix ones above: publisher temporaries are never served.
     "    location ~ \\.tmp- { return 404; }",
     "  }",

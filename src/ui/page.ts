@@ -1,9 +1,15 @@
 /**
- * The update screen's static files (docs/LIFECYCLE.md "Update screen"): plain HTML, CSS and JavaScript,
- * no framework, no external resources, so a studio can copy or embed them. The page talks only to the
- * endpoint that served it: POST /api/<action> to act, Server-Sent Events on /api/events to follow the
- * lifecycle, GET /api/log for the update log.
+ * The update screen's static files (docs/LIFECYCLE.md "The update screen"): plain HTML, CSS and
+ * JavaScript, no framework, no external resources, so a studio can copy, restyle or embed them.
+ *
+ * - `/ferry-update-view.js` (VIEW_JS, view.ts): the component: model, reducer and rendering, no I/O.
+ * - `/app.js` (PAGE_JS): the transport of this loopback page: POST /api/<action> to act, Server-Sent
+ *   Events on /api/events to follow the lifecycle, GET /api/log for the update log. It only turns what
+ *   it receives into messages for the component.
+ * - `/app.css` (PAGE_CSS): the default theme; every colour, size and font is a `--ferry-*` custom property.
  */
+export { VIEW_JS } from "./view.js";
+
 export const PAGE_HTML = `<!doctype html>
 <html lang="en">
 <head>
@@ -13,131 +19,124 @@ export const PAGE_HTML = `<!doctype html>
 <link rel="stylesheet" href="/app.css">
 </head>
 <body>
-<main>
-  <h1>Update</h1>
-  <p id="versions">Installed: <span id="installed">?</span> &middot; Available: <span id="available">?</span></p>
-  <p id="status" role="status" aria-live="polite">State: <strong id="state">idle</strong> <span id="message"></span></p>
-  <progress id="bar" max="1" value="0" aria-label="Download progress"></progress>
-  <p id="figures"><span id="bytes"></span> <span id="speed"></span> <span id="eta"></span> <span id="files"></span></p>
-  <div id="buttons">
-    <button id="check" type="button">Check for updates</button>
-    <button id="update" type="button" disabled>Update</button>
-    <button id="pause" type="button" disabled>Pause</button>
-    <button id="resume" type="button" disabled>Resume</button>
-    <button id="cancel" type="button" disabled>Cancel</button>
-  </div>
-  <section>
-    <h2>Release notes</h2>
-    <pre id="notes">(check for updates to see the release notes)</pre>
-  </section>
-  <section>
-    <h2>Update log</h2>
-    <table id="log"><thead><tr><th>Time</th><th>Event</th><th>Release</th><th>Details</th></tr></thead><tbody></tbody></table>
-    <p id="log-empty">No update log yet.</p>
-  </section>
-</main>
+<main id="ferry-update" class="ferry-screen"></main>
+<script src="/ferry-update-view.js"></script>
 <script src="/app.js"></script>
 </body>
 </html>
 `;
 
-export const PAGE_CSS = `body { font: 15px/1.4 system-ui, sans-serif; margin: 0; background: #15171c; color: #e8e8e8; }
-main { max-width: 44rem; margin: 2rem auto; padding: 0 1rem; }
-progress { width: 100%; height: 1.2rem; }
-button { font: inherit; padding: .4rem .9rem; margin-right: .4rem; }
-pre { white-space: pre-wrap; background: #1f2229; padding: .6rem; }
-table { border-collapse: collapse; width: 100%; font-size: 13px; }
-td, th { border-bottom: 1px solid #333; padding: .2rem .4rem; text-align: left; vertical-align: top; }
-#message { color: #f5a97f; }
+export const PAGE_CSS = `:root {
+  --ferry-font: 15px/1.4 system-ui, sans-serif;
+  --ferry-bg: #15171c;
+  --ferry-fg: #e8e8e8;
+  --ferry-muted: #9aa0aa;
+  --ferry-panel: #1f2229;
+  --ferry-border: #333840;
+  --ferry-accent: #5fa8ff;
+  --ferry-on-accent: #08121f;
+  --ferry-success: #7fd88f;
+  --ferry-warning: #f0c060;
+  --ferry-error: #ff7b72;
+  --ferry-radius: 4px;
+  --ferry-max-width: 44rem;
+}
+* { box-sizing: border-box; }
+body { font: var(--ferry-font); margin: 0; background: var(--ferry-bg); color: var(--ferry-fg); }
+.ferry-screen { max-width: var(--ferry-max-width); margin: 1.5rem auto; padding: 0 1rem; overflow-wrap: anywhere; }
+.ferry-screen h1 { margin: 0 0 .3rem; font-size: 1.6rem; }
+.ferry-screen h2 { font-size: 1.1rem; margin: 1.2rem 0 .4rem; }
+.ferry-banner { margin: 0 0 1rem; padding: .5rem .7rem; border: 1px dashed var(--ferry-warning);
+  border-radius: var(--ferry-radius); color: var(--ferry-warning); }
+.ferry-versions { margin: 0 0 .4rem; }
+.ferry-mandatory { margin: 0 0 .6rem; padding: .4rem .7rem; border-left: 4px solid var(--ferry-warning);
+  background: var(--ferry-panel); color: var(--ferry-warning); font-weight: 600; }
+.ferry-status { margin: .4rem 0; display: flex; flex-wrap: wrap; gap: .2rem .6rem; align-items: baseline; }
+.ferry-state { font-size: .75rem; font-weight: 700; text-transform: uppercase; letter-spacing: .04em;
+  padding: .05rem .45rem; border: 1px solid var(--ferry-border); border-radius: var(--ferry-radius); }
+.ferry-message[data-tone="info"] { color: var(--ferry-muted); }
+.ferry-message[data-tone="success"] { color: var(--ferry-success); }
+.ferry-message[data-tone="warning"] { color: var(--ferry-warning); }
+.ferry-message[data-tone="error"] { color: var(--ferry-error); font-weight: 600; }
+.ferry-bar { display: block; width: 100%; height: 1.2rem; accent-color: var(--ferry-accent); }
+.ferry-figures { display: flex; flex-wrap: wrap; gap: 0 1rem; min-height: 1.4em; margin: .3rem 0; color: var(--ferry-muted); }
+.ferry-buttons { display: flex; flex-wrap: wrap; gap: .4rem; }
+.ferry-buttons button { font: inherit; padding: .4rem .9rem; border-radius: var(--ferry-radius);
+  border: 1px solid var(--ferry-border); background: var(--ferry-panel); color: var(--ferry-fg); cursor: pointer; }
+.ferry-buttons button:disabled { opacity: .45; cursor: default; }
+.ferry-screen[data-state="available"] .ferry-buttons button[data-ferry="update"],
+.ferry-screen[data-state="paused"] .ferry-buttons button[data-ferry="resume"] {
+  background: var(--ferry-accent);
+  border-color: var(--ferry-accent);
+  color: var(--ferry-on-accent);
+  font-weight: 600;
+}
+.ferry-notes { white-space: pre-wrap; background: var(--ferry-panel); padding: .6rem; margin: 0;
+  border-radius: var(--ferry-radius); }
+.ferry-log-wrap { max-width: 100%; overflow-x: auto; }
+.ferry-log { border-collapse: collapse; width: 100%; table-layout: fixed; font-size: 13px; }
+.ferry-log th:nth-child(1) { width: 12.5rem; }
+.ferry-log th:nth-child(2) { width: 7rem; }
+.ferry-log th:nth-child(3) { width: 8rem; }
+.ferry-log td, .ferry-log th { border-bottom: 1px solid var(--ferry-border); padding: .2rem .4rem; text-align: left;
+  vertical-align: top; overflow-wrap: anywhere; }
+.ferry-log tr[data-kind="refused"] td:nth-child(2), .ferry-log tr[data-kind="blocked"] td:nth-child(2),
+.ferry-log tr[data-kind="rolled-back"] td:nth-child(2) { color: var(--ferry-warning); }
+.ferry-log-empty { color: var(--ferry-muted); }
+@media (max-width: 36rem) {
+  .ferry-log, .ferry-log tbody, .ferry-log tr, .ferry-log td { display: block; width: 100%; }
+  .ferry-log thead { display: none; }
+  .ferry-log tr { border-bottom: 1px solid var(--ferry-border); padding: .3rem 0; }
+  .ferry-log td { border: 0; padding: 0 .2rem; }
+  .ferry-log td:nth-child(1) { color: var(--ferry-muted); }
+  .ferry-log td:nth-child(2) { font-weight: 600; }
+}
 `;
 
 export const PAGE_JS = `"use strict";
-const $ = (id) => document.getElementById(id);
-const BUSY = new Set(["checking", "downloading", "verifying", "applying"]);
-let state = "idle";
+(function () {
+  var View = globalThis.FerryUpdateView;
+  var model = View.initialModel();
+  var view = View.mount(document.getElementById("ferry-update"), { onAction: post });
+  function dispatch(message) { model = View.reduce(model, message); view.render(model); }
 
-function formatBytes(n) {
-  if (n === undefined || n === null) return "";
-  const units = ["B", "KiB", "MiB", "GiB"];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-  return (i === 0 ? n : n.toFixed(1)) + " " + units[i];
-}
-
-function showState(next, error) {
-  state = next;
-  $("state").textContent = next;
-  $("message").textContent = error ? error.code + ": " + error.message : "";
-  const busy = BUSY.has(next);
-  $("check").disabled = busy;
-  $("update").disabled = busy || !(next === "available" || next === "up-to-date" || next === "failed" || next === "cancelled");
-  $("pause").disabled = !(next === "downloading" || next === "verifying");
-  $("cancel").disabled = !(busy && next !== "applying") && next !== "paused";
-  $("resume").disabled = next !== "paused";
-  if (next === "done") { $("bar").value = $("bar").max; loadLog(); }
-  if (next === "failed" || next === "cancelled" || next === "rolled-back") loadLog();
-}
-
-function showCheck(check) {
-  if (!check) return;
-  $("installed").textContent = check.installedVersion || "(not installed)";
-  $("available").textContent = check.version + (check.updateAvailable ? " (" + formatBytes(check.downloadBytes) + " to download)" : " (up to date)");
-  $("notes").textContent = check.notes || "Version " + check.version + " (the publisher gave no release notes).";
-}
-
-function showProgress(p) {
-  if (!p) return;
-  const bytesPhase = p.phase === "downloading";
-  $("bar").max = bytesPhase ? Math.max(1, p.bytesTotal) : Math.max(1, p.filesTotal);
-  $("bar").value = bytesPhase ? p.bytesDone : p.filesDone;
-  $("bar").dataset.phase = p.phase;
-  $("bytes").textContent = formatBytes(p.bytesDone) + " / " + formatBytes(p.bytesTotal);
-  $("speed").textContent = p.bytesPerSecond === undefined || p.bytesPerSecond === null ? "" : formatBytes(p.bytesPerSecond) + "/s";
-  $("eta").textContent = p.etaSeconds === undefined || p.etaSeconds === null ? "" : "ETA " + Math.ceil(p.etaSeconds) + " s";
-  $("files").textContent = p.filesTotal ? "files " + p.filesDone + "/" + p.filesTotal : "";
-}
-
-async function post(action) {
-  const response = await fetch("/api/" + action, { method: "POST", headers: { "x-ferry-ui": "1" } });
-  if (!response.ok) {
-    const body = await response.json().catch(() => ({}));
-    $("message").textContent = (body.code || response.status) + ": " + (body.message || "refused");
+  async function post(action) {
+    var response = await fetch("/api/" + action, { method: "POST", headers: { "x-ferry-ui": "1" } });
+    if (!response.ok) {
+      var body = await response.json().catch(function () { return {}; });
+      dispatch({ type: "refused", code: body.code || String(response.status), message: body.message || "refused" });
+    }
   }
-}
 
-async function loadLog() {
-  const response = await fetch("/api/log");
-  if (!response.ok) return;
-  const { entries } = await response.json();
-  const body = $("log").tBodies[0];
-  body.textContent = "";
-  for (const entry of entries.slice().reverse()) {
-    const row = body.insertRow();
-    const { time, type, event, release, version, code, message, ...rest } = entry;
-    row.insertCell().textContent = time || "";
-    row.insertCell().textContent = type || event || "";
-    row.insertCell().textContent = release || version || "";
-    row.insertCell().textContent = [code, message].filter(Boolean).join(": ") || JSON.stringify(rest);
+  async function loadLog() {
+    var response = await fetch("/api/log");
+    if (!response.ok) {
+      var body = await response.json().catch(function () { return {}; });
+      dispatch({ type: "refused", code: body.code || String(response.status), message: "update log: " + (body.message || "unreadable") });
+      return;
+    }
+    var log = await response.json();
+    dispatch({ type: "log", entries: log.entries, present: log.present, simulated: log.simulated });
   }
-  $("log-empty").hidden = entries.length > 0;
-}
 
-for (const action of ["check", "update", "pause", "resume", "cancel"]) {
-  $(action).addEventListener("click", () => post(action));
-}
-
-const events = new EventSource("/api/events");
-events.addEventListener("snapshot", (e) => {
-  const s = JSON.parse(e.data);
-  showState(s.state, s.error);
-  showCheck(s.lastCheck);
-  showProgress(s.progress);
-});
-events.addEventListener("state", (e) => {
-  const event = JSON.parse(e.data);
-  showState(event.state, event.error);
-});
-events.addEventListener("check", (e) => showCheck(JSON.parse(e.data)));
-events.addEventListener("progress", (e) => showProgress(JSON.parse(e.data)));
-loadLog();
+  var events = new EventSource("/api/events");
+  function on(name, after) {
+    events.addEventListener(name, function (e) {
+      var data = JSON.parse(e.data);
+      data.type = name;
+      dispatch(data);
+      if (after) after(data);
+    });
+  }
+  on("snapshot");
+  on("installed");
+  on("check");
+  on("progress");
+  on("state", function (event) {
+    if (event.state === "done" || event.state === "failed" || event.state === "cancelled" ||
+        event.state === "paused" || event.state === "rolled-back") loadLog();
+  });
+  view.render(model);
+  loadLog();
+})();
 `;

@@ -4,9 +4,11 @@ import { join } from "node:path";
 import { isFerryError } from "../core/errors.js";
 import { isBusy } from "../core/lifecycle.js";
 import type { LifecycleEvent } from "../client/events.js";
+import { status } from "../client/ops/inspect.js";
 import type { Updater } from "../client/ops/lifecycle.js";
+import { SIMULATED_INSTALLED_VERSION } from "../client/ops/simulate.js";
 import type { FileSystem } from "../ports/fs.js";
-import { PAGE_CSS, PAGE_HTML, PAGE_JS } from "./page.js";
+import { PAGE_CSS, PAGE_HTML, PAGE_JS, VIEW_JS } from "./page.js";
 
 export interface UpdateScreenOptions {
   readonly updater: Updater;
@@ -30,7 +32,15 @@ const STATIC: Record<string, [type: string, body: string]> = {
   "/": ["text/html; charset=utf-8", PAGE_HTML],
   "/app.js": ["text/javascript; charset=utf-8", PAGE_JS],
   "/app.css": ["text/css; charset=utf-8", PAGE_CSS],
+  "/ferry-update-view.js": ["text/javascript; charset=utf-8", VIEW_JS],
 };
+
+/** What the screen says is installed: the version, null when nothing is, or why it is unknown. */
+export interface InstalledInfo {
+  readonly version: string | null;
+  readonly simulated: boolean;
+  readonly error?: { readonly code: string; readonly message: string };
+}
 
 /**
  * Serves the update screen and its API for one Updater, on 127.0.0.1 only. Defences for a local
@@ -43,12 +53,37 @@ export async function serveUpdateScreen(options: UpdateScreenOptions): Promise<U
   const streams = new Set<ServerResponse>();
   const send = (res: ServerResponse, event: string, data: unknown) =>
     res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  const broadcast = (event: string, data: unknown) => {
+    for (const res of streams) send(res, event, data);
+  };
+  // The installed version, read at start (the header shows it before any check) and after every change.
+  let installed = await readInstalled(options);
+  /** The version the running update installs (its pointer event), shown as installed once it is done. */
+  let target: string | undefined;
+  let refresh = Promise.resolve();
   const unsubscribe = updater.subscribe((event: LifecycleEvent) => {
-    for (const res of streams) {
-      if (event.type === "library") continue;
-      send(res, event.type, event);
-      if (event.type === "state" && (event.state === "available" || event.state === "up-to-date"))
-        send(res, "check", updater.snapshot().lastCheck);
+    if (event.type === "library") {
+      if (event.event.type === "pointer") target = event.event.version;
+      return;
+    }
+    if (event.type === "state" && event.state === "done" && target !== undefined) {
+      // Before the state event, so the page never shows "done" beside the old version.
+      installed = { version: target, simulated: updater.simulated };
+      broadcast("installed", installed);
+    }
+    broadcast(event.type, event);
+    if (event.type === "state" && (event.state === "available" || event.state === "up-to-date"))
+      broadcast("check", updater.snapshot().lastCheck);
+    if (
+      event.type === "state" &&
+      (event.state === "done" || event.state === "rolled-back") &&
+      !updater.simulated
+    ) {
+      // Confirm from the install itself (a rollback changes it too).
+      refresh = refresh.then(async () => {
+        installed = await readInstalled(options);
+        broadcast("installed", installed);
+      });
     }
   });
   let port = 0;
@@ -77,13 +112,18 @@ export async function serveUpdateScreen(options: UpdateScreenOptions): Promise<U
       res.end(page[1]);
       return;
     }
-    if (req.method === "GET" && path === "/api/state") return json(res, 200, updater.snapshot());
-    if (req.method === "GET" && path === "/api/log") return json(res, 200, await readLog(options));
+    const snapshot = () => ({ ...updater.snapshot(), installed, simulated: updater.simulated });
+    if (req.method === "GET" && path === "/api/state") return json(res, 200, snapshot());
+    if (req.method === "GET" && path === "/api/log") {
+      // A simulation shows no real log: its made-up releases must not sit beside the install's history.
+      if (updater.simulated) return json(res, 200, { entries: [], present: false, simulated: true });
+      return json(res, 200, { ...(await readLog(options)), simulated: false });
+    }
     if (req.method === "GET" && path === "/api/events") {
       res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-store" });
       streams.add(res);
       req.on("close", () => streams.delete(res));
-      send(res, "snapshot", updater.snapshot());
+      send(res, "snapshot", snapshot());
       return;
     }
     if (req.method === "POST" && path.startsWith("/api/")) {
@@ -129,12 +169,28 @@ export async function serveUpdateScreen(options: UpdateScreenOptions): Promise<U
     url: `http://127.0.0.1:${port}/`,
     async close() {
       unsubscribe();
+      await refresh;
       for (const res of streams) res.end();
       streams.clear();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * The installed version from the install's state (status()), or the simulation's. A directory with no
+ * install yet answers null; any other failure is shown as unknown with its code and message.
+ */
+async function readInstalled(options: UpdateScreenOptions): Promise<InstalledInfo> {
+  if (options.updater.simulated) return { version: SIMULATED_INSTALLED_VERSION, simulated: true };
+  try {
+    const result = await status({ installDir: options.installDir, fs: options.fs });
+    return { version: result.version, simulated: false };
+  } catch (error) {
+    if (isFerryError(error) && error.code === "E_NOT_INSTALLED") return { version: null, simulated: false };
+    return { version: null, simulated: false, error: errorBody(error) };
+  }
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

@@ -103,7 +103,11 @@ test("ferry ui --simulate serves the screen on 127.0.0.1; actions need the heade
   });
   const page = await call(url, "GET", "/", { host: new URL(url).host });
   assert.equal(page.status, 200);
-  assert.match(page.body, /<progress id="bar"/);
+  assert.match(page.body, /<script src="\/ferry-update-view\.js"><\/script>/);
+  // The component (served beside the page) builds the progress bar.
+  const view = await call(url, "GET", "/ferry-update-view.js", { host: new URL(url).host });
+  assert.equal(view.status, 200);
+  assert.match(view.body, /add\(root, "progress", "bar"\)/);
   assert.equal((await call(url, "POST", "/api/check", { host: new URL(url).host })).status, 403);
   assert.equal(
     (await call(url, "POST", "/api/check", { host: "evil.example:80", "x-ferry-ui": "1" })).status,

@@ -56,6 +56,11 @@ export class Updater {
     return this.current;
   }
 
+  /** True when the updater simulates (options.simulate): no network, no file of the install is read. */
+  get simulated(): boolean {
+    return this.options.simulate !== undefined;
+  }
+
   snapshot(): LifecycleSnapshot {
     return { state: this.current, lastCheck: this.lastCheck, progress: this.progress, error: this.error };
   }

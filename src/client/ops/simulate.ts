@@ -22,7 +22,9 @@ export interface SimulateOptions {
   readonly stepMs?: number;
 }
 
-const INSTALLED = "1.0.0";
+/** The version a simulated install reports as installed (before a simulated update). */
+export const SIMULATED_INSTALLED_VERSION = "1.0.0";
+const INSTALLED = SIMULATED_INSTALLED_VERSION;
 const AVAILABLE = "1.1.0";
 const DOWNLOAD_STEPS = 20;
 
