@@ -1,3 +1,4 @@
+import { contentFields, installedSelection, materialized, withContent } from "../install/content.js";
 import { linkProblem } from "../plan/links.js";
 import { joinPath } from "../paths.js";
 import { canonicalJson } from "../../core/canonical-json.js";
@@ -137,7 +138,15 @@ export async function rollbackLocked(
   if (!(await ctx.fs.stat(manifestPath))) throw noPrevious(ctx, state);
   // Either layout: a tree release's objects were kept for it (keptPreviousObjects).
   const oldBytes = await ctx.fs.readFile(manifestPath);
-  const old = (await loadRelease(ctx, record.state.manifest, oldBytes, manifestPath, undefined)).manifest;
+  const fullOld = (await loadRelease(ctx, record.state.manifest, oldBytes, manifestPath, undefined)).manifest;
+  // Only what that install held: its packages, minus files its base directory holds (docs/PACKAGES.md).
+  const old = await materialized(
+    ctx.fs,
+    fullOld,
+    installedSelection(record.state, fullOld),
+    record.state.base,
+    ctx.crypto,
+  );
   const oldByPath = new Map<string, FileEntry>(old.files.map((f) => [f.path, f]));
   const currentByPath = new Map<string, FileEntry>(current.files.map((f) => [f.path, f]));
   const savedDir = ctx.layout.previousFiles(hash);
@@ -190,9 +199,13 @@ export async function rollbackLocked(
   }
   const deletes = current.files.map((f) => f.path).filter((p) => !oldByPath.has(p) && !restored.has(p));
   const newState: InstallState = {
-    ...state,
+    ...withContent(
+      state,
+      contentFields(installedSelection(record.state, fullOld), record.state.base, record.state.runtime),
+    ),
     version: record.state.version,
     manifest: record.state.manifest,
+    pinPointer: record.state.pinPointer ?? record.state.pointer,
     files,
   };
   await preflightCommit(ctx.fs, ctx.layout, moves, deletes);

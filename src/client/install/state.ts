@@ -25,6 +25,11 @@ export interface InstallState {
   readonly serial: number;
   readonly manifest: ManifestRef;
   readonly pointer: unknown;
+  /**
+   * After a rollback: the signed pointer that named the installed (older) release, since `pointer` stays
+   * the newest one seen (rollback protection). Absent otherwise. Verified like `pointer` where used.
+   */
+  readonly pinPointer?: unknown;
   /** The newest root metadata document this install verified (docs/FORMAT.md §6). */
   readonly root: unknown;
   /**
@@ -92,6 +97,7 @@ export function parseState(json: unknown, document: string): InstallState {
     }),
     files,
     ...(statCache ? { statCache } : {}),
+    ...(r.has("pinPointer") ? { pinPointer: (json as { pinPointer: unknown }).pinPointer } : {}),
     ...optionalContentFields(r, document),
   };
 }

@@ -143,9 +143,18 @@ export async function checkInstalledPointer(
   crypto: Crypto,
 ): Promise<void> {
   const root = await installedRoot(toAnchor(trust), state, crypto);
-  const bytes = new TextEncoder().encode(JSON.stringify(state.pointer ?? null));
-  const pointer = await verifyPointer(parsePointer(bytes, where), root.body, crypto);
-  if (pointer.body.manifest.hash !== state.manifest.hash || pointer.body.version !== state.version) {
+  const verified = async (document: unknown) =>
+    verifyPointer(
+      parsePointer(new TextEncoder().encode(JSON.stringify(document ?? null)), where),
+      root.body,
+      crypto,
+    );
+  const names = (p: Awaited<ReturnType<typeof verified>>) =>
+    p.body.manifest.hash === state.manifest.hash && p.body.version === state.version;
+  let pointer = await verified(state.pointer);
+  // After a rollback the newest pointer names the newer release; the older one is pinned by pinPointer.
+  if (!names(pointer) && state.pinPointer !== undefined) pointer = await verified(state.pinPointer);
+  if (!names(pointer)) {
     throw new FerryError(
       "E_SIGNATURE",
       `${where} pins manifest ${state.manifest.hash} but its signed pointer names ${pointer.body.manifest.hash}: the install state was tampered with. Reinstall into a fresh directory.`,
