@@ -10,6 +10,7 @@ import { check, update } from "../client/ops/update.js";
 import { canUpdate } from "../client/ops/can-update.js";
 import { type CheckAnswer, cachedCheck } from "../client/ops/check-cache.js";
 import { runUpdateScreen } from "./ui-command.js";
+import { runAgentCommand } from "./agent-command.js";
 import { FerryError } from "../core/errors.js";
 import { keygen } from "../publisher/keygen.js";
 import { publish } from "../publisher/publish.js";
@@ -46,6 +47,7 @@ Usage:
                [--verify auto|all|changed] [--packages a,b] [--runtime <r>] [--base <dir>] ${NETWORK_HELP} [--json]
   ferry check <repo-url> <install-dir> --trust <root.pub|root.json>... [--mirror <url>...] [--channel stable] [--allow-downgrade] [--max-age <s>] [--verify auto|all|changed] ${NETWORK_HELP} [--json]
   ferry can-update <install-dir> [--runtime <name>] [--json]
+  ferry agent <repo-url> <install-dir> --trust <root.pub|root.json>... [--listen 127.0.0.1:0] ...   (ferry agent --help)
   ferry ui <repo-url> <install-dir> --trust <root.pub|root.json>... [--channel stable] [--port 0] [--simulate available|not-available|error]
   ferry repair <repo-url> <install-dir> --trust <root.pub|root.json>... [--mirror <url>...] ${NETWORK_HELP} [--json]
   ferry packages list <install-dir> [--json]
@@ -200,6 +202,7 @@ function describeSource(result: object): string {
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   if (first === "launch") return runLaunchCommand(rest); // its own options; everything after -- is the game's
+  if (first === "agent") return runAgentCommand(rest); // its own options and help (agent-command.ts)
   if (first !== undefined && CONTENT_COMMANDS.has(first) && !rest.includes("--help") && !rest.includes("-h"))
     return runContentCommand(first, rest);
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;

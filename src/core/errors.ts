@@ -71,7 +71,15 @@ export type FerryErrorCode =
   /** No previous release is kept for the installed one, so there is nothing to roll back to. */
   | "E_NO_PREVIOUS"
   /** An optional peer dependency a feature needs is not installed (the AWS SDK for s3://); data: package. */
-  | "E_MISSING_DEPENDENCY";
+  | "E_MISSING_DEPENDENCY"
+  /** A message to `ferry agent` is not a JSON object with a string method (docs/AGENT.md); data: id. */
+  | "E_PROTOCOL"
+  /** An agent HTTP request without the agent's token, or with a wrong one (docs/AGENT.md). */
+  | "E_UNAUTHORIZED"
+  /** An agent HTTP request with a Host other than its loopback address, or with an Origin header. */
+  | "E_FORBIDDEN"
+  /** The agent runs another changing operation; wait for its end (or cancel it); data: running. */
+  | "E_BUSY";
 
 export type ErrorData = Readonly<Record<string, string | number | boolean | null | undefined>>;
 
