@@ -16,24 +16,14 @@
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { constants } from "node:os";
+import { status } from "../client/ops/inspect.js";
 import { markHealthy, type OpenResult, open } from "../client/ops/launch.js";
 import { FerryError, ioError } from "../core/errors.js";
+import { serveHttp } from "./http-transport.js";
+import { type AgentConfig, AgentSession } from "./session.js";
 
-/** The agent a launch starts for the game: an HTTP address, its token, and how to stop it. */
-export interface LaunchAgent {
-  readonly url: string;
-  readonly token: string;
-  /** Cancels what it runs (the install ends exactly old or new, a staged update stays staged) and stops. */
-  close(): Promise<void>;
-  /** True once the game called markHealthy through this agent. */
-  readonly markedHealthy?: () => boolean;
-}
-
-/**
- * Starts the in-process agent for one install. It must never replace installed files while the game runs:
- * updates are staged (`applyOn: "next-start"`) and committed by the next launch's open().
- */
-export type LaunchAgentFactory = (installDir: string) => Promise<LaunchAgent>;
+/** The in-process agent's settings: those of `ferry agent` (its install is the launch's). */
+export type LaunchAgentConfig = Omit<AgentConfig, "installDir" | "gameRunning">;
 
 export type LaunchEvent =
   | { readonly type: "opened"; readonly open: OpenResult }
@@ -41,6 +31,7 @@ export type LaunchEvent =
   | { readonly type: "agent"; readonly url: string }
   | { readonly type: "started"; readonly pid: number; readonly command: string }
   | { readonly type: "signal"; readonly signal: NodeJS.Signals }
+  | { readonly type: "warning"; readonly error: FerryError }
   | { readonly type: "healthy"; readonly reason: "ran-long-enough" | "exited-cleanly" | "game" }
   | {
       readonly type: "exited";
@@ -64,8 +55,12 @@ export interface LaunchOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Working directory of the game (default: this process's). */
   readonly cwd?: string;
-  /** Starts the agent the game talks to while it runs (none: the game gets FERRY_INSTALL_DIR only). */
-  readonly agent?: LaunchAgentFactory;
+  /**
+   * Runs an agent (HTTP on 127.0.0.1, docs/AGENT.md) for the game while it runs, its address and token in
+   * FERRY_AGENT_URL and FERRY_AGENT_TOKEN. It never replaces installed files: updates are staged for the
+   * next launch (AgentConfig.gameRunning). None: the game gets FERRY_INSTALL_DIR only.
+   */
+  readonly agent?: LaunchAgentConfig;
   /** Forward SIGINT and SIGTERM received by this process to the game (default true). */
   readonly forwardSignals?: boolean;
   readonly onEvent?: (event: LaunchEvent) => void;
@@ -122,7 +117,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   }
 
   // 2. The agent, then the game.
-  const agent = options.agent ? await options.agent(installDir) : undefined;
+  const agent = options.agent ? await startAgent(options.agent, installDir, opened) : undefined;
   if (agent) emit({ type: "agent", url: agent.url });
   const env: NodeJS.ProcessEnv = {
     ...(options.env ?? process.env),
@@ -182,10 +177,19 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
     await agent?.close();
   }
 
-  // 3. Health.
-  if (agent?.markedHealthy?.() && !healthy) {
-    healthy = true;
-    emit({ type: "healthy", reason: "game" });
+  // 3. Health: the game may have marked it (through the agent, or `ferry mark-healthy`).
+  if (!healthy && !marking && opened !== null) {
+    try {
+      const now = await status({ installDir, lockWaitMs });
+      if (now.lifecycle.healthy) {
+        healthy = true;
+        emit({ type: "healthy", reason: "game" });
+      }
+    } catch (error) {
+      // The game's exit code is the result; a failure to read the install is reported, not raised.
+      if (!(error instanceof FerryError)) throw error;
+      emit({ type: "warning", error });
+    }
   }
   if (exit.code === 0 && options.healthyAfterMs !== undefined) mark("exited-cleanly");
   if (marking) await marking;
@@ -198,4 +202,24 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
     healthy,
     durationMs: performance.now() - started,
   };
+}
+
+interface RunningAgent {
+  readonly url: string;
+  readonly token: string;
+  close(): Promise<void>;
+}
+
+async function startAgent(
+  config: LaunchAgentConfig,
+  installDir: string,
+  opened: OpenResult | null,
+): Promise<RunningAgent> {
+  const session = new AgentSession({ ...config, installDir, gameRunning: { opened } });
+  const server = await serveHttp(session, { port: 0 });
+  let closing: Promise<void> | undefined;
+  const close = () => (closing ??= server.close());
+  // `shutdown` from the game stops the agent; the game keeps running.
+  void server.shutdownRequested.then(close);
+  return { url: server.url, token: server.token, close };
 }

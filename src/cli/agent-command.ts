@@ -2,7 +2,7 @@
  * `ferry agent`: its own option table (strict: an unknown option is a usage error, exit 2) and help;
  * starts the session and serves it over stdio or, with --listen, over HTTP on loopback (docs/AGENT.md).
  */
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { serveHttp } from "../agent/http-transport.js";
 import { type AgentConfig, AgentSession } from "../agent/session.js";
@@ -11,6 +11,7 @@ import { FerryError } from "../core/errors.js";
 import { loadTrust } from "./key-files.js";
 import { NETWORK_HELP, NETWORK_OPTIONS, networkSettings } from "./network-flags.js";
 import { mirrorList } from "./store-flags.js";
+import { ferryVersion } from "./version.js";
 
 export const AGENT_HELP = `ferry agent — one install's updater for a game that is not a Node program (docs/AGENT.md)
 
@@ -47,14 +48,10 @@ export function listenPort(value: string): number {
   const match = /^(127\.0\.0\.1|localhost):(\d{1,5})$/.exec(value);
   const port = match ? Number(match[2]) : Number.NaN;
   if (!match || port > 65535)
-    throw usage(`--listen ${JSON.stringify(value)}: the agent listens on loopback only; use 127.0.0.1:<port> (0: any free port)`);
+    throw usage(
+      `--listen ${JSON.stringify(value)}: the agent listens on loopback only; use 127.0.0.1:<port> (0: any free port)`,
+    );
   return port;
-}
-
-async function ferryVersion(): Promise<string> {
-  // dist/src/cli (and dist/lib/cli in the package) sit three levels under the package root.
-  const text = await readFile(new URL("../../../package.json", import.meta.url), "utf8");
-  return (JSON.parse(text) as { version: string }).version;
 }
 
 /** Runs `ferry agent <argv>`; resolves with the exit code. Start failures reject (main prints them). */
@@ -74,9 +71,11 @@ export async function runAgentCommand(argv: readonly string[]): Promise<number> 
   if (repoUrl === undefined || installDir === undefined) throw usage("Missing <repo-url> <install-dir>");
   if (extra.length > 0) throw usage(`Unexpected argument ${JSON.stringify(extra[0])}`);
   const threshold = values["trust-threshold"] === undefined ? 1 : Number(values["trust-threshold"]);
-  if (!Number.isInteger(threshold) || threshold < 1) throw usage("--trust-threshold must be a positive integer");
+  if (!Number.isInteger(threshold) || threshold < 1)
+    throw usage("--trust-threshold must be a positive integer");
   const interval = values["check-interval"] === undefined ? 0 : Number(values["check-interval"]);
-  if (!(interval >= 0) || !Number.isFinite(interval)) throw usage("--check-interval must be a number of seconds");
+  if (!(interval >= 0) || !Number.isFinite(interval))
+    throw usage("--check-interval must be a number of seconds");
   const packages = values.packages?.split(",").map((p) => p.trim());
   if (packages?.some((p) => p === "")) throw usage("--packages has an empty name; separate names by commas");
   const port = values.listen === undefined ? undefined : listenPort(values.listen);

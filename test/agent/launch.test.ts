@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { status } from "../../src/client/ops/inspect.js";
 import { readUpdateLog } from "../../src/client/install/update-log.js";
+import { readTree, sortedEntries } from "../helpers/helpers.js";
 import { repoFixture } from "../helpers/served-repo.js";
 
 const cli = join(import.meta.dirname, "..", "..", "src", "cli", "main.js");
@@ -28,6 +29,28 @@ const [mode, a, b] = (process.argv[2] ?? "exit:0").split(":");
 if (mode === "exit") process.exit(Number(a));
 if (mode === "sleep") setTimeout(() => process.exit(Number(b)), Number(a));
 if (mode === "kill") process.kill(process.pid, "SIGKILL");
+if (mode === "agent") {
+  // Through the agent: update (staged, since the game runs), read the file again, try what is refused,
+  // open (answered from the launch), mark healthy; report each answer as one JSON line.
+  const call = async (method, params = {}) => {
+    const res = await fetch(new URL("v1/call", process.env.FERRY_AGENT_URL), {
+      method: "POST",
+      headers: { authorization: "Bearer " + process.env.FERRY_AGENT_TOKEN, "content-type": "application/json" },
+      body: JSON.stringify({ method, params }),
+    });
+    return { status: res.status, body: await res.json() };
+  };
+  const report = (what, value) => process.stdout.write(JSON.stringify({ what, value }) + "\\n");
+  report("update", await call("update"));
+  report("after-update", readFileSync(join(dir, "data.txt"), "utf8"));
+  report("repair", await call("repair"));
+  report("rollback", await call("rollback"));
+  report("open", await call("open"));
+  report("markHealthy", await call("markHealthy"));
+  const unauthorized = await fetch(new URL("v1/call", process.env.FERRY_AGENT_URL), { method: "POST", body: "{}" });
+  report("no-token", unauthorized.status);
+  process.exit(0);
+}
 if (mode === "term") {
   process.on("SIGTERM", () => { writeFileSync(a, "got SIGTERM"); process.exit(42); });
   writeFileSync(a + ".ready", "");
@@ -241,4 +264,65 @@ test("launch usage: its own strict options, exit 2; --help; a game that cannot s
   assert.match(missing.stderr, /E_IO: Starting the game failed for .*no-such-game/);
   const notInstall = await ferryLaunch([join(s.dir, "nowhere"), "--", process.execPath, s.game]);
   assert.equal(notInstall.code, 1);
+});
+
+test("with --repo the game updates through FERRY_AGENT_URL: staged only, bytes unchanged until exit, applied next launch", async (t) => {
+  const s = await setup(t);
+  const pubFile = join(s.dir, "root.pub");
+  await writeFile(pubFile, s.publicText);
+  await s.publish(
+    { "data.txt": "release two", "keep.txt": "same", "new.txt": "added in two" },
+    { version: "2.0.0" },
+  );
+  const agentFlags = ["--repo", s.url, "--trust", pubFile];
+  const before = await readTree(s.install);
+
+  const run = await s.launchGame("agent", ...agentFlags);
+  assert.equal(run.code, 0, run.stderr);
+  const saw = gameSaw(run);
+  assert.equal(saw.data, "release one");
+  assert.match(saw.agentUrl ?? "", /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  const reports = new Map(
+    run.stdout
+      .split("\n")
+      .filter((l) => l.startsWith('{"what"'))
+      .map((l) => JSON.parse(l) as { what: string; value: unknown })
+      .map((r) => [r.what, r.value]),
+  );
+  type Answer = { status: number; body: { result?: Record<string, unknown>; error?: { code: string } } };
+  const updated = reports.get("update") as Answer;
+  assert.equal(updated.status, 200, JSON.stringify(updated));
+  assert.equal(updated.body.result?.pending, true, "the update through the agent was staged, not applied");
+  assert.equal(updated.body.result?.version, "2.0.0");
+  assert.equal(reports.get("after-update"), "release one", "the running game still reads its release");
+  for (const refused of ["repair", "rollback"]) {
+    const answer = reports.get(refused) as Answer;
+    assert.equal(answer.status, 409, `${refused} while the game runs: ${JSON.stringify(answer)}`);
+    assert.equal(answer.body.error?.code, "E_BUSY");
+  }
+  const opened = reports.get("open") as Answer;
+  assert.equal(opened.status, 200);
+  assert.equal(
+    opened.body.result?.launches,
+    1,
+    "open through the agent answers the launch's open, no second count",
+  );
+  assert.equal((reports.get("markHealthy") as Answer).status, 200);
+  assert.equal(reports.get("no-token"), 401);
+  assert.ok(
+    events(run).some((e) => e.type === "healthy" && e.reason === "game"),
+    run.stderr,
+  );
+
+  // After the game exited: the files are still exactly release one's; the update waits staged.
+  assert.deepEqual(sortedEntries(await readTree(s.install)), sortedEntries(before));
+  const between = await status({ installDir: s.install });
+  assert.equal(between.version, "1.0.0");
+  assert.equal(between.lifecycle.pending, true);
+
+  const next = await s.launchGame("exit:0", ...agentFlags);
+  assert.equal(next.code, 0, next.stderr);
+  assert.equal(gameSaw(next).data, "release two", "the next launch applied the staged update first");
+  assert.equal(await readFile(join(s.install, "new.txt"), "utf8"), "added in two");
+  assert.equal((await status({ installDir: s.install })).version, "2.0.0");
 });
