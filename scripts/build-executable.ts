@@ -11,7 +11,7 @@
  * executable is dist/exe/ferry (ferry.exe on Windows). Only linux-x64 is built and tested here.
  */
 import { execFile } from "node:child_process";
-import { chmod, copyFile, mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
@@ -80,6 +80,7 @@ export async function buildExecutable(options: BuildExecutableOptions = {}): Pro
   const blob = join(outDir, "ferry.blob");
   const config = join(outDir, "sea-config.json");
   const executable = join(outDir, process.platform === "win32" ? "ferry.exe" : "ferry");
+  const pkg = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as { version: string };
 
   const result = await build({
     entryPoints: [entry],
@@ -89,8 +90,14 @@ export async function buildExecutable(options: BuildExecutableOptions = {}): Pro
     target: `node${major}`,
     outfile: bundle,
     plugins: [optionalPackagesPlugin],
-    // The tsc output has no `import.meta` in the CLI's import graph (src/testing is not imported); a new
-    // use would be empty in CommonJS, so esbuild's warning for it fails the build.
+    // CommonJS has no import.meta: `import.meta.url` becomes the executable's own file URL (a path next to
+    // the executable), and any other import.meta use fails the build instead of being empty at run time.
+    banner: { js: `var __ferry_import_meta_url = require("node:url").pathToFileURL(process.execPath).href;` },
+    define: {
+      "import.meta.url": "__ferry_import_meta_url",
+      // src/cli/version.ts: there is no package.json beside the executable.
+      FERRY_BUNDLED_VERSION: JSON.stringify(pkg.version),
+    },
     logOverride: { "empty-import-meta": "error" },
     legalComments: "none",
     logLevel: "silent",

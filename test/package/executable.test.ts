@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { access, copyFile, mkdir, open, rm, writeFile } from "node:fs/promises";
+import { access, copyFile, mkdir, open, readFile, rm, writeFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
@@ -118,6 +118,37 @@ test(
     const damaged = await run("verify", install);
     assert.equal(damaged.code, 1);
     assert.match(damaged.stdout, /changed\s+README\.txt/);
+
+    // The other commands of the executable: the agent reports the package's version (no package.json
+    // beside the executable), and launch starts a game and passes its exit code through.
+    const agentRun = await new Promise<Run>((done) => {
+      const child = execFile(
+        exe,
+        ["agent", server.url, install, "--trust", pub],
+        { cwd: player, env },
+        (error, stdout, stderr) =>
+          done({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr }),
+      );
+      child.stdin?.end();
+    });
+    assert.equal(agentRun.code, 0, agentRun.stderr);
+    const hello = JSON.parse(agentRun.stdout.split("\n")[0]!) as { type: string; ferry: string };
+    const pkg = JSON.parse(
+      await readFile(join(import.meta.dirname, "..", "..", "..", "package.json"), "utf8"),
+    ) as {
+      version: string;
+    };
+    assert.deepEqual([hello.type, hello.ferry], ["hello", pkg.version]);
+    const launched = await run(
+      "launch",
+      install,
+      "--",
+      "/bin/sh",
+      "-c",
+      'test -n "$FERRY_INSTALL_DIR" && exit 3',
+    );
+    assert.equal(launched.code, 3, launched.stderr);
+    assert.match(launched.stderr, /^ferry launch: starting 2\.0\.0/m);
 
     // The optional AWS SDK is not in the executable: a clear E_MISSING_DEPENDENCY, exit 1.
     const s3 = await run(
