@@ -138,6 +138,21 @@ module.exports = {
       from: { path: "^src/", pathNot: "^src/testing/" },
       to: { path: "^src/testing/" },
     },
+    {
+      name: "agent-only-from-cli",
+      severity: "error",
+      comment: "The agent (docs/AGENT.md) is a program around the library: only the CLI starts it.",
+      from: { path: "^src/", pathNot: "^src/(agent|cli)/" },
+      to: { path: "^src/agent/" },
+    },
+    {
+      name: "agent-calls-the-library",
+      severity: "error",
+      comment:
+        "The agent adds no logic: it calls the client's public operations and the mounts, nothing below.",
+      from: { path: "^src/agent/" },
+      to: { path: "^src/(cli|ui|publisher|server|client/(apply|plan|install|remote))/" },
+    },
   ],
   options: {
     doNotFollow: { path: "node_modules" },

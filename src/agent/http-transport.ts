@@ -9,7 +9,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { FerryError } from "../core/errors.js";
 import { callMethod, hello } from "./methods.js";
-import { encode, type ErrorBody, errorBody, MAX_MESSAGE_BYTES, ParamReader, parseRequest } from "./protocol.js";
+import {
+  encode,
+  type ErrorBody,
+  errorBody,
+  MAX_MESSAGE_BYTES,
+  ParamReader,
+  parseRequest,
+} from "./protocol.js";
 import type { AgentSession } from "./session.js";
 
 export interface HttpOptions {
@@ -64,9 +71,13 @@ async function readBody(req: IncomingMessage, res: ServerResponse): Promise<stri
   const tooLarge = () => {
     sendError(
       res,
-      new FerryError("E_TOO_LARGE", `The request body is over ${MAX_MESSAGE_BYTES} bytes; send a smaller request.`, {
-        limit: MAX_MESSAGE_BYTES,
-      }),
+      new FerryError(
+        "E_TOO_LARGE",
+        `The request body is over ${MAX_MESSAGE_BYTES} bytes; send a smaller request.`,
+        {
+          limit: MAX_MESSAGE_BYTES,
+        },
+      ),
       413,
     );
     // The rest of the body is not read: the connection closes after the answer.

@@ -131,7 +131,8 @@ export class ParamReader {
   number(name: string, min = 0): number | undefined {
     const v = this.params[name];
     if (v === undefined || v === null) return undefined;
-    if (typeof v !== "number" || !Number.isFinite(v) || v < min) throw bad(this.method, name, `a number >= ${min}`);
+    if (typeof v !== "number" || !Number.isFinite(v) || v < min)
+      throw bad(this.method, name, `a number >= ${min}`);
     return v;
   }
 

@@ -8,7 +8,7 @@ import type { LifecycleEvent, UpdateEvent } from "../client/events.js";
 import type { OpenResult } from "../client/ops/launch.js";
 import { createUpdater, type LifecycleOptions, type Updater } from "../client/ops/lifecycle.js";
 import type { SimulateMode } from "../client/ops/simulate.js";
-import type { TrustOption } from "../client/remote/trust.js";
+import type { UpdateOptions } from "../client/ops/update-types.js";
 import { FerryError } from "../core/errors.js";
 import { Mounts } from "../mounts/mounts.js";
 import { type AgentEvent, EventLog } from "./event-log.js";
@@ -18,7 +18,7 @@ export interface AgentConfig {
   readonly repoUrl: string;
   readonly mirrors: readonly string[];
   readonly installDir: string;
-  readonly trust: TrustOption;
+  readonly trust: UpdateOptions["trust"];
   readonly channel?: string;
   readonly packages?: readonly string[];
   /** `check` answers from a cached answer younger than this (seconds; 0: always ask). */

@@ -7,7 +7,15 @@
 import type { Readable, Writable } from "node:stream";
 import { FerryError } from "../core/errors.js";
 import { callMethod, hello } from "./methods.js";
-import { encode, errorBody, MAX_MESSAGE_BYTES, ParamReader, parseRequest, ProtocolError, type RequestId } from "./protocol.js";
+import {
+  encode,
+  errorBody,
+  MAX_MESSAGE_BYTES,
+  ParamReader,
+  parseRequest,
+  ProtocolError,
+  type RequestId,
+} from "./protocol.js";
 import type { AgentSession } from "./session.js";
 
 export interface StdioOptions {
