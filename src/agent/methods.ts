@@ -116,6 +116,7 @@ const methodsTable: Record<string, Method> = {
 
   repair: async (s, p) => {
     const r = reader("repair", p, ["background"]);
+    whileGameRuns(s, "repair", "it replaces damaged files the game may have open");
     return s.exclusive("repair", r.bool("background") === true, undefined, (signal) =>
       repair({ ...s.base, signal, onEvent: s.onLibraryEvent }),
     );
@@ -123,12 +124,16 @@ const methodsTable: Record<string, Method> = {
 
   rollback: async (s, p) => {
     reader("rollback", p, []);
+    whileGameRuns(s, "rollback", "it replaces the files the game runs from");
     return s.exclusive("rollback", false, undefined, () => rollback(install(s)));
   },
 
   open: async (s, p) => {
     const r = reader("open", p, ["maxUnhealthyLaunches"]);
     const limit = r.number("maxUnhealthyLaunches", 1);
+    // Under `ferry launch` the launch already opened the install before the game started.
+    if (s.config.gameRunning?.opened) return s.config.gameRunning.opened;
+    whileGameRuns(s, "open", "ferry launch could not open the install before the game started");
     return s.exclusive("open", false, undefined, () =>
       open({ ...install(s), ...(limit === undefined ? {} : { maxUnhealthyLaunches: limit }) }),
     );
@@ -210,6 +215,16 @@ export const METHODS: Readonly<Record<string, Method>> = methodsTable;
 /** The method names of the protocol, `shutdown` included. */
 export const METHOD_NAMES: readonly string[] = [...Object.keys(methodsTable), "shutdown"];
 
+/** Under `ferry launch`, refuses a method that would change installed files while the game runs. */
+function whileGameRuns(s: AgentSession, method: string, why: string): void {
+  if (s.config.gameRunning === undefined) return;
+  throw new FerryError(
+    "E_BUSY",
+    `Cannot run ${method} while the game runs (started by ferry launch): ${why}. Run it after the game exits; updates are staged and applied at the next launch.`,
+    { method, running: "game" },
+  );
+}
+
 function busy(s: AgentSession, method: string): never {
   throw new FerryError(
     "E_BUSY",
@@ -220,6 +235,7 @@ function busy(s: AgentSession, method: string): never {
 
 function changeMethod(s: AgentSession, p: Params, action: "add" | "remove"): Promise<unknown> {
   const method = `packages.${action}`;
+  if (action === "remove") whileGameRuns(s, method, "it deletes files the game may have open");
   const r = reader(method, p, ["names", "background"]);
   const names = r.strings("names");
   if (names === undefined || names.length === 0)

@@ -5,6 +5,7 @@
  */
 import type { ClientDeps } from "../client/context.js";
 import type { LifecycleEvent, UpdateEvent } from "../client/events.js";
+import type { OpenResult } from "../client/ops/launch.js";
 import { createUpdater, type LifecycleOptions, type Updater } from "../client/ops/lifecycle.js";
 import type { SimulateMode } from "../client/ops/simulate.js";
 import type { UpdateOptions } from "../client/ops/update-types.js";
@@ -32,6 +33,13 @@ export interface AgentConfig {
   readonly deps?: Pick<ClientDeps, "fs" | "transport" | "clock" | "host">;
   /** The Ferry version reported in hello. */
   readonly ferryVersion: string;
+  /**
+   * Set by `ferry launch` (launch.ts) for the agent it runs beside the game it started: nothing replaces
+   * installed files while the game runs. Updates are staged (applyOn "next-start") and committed by the
+   * next launch; repair, rollback and packages.remove are refused (E_BUSY); `open` answers what the
+   * launch's open returned instead of counting a second launch.
+   */
+  readonly gameRunning?: { readonly opened: OpenResult | null };
 }
 
 /** The runtime mounts are recorded under when the agent was started without --runtime. */
@@ -84,6 +92,7 @@ export class AgentSession {
       ...(c.packages === undefined ? {} : { packages: c.packages }),
       ...(c.runtime === undefined ? {} : { runtime: c.runtime }),
       maxAgeMs: c.checkIntervalSeconds * 1000,
+      ...(c.gameRunning ? { applyOn: "next-start" as const } : {}),
       ...extra,
     });
     updater.subscribe((event: LifecycleEvent) => this.log.append(event as unknown as AgentEvent));

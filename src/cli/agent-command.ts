@@ -2,7 +2,7 @@
  * `ferry agent`: its own option table (strict: an unknown option is a usage error, exit 2) and help;
  * starts the session and serves it over stdio or, with --listen, over HTTP on loopback (docs/AGENT.md).
  */
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { serveHttp } from "../agent/http-transport.js";
 import { type AgentConfig, AgentSession } from "../agent/session.js";
@@ -11,6 +11,7 @@ import { FerryError } from "../core/errors.js";
 import { loadTrust } from "./key-files.js";
 import { NETWORK_HELP, NETWORK_OPTIONS, networkSettings } from "./network-flags.js";
 import { mirrorList } from "./store-flags.js";
+import { ferryVersion } from "./version.js";
 
 export const AGENT_HELP = `ferry agent — one install's updater for a game that is not a Node program (docs/AGENT.md)
 
@@ -51,12 +52,6 @@ export function listenPort(value: string): number {
       `--listen ${JSON.stringify(value)}: the agent listens on loopback only; use 127.0.0.1:<port> (0: any free port)`,
     );
   return port;
-}
-
-async function ferryVersion(): Promise<string> {
-  // dist/src/cli (and dist/lib/cli in the package) sit three levels under the package root.
-  const text = await readFile(new URL("../../../package.json", import.meta.url), "utf8");
-  return (JSON.parse(text) as { version: string }).version;
 }
 
 /** Runs `ferry agent <argv>`; resolves with the exit code. Start failures reject (main prints them). */

@@ -30,6 +30,7 @@ import type { VerifyMode } from "../client/plan/incremental.js";
 import { formatLifecycle, lifecycleCommand } from "./lifecycle-commands.js";
 import { formatPrune, runPrune } from "./prune-command.js";
 import { writeReport } from "../publisher/report.js";
+import { runLaunchCommand } from "./launch-command.js";
 import { formatExpiryWarning } from "../publisher/expiry-warnings.js";
 import { daysLeft, EXPIRY_WARNING_DAYS } from "../publisher/publish-guards.js";
 
@@ -59,6 +60,7 @@ Usage:
   ferry open <install-dir> [--max-launches 2] [--json]   game start: apply a staged update, count the launch
   ferry mark-healthy <install-dir>                   the game started fine: stop counting launches
   ferry unblock <install-dir> <version> | --all      allow a release blocked by a rollback again (docs/ROLLBACK.md)
+  ferry launch <install-dir> [--healthy-after <s>] [--max-unhealthy-launches 2] -- <game> [args...]   start the game through Ferry (ferry launch --help)
   ferry log <install-dir> [--json]                   updates, rollbacks and refusals with their reasons
   ferry rollout set <pct> --repo <repo-dir> --key <release.key>... [--channel stable]
   ferry rollout halt --repo <repo-dir> --key <release.key>... [--channel stable]
@@ -204,6 +206,7 @@ function describeSource(result: object): string {
 
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
+  if (first === "launch") return runLaunchCommand(rest); // its own options; everything after -- is the game's
   if (first === "agent") return runAgentCommand(rest); // its own options and help (agent-command.ts)
   if (first !== undefined && CONTENT_COMMANDS.has(first) && !rest.includes("--help") && !rest.includes("-h"))
     return runContentCommand(first, rest);

@@ -20,8 +20,17 @@ export async function loadS3Sdk(importer: S3SdkImporter = importSdk): Promise<S3
   try {
     return await importer();
   } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    // The standalone executable (scripts/build-executable.ts) leaves the SDK out on purpose.
+    if (code === "ERR_FERRY_STANDALONE")
+      throw new FerryError(
+        "E_MISSING_DEPENDENCY",
+        `s3:// repositories need the AWS SDK, which the standalone ferry executable does not include: publish to S3 with the npm package (\`npm install ferry ${S3_SDK_PACKAGE}\`, then \`npx ferry publish ...\`), or publish to a folder and upload it.`,
+        { package: S3_SDK_PACKAGE, standalone: true },
+        { cause: error },
+      );
     // ERR_MODULE_NOT_FOUND: ESM resolution failed (the package or one of its own dependencies is absent).
-    if ((error as { code?: unknown }).code !== "ERR_MODULE_NOT_FOUND") throw error;
+    if (code !== "ERR_MODULE_NOT_FOUND") throw error;
     throw new FerryError(
       "E_MISSING_DEPENDENCY",
       `s3:// repositories need the AWS SDK, an optional peer dependency of ferry that is not installed: run \`npm install ${S3_SDK_PACKAGE}\`.`,

@@ -158,3 +158,14 @@ test("a failing update moves to failed with the error's code; starting twice is 
   assert.equal(updater.snapshot().error?.code, "E_HTTP");
   assert.equal(updater.cancel(), false, "nothing runs");
 });
+
+test("an update staged for the next start ends in done through verifying and applying; files unchanged", async (t) => {
+  const s = await setup(t, "v1");
+  const updater = createUpdater({ ...s.options, applyOn: "next-start" });
+  const { states } = record(updater);
+  const summary = await updater.update();
+  assert.equal(summary.pending, true);
+  assert.deepEqual(states, ["idle", "downloading", "verifying", "applying", "done"]);
+  assert.deepEqual(sortedEntries(await readTree(s.install)), sortedEntries(expectedTree(1)));
+  assert.ok((await readdir(join(s.install, ".ferry"))).includes("pending.json"));
+});

@@ -104,6 +104,9 @@ export class Updater {
       const summary = this.options.simulate
         ? await simulatedUpdate(this.options.simulate, this.clock, signal, onEvent)
         : await update({ ...this.options, ...(options.force ? { force: true } : {}), signal, onEvent });
+      // Staged for the next start (applyOn "next-start"): no commit event comes; its last step was writing
+      // .ferry/pending.json, the journal the next open() puts in force. It ends through applying as well.
+      if (summary.pending && this.current === "verifying") this.move("applying");
       this.finish("applied");
       return summary;
     } catch (error) {
