@@ -1,6 +1,6 @@
 import { totalSize } from "../../core/manifest.js";
 import { type InstallOptions, makeContext } from "../context.js";
-import { withInstall } from "../apply/with-install.js";
+import { readInstall } from "../apply/with-install.js";
 import { hashFile } from "../plan/local-index.js";
 import { requireState } from "../install/read-state.js";
 import { FerryError } from "../../core/errors.js";
@@ -27,12 +27,15 @@ export interface StatusResult {
   readonly lifecycle: LifecycleStatus;
 }
 
-/** What is installed. Reads only local state (after recovering an interrupted commit). */
+/**
+ * What is installed. Reads only local state; takes no lock and writes nothing (an interrupted commit is
+ * rolled forward first when the install is writable and no updater runs: readInstall).
+ */
 export async function status(options: InstallOptions): Promise<StatusResult> {
   const { installDir, ...deps } = options;
   const ctx = makeContext(installDir, deps);
   await requireInstallDir(ctx);
-  return withInstall(ctx, deps, async () => {
+  return readInstall(ctx, deps, async () => {
     const state = await requireState(ctx);
     const full = await loadInstalledManifest(ctx, state);
     const selection = installedSelection(state, full);
@@ -77,7 +80,7 @@ export async function verify(options: InstallOptions): Promise<VerifyResult> {
   const { installDir, ...deps } = options;
   const ctx = makeContext(installDir, deps);
   await requireInstallDir(ctx);
-  return withInstall(ctx, deps, async () => {
+  return readInstall(ctx, deps, async () => {
     const state = await requireState(ctx);
     const full = await loadInstalledManifest(ctx, state);
     // The installed packages, minus files the base directory holds identically (docs/PACKAGES.md).
