@@ -52,7 +52,7 @@ function typed(error: unknown, root: string): unknown {
  * file in place of a parent, is named as such rather than reported as a failed mkdir. A symlink to a
  * directory is a legitimate install directory and is followed by the operating system.
  */
-async function requireDirectory(ctx: Context): Promise<void> {
+export async function requireDirectory(ctx: Context): Promise<void> {
   for (let path = ctx.layout.root; ; ) {
     const stat = await ctx.fs.stat(path);
     if (stat?.kind === "file" || stat?.kind === "other") {

@@ -1,6 +1,6 @@
 import { totalSize } from "../../core/manifest.js";
 import { type InstallOptions, makeContext } from "../context.js";
-import { readInstall } from "../apply/with-install.js";
+import { readInstall, requireDirectory } from "../apply/with-install.js";
 import { hashFile } from "../plan/local-index.js";
 import { requireState } from "../install/read-state.js";
 import { FerryError } from "../../core/errors.js";
@@ -128,6 +128,7 @@ export async function verify(options: InstallOptions): Promise<VerifyResult> {
 
 /** Read-only commands refuse a directory that was never installed into (and do not create .ferry/). */
 export async function requireInstallDir(ctx: ReturnType<typeof makeContext>): Promise<void> {
+  await requireDirectory(ctx);
   if ((await ctx.fs.stat(ctx.layout.ferry))?.kind !== "directory") {
     throw new FerryError(
       "E_NOT_INSTALLED",
