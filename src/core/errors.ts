@@ -128,8 +128,7 @@ export const IO_CAUSES: Readonly<Record<string, { readonly cause: string; readon
   },
   EROFS: {
     cause: "read-only file system",
-    advice:
-      "The volume is mounted read-only: remount it read-write or use a directory on a writable volume.",
+    advice: "The volume is mounted read-only: remount it read-write or use a directory on a writable volume.",
   },
   ENOSPC: {
     cause: "no space left on the device",
@@ -137,7 +136,8 @@ export const IO_CAUSES: Readonly<Record<string, { readonly cause: string; readon
   },
   EDQUOT: {
     cause: "disk quota exceeded",
-    advice: "This user's quota on the volume is used up: free space or raise the quota, then run the command again.",
+    advice:
+      "This user's quota on the volume is used up: free space or raise the quota, then run the command again.",
   },
   EMFILE: {
     cause: "too many open files",
@@ -147,11 +147,13 @@ export const IO_CAUSES: Readonly<Record<string, { readonly cause: string; readon
   ELOOP: { cause: "too many symbolic links", advice: "A symbolic link loops: fix or remove it." },
   EBUSY: {
     cause: "resource busy",
-    advice: "Another program holds it (the running game, an antivirus, a mount): close it and run the command again.",
+    advice:
+      "Another program holds it (the running game, an antivirus, a mount): close it and run the command again.",
   },
   EIO: {
     cause: "input/output error",
-    advice: "The disk or its connection reported a hardware-level error: check the device (dmesg, SMART) and run the command again.",
+    advice:
+      "The disk or its connection reported a hardware-level error: check the device (dmesg, SMART) and run the command again.",
   },
 };
 

@@ -30,7 +30,9 @@ async function entries(dir: string, prefix = ""): Promise<string[]> {
   for (const name of (await readdir(join(dir, prefix))).sort()) {
     const rel = prefix ? `${prefix}/${name}` : name;
     const s = await lstat(join(dir, rel));
-    out.push(`${rel} ${s.mode.toString(8)} ${s.mtimeMs}${s.isFile() ? ` ${await readFile(join(dir, rel), "utf8")}` : ""}`);
+    out.push(
+      `${rel} ${s.mode.toString(8)} ${s.mtimeMs}${s.isFile() ? ` ${await readFile(join(dir, rel), "utf8")}` : ""}`,
+    );
     if (s.isDirectory()) out.push(...(await entries(dir, rel)));
   }
   return out;
@@ -80,10 +82,15 @@ test("a failed first install into a directory it creates leaves nothing behind",
   const other = keys();
   const port = await closedPort();
   const cases: [string, () => Promise<unknown>, string][] = [
-    ["an untrusted key", () => update({ ...r.options(join(r.dir, "new", "deep", "game")), trust: [other.pub] }), "E_SIGNATURE"],
+    [
+      "an untrusted key",
+      () => update({ ...r.options(join(r.dir, "new", "deep", "game")), trust: [other.pub] }),
+      "E_SIGNATURE",
+    ],
     [
       "an unreachable repository",
-      () => update({ ...r.options(join(r.dir, "game")), repoUrl: `http://127.0.0.1:${port}/`, maxAttempts: 1 }),
+      () =>
+        update({ ...r.options(join(r.dir, "game")), repoUrl: `http://127.0.0.1:${port}/`, maxAttempts: 1 }),
       "E_NETWORK",
     ],
     [

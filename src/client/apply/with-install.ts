@@ -53,7 +53,7 @@ function typed(error: unknown, root: string): unknown {
  * directory is a legitimate install directory and is followed by the operating system.
  */
 export async function requireDirectory(ctx: Context): Promise<void> {
-  for (let path = ctx.layout.root; ; ) {
+  for (let path = ctx.layout.root; ;) {
     const stat = await ctx.fs.stat(path);
     if (stat?.kind === "file" || stat?.kind === "other") {
       throw path === ctx.layout.root
@@ -75,7 +75,7 @@ interface FirstInstall {
 async function firstInstallMarks(ctx: Context): Promise<FirstInstall | undefined> {
   if (await ctx.fs.stat(ctx.layout.ferry)) return undefined;
   const created: string[] = [];
-  for (let path = ctx.layout.root; !(await ctx.fs.stat(path)); ) {
+  for (let path = ctx.layout.root; !(await ctx.fs.stat(path));) {
     created.push(path);
     const parent = parentPath(path);
     if (parent === path || parent === ".") break;
@@ -155,7 +155,8 @@ export async function readInstall<T>(ctx: Context, deps: ClientDeps, work: () =>
         (result) => ({ result }),
         (error: unknown) => {
           if (isFerryError(error, "E_LOCKED") || isFerryError(error, "E_NOT_WRITABLE")) return undefined;
-          if (isFerryError(error, "E_IO") && CANNOT_WRITE.has(String(error.data.systemCode))) return undefined;
+          if (isFerryError(error, "E_IO") && CANNOT_WRITE.has(String(error.data.systemCode)))
+            return undefined;
           throw error;
         },
       );

@@ -30,7 +30,10 @@ export type { CheckResult, UpdateOptions, UpdateSummary } from "./update-types.j
  * it answers for a first install (nothing is created).
  */
 export async function check(options: UpdateOptions): Promise<CheckResult> {
-  const ctx: Context = { ...makeContext(options.installDir, options, DEFAULT_CHECK_DEADLINE_MS), readOnly: true };
+  const ctx: Context = {
+    ...makeContext(options.installDir, options, DEFAULT_CHECK_DEADLINE_MS),
+    readOnly: true,
+  };
   const started = ctx.clock.now();
   return readInstall(ctx, options, async () => {
     const p = await prepare(ctx, options, started, await readStoredState(ctx.fs, ctx.layout), undefined);

@@ -86,11 +86,7 @@ export async function choosePointerRelease(
 ): Promise<{ pointer: SignedPointer; policy: PolicyView }> {
   const body = pointer.body;
   // The id exists only once a rollout needs it (a bucket); no rollout, no file.
-  const installId = !body.rollout
-    ? ""
-    : ctx.readOnly
-      ? await peekInstallId(ctx)
-      : await ensureInstallId(ctx);
+  const installId = !body.rollout ? "" : ctx.readOnly ? await peekInstallId(ctx) : await ensureInstallId(ctx);
   const selection = await selectRelease(
     ctx.crypto,
     body,
