@@ -404,6 +404,10 @@ async function main(argv: string[]): Promise<number> {
         ...(values.runtime === undefined ? {} : { runtime: values.runtime }),
       });
       if (json) out({ type: "result", ...result });
+      else if (result.ok && result.directory)
+        process.stdout.write(
+          `Can install: no install yet in ${result.directory.exists ? "this directory" : "this directory (the first update creates it)"}; ${result.directory.empty ? "it is empty" : `${result.directory.entries} existing entr${result.directory.entries === 1 ? "y is" : "ies are"} adopted (files identical to the release are kept, not downloaded)`}.\n`,
+        );
       else if (result.ok) process.stdout.write(`Can update (installed: ${result.version}).\n`);
       else for (const r of result.reasons) process.stdout.write(`Cannot update: ${r.code}: ${r.message}\n`);
       return result.ok ? 0 : 1;

@@ -58,6 +58,11 @@ export interface Context {
   readonly layout: InstallLayout;
   /** The operation's deadline, when it has one: aborts `signal` with an E_TIMEOUT reason. */
   readonly deadline?: { readonly signal: AbortSignal; clear(): void } | undefined;
+  /**
+   * A read-only operation (check): Ferry's bookkeeping that a writer would store (fetched tree objects,
+   * a re-fetched installed manifest, refusal log lines, a new install id) is used in memory, not written.
+   */
+  readonly readOnly?: boolean;
 }
 
 /**

@@ -99,15 +99,104 @@ export function isFerryError(error: unknown, code?: FerryErrorCode): error is Fe
   return error instanceof FerryError && (code === undefined || error.code === code);
 }
 
-/** Wraps a Node system error (ENOENT, EACCES, ...) into E_IO naming the operation and path. */
+/**
+ * What a system error code means and what to do about it, for the messages of ioError. One table, so
+ * every file-system error of Ferry names its real cause (docs: README "Error codes").
+ */
+export const IO_CAUSES: Readonly<Record<string, { readonly cause: string; readonly advice: string }>> = {
+  EACCES: {
+    cause: "permission denied",
+    advice:
+      "This user may not access it: fix its permissions or owner, or run as the user that owns the install.",
+  },
+  EPERM: {
+    cause: "operation not permitted",
+    advice:
+      "The file may be immutable (chattr +i), locked by another program (antivirus, the running game), or owned by another user: clear the flag, close the program or fix the owner, then run the command again.",
+  },
+  ENOENT: {
+    cause: "no such file or directory",
+    advice: "Check the path (a parent directory may be missing or have been removed while Ferry ran).",
+  },
+  ENOTDIR: {
+    cause: "a part of the path is a file, not a directory",
+    advice: "A file stands where a directory is needed: move that file away or choose another path.",
+  },
+  EISDIR: {
+    cause: "it is a directory, not a file",
+    advice: "A directory stands where a file is needed: move it away or choose another path.",
+  },
+  EEXIST: {
+    cause: "something already exists there",
+    advice: "Another file or directory is in the way: move it away, or choose another path.",
+  },
+  ENOTEMPTY: {
+    cause: "the directory is not empty",
+    advice: "Move what is in it away, or choose another path.",
+  },
+  EROFS: {
+    cause: "read-only file system",
+    advice: "The volume is mounted read-only: remount it read-write or use a directory on a writable volume.",
+  },
+  ENOSPC: {
+    cause: "no space left on the device",
+    advice: "The volume is full (space or inodes): free space on it and run the command again.",
+  },
+  EDQUOT: {
+    cause: "disk quota exceeded",
+    advice:
+      "This user's quota on the volume is used up: free space or raise the quota, then run the command again.",
+  },
+  EMFILE: {
+    cause: "too many open files",
+    advice: "Raise the open-file limit (ulimit -n) or close other programs, then run the command again.",
+  },
+  ENAMETOOLONG: { cause: "file name too long", advice: "Use a shorter install path." },
+  ELOOP: { cause: "too many symbolic links", advice: "A symbolic link loops: fix or remove it." },
+  EBUSY: {
+    cause: "resource busy",
+    advice:
+      "Another program holds it (the running game, an antivirus, a mount): close it and run the command again.",
+  },
+  EIO: {
+    cause: "input/output error",
+    advice:
+      "The disk or its connection reported a hardware-level error: check the device (dmesg, SMART) and run the command again.",
+  },
+};
+
+const DEFAULT_IO_ADVICE = "Check that the path exists and is accessible, and that the disk is not full.";
+
+/**
+ * Wraps a system error (ENOENT, EACCES, ...) into a FerryError naming the operation, the path, the real
+ * cause and its own advice (IO_CAUSES); data: operation, path, systemCode, syscall (when known). ENOSPC
+ * and EDQUOT are E_NO_SPACE, everything else E_IO. A FerryError passes unchanged.
+ */
 export function ioError(operation: string, path: string, cause: unknown): FerryError {
   if (cause instanceof FerryError) return cause;
   const sys = (cause as { code?: string } | null)?.code ?? "unknown";
+  const syscall = (cause as { syscall?: unknown } | null)?.syscall;
   const detail = cause instanceof Error ? cause.message : String(cause);
+  const known = IO_CAUSES[sys];
+  const message = known
+    ? `${operation} failed for ${path}: ${known.cause} (${sys}${typeof syscall === "string" ? `, ${syscall}` : ""}). ${known.advice}`
+    : `${operation} failed for ${path}: ${detail}. ${DEFAULT_IO_ADVICE}`;
+  return new FerryError(
+    sys === "ENOSPC" || sys === "EDQUOT" ? "E_NO_SPACE" : "E_IO",
+    message,
+    { operation, path, systemCode: sys, ...(typeof syscall === "string" ? { syscall } : {}) },
+    { cause },
+  );
+}
+
+/**
+ * The install directory (or a path Ferry must create a directory at) is not a directory: named as such,
+ * not as a generic file-system failure. data: path, kind.
+ */
+export function notADirectory(path: string, kind: string, what = "The install directory"): FerryError {
   return new FerryError(
     "E_IO",
-    `${operation} failed for ${path}: ${detail}. Check that the path exists and is accessible, and that the disk is not full.`,
-    { operation, path, systemCode: sys },
-    { cause },
+    `${what} ${path} is a ${kind}, not a directory. Choose another path, or move the ${kind} away.`,
+    { operation: "mkdir", path, systemCode: "ENOTDIR", kind },
   );
 }

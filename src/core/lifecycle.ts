@@ -136,19 +136,27 @@ export class RateMeter {
     this.samples = [];
   }
 
-  /** Bytes per second over the window, or undefined without enough data. */
+  /** Whole bytes per second over the window (never negative), or undefined without enough data. */
   bytesPerSecond(): number | undefined {
+    const speed = this.rate();
+    return speed === undefined ? undefined : Math.round(speed);
+  }
+
+  /**
+   * Whole seconds until `total` at the current speed, rounded up (0 only when nothing is left; never
+   * negative), or undefined when the speed is unknown or zero.
+   */
+  etaSeconds(total: number): number | undefined {
+    const speed = this.rate();
+    const last = this.samples[this.samples.length - 1];
+    if (speed === undefined || speed <= 0 || !last) return undefined;
+    return Math.max(0, Math.ceil((total - last.bytes) / speed));
+  }
+
+  private rate(): number | undefined {
     const first = this.samples[0];
     const last = this.samples[this.samples.length - 1];
     if (!first || !last || last.atMs <= first.atMs) return undefined;
-    return ((last.bytes - first.bytes) * 1000) / (last.atMs - first.atMs);
-  }
-
-  /** Seconds until `total` at the current speed, or undefined when the speed is unknown or zero. */
-  etaSeconds(total: number): number | undefined {
-    const speed = this.bytesPerSecond();
-    const last = this.samples[this.samples.length - 1];
-    if (speed === undefined || speed <= 0 || !last) return undefined;
-    return Math.max(0, (total - last.bytes) / speed);
+    return Math.max(0, ((last.bytes - first.bytes) * 1000) / (last.atMs - first.atMs));
   }
 }

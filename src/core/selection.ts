@@ -91,5 +91,34 @@ export function carrySelection(
   const kept = current.packages.filter((p) => Object.hasOwn(target.packages, p));
   const droppedPackages = current.packages.filter((p) => !Object.hasOwn(target.packages, p));
   const added = defaultPackages(target).filter((p) => !Object.hasOwn(installed.packages, p));
-  return { selection: { packages: sortedUnique([...kept, ...added]), paths }, droppedPackages, droppedPaths };
+  const packages = sortedUnique([...kept, ...added]);
+  return {
+    selection: {
+      packages,
+      paths: sortedUnique([...paths, ...movedOut(installed, current, target, packages)]),
+    },
+    droppedPackages,
+    droppedPaths,
+  };
+}
+
+/**
+ * Files the install holds that the target release moved into a package the install does not take (a
+ * newly declared optional package, or an optional one not installed): they stay installed, as on-demand
+ * paths (kept current by later updates, verified, and folded into the package when it is added), rather
+ * than being deleted and downloaded again on `packages add` (docs/PACKAGES.md "Files moved into a package").
+ */
+function movedOut(
+  installed: Manifest,
+  current: Selection,
+  target: Manifest,
+  packages: readonly string[],
+): string[] {
+  const selected = new Set(current.packages);
+  const selectedPaths = new Set(current.paths);
+  const held = new Set(
+    installed.files.filter((f) => selected.has(f.package) || selectedPaths.has(f.path)).map((f) => f.path),
+  );
+  const taken = new Set(packages);
+  return target.files.filter((f) => !taken.has(f.package) && held.has(f.path)).map((f) => f.path);
 }

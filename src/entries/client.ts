@@ -12,7 +12,7 @@ export type {
   UpdateEvent,
 } from "../client/events.js";
 export { type BackgroundChecker, startBackgroundChecks } from "../client/ops/background-check.js";
-export { type CanUpdateResult, canUpdate } from "../client/ops/can-update.js";
+export { type CanUpdateResult, type FirstInstallDirectory, canUpdate } from "../client/ops/can-update.js";
 export { type CheckAnswer, type CheckSource, cachedCheck } from "../client/ops/check-cache.js";
 export {
   type ContentRequest,

@@ -36,6 +36,9 @@ class ReadOnlyUnder extends ForwardingFileSystem {
   constructor(private readonly dir: string) {
     super(new NodeFileSystem());
   }
+  override writable(path: string): Promise<string | undefined> {
+    return path.startsWith(this.dir) ? Promise.resolve("EROFS") : super.writable(path);
+  }
   override createExclusive(path: string, data: Uint8Array): Promise<boolean> {
     if (path.startsWith(this.dir))
       return Promise.reject(
@@ -47,17 +50,26 @@ class ReadOnlyUnder extends ForwardingFileSystem {
 
 test("canUpdate: not installed, then installed; runtime must match what the release declares", async (t) => {
   const s = await setup(t);
+  // No install yet: the answer is about a first install (the directory would be created).
   const before = await canUpdate({ installDir: s.install });
-  assert.equal(before.ok, false);
-  assert.deepEqual(
-    before.reasons.map((r) => r.code),
-    ["E_NOT_INSTALLED"],
-  );
+  assert.deepEqual(before, {
+    ok: true,
+    reasons: [],
+    version: null,
+    firstInstall: true,
+    directory: { exists: false, writable: true, empty: true, entries: 0 },
+  });
   const checked = await check(s.options);
   assert.equal(checked.notes, "First release.\nHave fun.");
   assert.equal(checked.runtime, "engine-1");
   await update(s.options);
-  assert.deepEqual(await canUpdate({ installDir: s.install }), { ok: true, reasons: [], version: "1.0.0" });
+  assert.deepEqual(await canUpdate({ installDir: s.install }), {
+    ok: true,
+    reasons: [],
+    version: "1.0.0",
+    firstInstall: false,
+    directory: null,
+  });
   assert.equal((await canUpdate({ installDir: s.install, runtime: "engine-1" })).ok, true);
   const other = await canUpdate({ installDir: s.install, runtime: "engine-2" });
   assert.equal(other.ok, false);
@@ -85,7 +97,7 @@ test("canUpdate: a live updater's lock and an unwritable directory are reasons; 
   const readOnly = await canUpdate({ installDir: s.install, fs: new ReadOnlyUnder(s.install) });
   assert.deepEqual(
     readOnly.reasons.map((r) => r.code),
-    ["E_IO", "E_IO"],
+    ["E_NOT_WRITABLE", "E_NOT_WRITABLE"],
   );
   assert.match(readOnly.reasons[0]!.message, /not writable/);
   await writeFile(join(s.install, ".ferry", "state.json"), "{not json");

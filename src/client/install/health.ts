@@ -81,6 +81,15 @@ export async function ensureInstallId(ctx: Pick<Context, "fs" | "layout" | "host
   return id;
 }
 
+/**
+ * The install id for a read-only operation (check): the stored one, or, before the first update stored
+ * one, a fresh id used for this answer only (the rollout bucket it gives is the one a new install would
+ * draw, not yet this install's: the first update stores its own).
+ */
+export async function peekInstallId(ctx: Pick<Context, "fs" | "layout" | "host">): Promise<string> {
+  return (await ctx.fs.stat(ctx.layout.installId)) ? readInstallId(ctx) : ctx.host.randomId(16);
+}
+
 export async function readInstallId(ctx: Pick<Context, "fs" | "layout">): Promise<string> {
   const path = ctx.layout.installId;
   const text = new TextDecoder().decode(await ctx.fs.readFile(path)).trim();

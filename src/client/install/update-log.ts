@@ -112,10 +112,27 @@ export async function readUpdateLogEntries(ctx: Pick<Context, "fs" | "layout">):
 export async function readUpdateLog(options: InstallOptions): Promise<UpdateLogEntry[]> {
   const { installDir, ...deps } = options;
   const ctx = makeContext(installDir, deps);
-  if ((await ctx.fs.stat(ctx.layout.ferry))?.kind !== "directory") {
-    throw new FerryError("E_NOT_INSTALLED", `${ctx.layout.root} has no Ferry install (no .ferry/).`, {
-      path: ctx.layout.root,
-    });
+  const { fs, layout } = ctx;
+  const root = await fs.stat(layout.root);
+  if (root && root.kind !== "directory" && root.kind !== "symlink") {
+    throw new FerryError(
+      "E_NOT_INSTALLED",
+      `${layout.root} is a ${root.kind}, not a directory: it is not a Ferry install. Give the install directory.`,
+      { path: layout.root, kind: root.kind },
+    );
+  }
+  // An install has state.json, or at least a log (a first install refused before anything was installed).
+  const installed =
+    (await fs.stat(layout.ferry))?.kind === "directory" &&
+    ((await fs.stat(layout.state)) !== undefined ||
+      (await fs.stat(layout.updateLog)) !== undefined ||
+      (await fs.stat(layout.updateLogRotated)) !== undefined);
+  if (!installed) {
+    throw new FerryError(
+      "E_NOT_INSTALLED",
+      `${layout.root} is not a Ferry install (no .ferry/state.json and no update log): nothing was installed or logged here. Give the install directory, or install with 'ferry update <repo-url> ${layout.root} --trust <key>'.`,
+      { path: layout.root },
+    );
   }
   return readUpdateLogEntries(ctx);
 }

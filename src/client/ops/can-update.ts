@@ -2,6 +2,7 @@ import { type FerryErrorCode, isFerryError } from "../../core/errors.js";
 import type { FileSystem } from "../../ports/fs.js";
 import type { Host } from "../../ports/host.js";
 import { makeContext } from "../context.js";
+import { parentPath } from "../paths.js";
 import type { InstallLayout } from "../install/layout.js";
 import { readOwner } from "../install/lock.js";
 import { readState } from "../install/read-state.js";
@@ -24,18 +25,49 @@ export interface CanUpdateResult {
   /** Empty when ok; otherwise every reason found, in the order checked. */
   readonly reasons: readonly CanUpdateReason[];
   readonly version: string | null;
+  /** No Ferry install here yet (no `.ferry/`): the answer is about a first install. */
+  readonly firstInstall: boolean;
+  /** For a first install, what it will meet in the directory; null for an existing install. */
+  readonly directory: FirstInstallDirectory | null;
+}
+
+/** What a first install needs to know about its directory (canUpdate on a directory never installed). */
+export interface FirstInstallDirectory {
+  /** The directory exists; when it does not, the first update creates it (and missing parents). */
+  readonly exists: boolean;
+  /** The directory (or, when absent, its nearest existing parent) may be written by this process. */
+  readonly writable: boolean;
+  /** Absent or without entries. */
+  readonly empty: boolean;
+  /**
+   * Entries already there (top level): a first install adopts them (files identical to the release are
+   * kept, not downloaded; others the release needs are moved to `.ferry/displaced/`; the rest untouched).
+   */
+  readonly entries: number;
 }
 
 /**
- * Ren'Py's can_update(): can this install be updated at all, and if not, why? Local and cheap (no
- * network, nothing changed): the install has Ferry state, its directory and `.ferry/` are writable, no
- * live updater holds the lock, and, when `runtime` is given, the installed release declares no other
- * runtime. A lock whose owner process is gone (same host) does not count: the next update takes it over.
+ * Ren'Py's can_update(): can this install be updated at all, and if not, why? Local, cheap and read-only
+ * (no network, no lock taken, nothing written when the file system can answer `writable`; one without it
+ * is probed with a file created and removed): the install has Ferry state, its directory and `.ferry/`
+ * are writable, no live updater holds the lock, and, when `runtime` is given, the installed release
+ * declares no other runtime. A lock whose owner process is gone (same host) does not count: the next
+ * update takes it over. A directory with no install yet answers for a first install (`firstInstall`,
+ * `directory`): ok when the directory, or the parent it would be created in, is writable.
  */
 export async function canUpdate(options: CanUpdateOptions): Promise<CanUpdateResult> {
   const ctx = makeContext(options.installDir, options);
   const { fs, layout } = ctx;
   const reasons: CanUpdateReason[] = [];
+  const rootStat = await fs.stat(layout.root);
+  if (rootStat && rootStat.kind !== "directory") {
+    reasons.push({
+      code: "E_NOT_WRITABLE",
+      message: `${layout.root} is a ${rootStat.kind}, not a directory: Ferry installs into a directory. Choose another install directory, or move the ${rootStat.kind} away.`,
+    });
+    return { ok: false, reasons, version: null, firstInstall: true, directory: null };
+  }
+  if (!rootStat || !(await fs.stat(layout.ferry))) return firstInstall(ctx, rootStat !== undefined);
   let version: string | null = null;
   let state;
   try {
@@ -47,13 +79,10 @@ export async function canUpdate(options: CanUpdateOptions): Promise<CanUpdateRes
   if (state === undefined && reasons.length === 0) {
     reasons.push({
       code: "E_NOT_INSTALLED",
-      message: `${layout.root} has no Ferry install (no .ferry/state.json); it was not installed by Ferry.`,
+      message: `${layout.root}/.ferry has no state.json: no release was installed by Ferry here (a first update was interrupted?). Run the update again.`,
     });
   }
-  if (!(await fs.stat(layout.root))) return { ok: false, reasons, version };
-  // .ferry/ is created by the first update; until then only the install directory must be writable.
-  const dirs = (await fs.stat(layout.ferry)) ? [layout.root, layout.ferry] : [layout.root];
-  for (const dir of dirs) {
+  for (const dir of [layout.root, layout.ferry]) {
     const problem = await notWritable(fs, ctx.host, dir);
     if (problem) reasons.push(problem);
   }
@@ -75,14 +104,62 @@ export async function canUpdate(options: CanUpdateOptions): Promise<CanUpdateRes
       }
     }
   }
-  return { ok: reasons.length === 0, reasons, version };
+  return { ok: reasons.length === 0, reasons, version, firstInstall: false, directory: null };
 }
 
-/** A probe file created and removed in `dir`; a reason when that fails. */
+async function firstInstall(ctx: ReturnType<typeof makeContext>, exists: boolean): Promise<CanUpdateResult> {
+  const { fs, layout } = ctx;
+  const reasons: CanUpdateReason[] = [];
+  let target = layout.root;
+  if (!exists) {
+    // The first update creates the directory: the nearest existing parent must take it.
+    for (;;) {
+      const parent = parentPath(target);
+      if (parent === target || parent === ".") break;
+      target = parent;
+      const stat = await fs.stat(target);
+      if (stat?.kind === "directory") break;
+      if (stat) {
+        reasons.push({
+          code: "E_NOT_WRITABLE",
+          message: `${target} is a ${stat.kind}, not a directory, so ${layout.root} cannot be created in it. Choose another install directory.`,
+        });
+        break;
+      }
+    }
+  }
+  if (reasons.length === 0) {
+    const problem = await notWritable(fs, ctx.host, target);
+    if (problem) reasons.push(problem);
+  }
+  const entries = exists ? (await fs.readdir(layout.root)).length : 0;
+  return {
+    ok: reasons.length === 0,
+    reasons,
+    version: null,
+    firstInstall: true,
+    directory: { exists, writable: reasons.length === 0, empty: entries === 0, entries },
+  };
+}
+
+/**
+ * Why this process may not create files in `dir`, or undefined. Asks the file system (`writable`: access
+ * W_OK, nothing written); one without that method is probed with a file created and removed.
+ */
 async function notWritable(fs: FileSystem, host: Host, dir: string): Promise<CanUpdateReason | undefined> {
   const stat = await fs.stat(dir);
   if (stat === undefined) return { code: "E_IO", message: `${dir} does not exist.` };
-  if (stat.kind !== "directory") return { code: "E_IO", message: `${dir} is not a directory.` };
+  if (stat.kind !== "directory")
+    return { code: "E_NOT_WRITABLE", message: `${dir} is a ${stat.kind}, not a directory.` };
+  const advice = "Run the game from a writable location or fix the permissions.";
+  if (fs.writable) {
+    const cause = await fs.writable(dir);
+    if (cause === undefined) return undefined;
+    return {
+      code: "E_NOT_WRITABLE",
+      message: `${dir} is not writable (${cause === "EROFS" ? "read-only file system" : cause}). ${advice}`,
+    };
+  }
   const probe = `${dir}/.ferry-write-probe-${host.pid}-${host.randomId(4)}`;
   try {
     if (!(await fs.createExclusive(probe, new Uint8Array()))) return undefined;
@@ -91,10 +168,7 @@ async function notWritable(fs: FileSystem, host: Host, dir: string): Promise<Can
   } catch (error) {
     if (!isFerryError(error)) throw error;
     await fs.unlink(probe).catch(() => undefined);
-    return {
-      code: "E_IO",
-      message: `${dir} is not writable (${error.message}). Run the game from a writable location or fix the permissions.`,
-    };
+    return { code: "E_NOT_WRITABLE", message: `${dir} is not writable (${error.message}). ${advice}` };
   }
 }
 

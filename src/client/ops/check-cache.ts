@@ -265,24 +265,33 @@ function parseCache(json: unknown, document: string): CacheRecord {
 
 /**
  * Replaces the cache atomically without the install lock: a unique temp name that recovery does not
- * sweep (it is not `.tmp-<hex>`), then rename. A crash leaves the old cache or the new one.
+ * sweep (it is not `.tmp-<hex>`), then rename. A crash leaves the old cache or the new one. The cache is
+ * advisory: on an install this process may not write (read-only volume, another user's install) it is
+ * not written, never an error; and it never creates an install directory that does not exist yet.
  */
 async function writeCache(ctx: Context, record: CacheRecord): Promise<void> {
   const { fs, layout, host } = ctx;
+  if ((await fs.stat(layout.root))?.kind !== "directory") return;
+  const dir = (await fs.stat(layout.ferry)) ? layout.ferry : layout.root;
+  if (fs.writable && (await fs.writable(dir)) !== undefined) return;
   const path = checkCachePath(layout);
   const temp = `${path}.new-${host.pid}-${host.randomId(4)}`;
   const data = new TextEncoder().encode(
     JSON.stringify({ format: 1, type: "ferry-check-cache", ...record }, null, 1),
   );
-  await fs.mkdirp(layout.ferry);
   try {
+    await fs.mkdirp(layout.ferry);
     await fs.writeFile(temp, data);
     await fs.rename(temp, path);
   } catch (error) {
     await fs.unlink(temp).catch(() => undefined);
+    if (isFerryError(error) && CANNOT_WRITE.has(String(error.data.systemCode))) return;
     throw error;
   }
 }
+
+/** System codes meaning this process may not write there: the cache is skipped. */
+const CANNOT_WRITE = new Set(["EACCES", "EPERM", "EROFS"]);
 
 function selectionReason(value: unknown): CheckResult["selection"] {
   return value === "fallback" || value === "stay" || value === "halted" ? value : "release";

@@ -1,7 +1,7 @@
 import { linkProblem } from "../plan/links.js";
 import { totalSize } from "../../core/manifest.js";
 import { type InstallOptions, makeContext } from "../context.js";
-import { withInstall } from "../apply/with-install.js";
+import { readInstall, requireDirectory } from "../apply/with-install.js";
 import { hashFile } from "../plan/local-index.js";
 import { requireState } from "../install/read-state.js";
 import { FerryError } from "../../core/errors.js";
@@ -28,12 +28,15 @@ export interface StatusResult {
   readonly lifecycle: LifecycleStatus;
 }
 
-/** What is installed. Reads only local state (after recovering an interrupted commit). */
+/**
+ * What is installed. Reads only local state; takes no lock and writes nothing (an interrupted commit is
+ * rolled forward first when the install is writable and no updater runs: readInstall).
+ */
 export async function status(options: InstallOptions): Promise<StatusResult> {
   const { installDir, ...deps } = options;
   const ctx = makeContext(installDir, deps);
   await requireInstallDir(ctx);
-  return withInstall(ctx, deps, async () => {
+  return readInstall(ctx, deps, async () => {
     const state = await requireState(ctx);
     const full = await loadInstalledManifest(ctx, state);
     const selection = installedSelection(state, full);
@@ -78,7 +81,7 @@ export async function verify(options: InstallOptions): Promise<VerifyResult> {
   const { installDir, ...deps } = options;
   const ctx = makeContext(installDir, deps);
   await requireInstallDir(ctx);
-  return withInstall(ctx, deps, async () => {
+  return readInstall(ctx, deps, async () => {
     const state = await requireState(ctx);
     const full = await loadInstalledManifest(ctx, state);
     // The installed packages, minus files the base directory holds identically (docs/PACKAGES.md).
@@ -137,6 +140,7 @@ export async function verify(options: InstallOptions): Promise<VerifyResult> {
 
 /** Read-only commands refuse a directory that was never installed into (and do not create .ferry/). */
 export async function requireInstallDir(ctx: ReturnType<typeof makeContext>): Promise<void> {
+  await requireDirectory(ctx);
   if ((await ctx.fs.stat(ctx.layout.ferry))?.kind !== "directory") {
     throw new FerryError(
       "E_NOT_INSTALLED",

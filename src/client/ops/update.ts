@@ -8,7 +8,7 @@ import {
   DEFAULT_UPDATE_DEADLINE_MS,
   makeContext,
 } from "../context.js";
-import { withInstall } from "../apply/with-install.js";
+import { readInstall, withInstall } from "../apply/with-install.js";
 import { readStoredState } from "../install/state.js";
 import { logUpdate } from "../install/update-log.js";
 import { runRefusalHook } from "../plan/policy.js";
@@ -23,21 +23,19 @@ import type { CheckResult, UpdateOptions, UpdateSummary } from "./update-types.j
 export type { CheckResult, UpdateOptions, UpdateSummary } from "./update-types.js";
 
 /**
- * Is an update available, and how many bytes would it download? Installs nothing and never writes
- * state.json (so neither a newer serial nor a rotated root is stored), the stat cache, the check cache
- * (that is cachedCheck) or any game file. What it does write is Ferry's bookkeeping under `.ferry/`:
- * - the install lock `.ferry/lock`, held while it runs (creating the install directory and `.ferry/`);
- * - the roll-forward of a commit an earlier run left interrupted (recovery, as every operation does);
- * - `.ferry/install-id`, when the channel is in a staged rollout and the install has no id yet;
- * - `.ferry/update-log.jsonl` lines for refused releases (blocked, or a rollback refused);
- * - the installed release's manifest or tree objects in `.ferry/manifests/`, `.ferry/objects/`, when
- *   lost or damaged and fetched again, and the new release's tree objects it downloads (`.ferry/objects/`,
- *   kept for the update, which then need not fetch them).
+ * Is an update available, and how many bytes would it download? Read-only: it takes no lock and writes
+ * nothing (no state.json, stat cache, check cache, install id, log line, kept object or game file), so it
+ * answers on an install the user cannot write and while an update runs (readInstall). Tree objects it
+ * downloads are used in memory only; the update fetches them again. On a directory with no install yet
+ * it answers for a first install (nothing is created).
  */
 export async function check(options: UpdateOptions): Promise<CheckResult> {
-  const ctx = makeContext(options.installDir, options, DEFAULT_CHECK_DEADLINE_MS);
+  const ctx: Context = {
+    ...makeContext(options.installDir, options, DEFAULT_CHECK_DEADLINE_MS),
+    readOnly: true,
+  };
   const started = ctx.clock.now();
-  return withInstall(ctx, options, async () => {
+  return readInstall(ctx, options, async () => {
     const p = await prepare(ctx, options, started, await readStoredState(ctx.fs, ctx.layout), undefined);
     if ("held" in p) {
       return {

@@ -34,8 +34,10 @@ export async function installedManifestBytes(
     const bytes = await repo.manifestBytes(state.manifest, ctx.signal).catch(() => {
       throw localError;
     });
-    await ctx.fs.mkdirp(ctx.layout.manifests);
-    await ctx.fs.writeFileAtomic(path, bytes);
+    if (!ctx.readOnly) {
+      await ctx.fs.mkdirp(ctx.layout.manifests);
+      await ctx.fs.writeFileAtomic(path, bytes);
+    }
     return { bytes, where: repo.url(`manifests/${state.manifest.hash}`) };
   }
 }

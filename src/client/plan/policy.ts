@@ -4,7 +4,7 @@ import { canonicalJson } from "../../core/canonical-json.js";
 import { checkFreshness, type SignedPointer } from "../../core/pointer.js";
 import { belowMinimum, type Selection, selectRelease } from "../../core/release-policy.js";
 import type { Context } from "../context.js";
-import { ensureInstallId, isBlocked, readHealth } from "../install/health.js";
+import { ensureInstallId, isBlocked, peekInstallId, readHealth } from "../install/health.js";
 import type { InstallState } from "../install/state.js";
 import { appendUpdateLog, readUpdateLogEntries } from "../install/update-log.js";
 
@@ -58,7 +58,7 @@ async function refused(
     last.code === error.code &&
     last.release === release &&
     last.message === error.message;
-  if (!repeated) {
+  if (!repeated && !ctx.readOnly) {
     await appendUpdateLog(ctx, {
       kind: "refused",
       code: error.code,
@@ -87,7 +87,7 @@ export async function choosePointerRelease(
 ): Promise<{ pointer: SignedPointer; policy: PolicyView }> {
   const body = pointer.body;
   // The id exists only once a rollout needs it (a bucket); no rollout, no file.
-  const installId = body.rollout ? await ensureInstallId(ctx) : "";
+  const installId = !body.rollout ? "" : ctx.readOnly ? await peekInstallId(ctx) : await ensureInstallId(ctx);
   const selection = await selectRelease(
     ctx.crypto,
     body,

@@ -48,8 +48,10 @@ export function objectLoader(ctx: Context, repo: RemoteRepository | undefined): 
         await checkStoredBytes(ctx.crypto, stored, object, local, what, "the installed release");
       } else {
         stored = await limit(() => repo.objectBytes(object, what, ctx.signal));
-        await ctx.fs.mkdirp(ctx.layout.objects);
-        await ctx.fs.writeFileAtomic(local, stored);
+        if (!ctx.readOnly) {
+          await ctx.fs.mkdirp(ctx.layout.objects);
+          await ctx.fs.writeFileAtomic(local, stored);
+        }
       }
     }
     return decode(ctx.brotli, object.codec, stored, object.rawSize, what);
