@@ -1,7 +1,7 @@
 import { FerryError } from "../../core/errors.js";
 import { requireKnownPackages, sortedUnique } from "../../core/selection.js";
 import { type ClientDeps, type InstallOptions, makeContext } from "../context.js";
-import { withInstall } from "../apply/with-install.js";
+import { readInstall, withInstall } from "../apply/with-install.js";
 import { installedSelection } from "../install/content.js";
 import { requireInstallDir } from "./inspect.js";
 import { type ReselectOptions, type ReselectResult, reselect } from "./reselect.js";
@@ -21,7 +21,8 @@ export async function listPackages(options: InstallOptions): Promise<PackageInfo
   const { installDir, ...deps } = options;
   const ctx = makeContext(installDir, deps);
   await requireInstallDir(ctx);
-  return withInstall(ctx, deps, async () => {
+  // Read-only: no lock, so a launcher can list packages while an update runs (readInstall).
+  return readInstall(ctx, deps, async () => {
     const state = await requireState(ctx);
     const manifest = await loadInstalledManifest(ctx, state);
     const installed = new Set(installedSelection(state, manifest).packages);
