@@ -729,7 +729,9 @@ def can_update(base=None):
         rc, result, _ = _run_cli(b, ["can-update", b])
     except UpdateError:
         return False
-    return rc == 0 and bool(result and result.get("ok"))
+    # A directory that is no install yet answers ok with firstInstall: Ren'Py's can_update means "this game
+    # can update itself", which needs an install to update.
+    return rc == 0 and bool(result and result.get("ok")) and not result.get("firstInstall")
 
 
 def get_installed_packages(base=None):

@@ -34,6 +34,16 @@ export interface CheckAnswer extends CheckResult {
 export interface CachedCheckOptions extends UpdateOptions {
   /** Answer from the cache without any request while the answer is younger than this (default 0). */
   readonly maxAgeMs?: number;
+  /**
+   * A cache kept in this process too (an Updater's, an agent's): it answers when `.ferry/check-cache.json`
+   * cannot be written (no install directory yet, a read-only install). The file wins when it exists.
+   */
+  readonly memory?: CheckCacheMemory;
+}
+
+/** The in-process copy of the check cache (create one with `{}` and pass it to every cachedCheck). */
+export interface CheckCacheMemory {
+  record?: CacheRecord;
 }
 
 /**
@@ -76,7 +86,7 @@ export async function cachedCheck(options: CachedCheckOptions): Promise<CheckAns
   const state = await readState(ctx);
   const installed = state ? `${state.manifest.hash}:${state.serial}` : null;
   const now = clock.now();
-  const cached = await readCache(fs, layout);
+  const cached = (await readCache(fs, layout)) ?? options.memory?.record;
   const usable =
     cached &&
     cached.repo === repo.base &&
@@ -116,7 +126,7 @@ export async function cachedCheck(options: CachedCheckOptions): Promise<CheckAns
   if (response.status === 304 && conditional && usable) {
     await response.cancel();
     const record = { ...usable, checkedAt: now.toISOString() };
-    await writeCache(ctx, record);
+    await writeCache(ctx, record, options.memory);
     return { ...answer(record, "not-modified"), ageMs: 0 };
   }
   if (response.status !== 200) {
@@ -183,7 +193,7 @@ async function fullCheck(
     expires: result.expires,
     result,
   };
-  await writeCache(ctx, record);
+  await writeCache(ctx, record, options.memory);
   return { ...result, source: "network", checkedAt: record.checkedAt, ageMs: 0 };
 }
 
@@ -269,7 +279,12 @@ function parseCache(json: unknown, document: string): CacheRecord {
  * advisory: on an install this process may not write (read-only volume, another user's install) it is
  * not written, never an error; and it never creates an install directory that does not exist yet.
  */
-async function writeCache(ctx: Context, record: CacheRecord): Promise<void> {
+async function writeCache(
+  ctx: Context,
+  record: CacheRecord,
+  memory: CheckCacheMemory | undefined,
+): Promise<void> {
+  if (memory) memory.record = record;
   const { fs, layout, host } = ctx;
   if ((await fs.stat(layout.root))?.kind !== "directory") return;
   const dir = (await fs.stat(layout.ferry)) ? layout.ferry : layout.root;

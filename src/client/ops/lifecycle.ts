@@ -7,7 +7,7 @@ import {
   transition,
 } from "../../core/lifecycle.js";
 import { defaultDeps } from "../defaults.js";
-import { type CheckAnswer, cachedCheck } from "./check-cache.js";
+import { type CheckAnswer, type CheckCacheMemory, cachedCheck } from "./check-cache.js";
 import type { LifecycleEvent, LifecycleSink, ProgressSnapshot, UpdateEvent } from "../events.js";
 import { type SimulateOptions, simulatedCheck, simulatedUpdate } from "./simulate.js";
 import { update, type UpdateOptions, type UpdateSummary } from "./update.js";
@@ -42,6 +42,8 @@ export class Updater {
   private controller: AbortController | undefined;
   private stopRequest: "cancel" | "pause" | undefined;
   private lastCheck: CheckAnswer | undefined;
+  /** The check cache in this process, for installs whose check-cache file cannot be written. */
+  private readonly checkMemory: CheckCacheMemory = {};
   private progress: ProgressSnapshot | undefined;
   private error: { code: FerryErrorCode | "E_INTERNAL"; message: string } | undefined;
   private readonly meter = new RateMeter();
@@ -81,6 +83,7 @@ export class Updater {
             ...this.options,
             signal,
             maxAgeMs: options.maxAgeMs ?? this.options.maxAgeMs ?? 0,
+            memory: this.checkMemory,
             onEvent: (event) => this.library(event),
           });
       this.lastCheck = answer;
