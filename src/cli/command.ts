@@ -190,7 +190,7 @@ export function parseCommand(command: Command, argv: readonly string[]): Parsed 
     }
     const value = token.value;
     if (value === undefined) throw usage(`${shown} needs a value ${spec.value ?? "<value>"} (ferry ${name})`, name);
-    if (!token.inlineValue && value.startsWith("-") && value !== "-")
+    if (!token.inlineValue && value.startsWith("-") && value !== "-" && !/^-\d/.test(value))
       throw usage(
         `${shown} needs a value, not the option-like ${q(value)}; for a value starting with '-' write ${shown}=${value} (ferry ${name})`,
         name,

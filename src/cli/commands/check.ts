@@ -53,6 +53,7 @@ export const checkCommand: Command = {
     "check https://cdn.example.com/game/ game/ --trust keys/ferry.pub --max-age 3600 --json",
   ],
   interrupt: "abort",
+  interruptHint: "Nothing was changed.",
   async run({ values, positionals, json, signal }) {
     const command = "check";
     const maxAgeText = str(values, "max-age");

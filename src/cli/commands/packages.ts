@@ -25,6 +25,7 @@ export const packagesCommand: Command = {
   },
   examples: ["packages list game/", "packages add game/ hd-textures --trust keys/ferry.pub"],
   interrupt: "abort",
+  interruptHint: "Run the same command again to finish the change.",
   async run({ values, positionals, json, signal }) {
     const command = "packages";
     const [action, dir, ...names] = positionals;

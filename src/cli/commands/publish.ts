@@ -55,6 +55,8 @@ export const publishCommand: Command = {
     "publish build/ --repo repo/ --version 1.2.0 --key keys/ferry.key",
     "publish build/ --repo s3://bucket/game --version 1.2.1 --key keys/release.key --rollout 10 --notes \"Fixes\"",
   ],
+  interruptHint:
+    "Players still get the channel's previous release (its pointer is written last); run the same command again to publish.",
   async run({ values, positionals, json }) {
     const command = "publish";
     const epoch = process.env.SOURCE_DATE_EPOCH;

@@ -17,6 +17,7 @@ export const repairCommand: Command = {
   options: { ...TRUST_OPTIONS, ...MIRROR_OPTION, ...NETWORK_OPTIONS, ...JSON_OPTION },
   examples: ["repair http://127.0.0.1:8080/ game/ --trust keys/ferry.pub"],
   interrupt: "abort",
+  interruptHint: "Nothing is left half-written; run the same command again to finish the repair.",
   async run({ values, positionals, json, signal }) {
     const command = "repair";
     const repoUrl = need(positionals[0], "<repo-url>", command);

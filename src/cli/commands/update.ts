@@ -103,6 +103,7 @@ export const updateCommand: Command = {
     "update https://cdn.example.com/game/ game/ --trust root/1.json --packages base,hd-textures --json",
   ],
   interrupt: "abort",
+  interruptHint: "Run the same command again to resume: the chunks already downloaded and verified are kept.",
   async run({ values, positionals, json, signal }) {
     const command = "update";
     const base = await remoteOptions(values, positionals, command);
