@@ -2,8 +2,9 @@ import { FerryError } from "../core/errors.js";
 
 /** A server's listen failure as one FerryError: the address, the system's reason, and what to do. */
 export function listenError(error: unknown, host: string, port: number, what: string): unknown {
-  if (error instanceof FerryError) return error;
-  const code = (error as { code?: unknown }).code;
+  // A FerryError of the server (E_NETWORK with data.systemCode) gets the same advice.
+  const code =
+    error instanceof FerryError ? error.data.systemCode : (error as { code?: unknown } | null)?.code;
   if (typeof code !== "string") return error;
   const advice =
     code === "EADDRINUSE"

@@ -14,6 +14,7 @@ import {
   WAIT_LOCK_OPTION,
 } from "../option-groups.js";
 import { mirrorList } from "../store-flags.js";
+import { checkChannelName, checkRuntimeName } from "../../core/names.js";
 
 export const VERIFY_OPTION = {
   verify: {
@@ -60,6 +61,10 @@ export function lockWait(value: string | undefined, command: string): { lockWait
 export async function remoteOptions(values: Values, positionals: readonly string[], command: string) {
   const repoUrl = need(positionals[0], "<repo-url>", command);
   const installDir = need(positionals[1], "<install-dir>", command);
+  // Names are checked here too, before the operation creates anything in a new install directory.
+  const channel = str(values, "channel");
+  if (channel !== undefined) checkChannelName(channel);
+  checkRuntimeName(str(values, "runtime"));
   return {
     repoUrl,
     installDir,
