@@ -103,7 +103,11 @@ export function editDistance(a: string, b: string): number {
   for (let i = 1; i < rows; i++)
     for (let j = 1; j < cols; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min(d[(i - 1) * cols + j]! + 1, d[i * cols + j - 1]! + 1, d[(i - 1) * cols + j - 1]! + cost);
+      let best = Math.min(
+        d[(i - 1) * cols + j]! + 1,
+        d[i * cols + j - 1]! + 1,
+        d[(i - 1) * cols + j - 1]! + cost,
+      );
       if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
         best = Math.min(best, d[(i - 2) * cols + j - 2]! + 1);
       d[i * cols + j] = best;
@@ -128,7 +132,8 @@ export function nearest(word: string, candidates: readonly string[]): string | u
   return candidates.find((c) => word.length >= 3 && c.startsWith(word));
 }
 
-const suggestion = (found: string | undefined): string => (found === undefined ? "" : ` Did you mean ${found}?`);
+const suggestion = (found: string | undefined): string =>
+  found === undefined ? "" : ` Did you mean ${found}?`;
 
 /** The options a command accepts, with --help added. */
 export function optionsOf(command: Command): OptionTable {
@@ -176,7 +181,10 @@ export function parseCommand(command: Command, argv: readonly string[]): Parsed 
     if (token.kind !== "option") continue;
     const spec = table[token.name];
     const shown = token.rawName;
-    if (spec === undefined || (token.rawName.startsWith("-") && !token.rawName.startsWith("--") && spec.short === undefined)) {
+    if (
+      spec === undefined ||
+      (token.rawName.startsWith("-") && !token.rawName.startsWith("--") && spec.short === undefined)
+    ) {
       throw usage(
         `Unknown option ${q(shown)} for 'ferry ${name}'.${suggestion(nearest(`--${token.name}`, flags))}`,
         name,
@@ -189,7 +197,8 @@ export function parseCommand(command: Command, argv: readonly string[]): Parsed 
       continue;
     }
     const value = token.value;
-    if (value === undefined) throw usage(`${shown} needs a value ${spec.value ?? "<value>"} (ferry ${name})`, name);
+    if (value === undefined)
+      throw usage(`${shown} needs a value ${spec.value ?? "<value>"} (ferry ${name})`, name);
     if (!token.inlineValue && value.startsWith("-") && value !== "-" && !/^-\d/.test(value))
       throw usage(
         `${shown} needs a value, not the option-like ${q(value)}; for a value starting with '-' write ${shown}=${value} (ferry ${name})`,
@@ -219,7 +228,9 @@ function table(rows: readonly (readonly [string, string])[]): string {
   const width = Math.min(34, Math.max(...rows.map(([left]) => left.length)) + 2);
   return rows
     .map(([left, right]) =>
-      left.length + 2 > width ? `  ${left}\n  ${" ".repeat(width)}${right}` : `  ${left.padEnd(width)}${right}`,
+      left.length + 2 > width
+        ? `  ${left}\n  ${" ".repeat(width)}${right}`
+        : `  ${left.padEnd(width)}${right}`,
     )
     .join("\n");
 }
@@ -231,7 +242,8 @@ export function formatHelp(command: AnyCommand): string {
     `ferry ${command.name} — ${command.summary}`,
     `Usage:\n${command.usage.map((u) => `  ferry ${command.name}${u === "" ? "" : ` ${u}`}`).join("\n")}`,
   ];
-  if (command.arguments && command.arguments.length > 0) parts.push(`Arguments:\n${table(command.arguments)}`);
+  if (command.arguments && command.arguments.length > 0)
+    parts.push(`Arguments:\n${table(command.arguments)}`);
   const options = Object.entries(optionsOf(command)).map(([flag, o]) => optionLine(flag, o));
   parts.push(`Options:\n${table(options)}`);
   if (command.notes) parts.push(command.notes.trimEnd());
@@ -262,7 +274,11 @@ export function need<T>(value: T | undefined, what: string, command: string): T 
   return value;
 }
 
-export function positiveInteger(value: string | undefined, flagName: string, command: string): number | undefined {
+export function positiveInteger(
+  value: string | undefined,
+  flagName: string,
+  command: string,
+): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (value.trim() === "" || !Number.isInteger(n) || n < 1)

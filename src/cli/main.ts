@@ -29,17 +29,24 @@ Exit codes: 0 success (also "already up to date"), 1 failure, 2 usage error, 130
 function version(): string {
   for (let dir = import.meta.dirname; ; dir = dirname(dir)) {
     try {
-      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === "ferry" && typeof pkg.version === "string") return pkg.version;
     } catch {
       // no package.json here: look further up
     }
-    if (dirname(dir) === dir) throw new FerryError("E_IO", `Cannot find ferry's package.json above ${import.meta.dirname}.`);
+    if (dirname(dir) === dir)
+      throw new FerryError("E_IO", `Cannot find ferry's package.json above ${import.meta.dirname}.`);
   }
 }
 
 function unknownCommand(name: string): FerryError {
-  const near = nearest(name, COMMANDS.map((c) => c.name));
+  const near = nearest(
+    name,
+    COMMANDS.map((c) => c.name),
+  );
   return usage(`Unknown command ${q(name)}.${near === undefined ? "" : ` Did you mean ${q(near)}?`}`);
 }
 
@@ -190,6 +197,13 @@ function report(error: unknown): void {
   if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
 }
 
+// An error outside the command's promise (an event handler, a stream) is reported the same way.
+for (const event of ["uncaughtException", "unhandledRejection"] as const)
+  process.on(event, (error: unknown) => {
+    report(error);
+    process.exit(interrupted?.exit ?? 1);
+  });
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
@@ -197,6 +211,10 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     report(error);
     process.exitCode =
-      interrupted !== undefined ? interrupted.exit : error instanceof FerryError && error.code === "E_USAGE" ? 2 : 1;
+      interrupted !== undefined
+        ? interrupted.exit
+        : error instanceof FerryError && error.code === "E_USAGE"
+          ? 2
+          : 1;
   },
 );

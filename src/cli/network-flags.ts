@@ -13,8 +13,16 @@ export const NETWORK_OPTIONS = {
     value: "<B/s>",
     description: "slowest transfer accepted (default 1024 B/s over 20 s; 0: off)",
   },
-  "request-timeout": { type: "string", value: "<s>", description: "bound one request (default 600 s; 0: none)" },
-  "max-attempts": { type: "string", value: "<n>", description: "attempts per object before failing (default 5)" },
+  "request-timeout": {
+    type: "string",
+    value: "<s>",
+    description: "bound one request (default 600 s; 0: none)",
+  },
+  "max-attempts": {
+    type: "string",
+    value: "<n>",
+    description: "attempts per object before failing (default 5)",
+  },
 } as const satisfies OptionTable;
 
 export const NETWORK_HELP = "[--deadline <s>] [--min-rate <B/s>] [--request-timeout <s>] [--max-attempts 5]";

@@ -44,7 +44,12 @@ export const STORE_OPTIONS = {
 } as const satisfies OptionTable;
 
 export const SIGNING_KEY_OPTION = {
-  key: { type: "string", multiple: true, value: "<release.key>", description: "a release signing key (repeat for several)" },
+  key: {
+    type: "string",
+    multiple: true,
+    value: "<release.key>",
+    description: "a release signing key (repeat for several)",
+  },
 } as const satisfies OptionTable;
 
 export const WAIT_LOCK_OPTION = {

@@ -69,7 +69,10 @@ export class ProgressRenderer {
         break;
       case "phase":
         if (event.phase === "checking") this.status(`Checking channel ${event.channel}…`);
-        else this.status(`Planning the update to ${event.version}: comparing the release with the installed files…`);
+        else
+          this.status(
+            `Planning the update to ${event.version}: comparing the release with the installed files…`,
+          );
         break;
       case "plan":
         this.meter.reset();
@@ -129,7 +132,13 @@ export class ProgressRenderer {
         break;
       case "chunk-progress":
         this.meter.add(this.now(), event.bytesDone);
-        this.bar("Chunking ", event.bytesDone, event.bytesTotal, true, `${event.newChunks}/${event.chunks} new`);
+        this.bar(
+          "Chunking ",
+          event.bytesDone,
+          event.bytesTotal,
+          true,
+          `${event.newChunks}/${event.chunks} new`,
+        );
         break;
       case "file":
         this.meter.add(this.now(), event.bytesDone);
@@ -139,7 +148,9 @@ export class ProgressRenderer {
         this.line(`Uploading ${event.stage}: ${event.objects} object(s).`);
         break;
       case "upload-retry":
-        this.line(`Retrying upload of ${event.path} in ${event.delayMs} ms (attempt ${event.attempt}): ${event.message}`);
+        this.line(
+          `Retrying upload of ${event.path} in ${event.delayMs} ms (attempt ${event.attempt}): ${event.message}`,
+        );
         break;
       case "upload":
         if (event.skipped) this.skipped++;

@@ -362,7 +362,12 @@ async function publishInto(
   let newDeltaBytes = 0;
   let newDeltas = 0;
   if (history.length > 0) {
-    options.onEvent?.({ type: "phase", phase: "delta", releases: history.length, files: pendingFiles.length });
+    options.onEvent?.({
+      type: "phase",
+      phase: "delta",
+      releases: history.length,
+      files: pendingFiles.length,
+    });
     const storedLength = (hash: string): number =>
       known.get(hash)?.length ?? fresh.get(hash)!.location!.length;
     const keepDelta = async (hash: string, bytes: Uint8Array): Promise<void> => {

@@ -29,7 +29,10 @@ function start(args: string[]): Run {
   const child = spawn(process.execPath, [cli, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
-  const waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
+  const waiters: {
+    match: (l: Record<string, unknown>) => boolean;
+    resolve: (l: Record<string, unknown>) => void;
+  }[] = [];
   let pending = "";
   child.stdout!.on("data", (d: Buffer) => {
     stdout += d.toString();
@@ -55,7 +58,11 @@ function start(args: string[]): Run {
     waitFor: (match) =>
       new Promise((resolve, reject) => {
         waiters.push({ match, resolve });
-        void done.then(() => reject(new Error(`the process ended before the awaited line; stdout:\n${stdout}\nstderr:\n${stderr}`)));
+        void done.then(() =>
+          reject(
+            new Error(`the process ended before the awaited line; stdout:\n${stdout}\nstderr:\n${stderr}`),
+          ),
+        );
       }),
     done,
   };
@@ -71,7 +78,11 @@ function jsonLines(stdout: string): Record<string, unknown>[] {
 /** A release of 3 MiB of random bytes, served through a proxy at 320 KiB/s (about 10 s to download). */
 async function slowRelease(t: Parameters<typeof repoFixture>[0]) {
   const s = await repoFixture(t);
-  const files = { "data/a.bin": randomBytes(1536 * 1024), "data/b.bin": randomBytes(1536 * 1024), "readme.txt": "hi" };
+  const files = {
+    "data/a.bin": randomBytes(1536 * 1024),
+    "data/b.bin": randomBytes(1536 * 1024),
+    "readme.txt": "hi",
+  };
   await s.publish(files, { version: "1.0.0" });
   const proxy = await startThrottledProxy(s.url, { bytesPerTick: 16 * 1024, tickMs: 50 });
   t.after(() => proxy.close());

@@ -9,7 +9,15 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { createServer } from "node:net";
-import { type Command, editDistance, formatHelp, isRaw, nearest, optionsOf, parseCommand } from "../../src/cli/command.js";
+import {
+  type Command,
+  editDistance,
+  formatHelp,
+  isRaw,
+  nearest,
+  optionsOf,
+  parseCommand,
+} from "../../src/cli/command.js";
 import { COMMANDS } from "../../src/cli/commands/index.js";
 import { isFerryError } from "../../src/core/errors.js";
 import { ferry } from "../helpers/cli.js";
@@ -42,13 +50,20 @@ test("the registry has every command once, each with a summary, usage, example a
     assert.ok(c.usage.length > 0 && c.examples.length > 0, `${c.name}: usage and example`);
     for (const e of c.examples) assert.ok(e.startsWith(`${c.name}`), `${c.name}: example ${e}`);
     for (const [flag, o] of Object.entries(c.options))
-      assert.ok(o.description.length > 0 && !o.description.includes("\n"), `${c.name} --${flag}: description`);
+      assert.ok(
+        o.description.length > 0 && !o.description.includes("\n"),
+        `${c.name} --${flag}: description`,
+      );
   }
 });
 
 test("each command's --help and 'ferry help <command>' print its own help (usage, arguments, options, example)", async () => {
   const runs = await pool(
-    COMMANDS.flatMap((c) => [() => ferry(c.name, "--help"), () => ferry("help", c.name), () => ferry(c.name, "-h")]),
+    COMMANDS.flatMap((c) => [
+      () => ferry(c.name, "--help"),
+      () => ferry("help", c.name),
+      () => ferry(c.name, "-h"),
+    ]),
   );
   COMMANDS.forEach((c, i) => {
     const [help, viaHelp, short] = [runs[3 * i]!, runs[3 * i + 1]!, runs[3 * i + 2]!];
@@ -60,11 +75,15 @@ test("each command's --help and 'ferry help <command>' print its own help (usage
     assert.ok(help.stdout.startsWith(`ferry ${c.name} — ${c.summary}\n`), c.name);
     assert.match(help.stdout, new RegExp(`\nUsage:\n  ferry ${c.name}`));
     assert.match(help.stdout, /\nOptions:\n/);
-    assert.match(help.stdout, /\nExamples?:\n  ferry /);
+    assert.match(help.stdout, /\nExamples?:\n {2}ferry /);
     for (const flag of Object.keys(optionsOf(c)))
       assert.match(help.stdout, new RegExp(`--${flag}\\b`), `${c.name}: --${flag} in its help`);
     for (const flag of allFlags.filter((f) => !(f in c.options)))
-      assert.doesNotMatch(help.stdout, new RegExp(`^  (-\\w, )?--${flag}\\b`, "m"), `${c.name}: no --${flag} in its options`);
+      assert.doesNotMatch(
+        help.stdout,
+        new RegExp(`^  (-\\w, )?--${flag}\\b`, "m"),
+        `${c.name}: no --${flag} in its options`,
+      );
   });
 });
 
@@ -112,7 +131,10 @@ test("a typo of a command's option suggests it, for every option of every comman
         (e: unknown) =>
           isFerryError(e, "E_USAGE") &&
           e.message.includes(JSON.stringify(typo)) &&
-          nearest(typo, Object.keys(optionsOf(c)).map((f) => `--${f}`)) !== undefined &&
+          nearest(
+            typo,
+            Object.keys(optionsOf(c)).map((f) => `--${f}`),
+          ) !== undefined &&
           e.message.includes(`Did you mean --`),
         `${c.name} ${typo}`,
       );
@@ -145,7 +167,9 @@ test("ferry --help lists every command on one line; --version and -V print packa
     assert.ok(line?.endsWith(c.summary), `${c.name} listed with its summary`);
   }
   assert.equal((await ferry()).stdout, help.stdout);
-  const pkg = JSON.parse(readFileSync(join(import.meta.dirname, "..", "..", "..", "package.json"), "utf8")) as {
+  const pkg = JSON.parse(
+    readFileSync(join(import.meta.dirname, "..", "..", "..", "package.json"), "utf8"),
+  ) as {
     version: string;
   };
   for (const flag of ["--version", "-V"]) {
@@ -208,12 +232,25 @@ test("'ferry ui --port N' and 'ferry serve --port N' with the port in use: one l
   await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
   t.after(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
   const port = String((blocker.address() as { port: number }).port);
-  const ui = await ferry("ui", "http://127.0.0.1:1/", join(dir, "game"), "--trust", keys().publicText.trim(), "--port", port);
+  const ui = await ferry(
+    "ui",
+    "http://127.0.0.1:1/",
+    join(dir, "game"),
+    "--trust",
+    keys().publicText.trim(),
+    "--port",
+    port,
+  );
   const serve = await ferry("serve", dir, "--port", port);
   for (const r of [ui, serve]) {
     assert.equal(r.code, 1, r.stderr);
     assert.equal(r.stderr.trim().split("\n").length, 1, `one line: ${r.stderr}`);
-    assert.match(r.stderr, new RegExp(`^ferry: E_NETWORK: Cannot serve .*127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\): port ${port} is already in use.*--port 0`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^ferry: E_NETWORK: Cannot serve .*127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\): port ${port} is already in use.*--port 0`,
+      ),
+    );
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   }
 });

@@ -77,15 +77,24 @@ test("update progress on a 60-column terminal: no line longer than 59, no newlin
     assert.ok(text.length <= 59 && !text.includes("\n"), `${text.length} columns: ${JSON.stringify(text)}`);
   const redraws = term.writes.filter((w) => w.startsWith("\r") && w.length > 4);
   assert.ok(redraws.length >= 100, `the bar is redrawn (${redraws.length} of ${draws} events)`);
-  assert.ok(redraws.every((w) => !w.includes("\n")), "a redraw never adds a line");
+  assert.ok(
+    redraws.every((w) => !w.includes("\n")),
+    "a redraw never adds a line",
+  );
   // Only the messages end lines: the plan and the commit.
   assert.equal(output.split("\n").length - 1, 2, JSON.stringify(output.split("\n")));
   const lastBar = redraws.filter((w) => w.includes("MiB /")).at(-1)!;
   assert.match(lastBar, /1\.00 MiB\/s/, `the speed over the last 5 s: ${lastBar}`);
   assert.doesNotMatch(lastBar, /2\.00 MiB\/s/, "not the average since the start");
   assert.match(lastBar, /ETA \d+s/);
-  assert.ok(term.writes.some((w) => w.includes("Planning")), "planning is shown");
-  assert.ok(term.writes.some((w) => w.includes("Verifying")), "verifying is shown");
+  assert.ok(
+    term.writes.some((w) => w.includes("Planning")),
+    "planning is shown",
+  );
+  assert.ok(
+    term.writes.some((w) => w.includes("Verifying")),
+    "verifying is shown",
+  );
 });
 
 test("publish progress on a 60-column terminal: scan, chunking bar inside a large file, uploads", () => {
@@ -112,12 +121,22 @@ test("publish progress on a 60-column terminal: scan, chunking bar inside a larg
   term.renderer.publish({ type: "upload-stage", stage: "metadata", objects: 2 });
   for (let i = 1; i <= 30; i++) {
     term.advance(150);
-    term.renderer.publish({ type: "upload", path: `packs/${i}`, bytes: MiB, skipped: i % 3 === 0, done: i, started: 30 });
+    term.renderer.publish({
+      type: "upload",
+      path: `packs/${i}`,
+      bytes: MiB,
+      skipped: i % 3 === 0,
+      done: i,
+      started: 30,
+    });
   }
   term.renderer.finish();
   const output = term.writes.join("");
   for (const text of redrawn(term.writes)) assert.ok(text.length <= 59, JSON.stringify(text));
-  assert.ok(term.writes.some((w) => w.startsWith("\rScanning /a/very")), "the scan is shown while it runs");
+  assert.ok(
+    term.writes.some((w) => w.startsWith("\rScanning /a/very")),
+    "the scan is shown while it runs",
+  );
   const chunking = term.writes.filter((w) => w.startsWith("\r") && w.includes("Chunking "));
   assert.ok(chunking.length >= 40, `chunking progress drawn (${chunking.length})`);
   assert.match(chunking.at(-1)!, /200\.0 MiB \/ 200\.0 MiB/);
@@ -153,5 +172,8 @@ test("the CLI's progress on stderr when it is not a terminal: the phases as line
   const updated = await ferry("update", s.url, join(s.dir, "game"), "--trust", pub);
   assert.equal(updated.code, 0, updated.stderr);
   assert.doesNotMatch(updated.stderr, /\r/);
-  assert.match(updated.stderr, /^Checking channel stable…\nPlanning the update to 1\.0\.0: .*\nUpdating to 1\.0\.0: /m);
+  assert.match(
+    updated.stderr,
+    /^Checking channel stable…\nPlanning the update to 1\.0\.0: .*\nUpdating to 1\.0\.0: /m,
+  );
 });

@@ -9,7 +9,11 @@ export const canUpdateCommand: Command = {
   arguments: [["<install-dir>", "the install"]],
   maxPositionals: 1,
   options: {
-    runtime: { type: "string", value: "<r>", description: "this app's runtime (refused when the install needs another)" },
+    runtime: {
+      type: "string",
+      value: "<r>",
+      description: "this app's runtime (refused when the install needs another)",
+    },
     ...JSON_OPTION,
   },
   examples: ["can-update game/ --runtime engine-1"],

@@ -4,7 +4,13 @@ import { formatBytes } from "../../core/format-bytes.js";
 import { daysLeft, EXPIRY_WARNING_DAYS } from "../../publisher/publish-guards.js";
 import { type Command, out, str, usage } from "../command.js";
 import { eventOutput, testHooks } from "../client-run.js";
-import { CHANNEL_OPTION, JSON_OPTION, MIRROR_OPTION, NETWORK_OPTIONS, TRUST_OPTIONS } from "../option-groups.js";
+import {
+  CHANNEL_OPTION,
+  JSON_OPTION,
+  MIRROR_OPTION,
+  NETWORK_OPTIONS,
+  TRUST_OPTIONS,
+} from "../option-groups.js";
 import { PLAN_OPTIONS, remoteOptions, VERIFY_OPTION, verifyMode } from "./update.js";
 
 /** " (answered from the cache, 12 s old)" and the like, for a cached check; a newline either way. */
@@ -69,7 +75,9 @@ export const checkCommand: Command = {
       ...(await testHooks(base.installDir, onEvent)),
     };
     const result =
-      maxAge === undefined ? await check(options) : await cachedCheck({ ...options, maxAgeMs: maxAge * 1000 });
+      maxAge === undefined
+        ? await check(options)
+        : await cachedCheck({ ...options, maxAgeMs: maxAge * 1000 });
     const left = daysLeft(result.expires, new Date());
     if (json) out({ type: "result", ...result, expiresInDays: left });
     else {

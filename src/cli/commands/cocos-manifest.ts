@@ -21,17 +21,35 @@ export const cocosManifestCommand: Command = {
   maxPositionals: 0,
   options: {
     src: { type: "string", value: "<build-dir>", description: "the build folder to describe" },
-    "from-repo": { type: "string", value: "<repo-dir|url>", description: "describe a published release instead" },
+    "from-repo": {
+      type: "string",
+      value: "<repo-dir|url>",
+      description: "describe a published release instead",
+    },
     ...TRUST_OPTIONS,
     ...CHANNEL_OPTION,
-    "install-dir": { type: "string", value: "<dir>", description: "an install to read content from (--from-repo)" },
-    version: { type: "string", value: "<v>", description: "the version (--src: required; --from-repo: default the channel's)" },
+    "install-dir": {
+      type: "string",
+      value: "<dir>",
+      description: "an install to read content from (--from-repo)",
+    },
+    version: {
+      type: "string",
+      value: "<v>",
+      description: "the version (--src: required; --from-repo: default the channel's)",
+    },
     url: { type: "string", value: "<url/>", description: "the assets' base URL, ending in /" },
-    dest: { type: "string", value: "<out-dir>", description: "where to write project.manifest and version.manifest" },
+    dest: {
+      type: "string",
+      value: "<out-dir>",
+      description: "where to write project.manifest and version.manifest",
+    },
     only: { type: "string", value: "<dir,...>", description: "only these top-level folders" },
     ...JSON_OPTION,
   },
-  examples: ["cocos-manifest --src build/ --version 1.0.3 --url https://cdn.example.com/remote-assets/ --dest out/"],
+  examples: [
+    "cocos-manifest --src build/ --version 1.0.3 --url https://cdn.example.com/remote-assets/ --dest out/",
+  ],
   async run({ values, json }) {
     const command = "cocos-manifest";
     const url = need(str(values, "url"), "--url <url ending in />", command);

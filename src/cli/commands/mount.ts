@@ -6,15 +6,21 @@ import { JSON_OPTION } from "../option-groups.js";
 
 const command = "mount";
 
-export function exactPositionals(actual: readonly string[], names: readonly string[], name: string): string[] {
-  if (actual.length > names.length) throw usage(`Unexpected argument ${q(actual[names.length]!)} for 'ferry ${name}'`, name);
+export function exactPositionals(
+  actual: readonly string[],
+  names: readonly string[],
+  name: string,
+): string[] {
+  if (actual.length > names.length)
+    throw usage(`Unexpected argument ${q(actual[names.length]!)} for 'ferry ${name}'`, name);
   return names.map((n, i) => need(actual[i], n, name));
 }
 
 function priorityOf(value: string | undefined): number {
   const text = need(value, "--priority <integer>", command);
   const n = Number(text);
-  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(n)) throw usage(`--priority must be an integer (got ${q(text)})`, command);
+  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(n))
+    throw usage(`--priority must be an integer (got ${q(text)})`, command);
   return n;
 }
 
@@ -40,10 +46,17 @@ export const mountCommand: Command = {
   ],
   options: {
     priority: { type: "string", value: "<n>", description: "higher wins when two mounts hold a path (add)" },
-    runtime: { type: "string", value: "<r>", description: "this app's runtime: mounts made for another are stale" },
+    runtime: {
+      type: "string",
+      value: "<r>",
+      description: "this app's runtime: mounts made for another are stale",
+    },
     ...JSON_OPTION,
   },
-  examples: ["mount add game/ dlc dlc/hd.zip --priority 10 --runtime 2.3.0", "mount prune game/ --runtime 2.3.0"],
+  examples: [
+    "mount add game/ dlc dlc/hd.zip --priority 10 --runtime 2.3.0",
+    "mount prune game/ --runtime 2.3.0",
+  ],
   async run({ values, positionals, json }) {
     const fs = new NodeFileSystem();
     const [action, ...more] = positionals;
@@ -61,7 +74,10 @@ export const mountCommand: Command = {
         reportStale(mounts, json);
         const info = await mounts.addMount(name!, uri!, p);
         if (json) out({ type: "result", ...info });
-        else process.stdout.write(`Mounted ${info.name} (${info.kind} ${info.uri}) at priority ${info.priority}.\n`);
+        else
+          process.stdout.write(
+            `Mounted ${info.name} (${info.kind} ${info.uri}) at priority ${info.priority}.\n`,
+          );
         return 0;
       }
       case "remove": {
@@ -98,7 +114,8 @@ export const mountCommand: Command = {
               `${String(m.priority).padStart(6)}  ${m.name}  ${m.kind}  ${m.uri}${m.runtime ? `  (runtime ${m.runtime})` : ""}\n`,
             );
           for (const d of stale) process.stdout.write(`stale  ${d.name}  ${d.code}: ${d.message}\n`);
-          for (const d of dropped) process.stdout.write(`dropped ${d.time}  ${d.name}  ${d.code}: ${d.message}\n`);
+          for (const d of dropped)
+            process.stdout.write(`dropped ${d.time}  ${d.name}  ${d.code}: ${d.message}\n`);
           if (listed.length === 0) process.stdout.write("No mounts.\n");
         }
         return 0;
@@ -114,14 +131,17 @@ export const mountCommand: Command = {
         const pruned = await mounts.prune();
         if (json) out({ type: "result", pruned });
         else {
-          for (const d of pruned) process.stdout.write(`Removed stale mount ${d.name}: ${d.code}: ${d.message}\n`);
+          for (const d of pruned)
+            process.stdout.write(`Removed stale mount ${d.name}: ${d.code}: ${d.message}\n`);
           if (pruned.length === 0) process.stdout.write("No stale mounts.\n");
         }
         return 0;
       }
       default:
-        throw usage("Use 'ferry mount add', 'ferry mount remove', 'ferry mount list' or 'ferry mount prune'", command);
+        throw usage(
+          "Use 'ferry mount add', 'ferry mount remove', 'ferry mount list' or 'ferry mount prune'",
+          command,
+        );
     }
   },
 };
-

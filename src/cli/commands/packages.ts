@@ -19,7 +19,11 @@ export const packagesCommand: Command = {
   ],
   options: {
     ...TRUST_OPTIONS,
-    repo: { type: "string", value: "<repo-url>", description: "the repository's base URL (default: the one installed from)" },
+    repo: {
+      type: "string",
+      value: "<repo-url>",
+      description: "the repository's base URL (default: the one installed from)",
+    },
     ...WAIT_LOCK_OPTION,
     ...JSON_OPTION,
   },
@@ -35,7 +39,8 @@ export const packagesCommand: Command = {
     if (action === "list") {
       for (const f of ["trust", "trust-threshold", "repo", "wait-lock"])
         if (values[f] !== undefined) throw usage(`'ferry packages list' takes no --${f}`, command);
-      if (names.length > 0) throw usage(`Unexpected argument ${JSON.stringify(names[0])} for 'ferry packages list'`, command);
+      if (names.length > 0)
+        throw usage(`Unexpected argument ${JSON.stringify(names[0])} for 'ferry packages list'`, command);
       const packages = await listPackages({ installDir });
       if (json) out({ type: "result", packages });
       else

@@ -29,7 +29,11 @@ export const pruneCommand: Command = {
   options: {
     ...STORE_OPTIONS,
     keep: { type: "string", value: "<n>", description: "releases to keep per channel (the newest)" },
-    "grace-days": { type: "string", value: "<days>", description: "keep unreachable objects younger than this (default 7)" },
+    "grace-days": {
+      type: "string",
+      value: "<days>",
+      description: "keep unreachable objects younger than this (default 7)",
+    },
     apply: { type: "boolean", description: "delete (without it: only list what would be deleted)" },
     ...JSON_OPTION,
   },

@@ -2,9 +2,26 @@ import { formatBytes } from "../../core/format-bytes.js";
 import { FerryError } from "../../core/errors.js";
 import { formatExpiryWarning } from "../../publisher/expiry-warnings.js";
 import { publish } from "../../publisher/publish.js";
-import { type Command, expiryDays, flag, list, need, out, positiveInteger, str, usage, type Values } from "../command.js";
+import {
+  type Command,
+  expiryDays,
+  flag,
+  list,
+  need,
+  out,
+  positiveInteger,
+  str,
+  usage,
+  type Values,
+} from "../command.js";
 import { loadSigningKeys } from "../key-files.js";
-import { CHANNEL_OPTION, JSON_OPTION, SIGNING_KEY_OPTION, STORE_OPTIONS, storeSettings } from "../option-groups.js";
+import {
+  CHANNEL_OPTION,
+  JSON_OPTION,
+  SIGNING_KEY_OPTION,
+  STORE_OPTIONS,
+  storeSettings,
+} from "../option-groups.js";
 import { ProgressRenderer } from "../render.js";
 
 function manifestLayout(value: string): "auto" | "inline" | "tree" {
@@ -31,21 +48,51 @@ export const publishCommand: Command = {
   maxPositionals: 1,
   options: {
     ...STORE_OPTIONS,
-    version: { type: "string", value: "<v>", description: "the release's version (above the channel's current one)" },
+    version: {
+      type: "string",
+      value: "<v>",
+      description: "the release's version (above the channel's current one)",
+    },
     ...SIGNING_KEY_OPTION,
     ...CHANNEL_OPTION,
-    "expires-days": { type: "string", value: "<days>", description: "the pointer's expiry (default 90; renew with 'ferry resign')" },
+    "expires-days": {
+      type: "string",
+      value: "<days>",
+      description: "the pointer's expiry (default 90; renew with 'ferry resign')",
+    },
     quality: { type: "string", value: "0-11", description: "Brotli quality of new chunks" },
-    "delta-history": { type: "string", value: "0-8", description: "earlier releases to build binary deltas from (default 3)" },
+    "delta-history": {
+      type: "string",
+      value: "0-8",
+      description: "earlier releases to build binary deltas from (default 3)",
+    },
     layout: { type: "string", value: "auto|inline|tree", description: "manifest layout (default auto)" },
     notes: { type: "string", value: "<text>", description: "release notes shown by the update screen" },
-    runtime: { type: "string", value: "<r>", description: "the runtime (app/engine build) the release needs" },
+    runtime: {
+      type: "string",
+      value: "<r>",
+      description: "the runtime (app/engine build) the release needs",
+    },
     mandatory: { type: "boolean", description: "mark the release mandatory" },
-    "min-version": { type: "string", value: "<v>", description: "versions below this must update before playing" },
-    rollout: { type: "string", value: "<pct>", description: "offer the release to this share of players first" },
+    "min-version": {
+      type: "string",
+      value: "<v>",
+      description: "versions below this must update before playing",
+    },
+    rollout: {
+      type: "string",
+      value: "<pct>",
+      description: "offer the release to this share of players first",
+    },
     "upload-concurrency": { type: "string", value: "<n>", description: "parallel uploads (default 4)" },
-    "allow-empty": { type: "boolean", description: "publish a build with no files (every client deletes the game)" },
-    "allow-downgrade": { type: "boolean", description: "publish a version not above the channel's current one" },
+    "allow-empty": {
+      type: "boolean",
+      description: "publish a build with no files (every client deletes the game)",
+    },
+    "allow-downgrade": {
+      type: "boolean",
+      description: "publish a version not above the channel's current one",
+    },
     "allow-short-expiry": { type: "boolean", description: "accept a pointer that expires within a week" },
     ...JSON_OPTION,
   },
@@ -53,7 +100,7 @@ export const publishCommand: Command = {
     "A repository without root metadata gets root/1.json in which the publishing key is root and release key;\nsee docs/SECURITY.md for an offline root key and rotation. SOURCE_DATE_EPOCH sets the release time.",
   examples: [
     "publish build/ --repo repo/ --version 1.2.0 --key keys/ferry.key",
-    "publish build/ --repo s3://bucket/game --version 1.2.1 --key keys/release.key --rollout 10 --notes \"Fixes\"",
+    'publish build/ --repo s3://bucket/game --version 1.2.1 --key keys/release.key --rollout 10 --notes "Fixes"',
   ],
   interruptHint:
     "Players still get the channel's previous release (its pointer is written last); run the same command again to publish.",
@@ -71,7 +118,8 @@ export const publishCommand: Command = {
     const deltaHistory = numeric(values, "delta-history");
     const rollout = numeric(values, "rollout");
     const renderer = new ProgressRenderer(process.stderr);
-    const optional = (name: string, key: string) => (str(values, name) === undefined ? {} : { [key]: str(values, name)! });
+    const optional = (name: string, key: string) =>
+      str(values, name) === undefined ? {} : { [key]: str(values, name)! };
     const result = await publish({
       buildDir,
       repo,

@@ -2,7 +2,14 @@ import { repair } from "../../client/ops/repair.js";
 import { formatBytes } from "../../core/format-bytes.js";
 import { type Command, list, need, out } from "../command.js";
 import { eventOutput, testHooks } from "../client-run.js";
-import { JSON_OPTION, MIRROR_OPTION, network, NETWORK_OPTIONS, TRUST_OPTIONS, trustOf } from "../option-groups.js";
+import {
+  JSON_OPTION,
+  MIRROR_OPTION,
+  network,
+  NETWORK_OPTIONS,
+  TRUST_OPTIONS,
+  trustOf,
+} from "../option-groups.js";
 import { mirrorList } from "../store-flags.js";
 
 export const repairCommand: Command = {

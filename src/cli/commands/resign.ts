@@ -1,13 +1,21 @@
 import { resign } from "../../publisher/resign.js";
 import { type Command, expiryDays, flag, list, need, out, str } from "../command.js";
 import { loadSigningKeys } from "../key-files.js";
-import { CHANNEL_OPTION, JSON_OPTION, SIGNING_KEY_OPTION, STORE_OPTIONS, storeSettings } from "../option-groups.js";
+import {
+  CHANNEL_OPTION,
+  JSON_OPTION,
+  SIGNING_KEY_OPTION,
+  STORE_OPTIONS,
+  storeSettings,
+} from "../option-groups.js";
 import { withStore } from "../store-flags.js";
 
 export const resignCommand: Command = {
   name: "resign",
   summary: "re-sign a channel's pointer with a fresh expiry (a weekly cron job)",
-  usage: ["--repo <repo-dir|s3://bucket/prefix> --key <release.key>... [--channel stable] [--expires-days 90] [--allow-short-expiry]"],
+  usage: [
+    "--repo <repo-dir|s3://bucket/prefix> --key <release.key>... [--channel stable] [--expires-days 90] [--allow-short-expiry]",
+  ],
   maxPositionals: 0,
   options: {
     ...STORE_OPTIONS,

@@ -29,9 +29,13 @@ export const resolveCommand: Command = {
     reportStale(mounts, json);
     const resolution = await mounts.resolve(path!);
     if (resolution === undefined)
-      throw new FerryError("E_NOT_FOUND", `No mount serves ${path}. 'ferry mount list ${installDir}' shows the mounts.`, {
-        path: path!,
-      });
+      throw new FerryError(
+        "E_NOT_FOUND",
+        `No mount serves ${path}. 'ferry mount list ${installDir}' shows the mounts.`,
+        {
+          path: path!,
+        },
+      );
     if (json) out({ type: "result", ...resolution });
     else
       process.stdout.write(

@@ -6,7 +6,10 @@ import { CHANNEL_OPTION, JSON_OPTION, SIGNING_KEY_OPTION } from "../option-group
 export const rolloutCommand: Command = {
   name: "rollout",
   summary: "widen a staged rollout, or halt it (the channel points at the previous release again)",
-  usage: ["set <pct> --repo <repo-dir> --key <release.key>... [--channel stable]", "halt --repo <repo-dir> --key <release.key>... [--channel stable]"],
+  usage: [
+    "set <pct> --repo <repo-dir> --key <release.key>... [--channel stable]",
+    "halt --repo <repo-dir> --key <release.key>... [--channel stable]",
+  ],
   arguments: [
     ["set|halt", "what to do"],
     ["<pct>", "the share of players (set), 0 to 100"],
@@ -20,11 +23,15 @@ export const rolloutCommand: Command = {
     "allow-short-expiry": { type: "boolean", description: "accept a pointer that expires soon" },
     ...JSON_OPTION,
   },
-  examples: ["rollout set 50 --repo repo/ --key keys/ferry.key", "rollout halt --repo repo/ --key keys/ferry.key"],
+  examples: [
+    "rollout set 50 --repo repo/ --key keys/ferry.key",
+    "rollout halt --repo repo/ --key keys/ferry.key",
+  ],
   async run({ values, positionals, json }) {
     const command = "rollout";
     const [action, pct] = positionals;
-    if (action !== "set" && action !== "halt") throw usage("Use 'ferry rollout set <pct>' or 'ferry rollout halt'", command);
+    if (action !== "set" && action !== "halt")
+      throw usage("Use 'ferry rollout set <pct>' or 'ferry rollout halt'", command);
     const percentText = action === "set" ? need(pct, "<pct>", command) : undefined;
     if (action === "halt" && pct !== undefined)
       throw usage(`Unexpected argument ${JSON.stringify(pct)} for 'ferry rollout halt'`, command);
@@ -39,7 +46,9 @@ export const rolloutCommand: Command = {
       ...(flag(values, "allow-short-expiry") ? { allowShortExpiry: true } : {}),
     };
     const body =
-      percentText === undefined ? await haltRollout(common) : await setRollout({ ...common, percent: Number(percentText) });
+      percentText === undefined
+        ? await haltRollout(common)
+        : await setRollout({ ...common, percent: Number(percentText) });
     if (json) out({ type: "result", ...body });
     else
       process.stdout.write(

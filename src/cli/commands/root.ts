@@ -16,12 +16,35 @@ export const rootCommand: Command = {
   maxPositionals: 1,
   options: {
     ...STORE_OPTIONS,
-    "root-key": { type: "string", multiple: true, value: "<k>", description: "a root key (private key file signs at init; or .pub / ferry-ed25519:...)" },
-    "release-key": { type: "string", multiple: true, value: "<k>", description: "a release key (public key file or text)" },
-    sign: { type: "string", multiple: true, value: "<root.key>", description: "a current root private key (rotate)" },
+    "root-key": {
+      type: "string",
+      multiple: true,
+      value: "<k>",
+      description: "a root key (private key file signs at init; or .pub / ferry-ed25519:...)",
+    },
+    "release-key": {
+      type: "string",
+      multiple: true,
+      value: "<k>",
+      description: "a release key (public key file or text)",
+    },
+    sign: {
+      type: "string",
+      multiple: true,
+      value: "<root.key>",
+      description: "a current root private key (rotate)",
+    },
     "root-threshold": { type: "string", value: "<n>", description: "root keys that must sign (default 1)" },
-    "release-threshold": { type: "string", value: "<n>", description: "release keys that must sign (default 1)" },
-    "expires-days": { type: "string", value: "<days>", description: "the root metadata's expiry (default 365)" },
+    "release-threshold": {
+      type: "string",
+      value: "<n>",
+      description: "release keys that must sign (default 1)",
+    },
+    "expires-days": {
+      type: "string",
+      value: "<days>",
+      description: "the root metadata's expiry (default 365)",
+    },
     ...JSON_OPTION,
   },
   examples: [
@@ -31,12 +54,20 @@ export const rootCommand: Command = {
   async run({ values, positionals, json }) {
     const command = "root";
     const action = positionals[0];
-    if (action !== "init" && action !== "rotate") throw usage("Use 'ferry root init' or 'ferry root rotate'", command);
+    if (action !== "init" && action !== "rotate")
+      throw usage("Use 'ferry root init' or 'ferry root rotate'", command);
     if (action === "init" && values.sign !== undefined)
-      throw usage("'ferry root init' takes no --sign: the --root-key private key files sign root/1.json", command);
+      throw usage(
+        "'ferry root init' takes no --sign: the --root-key private key files sign root/1.json",
+        command,
+      );
     const repoArg = need(str(values, "repo"), "--repo <repo-dir>", command);
     const rootThreshold = positiveInteger(str(values, "root-threshold"), "--root-threshold", command);
-    const releaseThreshold = positiveInteger(str(values, "release-threshold"), "--release-threshold", command);
+    const releaseThreshold = positiveInteger(
+      str(values, "release-threshold"),
+      "--release-threshold",
+      command,
+    );
     const expiresDays = expiryDays(str(values, "expires-days"), command);
     const signFiles = action === "rotate" ? need(list(values, "sign"), "--sign <root.key>", command) : [];
     const rootKeyArgs = list(values, "root-key");

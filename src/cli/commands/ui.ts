@@ -7,7 +7,9 @@ import { PLAN_OPTIONS, remoteOptions } from "./update.js";
 export const uiCommand: Command = {
   name: "ui",
   summary: "serve the update screen for one install on 127.0.0.1 (Ctrl-C to stop)",
-  usage: ["<repo-url> <install-dir> --trust <root.pub|root.json>... [--port 0] [--simulate available|not-available|error]"],
+  usage: [
+    "<repo-url> <install-dir> --trust <root.pub|root.json>... [--port 0] [--simulate available|not-available|error]",
+  ],
   arguments: [
     ["<repo-url>", "the repository's base URL"],
     ["<install-dir>", "the install the screen checks and updates"],
@@ -34,7 +36,10 @@ export const uiCommand: Command = {
     const port = portNumber(str(values, "port"), 0, command);
     const mode = str(values, "simulate");
     if (mode !== undefined && mode !== "available" && mode !== "not-available" && mode !== "error")
-      throw usage(`--simulate must be available, not-available or error (got ${JSON.stringify(mode)})`, command);
+      throw usage(
+        `--simulate must be available, not-available or error (got ${JSON.stringify(mode)})`,
+        command,
+      );
     const base = await remoteOptions(values, positionals, command);
     // The screen shows the progress; the terminal only says where it is served.
     const hooks = await testHooks(base.installDir, () => undefined);

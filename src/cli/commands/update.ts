@@ -25,9 +25,21 @@ export const VERIFY_OPTION = {
 } as const;
 
 export const PLAN_OPTIONS = {
-  packages: { type: "string", value: "<a,b>", description: "install exactly these packages (comma-separated)" },
-  runtime: { type: "string", value: "<r>", description: "this app's runtime: only releases made for it are installed" },
-  base: { type: "string", value: "<dir>", description: "read-only base directory: identical files there are not copied" },
+  packages: {
+    type: "string",
+    value: "<a,b>",
+    description: "install exactly these packages (comma-separated)",
+  },
+  runtime: {
+    type: "string",
+    value: "<r>",
+    description: "this app's runtime: only releases made for it are installed",
+  },
+  base: {
+    type: "string",
+    value: "<dir>",
+    description: "read-only base directory: identical files there are not copied",
+  },
 } as const;
 
 export function verifyMode(value: string | undefined, command: string): { verify?: VerifyMode } {
@@ -93,7 +105,10 @@ export const updateCommand: Command = {
     ...MIRROR_OPTION,
     ...CHANNEL_OPTION,
     "allow-downgrade": { type: "boolean", description: "accept a lower version or serial than installed" },
-    force: { type: "boolean", description: "reinstall the current release in place: re-hash and rewrite every file" },
+    force: {
+      type: "boolean",
+      description: "reinstall the current release in place: re-hash and rewrite every file",
+    },
     "next-start": { type: "boolean", description: "stage the update now, apply it at the next 'ferry open'" },
     ...WAIT_LOCK_OPTION,
     ...VERIFY_OPTION,
