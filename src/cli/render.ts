@@ -68,8 +68,10 @@ export class ProgressRenderer {
         this.line(`Finished an interrupted update (journal ${event.journal}).`);
         break;
       case "phase":
-        if (event.phase === "checking") this.status(`Checking channel ${event.channel}…`);
-        else
+        // Checking is one request or a few: shown on a terminal only (a log gets a line per long phase).
+        if (event.phase === "checking") {
+          if (this.tty) this.draw(`Checking channel ${event.channel}…`);
+        } else
           this.status(
             `Planning the update to ${event.version}: comparing the release with the installed files…`,
           );
