@@ -1,12 +1,29 @@
 import { FerryError } from "../core/errors.js";
+import type { OptionTable } from "./command.js";
 
-/** The network flags of update, check and repair (docs/RELIABILITY.md "Slow and stalled servers"). */
+/** The network flags of update, check, repair and ui (docs/RELIABILITY.md "Slow and stalled servers"). */
 export const NETWORK_OPTIONS = {
-  deadline: { type: "string" },
-  "min-rate": { type: "string" },
-  "request-timeout": { type: "string" },
-  "max-attempts": { type: "string" },
-} as const;
+  deadline: {
+    type: "string",
+    value: "<s>",
+    description: "bound the whole operation (default: update, repair 6 h; check 10 min; 0: none)",
+  },
+  "min-rate": {
+    type: "string",
+    value: "<B/s>",
+    description: "slowest transfer accepted (default 1024 B/s over 20 s; 0: off)",
+  },
+  "request-timeout": {
+    type: "string",
+    value: "<s>",
+    description: "bound one request (default 600 s; 0: none)",
+  },
+  "max-attempts": {
+    type: "string",
+    value: "<n>",
+    description: "attempts per object before failing (default 5)",
+  },
+} as const satisfies OptionTable;
 
 export const NETWORK_HELP = "[--deadline <s>] [--min-rate <B/s>] [--request-timeout <s>] [--max-attempts 5]";
 
@@ -33,7 +50,7 @@ export function networkSettings(values: NetworkFlagValues): NetworkSettings {
   const requestTimeout = seconds(values["request-timeout"], "--request-timeout");
   const attempts = values["max-attempts"];
   if (attempts !== undefined && !(Number.isInteger(Number(attempts)) && Number(attempts) >= 1)) {
-    throw usage("--max-attempts must be a positive integer");
+    throw usage(`--max-attempts must be a positive integer (got ${JSON.stringify(attempts)})`);
   }
   const network = {
     ...(rate === undefined ? {} : { minBytesPerSecond: rate }),
@@ -54,7 +71,8 @@ function seconds(value: string | undefined, flag: string): number | undefined {
 function nonNegative(value: string | undefined, flag: string, what: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n) || n < 0) throw usage(`${flag} must be ${what} (0 or more)`);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0)
+    throw usage(`${flag} must be ${what} (0 or more; got ${JSON.stringify(value)})`);
   return n;
 }
 

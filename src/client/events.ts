@@ -6,6 +6,12 @@ export type RangeMode = "multi" | "single" | "full";
 
 export type UpdateEvent =
   | { readonly type: "recovered"; readonly journal: string }
+  /**
+   * "checking": fetching and verifying the channel's pointer; "planning": reading the release's manifest
+   * and comparing it with the installed files (may hash many files; ends with the "plan" event).
+   */
+  | { readonly type: "phase"; readonly phase: "checking"; readonly channel: string }
+  | { readonly type: "phase"; readonly phase: "planning"; readonly version: string }
   | {
       readonly type: "pointer";
       readonly version: string;

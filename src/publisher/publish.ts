@@ -95,6 +95,27 @@ export interface PublishOptions {
 }
 
 export type PublishEvent =
+  /**
+   * The long steps of a publish, as they start: "scan" (listing the build), "chunk" (hashing, chunking
+   * and compressing `files` files of `bytes` bytes; "chunk-progress" follows), "delta" (binary deltas
+   * against `releases` earlier releases), "manifest" (building and storing the manifest of `files` files).
+   */
+  | { readonly type: "phase"; readonly phase: "scan"; readonly buildDir: string }
+  | { readonly type: "phase"; readonly phase: "chunk"; readonly files: number; readonly bytes: number }
+  | { readonly type: "phase"; readonly phase: "delta"; readonly releases: number; readonly files: number }
+  | { readonly type: "phase"; readonly phase: "manifest"; readonly files: number }
+  /**
+   * Chunking progress, also inside a large file (at most every CHUNK_PROGRESS_BYTES read): bytes read of
+   * the build so far, chunks cut, and how many of them are new (compressed and stored).
+   */
+  | {
+      readonly type: "chunk-progress";
+      readonly path: string;
+      readonly bytesDone: number;
+      readonly bytesTotal: number;
+      readonly chunks: number;
+      readonly newChunks: number;
+    }
   | { readonly type: "scan"; readonly files: number; readonly bytes: number }
   /** root/1.json was created with the publishing key(s) holding the root and release roles. */
   | { readonly type: "root-created"; readonly keyids: readonly string[] }
@@ -134,6 +155,8 @@ export interface PublishResult {
 }
 
 const DEFAULT_MAX_PACK = 64 * 1024 * 1024;
+/** Bytes read between two "chunk-progress" events. */
+const CHUNK_PROGRESS_BYTES = 4 * 1024 * 1024;
 const DEFAULT_DELTA_HISTORY = 3;
 const DEFAULT_DELTA_MAX_FILE = 256 * 1024 * 1024;
 /**
@@ -245,6 +268,7 @@ export async function publishInto(
 
   // The build is read through the FileSystem port (scan, chunking, delta targets, packages config).
   const buildFs = new NodeFileSystem();
+  options.onEvent?.({ type: "phase", phase: "scan", buildDir: options.buildDir });
   const { rules: packageRules, files } = await loadPackageRules(
     options.buildDir,
     await scanBuildDirectory(options.buildDir, { fs: buildFs, links: true }),
@@ -261,6 +285,7 @@ export async function publishInto(
   }
   const totalBytes = files.reduce((s, f) => s + f.size, 0);
   options.onEvent?.({ type: "scan", files: files.length, bytes: totalBytes });
+  options.onEvent?.({ type: "phase", phase: "chunk", files: files.length, bytes: totalBytes });
 
   const known = await loadChunkIndex(store);
   // location is set once the chunk is appended; every append is awaited before locations are resolved.
@@ -273,6 +298,8 @@ export async function publishInto(
   }[] = [];
   let bytesDone = 0;
   let chunkCount = 0;
+  let bytesRead = 0;
+  let reportedAt = 0;
 
   for (const [index, file] of files.entries()) {
     if (file.link !== undefined) {
@@ -321,6 +348,18 @@ export async function publishInto(
       for await (const block of buildFs.readBlocks(file.absolute)) {
         fileHash.update(block);
         for (const chunk of chunker.push(block)) await handle(chunk);
+        bytesRead += block.length;
+        if (options.onEvent && bytesRead - reportedAt >= CHUNK_PROGRESS_BYTES) {
+          reportedAt = bytesRead;
+          options.onEvent({
+            type: "chunk-progress",
+            path: file.path,
+            bytesDone: bytesRead,
+            bytesTotal: totalBytes,
+            chunks: chunkCount,
+            newChunks: fresh.size,
+          });
+        }
       }
     } catch (error) {
       throw ioError("read", file.absolute, error);
@@ -353,6 +392,12 @@ export async function publishInto(
   let newDeltaBytes = 0;
   let newDeltas = 0;
   if (history.length > 0) {
+    options.onEvent?.({
+      type: "phase",
+      phase: "delta",
+      releases: history.length,
+      files: pendingFiles.length,
+    });
     const storedLength = (hash: string): number =>
       known.get(hash)?.length ?? fresh.get(hash)!.location!.length;
     const keepDelta = async (hash: string, bytes: Uint8Array): Promise<void> => {
@@ -389,6 +434,7 @@ export async function publishInto(
     }
   }
   await packs.close();
+  options.onEvent?.({ type: "phase", phase: "manifest", files: pendingFiles.length });
 
   // Resolve locations: packs are numbered in order of first reference, so output is deterministic.
   const packIds: string[] = [];

@@ -81,6 +81,7 @@ export async function prepare(
   // Naming another channel switches the install to it (never a downgrade unless allowDowngrade).
   const channel = options.channel ?? stored?.channel ?? "stable";
   checkChannelName(channel);
+  ctx.emit({ type: "phase", phase: "checking", channel });
   const repo = openRepository(ctx, options);
   const anchor = toAnchor(options.trust);
   // The newest valid pointer among the mirrors, under the newest root (pointer-sources.ts). A pointer or
@@ -117,6 +118,7 @@ export async function prepare(
     const held = { version: pointer.body.version, runtime: pointer.body.runtime! };
     return { held, expires: pointer.body.expires, state: stored, repo, setAside, policy };
   }
+  ctx.emit({ type: "phase", phase: "planning", version: pointer.body.version });
   const ref = pointer.body.manifest;
   const installedBytes = stored ? await installedManifestBytes(ctx, stored, repo) : undefined;
   const incremental =
