@@ -118,12 +118,9 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(formatHelp(command));
       return 0;
     }
-    const release = handleSignals(command, new AbortController());
-    try {
-      return await command.raw(rest);
-    } finally {
-      release();
-    }
+    // Raw commands (agent, launch) own their signals: the agent cancels its operation and exits 0,
+    // launch forwards them to the game and exits with its code.
+    return command.raw(rest);
   }
   if (wantsHelp(rest)) {
     process.stdout.write(formatHelp(command));

@@ -174,7 +174,7 @@ export class HttpTransport implements Transport {
       await response.body?.cancel().catch(() => undefined);
       throw new FerryError(
         "E_ENCODING",
-        `${current} was sent with Content-Encoding '${encoding}', which Ferry did not ask for (it requests identity). Configure the server or CDN not to compress Ferry's files on the fly.`,
+        `${current} was sent with Content-Encoding ${JSON.stringify(encoding)}, which Ferry did not ask for (it requests identity). Configure the server or CDN not to compress Ferry's files on the fly.`,
         { url: current, encoding },
       );
     }

@@ -156,7 +156,7 @@ export async function serveUpdateScreen(options: UpdateScreenOptions): Promise<U
       case "pause":
         return json(res, updater.pause() ? 202 : 409, { accepted: action, state: updater.state });
       default:
-        return json(res, 404, { code: "E_USAGE", message: `Unknown action '${action}'.` });
+        return json(res, 404, { code: "E_USAGE", message: `Unknown action ${JSON.stringify(action)}.` });
     }
   }
 
