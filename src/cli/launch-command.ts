@@ -156,7 +156,8 @@ export async function runLaunchCommand(argv: readonly string[]): Promise<number>
   }
   const [installDir, ...extra] = positionals;
   if (installDir === undefined) throw usage("Missing <install-dir>");
-  if (extra.length > 0) throw usage(`Unexpected argument ${JSON.stringify(extra[0])}: the game's command goes after '--'`);
+  if (extra.length > 0)
+    throw usage(`Unexpected argument ${JSON.stringify(extra[0])}: the game's command goes after '--'`);
   const [command, ...args] = game;
   if (command === undefined) throw usage("Missing the game's command after '--'");
   const max = values["max-unhealthy-launches"];
