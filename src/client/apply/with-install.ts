@@ -151,15 +151,21 @@ export async function readInstall<T>(ctx: Context, deps: ClientDeps, work: () =>
   try {
     await requireDirectory(ctx);
     if (await ctx.fs.stat(ctx.layout.journal)) {
-      const recovered = await lockedRun(ctx, { ...deps, lockWaitMs: 0 }, work).then(
-        (result) => ({ result }),
-        (error: unknown) => {
-          if (isFerryError(error, "E_LOCKED") || isFerryError(error, "E_NOT_WRITABLE")) return undefined;
-          if (isFerryError(error, "E_IO") && CANNOT_WRITE.has(String(error.data.systemCode)))
-            return undefined;
-          throw error;
-        },
-      );
+      // Writability is asked first where the file system can tell: then a roll-forward that fails on an
+      // install we may write (a scanner holding a game file) is reported, not hidden behind the old state.
+      const known = ctx.fs.writable !== undefined;
+      const writable = known ? (await ctx.fs.writable!(ctx.layout.ferry)) === undefined : true;
+      const recovered = !writable
+        ? undefined
+        : await lockedRun(ctx, { ...deps, lockWaitMs: 0 }, work).then(
+            (result) => ({ result }),
+            (error: unknown) => {
+              if (isFerryError(error, "E_LOCKED") || isFerryError(error, "E_NOT_WRITABLE")) return undefined;
+              if (!known && isFerryError(error, "E_IO") && CANNOT_WRITE.has(String(error.data.systemCode)))
+                return undefined;
+              throw error;
+            },
+          );
       if (recovered) return recovered.result;
     }
     await assertFerryTree(ctx.fs, ctx.layout);
