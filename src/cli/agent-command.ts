@@ -26,7 +26,8 @@ It ends when stdin closes (stdio), on 'shutdown', or on SIGTERM/SIGINT, after ca
 Exit codes: 0 clean end, 1 could not start, 2 usage error.
 `;
 
-const OPTIONS = {
+/** What an agent session needs besides the repository and install (shared with `ferry launch`). */
+export const SESSION_OPTIONS = {
   trust: { type: "string", multiple: true },
   "trust-threshold": { type: "string" },
   channel: { type: "string" },
@@ -34,9 +35,13 @@ const OPTIONS = {
   "check-interval": { type: "string" },
   runtime: { type: "string" },
   mirror: { type: "string", multiple: true },
+  ...NETWORK_OPTIONS,
+} as const;
+
+const OPTIONS = {
+  ...SESSION_OPTIONS,
   listen: { type: "string" },
   help: { type: "boolean", short: "h" },
-  ...NETWORK_OPTIONS,
 } as const;
 
 function usage(message: string): FerryError {

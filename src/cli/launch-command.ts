@@ -7,7 +7,8 @@ import { parseArgs } from "node:util";
 import { type LaunchAgentConfig, type LaunchEvent, launch } from "../agent/launch.js";
 import { FerryError } from "../core/errors.js";
 import { loadTrust } from "./key-files.js";
-import { NETWORK_HELP, NETWORK_OPTIONS, networkSettings } from "./network-flags.js";
+import { NETWORK_HELP, networkSettings } from "./network-flags.js";
+import { SESSION_OPTIONS } from "./agent-command.js";
 import { mirrorList } from "./store-flags.js";
 import { ferryVersion } from "./version.js";
 
@@ -43,14 +44,7 @@ const OPTIONS = {
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   repo: { type: "string" },
-  trust: { type: "string", multiple: true },
-  "trust-threshold": { type: "string" },
-  channel: { type: "string" },
-  packages: { type: "string" },
-  "check-interval": { type: "string" },
-  runtime: { type: "string" },
-  mirror: { type: "string", multiple: true },
-  ...NETWORK_OPTIONS,
+  ...SESSION_OPTIONS,
 } as const;
 
 function usage(message: string): FerryError {

@@ -1,9 +1,13 @@
-import { mkdtemp, open, readFile, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ioError } from "../core/errors.js";
 import { sha256 } from "../node/node-crypto.js";
+import { NodeFileSystem } from "../node/node-fs.js";
 import type { RepoStore } from "./repo-store.js";
+
+/** Held files are read back with the Node adapter (short reads at the end, typed I/O errors). */
+const LOCAL_DISK = new NodeFileSystem();
 
 type Held = { readonly data: Uint8Array } | { readonly file: string; readonly size: number };
 
@@ -50,21 +54,7 @@ export class OverlayStore implements RepoStore {
     const h = this.held.get(path);
     if (!h) return this.base.readRange(path, offset, length);
     if ("data" in h) return h.data.slice(offset, offset + length);
-    const handle = await open(h.file, "r").catch((e: unknown) => {
-      throw ioError("read", h.file, e);
-    });
-    try {
-      const buffer = Buffer.alloc(length);
-      let filled = 0;
-      while (filled < length) {
-        const { bytesRead } = await handle.read(buffer, filled, length - filled, offset + filled);
-        if (bytesRead === 0) break;
-        filled += bytesRead;
-      }
-      return buffer.subarray(0, filled);
-    } finally {
-      await handle.close();
-    }
+    return LOCAL_DISK.readRange(h.file, offset, length);
   }
 
   async list(prefix: string): Promise<string[]> {
