@@ -115,10 +115,16 @@ export async function resolvePointer(
     current && { version: current.version, manifest: { hash: current.manifestHash } as typeof body.manifest },
   );
   const chosen = { ...body, version: selection.target.version, manifest: selection.target.manifest };
+  // A channel switch compares versions only: serials of different channels are unrelated.
+  const switching = current !== undefined && current.channel !== deps.channel;
   const installed =
     current === undefined || verified.releaseKeysRotated
       ? undefined
-      : { serial: current.serial, manifestHash: current.manifestHash, version: current.version };
+      : {
+          serial: switching ? 0 : current.serial,
+          manifestHash: switching ? "" : current.manifestHash,
+          version: current.version,
+        };
   checkFreshness(chosen, started, installed, url, selection.downgradeAuthorised);
   return {
     pointer: verified.pointer,

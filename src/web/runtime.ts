@@ -385,6 +385,19 @@ export class FerryWeb {
     return this.session;
   }
 
+  /** The files of this page's release, and whether each one's content is stored. */
+  async files(): Promise<{ path: string; size: number; sha256: string; package: string; stored: boolean }[]> {
+    const { manifest } = await this.release();
+    const stored = await storedObjects(this.deps);
+    return manifest.files.map((f) => ({
+      path: f.path,
+      size: f.size,
+      sha256: f.sha256,
+      package: f.package,
+      stored: stored.has(f.sha256),
+    }));
+  }
+
   /** Paths of the session's release (all packages, or those given) whose contents are not stored. */
   async missing(paths?: readonly string[]): Promise<string[]> {
     const { manifest } = await this.release();
