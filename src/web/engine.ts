@@ -166,7 +166,10 @@ export async function storedObjects(deps: EngineDeps): Promise<Set<string>> {
 
 /** The files an install of `manifest` holds: default packages plus the ones the player added. */
 export function selectedFiles(manifest: Manifest, packages: readonly string[]): Manifest {
-  const chosen = [...defaultPackages(manifest), ...packages.filter((p) => Object.hasOwn(manifest.packages, p))];
+  const chosen = [
+    ...defaultPackages(manifest),
+    ...packages.filter((p) => Object.hasOwn(manifest.packages, p)),
+  ];
   return restrict(manifest, { packages: chosen, paths: [] });
 }
 
@@ -212,9 +215,7 @@ export async function storeFiles(
       tracked: false,
     });
   }
-  const staged = new Set(
-    (await deps.fs.readdir(layout.stagedChunks)).filter((n) => OBJECT_NAME.test(n)),
-  );
+  const staged = new Set((await deps.fs.readdir(layout.stagedChunks)).filter((n) => OBJECT_NAME.test(n)));
   // Targets are renamed to their content hash too: the planner's "keep" never applies.
   const targets = [...unique.values()].map((f) => ({ ...f, path: `${f.sha256}.new`, executable: false }));
   const work = plan({ ...manifest, files: targets }, [...local.values()], staged);
@@ -251,7 +252,13 @@ export async function storeFiles(
     op.signal?.throwIfAborted();
     const hash = write.file.sha256;
     const built = await assembleFile(
-      { fs: deps.fs, layout, refetch: (chunk) => fetcher.fetchOne(chunk), brotli: deps.brotli, crypto: deps.crypto },
+      {
+        fs: deps.fs,
+        layout,
+        refetch: (chunk) => fetcher.fetchOne(chunk),
+        brotli: deps.brotli,
+        crypto: deps.crypto,
+      },
       write,
       hash,
     );

@@ -22,7 +22,8 @@ function chunks(): Buffer[] {
   for (let i = 0; i < COUNT; i++) {
     const raw = Buffer.alloc(CHUNK);
     // Three quarters text (compressible), one quarter random bytes (textures, audio).
-    for (let at = 0; at < (CHUNK * 3) / 4; at += text.length) text.copy(raw, at, 0, Math.min(text.length, (CHUNK * 3) / 4 - at));
+    for (let at = 0; at < (CHUNK * 3) / 4; at += text.length)
+      text.copy(raw, at, 0, Math.min(text.length, (CHUNK * 3) / 4 - at));
     pseudoRandom(`chunk-${i}`, CHUNK / 4).copy(raw, (CHUNK * 3) / 4);
     out.push(brotliCompressSync(raw, { params: { [constants.BROTLI_PARAM_QUALITY]: 9 } }));
   }
@@ -33,9 +34,13 @@ const encoded = chunks();
 const root = join(import.meta.dirname, "..", "..", "web");
 const server = createServer((req, res) => {
   if (req.url === "/ferry-web.js") {
-    void readFile(join(root, "ferry-web.js")).then((js) => res.writeHead(200, { "content-type": "text/javascript" }).end(js));
+    void readFile(join(root, "ferry-web.js")).then((js) =>
+      res.writeHead(200, { "content-type": "text/javascript" }).end(js),
+    );
   } else if (req.url === "/data") {
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(encoded.map((b) => b.toString("base64"))));
+    res
+      .writeHead(200, { "content-type": "application/json" })
+      .end(JSON.stringify(encoded.map((b) => b.toString("base64"))));
   } else res.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>brotli</title>");
 });
 await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -46,12 +51,17 @@ await page.goto(base);
 const rounds = 3;
 const browserMs = await page.evaluate(
   async ({ rounds, size }) => {
-    const mod = (await import("/ferry-web.js" as string)) as { loadBrotli(): Promise<{ decompress(d: Uint8Array, cap: number): Uint8Array | undefined }> };
+    const mod = (await import("/ferry-web.js" as string)) as {
+      loadBrotli(): Promise<{ decompress(d: Uint8Array, cap: number): Uint8Array | undefined }>;
+    };
     const brotli = await mod.loadBrotli();
-    const data = ((await (await fetch("/data")).json()) as string[]).map((b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+    const data = ((await (await fetch("/data")).json()) as string[]).map((b64) =>
+      Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)),
+    );
     for (const d of data) brotli.decompress(d, size); // warm-up
     const start = performance.now();
-    for (let r = 0; r < rounds; r++) for (const d of data) if (brotli.decompress(d, size)?.length !== size) throw new Error("bad decode");
+    for (let r = 0; r < rounds; r++)
+      for (const d of data) if (brotli.decompress(d, size)?.length !== size) throw new Error("bad decode");
     return performance.now() - start;
   },
   { rounds, size: CHUNK },

@@ -25,7 +25,11 @@ export async function corsProxy(upstream: string): Promise<CorsProxy> {
   const server = createServer((req, res) => {
     log.push(`${req.method} ${req.url} ${req.headers.range ?? ""}`.trim());
     if (req.method === "OPTIONS") {
-      res.writeHead(204, { ...CORS, "access-control-allow-headers": "range", "access-control-allow-methods": "GET" });
+      res.writeHead(204, {
+        ...CORS,
+        "access-control-allow-headers": "range",
+        "access-control-allow-methods": "GET",
+      });
       res.end();
       return;
     }
@@ -35,7 +39,12 @@ export async function corsProxy(upstream: string): Promise<CorsProxy> {
       if (typeof value === "string") headers[name] = value;
     }
     const forward = httpRequest(
-      { host: target.hostname, port: target.port, path: `${target.pathname.replace(/\/$/, "")}${req.url}`, headers },
+      {
+        host: target.hostname,
+        port: target.port,
+        path: `${target.pathname.replace(/\/$/, "")}${req.url}`,
+        headers,
+      },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, { ...answer.headers, ...CORS });
         answer.pipe(res);

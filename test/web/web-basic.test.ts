@@ -51,7 +51,10 @@ async function webDemo(t: TestContext, args: string[]): Promise<string> {
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 
 /** SHA-256 and status of /game/<path> as the page's fetch sees it (through the service worker). */
-function gameFile(page: Page, path: string): Promise<{ status: number; sha256: string; release: string | null }> {
+function gameFile(
+  page: Page,
+  path: string,
+): Promise<{ status: number; sha256: string; release: string | null }> {
   return page.evaluate(async (p) => {
     const response = await fetch(`/game/${p}`);
     const bytes = await response.arrayBuffer();
@@ -135,17 +138,24 @@ test("browser runtime: install, delta update, /game bytes, offline, tampered pac
     assert.deepEqual([served.status, served.sha256], [200, sha256(file.data)], path);
   }
   assert.equal((await gameFile(page, "no/such/file.txt")).status, 404);
-  assert.ok(proxy.log.some((l) => / bytes=\d+-\d+$/.test(l)), "packs are fetched by single ranges");
+  assert.ok(
+    proxy.log.some((l) => / bytes=\d+-\d+$/.test(l)),
+    "packs are fetched by single ranges",
+  );
   assert.ok(!proxy.log.some((l) => /bytes=.*,/.test(l)), "never a multi-range request");
 
   // Update with deltas: fewer bytes than the changed files.
   await publishVersion(2);
   const v2 = sampleGame(2);
-  const changed = [...v2].filter(([path, f]) => sha256(v1.get(path)?.data ?? new Uint8Array()) !== sha256(f.data));
+  const changed = [...v2].filter(
+    ([path, f]) => sha256(v1.get(path)?.data ?? new Uint8Array()) !== sha256(f.data),
+  );
   const changedBytes = changed.reduce((sum, [, f]) => sum + f.data.length, 0);
   const second = (await call(page, "update")) as { version: string; bytes: number; deltas: number };
   assert.equal(second.version, "2.0.0", JSON.stringify(second));
-  t.diagnostic(`install ${JSON.stringify(first)}; update ${JSON.stringify(second)}; changed files ${changedBytes} B`);
+  t.diagnostic(
+    `install ${JSON.stringify(first)}; update ${JSON.stringify(second)}; changed files ${changedBytes} B`,
+  );
   assert.ok(second.deltas > 0, `deltas applied: ${JSON.stringify(second)}`);
   assert.ok(second.bytes < changedBytes, `downloaded ${second.bytes} B < changed files ${changedBytes} B`);
   // This page keeps reading the release it loaded with; a reload reads the new one.

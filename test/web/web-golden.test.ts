@@ -42,7 +42,10 @@ async function chromiumPath(): Promise<string | undefined> {
 async function served(repo: string): Promise<string> {
   const server = await serveRepository({ root: repo });
   const proxy = await corsProxy(server.url);
-  closers.push(() => proxy.close(), () => server.close());
+  closers.push(
+    () => proxy.close(),
+    () => server.close(),
+  );
   return proxy.url;
 }
 
@@ -82,7 +85,9 @@ function run(app: string, steps: readonly Step[], url = repoUrl): Promise<StepRe
       const mod = (await import("/ferry-web.js" as string)) as {
         createFerry(options: unknown): Promise<{
           update(): Promise<{ version: string; deltas: number }>;
-          files(): Promise<{ path: string; size: number; sha256: string; package: string; stored: boolean }[]>;
+          files(): Promise<
+            { path: string; size: number; sha256: string; package: string; stored: boolean }[]
+          >;
           read(path: string): Promise<Uint8Array>;
           packages: { add(names: readonly string[]): Promise<unknown> };
         }>;
@@ -99,10 +104,23 @@ function run(app: string, steps: readonly Step[], url = repoUrl): Promise<StepRe
       for (const step of steps) {
         try {
           const trust = { kind: "keys", keys: [key], threshold: 1 };
-          const ferry = await mod.createFerry({ repoUrl: url, channel: step.channel, trust, app, ports: { clock }, maxAttempts: 2 });
+          const ferry = await mod.createFerry({
+            repoUrl: url,
+            channel: step.channel,
+            trust,
+            app,
+            ports: { clock },
+            maxAttempts: 2,
+          });
           const summary = await ferry.update();
           if (step.packages) await ferry.packages.add(step.packages);
-          const after = await mod.createFerry({ repoUrl: url, channel: step.channel, trust, app, ports: { clock } });
+          const after = await mod.createFerry({
+            repoUrl: url,
+            channel: step.channel,
+            trust,
+            app,
+            ports: { clock },
+          });
           const listing: Record<string, { sha256: string; size: number }> = {};
           for (const f of await after.files()) {
             if (!f.stored) continue;
@@ -155,7 +173,11 @@ for (const [release, channel] of [
 
 test("web golden: update chain r1 -> r2 -> r3 with deltas", async (t) => {
   if (!browser) return t.skip("no chromium");
-  const results = await run("chain", [{ channel: "release-1" }, { channel: "release-2" }, { channel: "stable" }]);
+  const results = await run("chain", [
+    { channel: "release-1" },
+    { channel: "release-2" },
+    { channel: "stable" },
+  ]);
   assert.deepEqual(sorted(results[0]?.listing), await expected("r1"));
   assert.ok((results[1]?.deltas ?? 0) > 0, `r2 lists deltas from r1: ${JSON.stringify(results[1])}`);
   assert.deepEqual(sorted(results[1]?.listing), await expected("r2"));

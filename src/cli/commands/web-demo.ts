@@ -103,11 +103,13 @@ function answer(
     return;
   }
   // /game/... is the service worker's; reaching the server means no worker controls the page yet.
-  response.writeHead(404, { ...headers, "content-type": "text/plain; charset=utf-8" }).end(
-    path.startsWith("/game/")
-      ? `${path}: no service worker answered (the page is not controlled yet, or nothing is installed).\n`
-      : `${path}: not found.\n`,
-  );
+  response
+    .writeHead(404, { ...headers, "content-type": "text/plain; charset=utf-8" })
+    .end(
+      path.startsWith("/game/")
+        ? `${path}: no service worker answered (the page is not controlled yet, or nothing is installed).\n`
+        : `${path}: not found.\n`,
+    );
 }
 
 function demoPage(config: unknown): string {
