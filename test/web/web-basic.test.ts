@@ -173,8 +173,31 @@ test("browser runtime: install, delta update, /game bytes, offline, tampered pac
   assert.ok(second.bytes < changedBytes, `downloaded ${second.bytes} B < changed files ${changedBytes} B`);
   // This page keeps reading the release it loaded with; a reload reads the new one.
   await assertServes(page, new Map([...v1].filter(([p]) => v2.has(p))), "before reload, still v1");
+  const [path2, file2] = changed[0]!;
   await open(page, url);
   await assertServes(page, v2, "after reload, v2");
+
+  // One writer: a second update while one runs fails with E_BUSY.
+  const both = await page.evaluate(async () => {
+    const ferry = (globalThis as unknown as { ferry: { update(): Promise<unknown> } }).ferry;
+    const settled = await Promise.allSettled([ferry.update(), ferry.update()]);
+    return settled.map((r) => (r.status === "fulfilled" ? "ok" : (r.reason as { code: string }).code));
+  });
+  assert.deepEqual(both, ["ok", "E_BUSY"]);
+
+  // Evicted storage is a cache: an object removed from OPFS is fetched again (by the worker) when served.
+  const evicted = await page.evaluate(async (hash) => {
+    const root = await navigator.storage.getDirectory();
+    for await (const name of (root as unknown as { keys(): AsyncIterable<string> }).keys()) {
+      if (!name.startsWith("ferry-")) continue;
+      const objects = await (await root.getDirectoryHandle(name)).getDirectoryHandle("objects");
+      await objects.removeEntry(hash);
+      return true;
+    }
+    return false;
+  }, sha256(file2.data));
+  assert.ok(evicted);
+  await assertServes(page, new Map([[path2, file2]]), "evicted, fetched again");
 
   // A tampered pack byte: refused, the stored release intact.
   const packsBefore = new Set(await readdir(join(fixture.repo, "packs")));
