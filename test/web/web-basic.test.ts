@@ -148,6 +148,13 @@ test("browser runtime: install, delta update, /game bytes, offline, tampered pac
   assert.deepEqual([check.available, check.version], [true, "1.0.0"]);
   const first = (await call(page, "update")) as { version: string; bytes: number; files: number };
   assert.equal(first.version, "1.0.0", JSON.stringify(first));
+  // The update screen (src/ui/view.ts) followed the runtime's events.
+  const screen = await page.evaluate(() => {
+    const root = document.getElementById("ferry-update")!;
+    return { state: root.getAttribute("data-state"), text: root.textContent ?? "" };
+  });
+  assert.equal(screen.state, "done", JSON.stringify(screen));
+  assert.match(screen.text, /1\.0\.0/);
   const v1 = sampleGame(1);
   await assertServes(page, v1, "v1");
   assert.equal((await gameFiles(page, ["no/such/file.txt"]))["no/such/file.txt"]?.status, 404);
