@@ -361,7 +361,7 @@ export class FerryWeb {
         pointer: chosen.pointer.document,
       },
       committedAt: new Date().toISOString(),
-      installId: current?.installId ?? deps.host.randomId(16),
+      installId: current?.installId ?? (await deps.store.installId(() => deps.host.randomId(16))),
       packages,
     });
     // After the commit only: staging now; unused objects once the writer lock is free (update()).

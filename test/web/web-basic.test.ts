@@ -83,6 +83,21 @@ async function assertServes(
   }
 }
 
+/** What the test reads in the page (the main build compiles without the DOM library). */
+interface OpfsDirectory {
+  keys(): AsyncIterable<string>;
+  getDirectoryHandle(name: string): Promise<OpfsDirectory>;
+  removeEntry(name: string): Promise<void>;
+}
+interface PageGlobals {
+  readonly document: {
+    getElementById(
+      id: string,
+    ): { getAttribute(name: string): string | null; textContent: string | null } | null;
+  };
+  readonly navigator: { readonly storage: { getDirectory(): Promise<OpfsDirectory> } };
+}
+
 interface PageFerry {
   update(): Promise<{ version: string; bytes: number; deltas: number; files: number }>;
   status(): Promise<{ version: string } | null>;
@@ -150,7 +165,7 @@ test("browser runtime: install, delta update, /game bytes, offline, tampered pac
   assert.equal(first.version, "1.0.0", JSON.stringify(first));
   // The update screen (src/ui/view.ts) followed the runtime's events.
   const screen = await page.evaluate(() => {
-    const root = document.getElementById("ferry-update")!;
+    const root = (globalThis as unknown as PageGlobals).document.getElementById("ferry-update")!;
     return { state: root.getAttribute("data-state"), text: root.textContent ?? "" };
   });
   assert.equal(screen.state, "done", JSON.stringify(screen));
@@ -194,8 +209,8 @@ test("browser runtime: install, delta update, /game bytes, offline, tampered pac
 
   // Evicted storage is a cache: an object removed from OPFS is fetched again (by the worker) when served.
   const evicted = await page.evaluate(async (hash) => {
-    const root = await navigator.storage.getDirectory();
-    for await (const name of (root as unknown as { keys(): AsyncIterable<string> }).keys()) {
+    const root = await (globalThis as unknown as PageGlobals).navigator.storage.getDirectory();
+    for await (const name of root.keys()) {
       if (!name.startsWith("ferry-")) continue;
       const objects = await (await root.getDirectoryHandle(name)).getDirectoryHandle("objects");
       await objects.removeEntry(hash);
