@@ -9,10 +9,11 @@ import "../../src/register-node.js";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { access, mkdir, readFile, writeFile } from "node:fs/promises";
+import { access, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import type { TestContext } from "node:test";
+import { after, type TestContext } from "node:test";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { type RunningNginx, startNginx } from "../../src/testing/nginx.js";
 import {
@@ -145,6 +146,45 @@ export async function openBrowser(executable: string, userDataDir: string): Prom
   };
 }
 
+let shared: Promise<RunningBrowser> | undefined;
+let sharedProfile: string | undefined;
+
+// Top level, so it runs after all of the file's tests (a hook made inside a test would run after that test).
+after(async () => {
+  const browser = await shared?.catch(() => undefined);
+  await browser?.close();
+  if (sharedProfile) await rm(sharedProfile, { recursive: true, force: true });
+});
+
+/**
+ * One browser for a test file, on a fresh persistent profile, closed (and the profile removed) after
+ * the file's tests; undefined (test skipped) without Chromium. Tests isolate their storage by origin:
+ * each starts its own demo on its own port.
+ */
+export async function fileBrowser(t: TestContext): Promise<RunningBrowser | undefined> {
+  const executable = await requireChromium(t);
+  if (!executable) return undefined;
+  if (!shared) {
+    shared = (async () => {
+      sharedProfile = await mkdtemp(join(tmpdir(), "ferry-web-profile-"));
+      return openBrowser(executable, sharedProfile);
+    })();
+  }
+  return shared;
+}
+
+/** A new page of `browser`, closed after the test; page errors are collected into the array returned. */
+export async function newPage(
+  t: TestContext,
+  browser: RunningBrowser,
+): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.context.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  t.after(() => page.close().catch(() => undefined));
+  return { page, errors };
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Repository on a second origin
 
@@ -238,7 +278,11 @@ async function freePort(): Promise<number> {
 const DEMO_START_MS = 60_000;
 
 /** `ferry web-demo <repo> --trust <file> --port N`: its first stdout line is the URL. Stopped by t.after. */
-export async function startDemo(t: TestContext, repo: WebRepo, extra: readonly string[] = []): Promise<Demo> {
+export async function startDemo(
+  t: TestContext,
+  repo: Pick<WebRepo, "url" | "trustFile">,
+  extra: readonly string[] = [],
+): Promise<Demo> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
