@@ -1,5 +1,6 @@
 import type { Brotli } from "../../ports/codec.js";
 import type { Crypto } from "../../ports/crypto.js";
+import { concatBytes } from "../../core/bytes.js";
 import { decode } from "../../core/codec.js";
 import { FerryError, isFerryError } from "../../core/errors.js";
 import type { ChunkRef, Manifest } from "../../core/manifest.js";
@@ -275,7 +276,7 @@ export class ChunkFetcher {
           isFerryError(error, code as "E_NETWORK"),
         );
         if (cut) {
-          for (const part of receivedParts(Buffer.concat(received), boundary)) {
+          for (const part of receivedParts(concatBytes(received), boundary)) {
             this.checkRange(part.start, part.start + part.data.length, packSize, url, ranges);
             await this.extractBuffer(pack, part.start, part.data, url);
           }
@@ -359,7 +360,7 @@ export class ChunkFetcher {
     const wanted = this.remaining(pack)
       .filter((c) => c.offset >= start && c.offset + c.length <= end)
       .sort((a, b) => a.offset - b.offset);
-    let buffer = Buffer.alloc(0);
+    let buffer: Uint8Array = new Uint8Array(0);
     let bufferStart = start;
     let received = 0;
     let next = 0;
@@ -373,7 +374,7 @@ export class ChunkFetcher {
           overrun: true,
         });
       }
-      buffer = buffer.length === 0 ? Buffer.from(part) : Buffer.concat([buffer, part]);
+      buffer = buffer.length === 0 ? part.slice() : concatBytes([buffer, part]);
       while (next < wanted.length) {
         const chunk = wanted[next]!;
         const from = chunk.offset - bufferStart;

@@ -1,3 +1,4 @@
+import { concatBytes } from "../../core/bytes.js";
 import { FerryError } from "../../core/errors.js";
 import type { TransportResponse } from "../../ports/transport.js";
 
@@ -71,7 +72,7 @@ export async function readCapped(
       { url: response.url, got: total, expected: declared },
     );
   }
-  return Buffer.concat(parts, total);
+  return concatBytes(parts, total);
 }
 
 function tooLarge(url: string, what: string, cap: number): FerryError {

@@ -1,4 +1,5 @@
 import type { Crypto } from "../../ports/crypto.js";
+import { equalBytes } from "../../core/bytes.js";
 import { canonicalBytes } from "../../core/canonical-json.js";
 import { FerryError } from "../../core/errors.js";
 import type { PublicKey } from "../../core/keys.js";
@@ -44,7 +45,7 @@ export function anchorKeyids(anchor: TrustAnchor, root: TrustedRoot): string[] {
 /** Root documents are equal when their signed parts are (signatures may be added or reordered). */
 export function sameRoot(a: TrustedRoot, b: TrustedRoot): boolean {
   const signed = (r: TrustedRoot) => canonicalBytes((r.document as { signed: unknown }).signed);
-  return Buffer.from(signed(a)).equals(Buffer.from(signed(b)));
+  return equalBytes(signed(a), signed(b));
 }
 
 function foreignRoot(source: string, stored: TrustedRoot, why: string): FerryError {

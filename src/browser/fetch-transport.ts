@@ -1,0 +1,72 @@
+import { FerryError } from "../core/errors.js";
+import type { Transport, TransportRequest, TransportResponse } from "../ports/transport.js";
+
+/**
+ * The Transport port over the browser's fetch. Requests carry only CORS-safelisted headers (a single
+ * `Range: bytes=N-M` is one), so a repository on another origin needs no preflight; the host must send
+ * Access-Control-Allow-Origin and expose Content-Range (docs/HOSTING.md, docs/WEB.md). `cache: "no-store"`
+ * for channel pointers would hide 304s: the HTTP cache is left to the server's Cache-Control headers.
+ */
+export const fetchTransport: Transport = {
+  async get(url: string, request: TransportRequest = {}): Promise<TransportResponse> {
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        headers: request.headers ?? {},
+        ...(request.signal ? { signal: request.signal } : {}),
+        // Pointers must be fresh: revalidate with the server instead of trusting a heuristic cache entry.
+        cache: /\/channels\/[^/]+\.json$/.test(new URL(url).pathname) ? "no-cache" : "default",
+        credentials: "omit",
+        redirect: "follow",
+      });
+    } catch (cause) {
+      if (request.signal?.aborted) throw abortedError(request.signal, url);
+      // fetch reports a CORS refusal and a dead server alike, as a TypeError without detail.
+      throw new FerryError(
+        "E_NETWORK",
+        `GET ${url} failed (${(cause as Error).message}): the server is unreachable, or it does not allow this origin (CORS: Access-Control-Allow-Origin, exposed Content-Range). See docs/WEB.md "Hosting".`,
+        { url },
+      );
+    }
+    const body = response.body;
+    return {
+      status: response.status,
+      url: response.url || url,
+      header: (name) => response.headers.get(name) ?? undefined,
+      body: {
+        async *[Symbol.asyncIterator]() {
+          if (!body) return;
+          const reader = body.getReader();
+          try {
+            for (;;) {
+              let step: ReadableStreamReadResult<Uint8Array>;
+              try {
+                step = await reader.read();
+              } catch (cause) {
+                if (request.signal?.aborted) throw abortedError(request.signal, url);
+                throw new FerryError(
+                  "E_NETWORK",
+                  `The download of ${url} broke off (${(cause as Error).message}).`,
+                  { url },
+                );
+              }
+              if (step.done) return;
+              yield step.value;
+            }
+          } finally {
+            reader.releaseLock();
+          }
+        },
+      },
+      cancel: async () => {
+        await body?.cancel().catch(() => undefined);
+      },
+    };
+  },
+};
+
+function abortedError(signal: AbortSignal, url: string): FerryError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof FerryError) return reason;
+  return new FerryError("E_ABORTED", `The request for ${url} was cancelled.`, { url });
+}
