@@ -69,6 +69,22 @@ module.exports = {
       to: { path: "^src/(node|publisher|cli|server|ui|testing)/" },
     },
     {
+      name: "browser-no-node",
+      severity: "error",
+      comment:
+        "The browser runtime (src/web) and its adapters (src/browser) are bundled for browsers: no builtins.",
+      from: { path: "^src/(web|browser)/" },
+      to: { dependencyTypes: ["core"] },
+    },
+    {
+      name: "browser-not-outside",
+      severity: "error",
+      comment:
+        "The browser runtime reuses core, ports and client; never Node adapters, publisher, CLI or server.",
+      from: { path: "^src/(web|browser)/" },
+      to: { path: "^src/(node|publisher|cli|server|testing|agent|mounts|entries)/|^src/register-node\\.ts$" },
+    },
+    {
       name: "client-install-remote",
       severity: "error",
       comment: "install/ (the .ferry/ files) and remote/ (the repository) sit at the bottom of the client.",

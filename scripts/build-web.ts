@@ -32,7 +32,9 @@ function brotliWasm(root: string): Plugin {
   return {
     name: "ferry-brotli-wasm",
     setup(b) {
-      b.onResolve({ filter: /^ferry:brotli-wasm$/ }, () => ({ path: join(pkg, "pkg.web", "brotli_wasm.js") }));
+      b.onResolve({ filter: /^ferry:brotli-wasm$/ }, () => ({
+        path: join(pkg, "pkg.web", "brotli_wasm.js"),
+      }));
       b.onResolve({ filter: /^ferry:brotli-wasm-binary$/ }, () => ({
         path: join(pkg, "pkg.web", "brotli_wasm_bg.wasm"),
       }));
@@ -56,8 +58,18 @@ export async function buildWeb(options: { root?: string; outDir?: string } = {})
   };
   const module = join(outDir, "ferry-web.js");
   const worker = join(outDir, "ferry-sw.js");
-  await build({ ...common, entryPoints: [join(root, "src", "web", "index.ts")], format: "esm", outfile: module });
-  await build({ ...common, entryPoints: [join(root, "src", "web", "sw.ts")], format: "iife", outfile: worker });
+  await build({
+    ...common,
+    entryPoints: [join(root, "src", "web", "index.ts")],
+    format: "esm",
+    outfile: module,
+  });
+  await build({
+    ...common,
+    entryPoints: [join(root, "src", "web", "sw.ts")],
+    format: "iife",
+    outfile: worker,
+  });
   return { module, worker };
 }
 

@@ -17,7 +17,10 @@ export class OpfsFileSystem implements FileSystem {
     return dir;
   }
 
-  private async parent(path: string, create = false): Promise<{ dir: FileSystemDirectoryHandle; name: string }> {
+  private async parent(
+    path: string,
+    create = false,
+  ): Promise<{ dir: FileSystemDirectoryHandle; name: string }> {
     const parts = split(path);
     const name = parts.pop();
     if (name === undefined) throw opfsError("open", path, new Error("the root has no parent"));

@@ -12,8 +12,7 @@ import type { Crypto, Sha256Hasher } from "../ports/crypto.js";
  */
 export function webCrypto(subtle: SubtleCrypto | undefined = globalThis.crypto?.subtle): Crypto {
   let nativeEd25519: Promise<boolean> | undefined;
-  const hasNativeEd25519 = (): Promise<boolean> =>
-    (nativeEd25519 ??= probeEd25519(subtle));
+  const hasNativeEd25519 = (): Promise<boolean> => (nativeEd25519 ??= probeEd25519(subtle));
   return {
     async sha256(data: Uint8Array): Promise<string> {
       if (!subtle) return bytesToHex(nobleSha256(data));
@@ -37,9 +36,13 @@ export function webCrypto(subtle: SubtleCrypto | undefined = globalThis.crypto?.
       if (publicKey.length !== 32 || signature.length !== 64) return false;
       if (subtle && (await hasNativeEd25519())) {
         try {
-          const key = await subtle.importKey("raw", publicKey as Uint8Array<ArrayBuffer>, { name: "Ed25519" }, false, [
-            "verify",
-          ]);
+          const key = await subtle.importKey(
+            "raw",
+            publicKey as Uint8Array<ArrayBuffer>,
+            { name: "Ed25519" },
+            false,
+            ["verify"],
+          );
           return await subtle.verify(
             { name: "Ed25519" },
             key,

@@ -115,10 +115,16 @@ export async function resolvePointer(
     current && { version: current.version, manifest: { hash: current.manifestHash } as typeof body.manifest },
   );
   const chosen = { ...body, version: selection.target.version, manifest: selection.target.manifest };
+  // A channel switch compares versions only: serials of different channels are unrelated.
+  const switching = current !== undefined && current.channel !== deps.channel;
   const installed =
     current === undefined || verified.releaseKeysRotated
       ? undefined
-      : { serial: current.serial, manifestHash: current.manifestHash, version: current.version };
+      : {
+          serial: switching ? 0 : current.serial,
+          manifestHash: switching ? "" : current.manifestHash,
+          version: current.version,
+        };
   checkFreshness(chosen, started, installed, url, selection.downgradeAuthorised);
   return {
     pointer: verified.pointer,
@@ -160,7 +166,10 @@ export async function storedObjects(deps: EngineDeps): Promise<Set<string>> {
 
 /** The files an install of `manifest` holds: default packages plus the ones the player added. */
 export function selectedFiles(manifest: Manifest, packages: readonly string[]): Manifest {
-  const chosen = [...defaultPackages(manifest), ...packages.filter((p) => Object.hasOwn(manifest.packages, p))];
+  const chosen = [
+    ...defaultPackages(manifest),
+    ...packages.filter((p) => Object.hasOwn(manifest.packages, p)),
+  ];
   return restrict(manifest, { packages: chosen, paths: [] });
 }
 
@@ -206,9 +215,7 @@ export async function storeFiles(
       tracked: false,
     });
   }
-  const staged = new Set(
-    (await deps.fs.readdir(layout.stagedChunks)).filter((n) => OBJECT_NAME.test(n)),
-  );
+  const staged = new Set((await deps.fs.readdir(layout.stagedChunks)).filter((n) => OBJECT_NAME.test(n)));
   // Targets are renamed to their content hash too: the planner's "keep" never applies.
   const targets = [...unique.values()].map((f) => ({ ...f, path: `${f.sha256}.new`, executable: false }));
   const work = plan({ ...manifest, files: targets }, [...local.values()], staged);
@@ -245,7 +252,13 @@ export async function storeFiles(
     op.signal?.throwIfAborted();
     const hash = write.file.sha256;
     const built = await assembleFile(
-      { fs: deps.fs, layout, refetch: (chunk) => fetcher.fetchOne(chunk), brotli: deps.brotli, crypto: deps.crypto },
+      {
+        fs: deps.fs,
+        layout,
+        refetch: (chunk) => fetcher.fetchOne(chunk),
+        brotli: deps.brotli,
+        crypto: deps.crypto,
+      },
       write,
       hash,
     );

@@ -22,7 +22,11 @@ export function defaultApp(repoUrl: string, channel = "stable"): string {
  * claims open pages on activation). Resolves false where there is no service worker (Firefox private
  * windows, a shift-reload, insecure origins): the runtime still installs, verifies and `read()`s files.
  */
-export async function registerServiceWorker(app: string, scriptUrl = "/ferry-sw.js", scope = "/"): Promise<boolean> {
+export async function registerServiceWorker(
+  app: string,
+  scriptUrl = "/ferry-sw.js",
+  scope = "/",
+): Promise<boolean> {
   const container = navigator.serviceWorker;
   if (!container) return false;
   await container.register(`${scriptUrl}?app=${encodeURIComponent(app)}`, { scope });
@@ -81,7 +85,10 @@ export function bootDemo(config: DemoConfig, root: Element): Promise<FerryWeb> {
     return ferry;
   })();
   ready.catch((error: unknown) => {
-    w.ferryBootError = { code: (error as { code?: string }).code ?? "E_INTERNAL", message: String((error as Error).message ?? error) };
+    w.ferryBootError = {
+      code: (error as { code?: string }).code ?? "E_INTERNAL",
+      message: String((error as Error).message ?? error),
+    };
   });
   w.ferryReadyPromise = ready;
   return ready;

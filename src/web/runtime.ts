@@ -45,7 +45,9 @@ export interface FerryWebOptions {
   /** The release this session reads (default: asked of the service worker, else the current one). */
   readonly session?: string | null;
   /** Replace ports (tests). */
-  readonly ports?: Partial<Pick<EngineDeps, "transport" | "crypto" | "brotli" | "clock" | "fs" | "available">>;
+  readonly ports?: Partial<
+    Pick<EngineDeps, "transport" | "crypto" | "brotli" | "clock" | "fs" | "available">
+  >;
 }
 
 /** Events the runtime emits: lifecycle state and progress (for the update screen), library events. */
@@ -266,7 +268,10 @@ export class FerryWeb {
             this.setState("paused");
             const cancelled = await new Promise<boolean>((settle) => (this.resumed = settle));
             if (!cancelled) continue;
-            error = new FerryError("E_ABORTED", "The update was cancelled while paused; the stored release is unchanged.");
+            error = new FerryError(
+              "E_ABORTED",
+              "The update was cancelled while paused; the stored release is unchanged.",
+            );
           }
           this.setState(isFerryError(error, "E_ABORTED") ? "cancelled" : "failed", error);
           throw error;
@@ -294,14 +299,27 @@ export class FerryWeb {
           trust: { ...current.trust, root: chosen.root, pointer: chosen.pointer.document },
         });
       }
-      return { ...base, updated: false, version: current.version, metadataBytes: repo.metadataBytes, requests: repo.requests };
+      return {
+        ...base,
+        updated: false,
+        version: current.version,
+        metadataBytes: repo.metadataBytes,
+        requests: repo.requests,
+      };
     }
     const manifest = await loadManifest(deps, op, repo, chosen.ref, current?.manifestHash);
     const packages = current?.packages ?? [];
     const target = selectedFiles(manifest, packages);
     const old = current ? await deps.store.release(current.manifestHash) : undefined;
     this.setState("downloading");
-    const stored = await storeFiles(deps, op, repo, manifest, target.files, old ? parseStoredManifest(old).files : []);
+    const stored = await storeFiles(
+      deps,
+      op,
+      repo,
+      manifest,
+      target.files,
+      old ? parseStoredManifest(old).files : [],
+    );
     this.setState("applying");
     await deps.store.commit(releaseRecord(chosen.ref.hash, manifest), {
       manifestHash: chosen.ref.hash,
@@ -363,7 +381,9 @@ export class FerryWeb {
     const paused = this.resumed;
     this.resumed = undefined;
     if (paused) return paused(true);
-    this.controller?.abort(new FerryError("E_ABORTED", "The update was cancelled; the stored release is unchanged."));
+    this.controller?.abort(
+      new FerryError("E_ABORTED", "The update was cancelled; the stored release is unchanged."),
+    );
   }
 
   pause(): void {
@@ -385,6 +405,19 @@ export class FerryWeb {
     return this.session;
   }
 
+  /** The files of this page's release, and whether each one's content is stored. */
+  async files(): Promise<{ path: string; size: number; sha256: string; package: string; stored: boolean }[]> {
+    const { manifest } = await this.release();
+    const stored = await storedObjects(this.deps);
+    return manifest.files.map((f) => ({
+      path: f.path,
+      size: f.size,
+      sha256: f.sha256,
+      package: f.package,
+      stored: stored.has(f.sha256),
+    }));
+  }
+
   /** Paths of the session's release (all packages, or those given) whose contents are not stored. */
   async missing(paths?: readonly string[]): Promise<string[]> {
     const { manifest } = await this.release();
@@ -399,7 +432,14 @@ export class FerryWeb {
     const files = requireKnownPaths(manifest, paths);
     return this.writing(true, async () => {
       const op = this.op();
-      const stored = await storeFiles(this.deps, op, repository(this.deps, op), manifest, files, manifest.files);
+      const stored = await storeFiles(
+        this.deps,
+        op,
+        repository(this.deps, op),
+        manifest,
+        files,
+        manifest.files,
+      );
       return { files: stored.files, bytes: stored.bytes };
     });
   }

@@ -49,8 +49,7 @@ export interface PinRecord {
   readonly at: number;
 }
 
-const STORES = ["releases", "state", "pins"] as const;
-type StoreName = (typeof STORES)[number];
+type StoreName = "releases" | "state" | "pins";
 
 /** The storage names of one app (repository + channel by default). */
 export function appKey(app: string): { db: string; dir: string } {

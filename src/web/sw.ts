@@ -68,7 +68,10 @@ async function pinned(client: string): Promise<string | undefined> {
 
 async function session(client: string): Promise<Response> {
   const manifestHash = (await pinned(client)) ?? null;
-  return Response.json({ manifestHash, version: manifestHash ? (await release(manifestHash))?.version : null });
+  return Response.json({
+    manifestHash,
+    version: manifestHash ? (await release(manifestHash))?.version : null,
+  });
 }
 
 async function release(hash: string) {
@@ -110,7 +113,8 @@ async function serve(client: string, encoded: string, request: Request): Promise
     if (range) {
       const start = Number(range[1]);
       const end = range[2] === "" ? blob.size - 1 : Math.min(Number(range[2]), blob.size - 1);
-      if (start > end) return new Response(null, { status: 416, headers: { "content-range": `bytes */${blob.size}` } });
+      if (start > end)
+        return new Response(null, { status: 416, headers: { "content-range": `bytes */${blob.size}` } });
       return new Response(blob.slice(start, end + 1), {
         status: 206,
         headers: { ...headers, "content-range": `bytes ${start}-${end}/${blob.size}` },
@@ -128,7 +132,10 @@ async function serve(client: string, encoded: string, request: Request): Promise
 }
 
 function notFound(path: string, why: string): Response {
-  return new Response(`${path} ${why}.\n`, { status: 404, headers: { "content-type": "text/plain; charset=utf-8" } });
+  return new Response(`${path} ${why}.\n`, {
+    status: 404,
+    headers: { "content-type": "text/plain; charset=utf-8" },
+  });
 }
 
 let deps: Promise<EngineDeps> | undefined;
@@ -175,7 +182,9 @@ async function collect(): Promise<void> {
   const e = await engine();
   await navigator.locks.request(writerLockName(app), { ifAvailable: true }, async (lock) => {
     if (!lock) return; // an update runs: its own commit asks again
-    const live = new Set((await self.clients.matchAll({ includeUncontrolled: true, type: "all" })).map((c) => c.id));
+    const live = new Set(
+      (await self.clients.matchAll({ includeUncontrolled: true, type: "all" })).map((c) => c.id),
+    );
     const all = await store.pins();
     const dead = all.filter((p) => !live.has(p.clientId));
     await store.deletePins(dead.map((p) => p.clientId));

@@ -19,9 +19,17 @@ export function trustToJson(anchor: TrustAnchor): TrustJson {
 }
 
 export async function trustFromJson(json: unknown, crypto: Crypto): Promise<TrustAnchor> {
-  const t = json as Partial<{ kind: string; keys: unknown; threshold: unknown; root: unknown; source: unknown }>;
+  const t = json as Partial<{
+    kind: string;
+    keys: unknown;
+    threshold: unknown;
+    root: unknown;
+    source: unknown;
+  }>;
   if (t?.kind === "keys" && Array.isArray(t.keys) && typeof t.threshold === "number") {
-    const keys = await Promise.all(t.keys.map((k, i) => parsePublicKey(String(k), `trust key ${i + 1}`, crypto)));
+    const keys = await Promise.all(
+      t.keys.map((k, i) => parsePublicKey(String(k), `trust key ${i + 1}`, crypto)),
+    );
     return { kind: "keys", keys, threshold: t.threshold };
   }
   if (t?.kind === "root" && typeof t.root === "string") {

@@ -29,6 +29,7 @@ import { uiCommand } from "./ui.js";
 import { updateCommand } from "./update.js";
 import { verifyCommand } from "./verify.js";
 import { unblockCommand } from "./unblock.js";
+import { webDemoCommand } from "./web-demo.js";
 import { AGENT_HELP, runAgentCommand } from "../agent-command.js";
 import { LAUNCH_HELP, runLaunchCommand } from "../launch-command.js";
 
@@ -45,6 +46,7 @@ export const COMMANDS: readonly AnyCommand[] = [
   checkCommand,
   canUpdateCommand,
   uiCommand,
+  webDemoCommand,
   repairCommand,
   packagesCommand,
   statusCommand,
