@@ -21,6 +21,7 @@ import {
   type ThrottledProxy,
   type ThrottleOptions,
 } from "../../src/testing/throttled-proxy.js";
+import { buildWeb } from "../../scripts/build-web.js";
 import { type BuildFile, repoFixture, type ServedRepo } from "../helpers/served-repo.js";
 
 const ROOT = join(import.meta.dirname, "..", "..", "..");
@@ -276,6 +277,7 @@ async function freePort(): Promise<number> {
 }
 
 const DEMO_START_MS = 60_000;
+let built: Promise<unknown> | undefined;
 
 /** `ferry web-demo <repo> --trust <file> --port N`: its first stdout line is the URL. Stopped by t.after. */
 export async function startDemo(
@@ -283,6 +285,8 @@ export async function startDemo(
   repo: Pick<WebRepo, "url" | "trustFile">,
   extra: readonly string[] = [],
 ): Promise<Demo> {
+  // The demo serves dist/web (the runtime's bundles): built from the sources once per test file.
+  await (built ??= buildWeb());
   const port = await freePort();
   const child = spawn(
     process.execPath,
