@@ -71,18 +71,28 @@ test(`kill battery: SIGKILL the browser during an update ${KILLS} times; old or 
   let installed = 2;
   const outcomes = { old: 0, new: 0 };
   const delays: number[] = [];
+  const phases = { publish: 0, relaunch: 0, check: 0, complete: 0 };
+  let mark = Date.now();
+  const lap = (phase: keyof typeof phases) => {
+    phases[phase] += Date.now() - mark;
+    mark = Date.now();
+  };
   for (let kill = 1; kill <= KILLS; kill++) {
     const next = installed + 1;
+    mark = Date.now();
     await publish(next);
-    const delay = Math.round(random() * duration * 1.2);
+    lap("publish");
+    const delay = Math.round(random() * duration * 1.5);
     delays.push(delay);
     await startUpdate(page);
     await sleep(delay);
     await browser.kill();
-
+    mark = Date.now();
     browser = await openBrowser(executable, profile);
-    page = await browser.context.newPage();
+    // The tab Chromium opened at launch (about:blank): a new one costs a renderer start.
+    page = browser.context.pages()[0] ?? (await browser.context.newPage());
     await openDemo(page, demo);
+    lap("relaunch");
     const old = releases.get(installed)!;
     const fresh = releases.get(next)!;
     const which = await servedRelease(page, { old, new: fresh });
@@ -93,6 +103,7 @@ test(`kill battery: SIGKILL the browser during an update ${KILLS} times; old or 
       `kill ${kill} (after ${delay} ms): status() agrees with what /game/* serves`,
     );
     outcomes[which === "old" ? "old" : "new"]++;
+    lap("check");
     if (which === "old") {
       await ok(page, "update");
       await openDemo(page, demo);
@@ -103,10 +114,12 @@ test(`kill battery: SIGKILL the browser during an update ${KILLS} times; old or 
       );
     }
     await assertServes(page, fresh, absentFrom(next));
+    lap("complete");
     installed = next;
   }
+  const per = (ms: number) => `${Math.round(ms / KILLS)} ms`;
   t.diagnostic(
-    `kills ${KILLS} (seed ${SEED}, update ~${duration} ms, delays ${Math.min(...delays)}..${Math.max(...delays)} ms): old ${outcomes.old}, new ${outcomes.new}, mixed 0`,
+    `kills ${KILLS} (seed ${SEED}, update ~${duration} ms, delays ${Math.min(...delays)}..${Math.max(...delays)} ms): old ${outcomes.old}, new ${outcomes.new}, mixed 0; per kill: publish ${per(phases.publish)}, relaunch ${per(phases.relaunch)}, check ${per(phases.check)}, complete ${per(phases.complete)}`,
   );
   if (KILLS >= 5) assert.ok(outcomes.old > 0, "some kills hit an update before its commit");
 });
