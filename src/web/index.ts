@@ -118,7 +118,8 @@ function mountView(ferry: FerryWeb, root: Element, w: { FerryUpdateView?: ViewAp
     ui.render(model);
   };
   ferry.on((event: FerryWebEvent) => {
-    if (event.type !== "library") show(event);
+    if (event.type !== "library" && event.type !== "collected" && event.type !== "collect-failed")
+      show(event);
   });
   void ferry.status().then((status) => {
     if (status) show({ type: "installed", version: status.version, simulated: false });

@@ -71,7 +71,10 @@ export type FerryWebEvent =
     }
   | ({ readonly type: "check" } & CheckResult)
   | { readonly type: "installed"; readonly version: string; readonly simulated: false }
-  | { readonly type: "library"; readonly event: UpdateEvent };
+  | { readonly type: "library"; readonly event: UpdateEvent }
+  /** Unused objects and release records removed after a commit (in the page; the worker's are silent). */
+  | { readonly type: "collected"; readonly objects: number; readonly releases: number }
+  | { readonly type: "collect-failed"; readonly error: { readonly code: string; readonly message: string } };
 
 export interface FerryStatus {
   readonly version: string;
@@ -206,6 +209,18 @@ export class FerryWeb {
       signal,
       emit: (event) => {
         this.emit({ type: "library", event });
+        if (event.type === "assemble") {
+          this.emit({
+            type: "progress",
+            phase: "applying",
+            bytesDone: 0,
+            bytesTotal: 0,
+            filesDone: event.done,
+            filesTotal: event.total,
+            bytesPerSecond: undefined,
+            etaSeconds: undefined,
+          });
+        }
         if (event.type === "download") {
           meter.add(Date.now(), event.bytes);
           this.emit({
@@ -252,7 +267,13 @@ export class FerryWeb {
 
   /** Installs the channel's release (one writer across tabs), then collects unused objects. */
   async update(options: UpdateOptions = {}): Promise<UpdateSummary> {
-    return this.writing(options.wait === true, async () => {
+    const summary = await this.installing(options.wait === true);
+    if (summary.updated) await this.collect();
+    return summary;
+  }
+
+  private installing(wait: boolean): Promise<UpdateSummary> {
+    return this.writing(wait, async () => {
       for (;;) {
         this.controller = new AbortController();
         this.setState(this.state === "paused" ? "downloading" : "checking");
@@ -335,10 +356,9 @@ export class FerryWeb {
       installId: current?.installId ?? deps.host.randomId(16),
       packages,
     });
-    // After the commit only: staging, then what no release in use needs.
+    // After the commit only: staging now; unused objects once the writer lock is free (update()).
     await clearStaging(deps);
     if (!this.session) await this.startSession(chosen.ref.hash);
-    await this.collect();
     return {
       updated: true,
       version: manifest.version,
@@ -352,14 +372,25 @@ export class FerryWeb {
     };
   }
 
-  /** Collection runs where all sessions are known: the service worker when one controls the page. */
+  /**
+   * Collection runs where all sessions are known: the service worker when one controls the page (it
+   * knows its clients' pins), else here. The update has succeeded either way: a failure to collect is
+   * reported as an event, and the next commit collects again.
+   */
   private async collect(): Promise<void> {
     const worker = globalThis.navigator?.serviceWorker?.controller;
     if (worker) {
       worker.postMessage({ type: "ferry-gc", app: this.deps.app });
       return;
     }
-    await collectGarbage(this.deps, new Set(this.session ? [this.session.manifestHash] : []));
+    try {
+      const removed = await this.writing(true, () =>
+        collectGarbage(this.deps, new Set(this.session ? [this.session.manifestHash] : [])),
+      );
+      this.emit({ type: "collected", ...removed });
+    } catch (error) {
+      this.emit({ type: "collect-failed", error: errorInfo(error) });
+    }
   }
 
   private async writing<T>(wait: boolean, work: () => Promise<T>): Promise<T> {

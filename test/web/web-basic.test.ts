@@ -50,21 +50,37 @@ async function webDemo(t: TestContext, args: string[]): Promise<string> {
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 
-/** SHA-256 and status of /game/<path> as the page's fetch sees it (through the service worker). */
-function gameFile(
+/** SHA-256 and status of each /game/<path> as the page's fetch sees it (through the service worker). */
+function gameFiles(
   page: Page,
-  path: string,
-): Promise<{ status: number; sha256: string; release: string | null }> {
-  return page.evaluate(async (p) => {
-    const response = await fetch(`/game/${p}`);
-    const bytes = await response.arrayBuffer();
-    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-    return {
-      status: response.status,
-      sha256: [...digest].map((b) => b.toString(16).padStart(2, "0")).join(""),
-      release: response.headers.get("x-ferry-release"),
-    };
-  }, path);
+  paths: readonly string[],
+): Promise<Record<string, { status: number; sha256: string }>> {
+  return page.evaluate(async (list) => {
+    const out: Record<string, { status: number; sha256: string }> = {};
+    await Promise.all(
+      list.map(async (p) => {
+        const response = await fetch(`/game/${p}`);
+        const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await response.arrayBuffer()));
+        out[p] = {
+          status: response.status,
+          sha256: [...digest].map((b) => b.toString(16).padStart(2, "0")).join(""),
+        };
+      }),
+    );
+    return out;
+  }, paths);
+}
+
+/** Asserts that /game/ serves exactly `files` (path → bytes). */
+async function assertServes(
+  page: Page,
+  files: ReadonlyMap<string, { data: Uint8Array }>,
+  what: string,
+): Promise<void> {
+  const served = await gameFiles(page, [...files.keys()]);
+  for (const [path, file] of files) {
+    assert.deepEqual(served[path], { status: 200, sha256: sha256(file.data) }, `${what}: ${path}`);
+  }
 }
 
 interface PageFerry {
@@ -133,11 +149,8 @@ test("browser runtime: install, delta update, /game bytes, offline, tampered pac
   const first = (await call(page, "update")) as { version: string; bytes: number; files: number };
   assert.equal(first.version, "1.0.0", JSON.stringify(first));
   const v1 = sampleGame(1);
-  for (const [path, file] of v1) {
-    const served = await gameFile(page, path);
-    assert.deepEqual([served.status, served.sha256], [200, sha256(file.data)], path);
-  }
-  assert.equal((await gameFile(page, "no/such/file.txt")).status, 404);
+  await assertServes(page, v1, "v1");
+  assert.equal((await gameFiles(page, ["no/such/file.txt"]))["no/such/file.txt"]?.status, 404);
   assert.ok(
     proxy.log.some((l) => / bytes=\d+-\d+$/.test(l)),
     "packs are fetched by single ranges",
@@ -159,13 +172,32 @@ test("browser runtime: install, delta update, /game bytes, offline, tampered pac
   assert.ok(second.deltas > 0, `deltas applied: ${JSON.stringify(second)}`);
   assert.ok(second.bytes < changedBytes, `downloaded ${second.bytes} B < changed files ${changedBytes} B`);
   // This page keeps reading the release it loaded with; a reload reads the new one.
+  await assertServes(page, new Map([...v1].filter(([p]) => v2.has(p))), "before reload, still v1");
   const [path2, file2] = changed[0]!;
-  assert.equal((await gameFile(page, path2)).sha256, sha256(v1.get(path2)?.data ?? new Uint8Array()));
   await open(page, url);
-  for (const [path, file] of v2) {
-    assert.equal((await gameFile(page, path)).sha256, sha256(file.data), path);
-  }
-  assert.equal((await gameFile(page, path2)).sha256, sha256(file2.data));
+  await assertServes(page, v2, "after reload, v2");
+
+  // One writer: a second update while one runs fails with E_BUSY.
+  const both = await page.evaluate(async () => {
+    const ferry = (globalThis as unknown as { ferry: { update(): Promise<unknown> } }).ferry;
+    const settled = await Promise.allSettled([ferry.update(), ferry.update()]);
+    return settled.map((r) => (r.status === "fulfilled" ? "ok" : (r.reason as { code: string }).code));
+  });
+  assert.deepEqual(both, ["ok", "E_BUSY"]);
+
+  // Evicted storage is a cache: an object removed from OPFS is fetched again (by the worker) when served.
+  const evicted = await page.evaluate(async (hash) => {
+    const root = await navigator.storage.getDirectory();
+    for await (const name of (root as unknown as { keys(): AsyncIterable<string> }).keys()) {
+      if (!name.startsWith("ferry-")) continue;
+      const objects = await (await root.getDirectoryHandle(name)).getDirectoryHandle("objects");
+      await objects.removeEntry(hash);
+      return true;
+    }
+    return false;
+  }, sha256(file2.data));
+  assert.ok(evicted);
+  await assertServes(page, new Map([[path2, file2]]), "evicted, fetched again");
 
   // A tampered pack byte: refused, the stored release intact.
   const packsBefore = new Set(await readdir(join(fixture.repo, "packs")));
@@ -183,13 +215,13 @@ test("browser runtime: install, delta update, /game bytes, offline, tampered pac
   assert.equal(refused.code, "E_HASH_MISMATCH", JSON.stringify(refused));
   assert.equal(((await call(page, "status")) as { version: string }).version, "2.0.0");
   await open(page, url);
-  for (const [path, file] of v2) assert.equal((await gameFile(page, path)).sha256, sha256(file.data), path);
+  await assertServes(page, v2, "after the refused update");
 
   // Offline: the repository's origin is gone; the installed release is still served.
   await proxy.close();
   proxyOpen = false;
   await open(page, url);
-  for (const [path, file] of v2) assert.equal((await gameFile(page, path)).sha256, sha256(file.data), path);
+  await assertServes(page, v2, "offline");
   const offline = (await call(page, "check")) as { code: string };
   assert.equal(offline.code, "E_NETWORK");
 });
