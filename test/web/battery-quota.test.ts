@@ -57,7 +57,9 @@ test("quota: an update larger than the origin's quota fails with E_NO_SPACE, not
   await repo.publish("2.0.0", r2);
   const message = await rejects(page, "update", "E_NO_SPACE");
   const after = await usage(page);
-  t.diagnostic(`quota ${after.quota} B, usage after the refusal ${after.usage} B: E_NO_SPACE: ${message}`);
+  t.diagnostic(
+    `quota override ${3 * MB} B (estimate() reports ${after.quota} B), usage after the refusal ${after.usage} B: E_NO_SPACE: ${message}`,
+  );
   assert.match(message, /quota|storage|space/i, "the message says what ran out");
   assert.ok(after.usage <= 3 * MB, `usage ${after.usage} B stays within the quota`);
   assert.equal(await installedVersion(page), "1.0.0");
