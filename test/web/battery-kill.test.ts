@@ -1,8 +1,8 @@
 /**
  * Kill battery: during an update the whole browser (its process group) gets SIGKILL at a seeded random
  * moment spread over the update's measured duration; Chromium is relaunched on the same persistent
- * profile, and /game/* must be exactly the old or exactly the new release for every file (never a mix),
- * status() must agree, and an update must then complete. The repository is behind a throttled proxy
+ * profile with the repository unreachable, and /game/* must be exactly the old or exactly the new
+ * release for every file, from storage alone (never a mix, nothing fetched later); status() must agree, and an update must then complete. The repository is behind a throttled proxy
  * so an update lasts long enough to be hit anywhere. FERRY_WEB_KILLS (default 20) kills,
  * FERRY_WEB_SEED replays a run.
  */
@@ -87,6 +87,8 @@ test(`kill battery: SIGKILL the browser during an update ${KILLS} times; old or 
     await startUpdate(page);
     await sleep(delay);
     await browser.kill();
+    // Relaunched with the repository unreachable: what is served must come from storage alone.
+    await repo.stopOrigin();
     mark = Date.now();
     browser = await openBrowser(executable, profile);
     // The tab Chromium opened at launch (about:blank): a new one costs a renderer start.
@@ -103,6 +105,7 @@ test(`kill battery: SIGKILL the browser during an update ${KILLS} times; old or 
       `kill ${kill} (after ${delay} ms): status() agrees with what /game/* serves`,
     );
     outcomes[which === "old" ? "old" : "new"]++;
+    await repo.startOrigin();
     lap("check");
     if (which === "old") {
       await ok(page, "update");

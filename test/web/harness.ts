@@ -202,6 +202,10 @@ export interface WebRepo {
   publish(version: string, files: ReadonlyMap<string, Uint8Array>, extra?: PublishExtra): Promise<void>;
   /** Stops the repository's servers (offline play). */
   close(): Promise<void>;
+  /** Stops nginx only (the proxy stays, answering with a broken connection): the origin is unreachable. */
+  stopOrigin(): Promise<void>;
+  /** Starts nginx again on the same port, with the same configuration. */
+  startOrigin(): Promise<void>;
 }
 
 export interface PublishExtra {
@@ -220,7 +224,8 @@ export async function webRepo(
 ): Promise<WebRepo> {
   const served = await repoFixture(t);
   const server = options.cors === false ? undefined : await readFile(NGINX_WEB_CONF, "utf8");
-  const nginx = await startNginx(served.repo, server === undefined ? {} : { server });
+  let nginx = await startNginx(served.repo, server === undefined ? {} : { server });
+  const port = Number(new URL(nginx.url).port);
   // Without a throttle: one huge tick, so the proxy only counts.
   const proxy = await startThrottledProxy(
     nginx.url,
@@ -232,14 +237,22 @@ export async function webRepo(
     await proxy.close();
     await nginx.close();
   };
+  const stopOrigin = () => nginx.close();
+  const startOrigin = async () => {
+    nginx = await startNginx(served.repo, server === undefined ? { port } : { server, port });
+  };
   t.after(close);
   return {
     served,
-    nginx,
+    get nginx() {
+      return nginx;
+    },
     proxy,
     url: proxy.url,
     trustFile,
     close,
+    stopOrigin,
+    startOrigin,
     async publish(version, files, extra = {}) {
       const { packages, ...rest } = extra;
       await served.publish(new Map<string, BuildFile>(files), {
