@@ -14,8 +14,7 @@ export const fetchTransport: Transport = {
       response = await fetch(url, {
         headers: request.headers ?? {},
         ...(request.signal ? { signal: request.signal } : {}),
-        // Pointers must be fresh: revalidate with the server instead of trusting a heuristic cache entry.
-        cache: /\/channels\/[^/]+\.json$/.test(new URL(url).pathname) ? "no-cache" : "default",
+        cache: cacheMode(new URL(url).pathname),
         credentials: "omit",
         redirect: "follow",
       });
@@ -64,6 +63,18 @@ export const fetchTransport: Transport = {
     };
   },
 };
+
+/**
+ * Pointers must be fresh: revalidate with the server instead of trusting a heuristic cache entry.
+ * Content-addressed objects bypass the HTTP cache: they are immutable for a year, so a damaged answer
+ * once cached would be served again to every retry and every later update (E_HASH_MISMATCH for good,
+ * even after the host is repaired), and what the runtime keeps it stores in OPFS/IndexedDB itself.
+ */
+function cacheMode(path: string): RequestCache {
+  if (/\/channels\/[^/]+\.json$/.test(path)) return "no-cache";
+  if (/\/(packs|objects|manifests)\/[^/]+$/.test(path)) return "no-store";
+  return "default";
+}
 
 function abortedError(signal: AbortSignal, url: string): FerryError {
   const reason: unknown = signal.reason;

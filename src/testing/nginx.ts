@@ -60,8 +60,33 @@ function quote(value: string): string {
   return `"${value}"`;
 }
 
-function renderConfig(root: string, prefix: string, port: number, temps: readonly string[]): string {
+/** The default server-level directives: the README's Hosting block (ranges, ETag, cache headers). */
+function defaultServer(): string[] {
   const immutable = `add_header Cache-Control "public, max-age=31536000, immutable";`;
+  return [
+    "etag on;",
+    "max_ranges 200;",
+    "location / { }",
+    `location /packs/ { ${immutable} }`,
+    `location /manifests/ { ${immutable} }`,
+    `location /objects/ { ${immutable} }`,
+    // The README's Hosting block: pointers, roots (a rotation is seen by the 404 of the next one) and the
+    // marker revalidate.
+    `location /channels/ { add_header Cache-Control "no-cache"; }`,
+    `location /root/ { add_header Cache-Control "no-cache"; }`,
+    `location = /ferry-repo.json { add_header Cache-Control "no-cache"; }`,
+    // Regex locations win over the prefix ones above: publisher temporaries are never served.
+    "location ~ \\.tmp- { return 404; }",
+  ];
+}
+
+function renderConfig(
+  root: string,
+  prefix: string,
+  port: number,
+  temps: readonly string[],
+  server: readonly string[],
+): string {
   return [
     "daemon off;",
     "master_process off;",
@@ -81,19 +106,7 @@ function renderConfig(root: string, prefix: string, port: number, temps: readonl
     "    server_name localhost;",
     // Server level so every location below inherits them.
     `    root ${quote(root)};`,
-    "    etag on;",
-    "    max_ranges 200;",
-    "    location / { }",
-    `    location /packs/ { ${immutable} }`,
-    `    location /manifests/ { ${immutable} }`,
-    `    location /objects/ { ${immutable} }`,
-    // The README's Hosting block: pointers, roots (a rotation is seen by the 404 of the next one) and the
-    // marker revalidate.
-    `    location /channels/ { add_header Cache-Control "no-cache"; }`,
-    `    location /root/ { add_header Cache-Control "no-cache"; }`,
-    `    location = /ferry-repo.json { add_header Cache-Control "no-cache"; }`,
-    // Regex locations win over the prefix ones above: publisher temporaries are never served.
-    "    location ~ \\.tmp- { return 404; }",
+    ...server.map((line) => `    ${line}`),
     "  }",
     "}",
     "",
@@ -147,7 +160,17 @@ async function stop(child: ChildProcess): Promise<void> {
   await waitExit(child, STOP_GRACE_MS);
 }
 
-export async function startNginx(root: string): Promise<RunningNginx> {
+export interface NginxOptions {
+  /**
+   * Server-level directives (locations, headers) instead of the default ones; `listen`, `server_name`
+   * and `root` are always set. A test serving a documented configuration passes its text here.
+   */
+  readonly server?: string;
+  /** Listen on this port (e.g. to restart a server where clients expect it) instead of a free one. */
+  readonly port?: number;
+}
+
+export async function startNginx(root: string, options: NginxOptions = {}): Promise<RunningNginx> {
   const nginx = findNginx();
   if (nginx === undefined)
     throw new Error("nginx: not found on PATH or in /usr/sbin, /usr/local/sbin, /usr/local/nginx/sbin");
@@ -159,8 +182,9 @@ export async function startNginx(root: string): Promise<RunningNginx> {
     let lastFailure = "";
     for (let attempt = 1; attempt <= BIND_ATTEMPTS; attempt++) {
       // The port is free now but may be taken before nginx binds it; a bind failure retries with another.
-      const port = await freePort();
-      await writeFile(conf, renderConfig(resolve(root), prefix, port, temps));
+      const port = options.port ?? (await freePort());
+      const server = options.server?.split("\n") ?? defaultServer();
+      await writeFile(conf, renderConfig(resolve(root), prefix, port, temps, server));
       await writeFile(errorLog, ""); // only this attempt's messages
       const child = spawn(nginx, ["-p", `${prefix}/`, "-c", conf, "-e", errorLog], {
         stdio: ["ignore", "ignore", "pipe"],
@@ -196,7 +220,7 @@ export async function startNginx(root: string): Promise<RunningNginx> {
       await stop(child);
       const log = await readFile(errorLog, "utf8").catch(() => "");
       lastFailure = `${stderr}${log}`.trim();
-      if (!/address already in use/i.test(lastFailure)) break;
+      if (options.port !== undefined || !/address already in use/i.test(lastFailure)) break;
     }
     throw new Error(
       `nginx failed to start (${nginx}):\n${lastFailure || "no output (timed out waiting for HTTP)"}`,
