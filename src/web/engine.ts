@@ -111,7 +111,8 @@ export async function resolvePointer(
   const selection = await selectRelease(
     deps.crypto,
     body,
-    current?.installId ?? "",
+    // The id exists only once a rollout needs it (a bucket), as with the Node client.
+    body.rollout ? (current?.installId ?? (await deps.store.installId(() => deps.host.randomId(16)))) : "",
     current && { version: current.version, manifest: { hash: current.manifestHash } as typeof body.manifest },
   );
   const chosen = { ...body, version: selection.target.version, manifest: selection.target.manifest };

@@ -86,6 +86,8 @@ export interface FerryStatus {
   readonly packages: readonly string[];
   /** The release this page reads (its session), which stays until it reloads. */
   readonly session: { readonly version: string; readonly manifestHash: string } | null;
+  /** Persistent storage granted (navigator.storage.persist()); false: eviction may empty the cache. */
+  readonly persisted: boolean;
 }
 
 export interface UpdateOptions {
@@ -119,8 +121,9 @@ export async function createFerry(options: FerryWebOptions): Promise<FerryWeb> {
   };
   await store.setConfig({ repoUrl: options.repoUrl, channel, trust: trustToJson(trust) });
   // Ask to be kept: without it the browser may evict the site's storage under pressure (docs/WEB.md).
-  await navigator.storage?.persist?.().catch(() => false);
-  const ferry = new FerryWeb(deps);
+  // A refusal is an answer, not a failure: status() reports it.
+  const persisted = (await navigator.storage?.persist?.()) ?? false;
+  const ferry = new FerryWeb(deps, persisted);
   await ferry.startSession(options.session === undefined ? await askServiceWorker(app) : options.session);
   return ferry;
 }
@@ -143,7 +146,11 @@ export class FerryWeb {
   private session: { manifestHash: string; manifest: Manifest } | undefined;
   private releaseSessionLock: (() => void) | undefined;
 
-  constructor(readonly deps: EngineDeps) {}
+  constructor(
+    readonly deps: EngineDeps,
+    /** Whether the browser granted persistent storage (else the site's data may be evicted). */
+    readonly persisted = false,
+  ) {}
 
   /** Subscribes to events; returns the unsubscribe function. */
   on(listener: (event: FerryWebEvent) => void): () => void {
@@ -200,6 +207,7 @@ export class FerryWeb {
       session: this.session
         ? { version: this.session.manifest.version, manifestHash: this.session.manifestHash }
         : null,
+      persisted: this.persisted,
     };
   }
 
@@ -353,7 +361,7 @@ export class FerryWeb {
         pointer: chosen.pointer.document,
       },
       committedAt: new Date().toISOString(),
-      installId: current?.installId ?? deps.host.randomId(16),
+      installId: current?.installId ?? (await deps.store.installId(() => deps.host.randomId(16))),
       packages,
     });
     // After the commit only: staging now; unused objects once the writer lock is free (update()).

@@ -139,6 +139,25 @@ export class WebStore {
     await this.run(["state"], "readwrite", (tx) => tx.objectStore("state").put(config, "config"));
   }
 
+  /** This install's random id (rollout buckets), made once and kept: `make` gives a new one. */
+  async installId(make: () => string): Promise<string> {
+    const known = await this.run<string>(["state"], "readonly", (tx) =>
+      tx.objectStore("state").get("installId"),
+    );
+    if (typeof known === "string") return known;
+    const id = make();
+    // add(), not put(): when two tabs race, the first id wins and the loser reads it back.
+    await this.run(["state"], "readwrite", (tx) => tx.objectStore("state").add(id, "installId")).catch(
+      (error: unknown) => {
+        if ((error as { cause?: { name?: string } }).cause?.name !== "ConstraintError") throw error;
+      },
+    );
+    const stored = await this.run<string>(["state"], "readonly", (tx) =>
+      tx.objectStore("state").get("installId"),
+    );
+    return typeof stored === "string" ? stored : id;
+  }
+
   async release(manifestHash: string): Promise<ReleaseRecord | undefined> {
     return this.run<ReleaseRecord>(["releases"], "readonly", (tx) =>
       tx.objectStore("releases").get(manifestHash),

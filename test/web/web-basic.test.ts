@@ -83,6 +83,21 @@ async function assertServes(
   }
 }
 
+/** What the test reads in the page (the main build compiles without the DOM library). */
+interface OpfsDirectory {
+  keys(): AsyncIterable<string>;
+  getDirectoryHandle(name: string): Promise<OpfsDirectory>;
+  removeEntry(name: string): Promise<void>;
+}
+interface PageGlobals {
+  readonly document: {
+    getElementById(
+      id: string,
+    ): { getAttribute(name: string): string | null; textContent: string | null } | null;
+  };
+  readonly navigator: { readonly storage: { getDirectory(): Promise<OpfsDirectory> } };
+}
+
 interface PageFerry {
   update(): Promise<{ version: string; bytes: number; deltas: number; files: number }>;
   status(): Promise<{ version: string } | null>;
@@ -148,6 +163,13 @@ test("browser runtime: install, delta update, /game bytes, offline, tampered pac
   assert.deepEqual([check.available, check.version], [true, "1.0.0"]);
   const first = (await call(page, "update")) as { version: string; bytes: number; files: number };
   assert.equal(first.version, "1.0.0", JSON.stringify(first));
+  // The update screen (src/ui/view.ts) followed the runtime's events.
+  const screen = await page.evaluate(() => {
+    const root = (globalThis as unknown as PageGlobals).document.getElementById("ferry-update")!;
+    return { state: root.getAttribute("data-state"), text: root.textContent ?? "" };
+  });
+  assert.equal(screen.state, "done", JSON.stringify(screen));
+  assert.match(screen.text, /1\.0\.0/);
   const v1 = sampleGame(1);
   await assertServes(page, v1, "v1");
   assert.equal((await gameFiles(page, ["no/such/file.txt"]))["no/such/file.txt"]?.status, 404);
@@ -187,8 +209,8 @@ test("browser runtime: install, delta update, /game bytes, offline, tampered pac
 
   // Evicted storage is a cache: an object removed from OPFS is fetched again (by the worker) when served.
   const evicted = await page.evaluate(async (hash) => {
-    const root = await navigator.storage.getDirectory();
-    for await (const name of (root as unknown as { keys(): AsyncIterable<string> }).keys()) {
+    const root = await (globalThis as unknown as PageGlobals).navigator.storage.getDirectory();
+    for await (const name of root.keys()) {
       if (!name.startsWith("ferry-")) continue;
       const objects = await (await root.getDirectoryHandle(name)).getDirectoryHandle("objects");
       await objects.removeEntry(hash);

@@ -69,6 +69,8 @@ after(async () => {
 interface Step {
   readonly channel: string;
   readonly packages?: readonly string[];
+  /** Bytes the site may still store, as navigator.storage.estimate() would say. */
+  readonly available?: number;
 }
 interface StepResult {
   readonly code?: string;
@@ -104,12 +106,13 @@ function run(app: string, steps: readonly Step[], url = repoUrl): Promise<StepRe
       for (const step of steps) {
         try {
           const trust = { kind: "keys", keys: [key], threshold: 1 };
+          const available = step.available;
           const ferry = await mod.createFerry({
             repoUrl: url,
             channel: step.channel,
             trust,
             app,
-            ports: { clock },
+            ports: available === undefined ? { clock } : { clock, available: async () => available },
             maxAttempts: 2,
           });
           const summary = await ferry.update();
@@ -195,6 +198,14 @@ test("web golden: links (r4) are refused with E_SYMLINK (OPFS has no links)", as
   if (!browser) return t.skip("no chromium");
   const [result] = await run("links", [{ channel: "links" }]);
   assert.equal(result?.code, "E_SYMLINK", JSON.stringify(result));
+});
+
+test("web golden: too little storage quota is E_NO_SPACE before any pack is fetched; with room, r3 installs", async (t) => {
+  if (!browser) return t.skip("no chromium");
+  const [result] = await run("no-space", [{ channel: "stable", available: 1000 }]);
+  assert.equal(result?.code, "E_NO_SPACE", JSON.stringify(result));
+  const [later] = await run("no-space", [{ channel: "stable" }]);
+  assert.deepEqual(sorted(later?.listing), await expected("r3"), "a later update with room installs r3");
 });
 
 test("web golden negative: tampered pack E_HASH_MISMATCH, tampered pointer E_SIGNATURE, replay E_ROLLBACK", async (t) => {
