@@ -10,6 +10,7 @@ import { finishStaged, readSource } from "./assemble.js";
 const MAX_OPEN = 128;
 /** Completed staged files whose fsync runs concurrently (ext4 and others batch concurrent syncs). */
 const SYNC_CONCURRENCY = 16;
+const SLOT = 2 ** 21;
 
 export interface DirectResult {
   readonly reusedBytes: number;
@@ -41,7 +42,8 @@ interface Open {
  * `staging/chunks/`, so the next run downloads them only once, as before.
  */
 export class DirectWrites {
-  private readonly destinations = new Map<string, (readonly [write: number, chunk: number])[]>();
+  /** Where each downloaded chunk goes: write index × 2^21 + chunk index (a number; an array when several). */
+  private readonly destinations = new Map<string, number | number[]>();
   /** Chunks this plan downloads that have not arrived (written or staged) yet. */
   private readonly pending = new Set<string>();
   private readonly open = new Map<number, Open>();
@@ -50,9 +52,9 @@ export class DirectWrites {
   private readonly finished = new Set<number>();
   /** Writes that went wrong on the direct path (a damaged local copy): assembled afterwards from scratch. */
   private readonly abandoned = new Set<number>();
-  /** Chunks written directly, with where: what `salvage` keeps. */
-  private readonly written = new Map<string, readonly [write: number, offset: number, size: number]>();
   private readonly syncing = new Set<Promise<void>>();
+  /** Files written here, by chunks written (salvage's input; set when a file finishes or salvage closes it). */
+  private readonly writtenFiles = new Map<number, number>();
   /** Chunks being delivered right now: at hand for their own destinations before they are staged. */
   private readonly inHand = new Map<string, Uint8Array>();
   private failure: unknown;
@@ -74,9 +76,12 @@ export class DirectWrites {
       if (write.delta || write.file.link !== undefined) continue;
       for (const [k, chunk] of write.file.chunks.entries()) {
         if (!this.pending.has(chunk.hash)) continue;
-        const list = this.destinations.get(chunk.hash) ?? [];
-        list.push([w, k]);
-        this.destinations.set(chunk.hash, list);
+        // Compact: a 500,000-file install has as many entries (MAX_FILE_CHUNKS is 2^20 < 2^21).
+        const at = w * SLOT + k;
+        const list = this.destinations.get(chunk.hash);
+        if (list === undefined) this.destinations.set(chunk.hash, at);
+        else if (typeof list === "number") this.destinations.set(chunk.hash, [list, at]);
+        else list.push(at);
       }
     }
   }
@@ -93,7 +98,9 @@ export class DirectWrites {
     this.inHand.set(chunk.hash, data);
     let waiting = false;
     try {
-      for (const [w, k] of destinations) {
+      for (const at of typeof destinations === "number" ? [destinations] : destinations) {
+        const w = Math.floor(at / SLOT);
+        const k = at % SLOT;
         if (this.finished.has(w) || this.abandoned.has(w)) {
           waiting ||= this.abandoned.has(w);
           continue;
@@ -105,9 +112,7 @@ export class DirectWrites {
             waiting = true;
             continue;
           }
-          const offset = file.bytes;
           await this.put(file, data, false);
-          this.written.set(chunk.hash, [w, offset, chunk.size]);
           await this.advance(file);
         } catch {
           // A staged file that cannot be written here (a full disk, a failing volume) is assembled the
@@ -165,17 +170,29 @@ export class DirectWrites {
   async salvage(): Promise<number> {
     this.closed = true;
     await Promise.allSettled([...this.syncing]);
-    for (const file of this.open.values()) await file.writer.abort();
+    for (const file of this.open.values()) {
+      await file.writer.abort();
+      this.writtenFiles.set(file.index, file.cursor);
+    }
     this.open.clear();
     const { fs, layout } = this.deps;
     let kept = 0;
-    for (const [hash, [w, offset, size]] of this.written) {
-      const data = await fs.readRange(layout.stagedFile(String(w)), offset, size);
-      if (data.length !== size) continue; // the staged file was cut short: this chunk is downloaded again
-      const target = layout.stagedChunk(hash);
-      await fs.writeFile(`${target}.tmp-${w.toString(16)}`, data);
-      await fs.rename(`${target}.tmp-${w.toString(16)}`, target);
-      kept++;
+    // Every downloaded chunk a staged file holds: all of a finished file's, an open one's up to its cursor.
+    for (const [w, written] of this.writtenFiles) {
+      const chunks = this.writes[w]!.file.chunks;
+      const sources = this.writes[w]!.sources;
+      let offset = 0;
+      for (let k = 0; k < Math.min(written, chunks.length); offset += chunks[k]!.size, k++) {
+        const chunk = chunks[k]!;
+        if (sources[k]!.kind === "local" || !this.destinations.has(chunk.hash)) continue;
+        const target = layout.stagedChunk(chunk.hash);
+        if (await fs.stat(target)) continue;
+        const data = await fs.readRange(layout.stagedFile(String(w)), offset, chunk.size);
+        if (data.length !== chunk.size) break; // cut short: the rest is downloaded again
+        await fs.writeFile(`${target}.tmp-${w.toString(16)}`, data);
+        await fs.rename(`${target}.tmp-${w.toString(16)}`, target);
+        kept++;
+      }
     }
     return kept;
   }
@@ -241,7 +258,6 @@ export class DirectWrites {
     this.open.delete(file.index);
     this.abandoned.add(file.index);
     await file.writer.abort();
-    for (const [hash, [at]] of this.written) if (at === file.index) this.written.delete(hash);
   }
 
   /** fsync + close + verify in the background, at most SYNC_CONCURRENCY at once; the first failure is kept. */
@@ -249,6 +265,7 @@ export class DirectWrites {
     const w = file.index;
     this.open.delete(w);
     this.finished.add(w);
+    this.writtenFiles.set(w, Number.MAX_SAFE_INTEGER);
     while (this.syncing.size >= SYNC_CONCURRENCY) await Promise.race(this.syncing);
     if (this.failure !== undefined) throw this.failure;
     const running = (async () => {
