@@ -1,5 +1,5 @@
 import type { Brotli } from "../../ports/codec.js";
-import type { Crypto } from "../../ports/crypto.js";
+import type { Crypto, Sha256Hasher } from "../../ports/crypto.js";
 import { FerryError } from "../../core/errors.js";
 import type { ChunkRef } from "../../core/manifest.js";
 import type { ChunkSource, FileWrite } from "../../core/planner.js";
@@ -71,6 +71,21 @@ export async function assembleFile(
     await writer.abort();
     throw error;
   }
+  return { reusedBytes, stat: await finishStaged(deps, write, stagedName, whole), from };
+}
+
+/**
+ * A staged file's last steps once its writer committed: its SHA-256 and size checked against the
+ * manifest, its mode set, its stat returned (for the stat cache).
+ */
+export async function finishStaged(
+  deps: { readonly fs: FileSystem; readonly layout: InstallLayout },
+  write: FileWrite,
+  stagedName: string,
+  whole: Sha256Hasher,
+): Promise<FileStat> {
+  const { fs, layout } = deps;
+  const target = layout.stagedFile(stagedName);
   const actual = await whole.digest();
   if (actual !== write.file.sha256 || whole.length !== write.file.size) {
     throw new FerryError(
@@ -86,7 +101,7 @@ export async function assembleFile(
   await fs.chmod(target, write.file.executable ? 0o755 : 0o644);
   const stat = await fs.stat(target);
   if (!stat) throw new FerryError("E_IO", `Staged file ${target} vanished.`, { path: target });
-  return { reusedBytes, stat, from };
+  return stat;
 }
 
 /** A link is staged as a link (its target was checked against its hash when the release was read). */
@@ -108,7 +123,7 @@ async function stageLink({ fs }: AssembleDeps, write: FileWrite, target: string)
 }
 
 /** The chunk's bytes from its source, or undefined when that copy is missing or damaged. */
-async function readSource(
+export async function readSource(
   crypto: Crypto,
   fs: FileSystem,
   layout: InstallLayout,

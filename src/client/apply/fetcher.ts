@@ -45,14 +45,24 @@ export interface FetcherOptions {
   readonly initialMode?: RangeMode | undefined;
   /** How chunks are joined into ranges (default DEFAULT_COALESCE; repair joins only adjacent chunks). */
   readonly coalesce?: CoalesceOptions | undefined;
+  /**
+   * Takes verified chunks straight into their staged files (direct-writes.ts): `deliver` answers true
+   * when the chunk is needed nowhere else, so it is not staged on its own; `staged` follows a staging.
+   */
+  readonly direct?: {
+    deliver(chunk: ChunkRef, data: Uint8Array): Promise<boolean>;
+    staged(hash: string): void;
+  };
 }
 
 const PROGRESS_STEP = 256 * 1024;
 
 /**
- * Downloads chunks by HTTP range into staging/chunks, verifying each one. Degrades multi-range → single
+ * Downloads chunks by HTTP range, verifying each one, into their staged files (`direct`) or else into
+ * staging/chunks. Degrades multi-range → single
  * range → whole pack when the host ignores ranges, and reports each step as a `range-mode` event.
- * Verified chunks are kept on disk, so a retry or a later run never downloads them again.
+ * Verified chunks are kept on disk (a failed run's directly written ones salvaged into staging/chunks),
+ * so a retry or a later run never downloads them again.
  */
 export class ChunkFetcher {
   mode: RangeMode;
@@ -436,11 +446,13 @@ export class ChunkFetcher {
         },
       );
     }
+    this.chunksFetched++;
+    if (await this.options.direct?.deliver(chunk, data)) return;
     const { fs, layout, host } = this.options;
     const temp = `${layout.stagedChunk(chunk.hash)}.tmp-${host.randomId(4)}`;
     await fs.writeFile(temp, data);
     await fs.rename(temp, layout.stagedChunk(chunk.hash));
-    this.chunksFetched++;
+    this.options.direct?.staged(chunk.hash);
   }
 
   private countBytes(n: number): void {

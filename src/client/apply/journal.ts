@@ -6,6 +6,7 @@ import { assertSafePath, collisionKey } from "../../core/paths.js";
 import type { FileSystem } from "../../ports/fs.js";
 import type { InstallLayout } from "../install/layout.js";
 import { DISPLACED_DIR, type Displacement } from "./displaced.js";
+import { pool } from "./pool.js";
 import { parseRollbackRecord, recordRollback, type RollbackRecord } from "../install/rollback-record.js";
 import { encodeState, type InstallState, parseState, stateToJson } from "../install/state.js";
 
@@ -305,6 +306,50 @@ export async function preflightCommit(
   }
 }
 
+/** Directory fsyncs (and directory creations) of a commit run this many at once: file systems batch them. */
+const DIR_SYNCS = 16;
+
+/**
+ * Creates the directories the pending moves need, shallowest first and each level's in parallel (each
+ * creation syncs its parent: one at a time, a fresh install of 830 directories spent seconds in them).
+ * Every move's parents inside the install are checked to be real directories first, as the moves do.
+ */
+async function makeParents(
+  fs: FileSystem,
+  layout: InstallLayout,
+  journal: Journal,
+  checked: Set<string>,
+): Promise<void> {
+  const dirs = new Set<string>();
+  for (const [name, path] of journal.moves) {
+    const parent = parentPath(path);
+    if (!path.includes("/") || dirs.has(parent)) continue;
+    const staged =
+      journal.source === undefined
+        ? layout.stagedFile(name)
+        : joinPath(layout.previousFiles(journal.source), name);
+    if (!(await fs.stat(staged))) continue; // moved already
+    await assertRealParents(fs, layout, path, checked);
+    for (let dir = parent; !dirs.has(dir); dir = parentPath(dir)) {
+      dirs.add(dir);
+      if (!dir.includes("/")) break;
+    }
+  }
+  const byDepth = new Map<number, string[]>();
+  for (const dir of dirs) {
+    const depth = dir.split("/").length;
+    const level = byDepth.get(depth);
+    if (level) level.push(dir);
+    else byDepth.set(depth, [dir]);
+  }
+  for (const depth of [...byDepth.keys()].sort((a, b) => a - b)) {
+    await pool(byDepth.get(depth)!, DIR_SYNCS, async (dir) => {
+      const native = layout.file(dir);
+      if ((await fs.stat(native))?.kind !== "directory") await fs.mkdirp(native);
+    });
+  }
+}
+
 /**
  * Performs (or finishes) a journaled commit. Idempotent: every step may already have happened, because
  * a previous run may have died anywhere in here. A missing staged file means its move already happened
@@ -332,7 +377,7 @@ export async function applyJournal(fs: FileSystem, layout: InstallLayout, journa
     else await fs.rename(native, joinPath(saveDir, savedDeleteName(index)));
     touchedDirs.add(parentPath(native));
   }
-  for (const dir of touchedDirs) await fs.fsyncDir(dir);
+  await pool([...touchedDirs], DIR_SYNCS, (dir) => fs.fsyncDir(dir));
   if (saveDir !== undefined) await fs.fsyncDir(saveDir);
   // Remove directories the deletes left empty, deepest first, never above the install root.
   for (let dir of [...touchedDirs].sort((a, b) => b.length - a.length)) {
@@ -343,6 +388,7 @@ export async function applyJournal(fs: FileSystem, layout: InstallLayout, journa
   }
   const syncDirs = new Set<string>();
   const displaced = new Set(journal.displaced?.paths ?? []);
+  await makeParents(fs, layout, journal, checked);
   for (const [name, path, executable] of journal.moves) {
     const target = layout.file(path);
     syncDirs.add(parentPath(target)); // also for moves a previous, killed run made: their entries need fsync too
@@ -379,7 +425,7 @@ export async function applyJournal(fs: FileSystem, layout: InstallLayout, journa
     await fs.rename(staged, target);
   }
   if (saveDir !== undefined) syncDirs.add(saveDir);
-  for (const dir of syncDirs) await fs.fsyncDir(dir);
+  await pool([...syncDirs], DIR_SYNCS, (dir) => fs.fsyncDir(dir));
   await fs.writeFileAtomic(layout.state, encodeState(journal.state));
   if (journal.rollback) await recordRollback({ fs, layout }, journal.rollback);
   await fs.unlink(layout.journal);
