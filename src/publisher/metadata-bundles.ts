@@ -14,6 +14,12 @@ import type { RepoStore } from "./repo-store.js";
  * both trees are walked together and a subtree with the same hash on both sides is not entered.
  */
 
+/**
+ * Bytes one request saved is worth when deciding whether a bundle pays: an HTTP/1.1 request and its
+ * response headers take a few hundred bytes, so this undercounts.
+ */
+export const REQUEST_ALLOWANCE = 128;
+
 /** A header in the making: the fields this module reads. */
 interface HeaderFields {
   readonly tree: StoredRef;
@@ -72,8 +78,10 @@ export async function buildBundles(
     if (index && !seen.has(index.hash)) inputs.push({ ref: index, raw: await loadNew(index) });
     if (inputs.length === 0) continue;
     const bytes = encodeBundle(nodeBrotli, inputs, sha256);
-    // A bundle that does not save bytes over fetching its objects one by one is not published.
-    if (bytes.length > inputs.reduce((s, e) => s + e.ref.size, 0) || bytes.length > MAX_BUNDLE_SIZE) continue;
+    // Published only when it beats fetching its objects one by one, counting each request saved as
+    // REQUEST_ALLOWANCE bytes (HTTP headers cost more than that per request).
+    const alone = inputs.reduce((s, e) => s + e.ref.size + REQUEST_ALLOWANCE, 0);
+    if (bytes.length > alone || bytes.length > MAX_BUNDLE_SIZE) continue;
     const hash = sha256(bytes);
     refs.push({ from, hash, size: bytes.length });
     objects.push({ hash, bytes });
