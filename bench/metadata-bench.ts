@@ -4,7 +4,7 @@
  * no-change check; once with metadataHistory 0 (every changed object fetched on its own) and once with
  * the default 3. Prints the update's metadata bytes and requests, the pointer's and header's bytes and
  * the bundle's, as JSON lines. Pairs: OpenRCT2 objects v1.7.9 → v1.7.10 and Shattered Pixel Dungeon
- * v3.0.0 → v3.2.5 from ../shared/corpus, and a generated 5,000-file game with a 50-file bugfix.
+ * v3.0.0 → v3.2.5 from ../shared/corpus, and a generated 5,000-file game with a 200-file bugfix in 20 directories.
  * Run from the worktree: npm run build && node dist/bench/metadata-bench.js [pair-name…]
  */
 import "../src/register-node.js";
@@ -19,7 +19,7 @@ import { serveRepository } from "../src/server/static-server.js";
 const corpus = resolve(process.cwd(), "../shared/corpus");
 const tmp = await mkdtemp(join(tmpdir(), "ferry-metadata-bench-"));
 
-/** A generated game: 100 directories of 50 small text files; the bugfix edits 50 files in 20 of them. */
+/** A generated game: 100 directories of 50 small text files; the bugfix edits 10 files in each of 20 of them. */
 async function generated(dir: string, fixed: boolean): Promise<string> {
   for (let d = 0; d < 100; d++)
     for (let f = 0; f < 50; f++) {
