@@ -136,3 +136,17 @@ test("a client on another release ignores the bundle and reads the objects one b
     sortedEntries(await readTree(join(s.served.dir, "build-2.0.0"))),
   );
 });
+
+test("entries whose base is not kept are skipped and their objects downloaded; the result is the same", async (t) => {
+  const s = await setup(t, 3);
+  await rm(join(s.install, ".ferry", "objects"), { recursive: true });
+  const events: UpdateEvent[] = [];
+  const summary = await s.served.update(s.install, { verify: "changed", onEvent: (e) => events.push(e) });
+  assert.equal(summary.version, "2.0.0");
+  const used = events.find((e) => e.type === "metadata-bundle");
+  assert.ok(used?.type === "metadata-bundle" && used.skipped > 0, JSON.stringify(used));
+  assert.deepEqual(
+    sortedEntries(await readTree(s.install)),
+    sortedEntries(await readTree(join(s.served.dir, "build-2.0.0"))),
+  );
+});
