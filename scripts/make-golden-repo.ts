@@ -31,6 +31,7 @@ export const CREATED = {
   2: Date.UTC(2026, 1, 1),
   3: Date.UTC(2026, 2, 1),
   4: Date.UTC(2026, 3, 1),
+  5: Date.UTC(2026, 4, 1),
 } as const;
 const ROTATED = Date.UTC(2026, 1, 15);
 const EXPIRES = Date.UTC(2099, 0, 1);
@@ -110,6 +111,15 @@ export function linksBuild(r3: Build): Build {
   ]);
 }
 
+/** r5 (channel "bundle"): r3 with one string file edited and one added, for a metadata bundle from r3. */
+export function bundleBuild(r3: Build): Build {
+  return new Map<string, InputFile>([
+    ...r3,
+    ["data/strings/en.txt", { data: utf8("hello=Hello\nbye=Goodbye\nplay=Play\n") }],
+    ["data/strings/de.txt", { data: utf8("hello=Hallo\nbye=Auf Wiedersehen\n") }],
+  ]);
+}
+
 async function writeBuild(dir: string, build: Build): Promise<void> {
   await rm(dir, { recursive: true, force: true });
   for (const [path, file] of build) {
@@ -163,7 +173,7 @@ export async function makeGoldenRepo(out: string): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), "ferry-golden-"));
   try {
     const [r1, r2, r3] = builds();
-    const release = async (n: 1 | 2 | 3 | 4, build: Build, channel: string, key: SigningKey) => {
+    const release = async (n: 1 | 2 | 3 | 4 | 5, build: Build, channel: string, key: SigningKey) => {
       const dir = join(work, `build-${n}`);
       await writeBuild(dir, build);
       const created = CREATED[n];
@@ -221,6 +231,13 @@ export async function makeGoldenRepo(out: string): Promise<void> {
     // Last, on its own channel, so every object above keeps its bytes.
     const r4 = linksBuild(r3);
     await release(4, r4, "links", key2);
+    // Metadata bundles (FORMAT.md §5.4), after everything above for the same reason: "bundle-base" holds
+    // r3's build as its first release, "bundle" the same release (same manifest), then r5, whose tree
+    // header lists a bundle for that manifest.
+    await release(3, r3, "bundle-base", key2);
+    await release(3, r3, "bundle", key2);
+    const r5 = bundleBuild(r3);
+    await release(5, r5, "bundle", key2);
 
     await mkdir(join(out, "expected"), { recursive: true });
     const expected: [string, Build, boolean][] = [
@@ -229,6 +246,7 @@ export async function makeGoldenRepo(out: string): Promise<void> {
       ["r3", r3, false],
       ["r3-with-hd", r3, true],
       ["r4", r4, false],
+      ["r5", r5, false],
     ];
     for (const [name, build, withHd] of expected) {
       await writeFile(

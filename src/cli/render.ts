@@ -103,6 +103,11 @@ export class ProgressRenderer {
           `Retrying${event.url ? ` ${event.url}` : ""} in ${event.delayMs} ms (attempt ${event.attempt}): ${event.message}`,
         );
         break;
+      case "metadata-bundle-fallback":
+        this.line(
+          `Note: metadata bundle ${event.url} unavailable (${event.code}); reading metadata objects one by one.`,
+        );
+        break;
       case "mirror":
         this.line(`Mirror ${event.from} failed for ${event.path} (${event.code}); using ${event.to}.`);
         break;

@@ -51,6 +51,25 @@ export type UpdateEvent =
       readonly code: string;
       readonly message: string;
     }
+  /**
+   * A metadata bundle (docs/FORMAT.md §5.4) rebuilt `objects` of the new release's metadata objects from
+   * the installed release's; `skipped` of its entries are downloaded on their own instead.
+   */
+  | {
+      readonly type: "metadata-bundle";
+      readonly url: string;
+      readonly from: string;
+      readonly bytes: number;
+      readonly objects: number;
+      readonly skipped: number;
+    }
+  /** The metadata bundle could not be downloaded: every metadata object is fetched on its own. */
+  | {
+      readonly type: "metadata-bundle-fallback";
+      readonly url: string;
+      readonly code: string;
+      readonly message: string;
+    }
   | { readonly type: "assemble"; readonly path: string; readonly done: number; readonly total: number }
   | { readonly type: "commit"; readonly moves: number; readonly deletes: number }
   /** An untracked file was where the new release writes: moved to `to` (under .ferry/displaced/), kept. */

@@ -82,7 +82,7 @@ export function manifestOf(
   files: RawFile[],
 ): Manifest {
   files.sort((a, b) => comparePaths(a["path"] as string, b["path"] as string));
-  const treeOnly = new Set(["requires", "tree", "deltas", "totals"]);
+  const treeOnly = new Set(["requires", "tree", "deltas", "totals", "bundles"]);
   const release = Object.entries(json as Record<string, unknown>).filter(([field]) => !treeOnly.has(field));
   // The features of the release itself (symlinks) stay announced; the layout's own do not apply inline.
   const requires = ((json as { requires: unknown[] }).requires ?? []).filter(

@@ -45,12 +45,13 @@ export const INDEX_MAX = 256;
 
 /** A materialized release has at most this many files (a hostile tree can share subtrees to multiply). */
 export const MAX_RELEASE_FILES = 2_000_000;
-const BROTLI_QUALITY = 11;
+/** Brotli quality of every stored object; a bundle reader recompresses rebuilt objects with it (§5.4). */
+export const OBJECT_QUALITY = 11;
 
 /** Encodes a JSON value as a stored object (canonical bytes, Brotli). */
 export function storeJson(value: unknown, ports: PublisherPorts): StoredObject {
   const raw = canonicalBytes(value);
-  const bytes = brotli(ports.brotli, raw, BROTLI_QUALITY);
+  const bytes = brotli(ports.brotli, raw, OBJECT_QUALITY);
   return {
     ref: { hash: ports.crypto.sha256Sync(bytes), size: bytes.length, codec: "br", rawSize: raw.length },
     bytes,

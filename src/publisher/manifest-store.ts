@@ -3,6 +3,7 @@ import { brotli } from "../node/node-codec.js";
 import { sha256 } from "../node/node-crypto.js";
 import { type Manifest, serializeManifest } from "../core/manifest.js";
 import { buildTree, type DeltaSourceRelease, objectPath, type StoredRef, storeJson } from "../core/tree.js";
+import { buildBundles } from "./metadata-bundles.js";
 import type { RepoStore } from "./repo-store.js";
 
 /**
@@ -16,7 +17,13 @@ export interface StoredManifest {
   readonly layout: "inline" | "tree";
   readonly objects: number;
   readonly newObjects: number;
+  /** Metadata bundles the header lists (docs/FORMAT.md §5.4), and their bytes. */
+  readonly bundles: number;
+  readonly bundleBytes: number;
 }
+
+/** Earlier tree releases of the channel that get a metadata bundle by default (docs/FORMAT.md §5.4). */
+export const DEFAULT_METADATA_HISTORY = 3;
 
 /**
  * Writes a release manifest in the chosen layout. Order matters for readers of a store that is being
@@ -28,6 +35,7 @@ export async function storeManifest(
   manifest: Manifest,
   layout: "auto" | "inline" | "tree",
   deltaSources: readonly DeltaSourceRelease[],
+  metadataHistory = DEFAULT_METADATA_HISTORY,
 ): Promise<StoredManifest> {
   let inline: { ref: StoredRef; bytes: Uint8Array } | undefined;
   if (layout !== "tree") {
@@ -36,7 +44,7 @@ export async function storeManifest(
     inline = { ref: { hash: sha256(bytes), size: bytes.length, codec: "br", rawSize: raw.length }, bytes };
     if (layout === "inline" || bytes.length <= INLINE_MANIFEST_MAX) {
       await store.write(`manifests/${inline.ref.hash}`, inline.bytes);
-      return { ref: inline.ref, layout: "inline", objects: 0, newObjects: 0 };
+      return { ref: inline.ref, layout: "inline", objects: 0, newObjects: 0, bundles: 0, bundleBytes: 0 };
     }
   }
   const { header, objects } = buildTree(manifest, nodePorts, deltaSources);
@@ -47,7 +55,23 @@ export async function storeManifest(
     await store.write(path, object.bytes);
     written++;
   }
-  const stored = storeJson(header, nodePorts);
+  const bundles = await buildBundles(
+    store,
+    header as Parameters<typeof buildBundles>[1],
+    objects,
+    metadataHistory,
+  );
+  for (const bundle of bundles.objects) {
+    const path = objectPath(bundle.hash);
+    if (!(await store.exists(path))) await store.write(path, bundle.bytes);
+  }
+  // No `bundles` field without bundles: such a header keeps the bytes it had before the feature.
+  const withBundles = bundles.refs.length === 0 ? header : { ...(header as object), bundles: bundles.refs };
+  const stored = storeJson(withBundles, nodePorts);
   await store.write(`manifests/${stored.ref.hash}`, stored.bytes);
-  return { ref: stored.ref, layout: "tree", objects: objects.length, newObjects: written };
+  return {
+    ...{ ref: stored.ref, layout: "tree" as const, objects: objects.length, newObjects: written },
+    bundles: bundles.refs.length,
+    bundleBytes: bundles.objects.reduce((s, b) => s + b.bytes.length, 0),
+  };
 }

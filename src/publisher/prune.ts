@@ -10,7 +10,7 @@ import { withRepoLock } from "./repo-writer.js";
 /**
  * Garbage collection of a repository (docs/HOSTING.md "Pruning"). Reachable: root/, channels/,
  * ferry-repo.json (never listed, never touched), and for the newest `keep` releases of every channel
- * their manifest, tree objects, delta indexes, and every pack (with its index) they or their delta
+ * their manifest, tree objects, delta indexes, metadata bundles, and every pack (with its index) they or their delta
  * indexes name. Everything else under manifests/, objects/ and packs/ is garbage, deleted only when
  * past the grace period, which protects two kinds of readers:
  *   - a client mid-update to a release superseded less than `graceDays` ago: releases past `keep` whose
@@ -108,6 +108,7 @@ async function pruneStore(store: RepoStore, options: PruneOptions): Promise<Prun
       (withinKeep ? entry.kept : entry.graceKept).push(release.manifest.version);
       reachable.add(`manifests/${ref.hash}`);
       for (const object of release.objects) reachable.add(objectPath(object.hash));
+      for (const bundle of release.bundles) reachable.add(objectPath(bundle.hash));
       for (const pack of release.manifest.packs) keepPack(pack.id);
       for (const { from, index } of release.deltaIndexes) {
         reachable.add(objectPath(index.hash));

@@ -22,7 +22,7 @@ import { openStore, type S3Settings } from "./open-store.js";
 import type { RepoStore } from "./repo-store.js";
 import { type UploadEvent, UploadSession, type UploadSessionOptions } from "./upload-session.js";
 import { ensureRoot, loadRootChain, requireReleaseKeys } from "./roots.js";
-import { storeManifest } from "./manifest-store.js";
+import { DEFAULT_METADATA_HISTORY, storeManifest } from "./manifest-store.js";
 import { releaseInfo } from "../core/release-info.js";
 import { publishPolicy } from "./rollout.js";
 import { scanBuildDirectory } from "./scan.js";
@@ -60,6 +60,11 @@ export interface PublishOptions {
    * the old version would otherwise download for the file.
    */
   readonly deltaHistory?: number;
+  /**
+   * Metadata bundles (docs/FORMAT.md §5.4) for this many earlier tree releases of the channel (default 3,
+   * at most 8; 0 disables): a client on one of them reads this release's metadata in one request.
+   */
+  readonly metadataHistory?: number;
   /** Files larger than this (old or new version) get no delta: the encoder holds both in memory. Default 256 MiB. */
   readonly deltaMaxFileBytes?: number;
   /** Brotli quality of delta windows (default 9; see DEFAULT_DELTA_QUALITY). */
@@ -152,6 +157,9 @@ export interface PublishResult {
   /** Deltas the manifest lists, and the bytes of the delta objects this publish stored. */
   readonly deltas: number;
   readonly newDeltaBytes: number;
+  /** Metadata bundles the tree header lists (docs/FORMAT.md §5.4) and their bytes (0 when inline). */
+  readonly metadataBundles: number;
+  readonly metadataBundleBytes: number;
 }
 
 const DEFAULT_MAX_PACK = 64 * 1024 * 1024;
@@ -489,7 +497,13 @@ export async function publishInto(
     files: entries,
     ...releaseInfo(options),
   };
-  const stored = await storeManifest(store, manifest, options.layout ?? "auto", history);
+  const metadataHistory = checkedInteger(
+    "metadataHistory",
+    options.metadataHistory ?? DEFAULT_METADATA_HISTORY,
+    0,
+    MAX_DELTAS_PER_FILE,
+  );
+  const stored = await storeManifest(store, manifest, options.layout ?? "auto", history, metadataHistory);
   const manifestHash = stored.ref.hash;
 
   const serial = (previousPointer?.serial ?? 0) + 1;
@@ -526,6 +540,8 @@ export async function publishInto(
     storedBytes: packs.written.reduce((s, p) => s + p.size, 0),
     deltas: entries.reduce((n, e) => n + (e.deltas?.length ?? 0), 0),
     newDeltaBytes,
+    metadataBundles: stored.bundles,
+    metadataBundleBytes: stored.bundleBytes,
   };
 }
 

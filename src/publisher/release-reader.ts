@@ -4,6 +4,7 @@ import { FerryError } from "../core/errors.js";
 import { sha256 } from "../node/node-crypto.js";
 import { JsonReader, parseJson } from "../core/json-reader.js";
 import type { Manifest } from "../core/manifest.js";
+import { type BundleRef, readBundleRefs } from "../core/metadata-bundle.js";
 import {
   isTreeHeader,
   type MaterializedRelease,
@@ -32,6 +33,8 @@ export interface StoredReleaseDetail extends MaterializedRelease {
   readonly headerRawSize: number;
   /** The delta index of every earlier release the header lists (tree layout; none for inline). */
   readonly deltaIndexes: readonly { readonly from: string; readonly index: StoredRef }[];
+  /** The metadata bundles the header lists (docs/FORMAT.md §5.4; none for inline). */
+  readonly bundles: readonly BundleRef[];
   /** Reads and verifies one object of the release (e.g. a delta index). */
   readonly load: (object: StoredRef, what: string) => Promise<Uint8Array>;
 }
@@ -70,7 +73,8 @@ export async function readStoredReleaseDetail(
         .objects("deltas")
         .map((d) => ({ from: d.string("from"), index: readStoredRef(d.object("index")) }))
     : [];
-  return { ...release, headerRawSize: raw.length, deltaIndexes, load };
+  const bundles = isTreeHeader(json) ? readBundleRefs(json, path) : [];
+  return { ...release, headerRawSize: raw.length, deltaIndexes, bundles, load };
 }
 
 function verified(path: string, bytes: Uint8Array, hash: string, size: number): Uint8Array {

@@ -121,8 +121,10 @@ test("tree release: a tampered object in the repository is refused before any fi
   const before = await readTree(s.install);
   const kept = new Set(await readdir(join(s.install, ".ferry", "objects")));
   const fresh = (await readdir(join(s.repo, "objects"))).filter((n) => !kept.has(n));
-  assert.equal(fresh.length, v2.newMetadataObjects);
-  await writeFile(join(s.repo, "objects", fresh[0]!), "tampered");
+  // The new tree objects and the metadata bundle that carries them (FORMAT.md §5.4): whichever the
+  // client reads, tampered bytes are refused.
+  assert.equal(fresh.length, v2.newMetadataObjects + v2.metadataBundles);
+  for (const name of fresh) await writeFile(join(s.repo, "objects", name), "tampered");
   await assert.rejects(update(s.options), (e: unknown) => {
     assert.ok(isFerryError(e), String(e));
     assert.ok(e.code === "E_HASH_MISMATCH" || e.code === "E_RANGE", `${e.code}: ${e.message}`);

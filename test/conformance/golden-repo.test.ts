@@ -10,7 +10,11 @@ import { createHash } from "node:crypto";
 import { cp, lstat, readdir, readFile, readlink, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
+import type { UpdateEvent } from "../../src/client/events.js";
 import { update, type UpdateOptions } from "../../src/client/ops/update.js";
+import { decodeUpTo } from "../../src/core/codec.js";
+import { readBundleRefs } from "../../src/core/metadata-bundle.js";
+import { nodeBrotli } from "../../src/node/node-codec.js";
 import { FerryError, type FerryErrorCode } from "../../src/core/errors.js";
 import { parsePublicKey } from "../../src/node/node-keys.js";
 import type { Clock } from "../../src/ports/clock.js";
@@ -122,6 +126,57 @@ test("golden: links (r4, tree layout with symbolic links): fresh install, and r3
   await install(dir, "stable");
   await install(dir, "links");
   assert.deepEqual(await listingOf(dir), await expected("r4"));
+});
+
+/** The bundle r5's tree header lists (channel "bundle"), read from the served repository. */
+async function r5Bundle(repo: string) {
+  const pointer = JSON.parse(await readFile(join(repo, "channels", "bundle.json"), "utf8")) as {
+    signed: { manifest: { hash: string } };
+  };
+  const stored = await readFile(join(repo, "manifests", pointer.signed.manifest.hash));
+  const header: unknown = JSON.parse(decodeUpTo(nodeBrotli, stored, 1 << 20, "r5 header").toString());
+  const [bundle] = readBundleRefs(header, "r5 header");
+  assert.ok(bundle, "r5's header lists a metadata bundle");
+  return bundle;
+}
+
+test("golden: bundle (r3 on bundle-base -> r5) reads r5's changed metadata from its bundle for r3", async (t) => {
+  const dir = await tempDir(t);
+  assert.equal((await install(dir, "bundle-base")).version, "3.0.0");
+  const events: UpdateEvent[] = [];
+  const result = await update({
+    repoUrl: server.url,
+    installDir: dir,
+    channel: "bundle",
+    trust: trustRoot1,
+    clock,
+    onEvent: (e) => events.push(e),
+  });
+  assert.equal(result.version, "5.0.0");
+  assert.deepEqual(await listingOf(dir), await expected("r5"));
+  const used = events.find((e) => e.type === "metadata-bundle");
+  assert.ok(
+    used?.type === "metadata-bundle" && used.objects >= 3 && used.skipped === 0,
+    JSON.stringify(used),
+  );
+  assert.equal(used.from, (await r5Bundle(REPO)).from);
+  // A fresh install of r5 ignores the bundle and gives the same tree.
+  const fresh = await tempDir(t);
+  await install(fresh, "bundle");
+  assert.deepEqual(await listingOf(fresh), await expected("r5"));
+});
+
+test("golden negative: a tampered bundle byte fails r3 -> r5 with E_HASH_MISMATCH; r3 stays", async (t) => {
+  const dir = await tempDir(t);
+  await install(dir, "bundle-base");
+  const url = await servedCopy(t, async (repo) => {
+    const path = join(repo, "objects", (await r5Bundle(repo)).hash);
+    const bytes = await readFile(path);
+    bytes[bytes.length >> 1]! ^= 0x01;
+    await writeFile(path, bytes);
+  });
+  await rejectsWith(install(dir, "bundle", { url }), "E_HASH_MISMATCH");
+  assert.deepEqual(await listingOf(dir), await expected("r3"));
 });
 
 test("golden: update chain r1 -> r2 -> r3, the last step with deltas", async (t) => {

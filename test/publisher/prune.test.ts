@@ -8,7 +8,7 @@ import { update } from "../../src/client/ops/update.js";
 import type { SigningKey } from "../../src/core/keys.js";
 import { prune } from "../../src/publisher/prune.js";
 import { publish } from "../../src/publisher/publish.js";
-import { readStoredRelease } from "../../src/publisher/release-reader.js";
+import { readStoredRelease, readStoredReleaseDetail } from "../../src/publisher/release-reader.js";
 import { DirectoryStore, type RepoStore } from "../../src/publisher/repo-store.js";
 import { startS3Server } from "../../src/testing/s3-server.js";
 import { pseudoRandom, sampleGame, writeGame } from "../../src/testing/game-fixture.js";
@@ -81,7 +81,14 @@ test("prune --keep 2 of 4 tree releases: dry run lists exactly the unreachable o
     const m = (await readStoredRelease(store, r.manifest))!;
     kept.add(`manifests/${r.manifest.hash}`);
     for (const p of m.packs) kept.add(`packs/${p.id}.pack`).add(`packs/${p.id}.idx.json`);
+    // Metadata bundles (FORMAT.md §5.4) of kept releases stay: clients on earlier releases read them.
+    for (const b of (await readStoredReleaseDetail(store, r.manifest))!.bundles)
+      kept.add(`objects/${b.hash}`);
   }
+  assert.ok(
+    [...kept].some((p) => p.startsWith("objects/")),
+    "the kept releases list metadata bundles",
+  );
   const oldPacks = new Set<string>();
   for (const r of releases.slice(0, 2)) {
     const m = (await readStoredRelease(store, r.manifest))!;

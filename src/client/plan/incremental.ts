@@ -6,6 +6,7 @@ import { diffTrees, treeObjects } from "../../core/tree-diff.js";
 import { isTreeHeader, readTreeHeader } from "../../core/tree-read.js";
 import { installedSelection } from "../install/content.js";
 import type { Context } from "../context.js";
+import { bundleObjects } from "../remote/metadata-bundle.js";
 import { objectLoader } from "../remote/release.js";
 import { decodeManifestJson, type RemoteRepository } from "../remote/remote.js";
 import type { InstallState } from "../install/state.js";
@@ -75,7 +76,9 @@ export async function prepareIncremental(
   if (!isTreeHeader(newJson) || packageNames(newJson) !== packageNames(oldJson)) return { manifestBytes };
 
   const newDocument = `release manifest ${where}`;
-  const load = objectLoader(ctx, repo);
+  // The new release's metadata bundle for the installed one, when listed, supplies the changed objects.
+  const primed = same ? undefined : await bundleObjects(ctx, newJson, newDocument, state.manifest.hash, repo);
+  const load = objectLoader(ctx, repo, primed);
   const diff = await diffTrees(
     { json: oldJson, document: oldDocument },
     { json: newJson, document: newDocument },

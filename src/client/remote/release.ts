@@ -1,5 +1,4 @@
 import { decode } from "../../core/codec.js";
-import { isFerryError } from "../../core/errors.js";
 import type { ManifestRef } from "../../core/pointer.js";
 import {
   type LoadObject,
@@ -9,6 +8,8 @@ import {
 } from "../../core/tree-read.js";
 import type { StoredRef } from "../../core/tree.js";
 import type { Context } from "../context.js";
+import { readKept } from "./kept-objects.js";
+import { bundleObjects } from "./metadata-bundle.js";
 import { checkStoredBytes, decodeManifestJson, type RemoteRepository } from "./remote.js";
 
 /** Metadata objects fetched at once while walking a tree release. */
@@ -29,19 +30,32 @@ export async function loadRelease(
   options: ReadOptions = {},
 ): Promise<MaterializedRelease> {
   const json = await decodeManifestJson(ctx, bytes, ref, where);
-  return readRelease(json, `release manifest ${where}`, objectLoader(ctx, repo), options);
+  const document = `release manifest ${where}`;
+  // Coming from the installed release: its metadata bundle, when listed, supplies the new objects.
+  const primed =
+    repo && options.deltasFrom !== undefined
+      ? await bundleObjects(ctx, json, document, options.deltasFrom, repo)
+      : undefined;
+  return readRelease(json, document, objectLoader(ctx, repo, primed), options);
 }
 
 /**
  * Loads tree objects from `.ferry/objects/` when kept there (checked against their hash like downloaded
  * ones), otherwise from the repository, and keeps what it downloads. Without a repository every object
- * must be kept (the installed release keeps all of its own).
+ * must be kept (the installed release keeps all of its own). `primed`: objects a metadata bundle rebuilt
+ * (already checked against their hash), used before the kept ones.
  */
-export function objectLoader(ctx: Context, repo: RemoteRepository | undefined): LoadObject {
+export function objectLoader(
+  ctx: Context,
+  repo: RemoteRepository | undefined,
+  primed?: ReadonlyMap<string, Uint8Array>,
+): LoadObject {
   const limit = limiter(OBJECT_CONCURRENCY);
   return async (object: StoredRef, what: string): Promise<Uint8Array> => {
     const local = ctx.layout.object(object.hash);
-    let stored = await readKept(ctx, local, object, what);
+    const rebuilt = primed?.get(object.hash);
+    let stored =
+      rebuilt && rebuilt.length === object.size ? rebuilt : await readKept(ctx, local, object, what);
     if (!stored) {
       if (!repo) {
         stored = await ctx.fs.readFile(local);
@@ -56,25 +70,6 @@ export function objectLoader(ctx: Context, repo: RemoteRepository | undefined): 
     }
     return decode(ctx.brotli, object.codec, stored, object.rawSize, what);
   };
-}
-
-/** A kept object if present and intact; a damaged copy counts as absent (it is fetched again). */
-async function readKept(
-  ctx: Context,
-  path: string,
-  ref: StoredRef,
-  what: string,
-): Promise<Uint8Array | undefined> {
-  const stat = await ctx.fs.stat(path);
-  if (!stat || stat.size !== ref.size) return undefined;
-  const bytes = await ctx.fs.readFile(path);
-  try {
-    await checkStoredBytes(ctx.crypto, bytes, ref, path, what);
-    return bytes;
-  } catch (error) {
-    if (isFerryError(error) && error.code === "E_HASH_MISMATCH") return undefined;
-    throw error;
-  }
 }
 
 /** Removes kept objects that the installed release does not reference (after a commit). */

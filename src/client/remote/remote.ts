@@ -144,6 +144,17 @@ export class RemoteRepository {
       checkStoredBytes(this.crypto, bytes, ref, url, what),
     );
   }
+
+  /** A metadata bundle (docs/FORMAT.md §5.4), checked against the tree header's pin inside the request. */
+  async bundleBytes(
+    ref: { readonly hash: string; readonly size: number },
+    signal?: AbortSignal,
+  ): Promise<Uint8Array> {
+    const what = "metadata bundle";
+    return this.getBytes(objectPath(ref.hash), ref.size, what, signal, undefined, (bytes, url) =>
+      checkStoredBytes(this.crypto, bytes, ref, url, what, "the tree header that names it"),
+    );
+  }
 }
 
 /** A repository base URL with a trailing slash; http(s) only, without credentials. */
