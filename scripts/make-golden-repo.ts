@@ -31,6 +31,8 @@ export const CREATED = {
   2: Date.UTC(2026, 1, 1),
   3: Date.UTC(2026, 2, 1),
   4: Date.UTC(2026, 3, 1),
+  5: Date.UTC(2026, 4, 1),
+  6: Date.UTC(2026, 5, 1),
 } as const;
 const ROTATED = Date.UTC(2026, 1, 15);
 const EXPIRES = Date.UTC(2099, 0, 1);
@@ -110,6 +112,29 @@ export function linksBuild(r3: Build): Build {
   ]);
 }
 
+/**
+ * r5 and r6 (channels "solid-inline" and "solid", feature "solid"): r3 plus small similar text files, so
+ * several chunks share one solid block (docs/FORMAT.md §4.1); r6 edits one of them and adds one.
+ */
+export function solidBuilds(r3: Build): [Build, Build] {
+  const strings = (lang: string, hello: string, bye: string) =>
+    [`data/strings/${lang}.txt`, { data: utf8(`hello=${hello}\nbye=${bye}\nstart=${hello}!\n`) }] as const;
+  const r5: Build = new Map<string, InputFile>([
+    ...r3,
+    strings("de", "Hallo", "Auf Wiedersehen"),
+    strings("es", "Hola", "Adiós"),
+    strings("it", "Ciao", "Arrivederci"),
+    // In the optional package, in the same block as the base files.
+    ["hd/strings.txt", { data: utf8("hello=Hello in HD\nbye=Goodbye in HD\n") }],
+  ]);
+  const r6: Build = new Map<string, InputFile>([
+    ...r5,
+    strings("es", "Hola", "Hasta luego"),
+    strings("pt", "Olá", "Adeus"),
+  ]);
+  return [r5, r6];
+}
+
 async function writeBuild(dir: string, build: Build): Promise<void> {
   await rm(dir, { recursive: true, force: true });
   for (const [path, file] of build) {
@@ -163,7 +188,13 @@ export async function makeGoldenRepo(out: string): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), "ferry-golden-"));
   try {
     const [r1, r2, r3] = builds();
-    const release = async (n: 1 | 2 | 3 | 4, build: Build, channel: string, key: SigningKey) => {
+    const release = async (
+      n: 1 | 2 | 3 | 4 | 5 | 6,
+      build: Build,
+      channel: string,
+      key: SigningKey,
+      layout: "inline" | "tree" = n >= 3 ? "tree" : "inline",
+    ) => {
       const dir = join(work, `build-${n}`);
       await writeBuild(dir, build);
       const created = CREATED[n];
@@ -176,7 +207,8 @@ export async function makeGoldenRepo(out: string): Promise<void> {
         created: new Date(created),
         expiresInDays: daysUntilExpiry(created),
         rootExpiresInDays: daysUntilExpiry(created),
-        ...(n >= 3 ? { layout: "tree" as const } : { layout: "inline" as const }),
+        layout,
+        ...(n >= 5 ? { solid: true } : {}),
       });
     };
     // "stable" carries r1 -> r2 -> r3 (with deltas from the releases before); "release-1" and
@@ -221,6 +253,11 @@ export async function makeGoldenRepo(out: string): Promise<void> {
     // Last, on its own channel, so every object above keeps its bytes.
     const r4 = linksBuild(r3);
     await release(4, r4, "links", key2);
+    // Then solid blocks: r5 inline on "solid-inline", and r5 (the same manifest) then r6 (tree) on "solid".
+    const [r5, r6] = solidBuilds(r3);
+    await release(5, r5, "solid-inline", key2, "inline");
+    await release(5, r5, "solid", key2, "inline");
+    await release(6, r6, "solid", key2, "tree");
 
     await mkdir(join(out, "expected"), { recursive: true });
     const expected: [string, Build, boolean][] = [
@@ -229,6 +266,9 @@ export async function makeGoldenRepo(out: string): Promise<void> {
       ["r3", r3, false],
       ["r3-with-hd", r3, true],
       ["r4", r4, false],
+      ["r5", r5, false],
+      ["r6", r6, false],
+      ["r6-with-hd", r6, true],
     ];
     for (const [name, build, withHd] of expected) {
       await writeFile(

@@ -17,6 +17,8 @@ import { parsePointer, type PointerBody, signPointer, verifyPointer } from "../c
 import { expiryAfterDays, timestamp } from "../core/time.js";
 import { type BuiltDelta, type DeltaSettings, deltasForFile, loadHistory } from "./deltas.js";
 import { PackWriter, type PendingLocation } from "./pack-writer.js";
+import { type SolidLocation, storedShare } from "../core/solid-block.js";
+import { solidPacker, type SolidOption } from "./solid-option.js";
 import { type KnownChunk, loadChunkIndex } from "./repo-index.js";
 import { openStore, type S3Settings } from "./open-store.js";
 import type { RepoStore } from "./repo-store.js";
@@ -54,6 +56,11 @@ export interface PublishOptions {
    */
   readonly quality?: number;
   readonly maxPackSize?: number;
+  /**
+   * Solid blocks (docs/FORMAT.md §4.1, feature "solid"): new chunks of small files compressed together
+   * in blocks. `true` uses the defaults of solid-packer.ts. Default off: a release then needs no feature.
+   */
+  readonly solid?: SolidOption;
   /**
    * Binary deltas (docs/FORMAT.md §9) from the same path in this many earlier releases of the channel
    * (default 3, at most 8; 0 disables). A delta is kept when it is at most 0.8x what a client holding
@@ -289,8 +296,12 @@ export async function publishInto(
 
   const known = await loadChunkIndex(store);
   // location is set once the chunk is appended; every append is awaited before locations are resolved.
-  const fresh = new Map<string, { size: number; codec: Codec; location: PendingLocation | undefined }>();
+  const fresh = new Map<
+    string,
+    { size: number; codec: Codec; location: PendingLocation | undefined; solid?: SolidLocation | undefined }
+  >();
   const packs = new PackWriter(store, options.maxPackSize ?? DEFAULT_MAX_PACK);
+  const solid = solidPacker(options.solid, buildFs);
   const pendingFiles: {
     file: (typeof files)[number];
     sha256: string;
@@ -320,11 +331,20 @@ export async function publishInto(
     const chunks: { hash: string; size: number }[] = [];
     const inFlight: Promise<void>[] = [];
     const incompressible = isIncompressiblePath(file.path);
+    const inBlocks = solid?.takes(file.size) === true;
+    let fileOffset = 0;
     const handle = async (data: Uint8Array): Promise<void> => {
       const hash = sha256(data);
+      const offset = fileOffset;
+      fileOffset += data.length;
       chunks.push({ hash, size: data.length });
       chunkCount++;
       if (known.has(hash) || fresh.has(hash)) return;
+      if (inBlocks) {
+        // Placed (and read again from the build) when the blocks are built, after every file.
+        fresh.set(hash, solid!.add(hash, data.length, file.path, file.absolute, offset));
+        return;
+      }
       const entry: { size: number; codec: Codec; location: PendingLocation | undefined } = {
         size: data.length,
         codec: "raw",
@@ -384,6 +404,8 @@ export async function publishInto(
       bytesTotal: totalBytes,
     });
   }
+  // Solid blocks follow the per-chunk objects; deltas come after both, in file order: deterministic.
+  if (solid) await solid.flush(packs);
   // Deltas are appended to the same packs, after every chunk, in file order: deterministic.
   const policy = publishPolicy(options, previousPointer, channel);
   const history =
@@ -398,8 +420,13 @@ export async function publishInto(
       releases: history.length,
       files: pendingFiles.length,
     });
-    const storedLength = (hash: string): number =>
-      known.get(hash)?.length ?? fresh.get(hash)!.location!.length;
+    // A chunk in a solid block counts its share of the block (what fetching it adds).
+    const storedLength = (hash: string): number => {
+      const old = known.get(hash);
+      if (old) return storedShare(old);
+      const f = fresh.get(hash)!;
+      return storedShare({ size: f.size, length: f.location!.length, solid: f.solid });
+    };
     const keepDelta = async (hash: string, bytes: Uint8Array): Promise<void> => {
       if (known.has(hash) || fresh.has(hash)) return;
       const entry = {
@@ -453,6 +480,7 @@ export async function publishInto(
           length: location.length,
           codec: f.codec,
           packSize: packSizes.get(location.pack!)!,
+          ...(f.solid ? { solid: f.solid } : {}),
         };
       })();
     if (old) packSizes.set(old.pack, old.packSize);
@@ -462,7 +490,8 @@ export async function publishInto(
       packIds.push(loc.pack);
       packIndex.set(loc.pack, pack);
     }
-    return { hash, size, pack, offset: loc.offset, length: loc.length, codec: loc.codec };
+    const inBlock = loc.solid ? { solid: loc.solid } : {};
+    return { hash, size, pack, offset: loc.offset, length: loc.length, codec: loc.codec, ...inBlock };
   };
   const entries: FileEntry[] = pendingFiles.map(({ file, sha256: hash, chunks }) => ({
     path: file.path,
@@ -538,7 +567,7 @@ function deltaRefs(
   const deltas = built.flatMap((d): DeltaRef[] => {
     const ref = refOf(d.hash, d.size);
     // Stored raw by keepDelta; an identical object stored earlier as a compressed chunk is not reused.
-    if (ref.codec !== "raw") return [];
+    if (ref.codec !== "raw" || ref.solid) return [];
     return [
       {
         from: d.from,

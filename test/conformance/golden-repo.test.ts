@@ -124,6 +124,34 @@ test("golden: links (r4, tree layout with symbolic links): fresh install, and r3
   assert.deepEqual(await listingOf(dir), await expected("r4"));
 });
 
+test("golden: solid blocks (r5 inline, r6 tree): fresh installs, r5 -> r6, and hd from the same blocks", async (t) => {
+  const inline = await tempDir(t);
+  assert.equal((await install(inline, "solid-inline")).version, "5.0.0");
+  assert.deepEqual(await listingOf(inline), await expected("r5"));
+  await install(inline, "solid");
+  assert.deepEqual(await listingOf(inline), await expected("r6"));
+  const fresh = await tempDir(t);
+  assert.equal((await install(fresh, "solid", { packages: ["base", "hd"] })).version, "6.0.0");
+  assert.deepEqual(await listingOf(fresh), await expected("r6-with-hd"));
+});
+
+test("golden: an older client (features before solid) refuses r6 with E_UNSUPPORTED_FORMAT", async () => {
+  const { checkFormatHeader, JsonReader } = await import("../../src/core/json-reader.js");
+  const { brotliDecompressSync } = await import("node:zlib");
+  const pointer = JSON.parse(await readFile(join(REPO, "channels", "solid.json"), "utf8")) as {
+    signed: { manifest: { hash: string } };
+  };
+  const header = JSON.parse(
+    brotliDecompressSync(await readFile(join(REPO, "manifests", pointer.signed.manifest.hash))).toString(),
+  ) as { requires: string[] };
+  assert.ok(header.requires.includes("solid"), JSON.stringify(header.requires));
+  assert.throws(
+    () =>
+      checkFormatHeader(new JsonReader("r6", header), "ferry-release", ["tree", "recipe-parts", "symlinks"]),
+    (e: unknown) => e instanceof FerryError && e.code === "E_UNSUPPORTED_FORMAT",
+  );
+});
+
 test("golden: update chain r1 -> r2 -> r3, the last step with deltas", async (t) => {
   const dir = await tempDir(t);
   await install(dir, "release-1");
