@@ -21,7 +21,11 @@ import { serveCounting } from "./counting-server.js";
 import { listTree, run, runAsync, sha256File } from "./peer-tools.js";
 
 const corpus = resolve(process.cwd(), "../shared/corpus/openrct2-objects");
-const [OLD, MID, NEW] = ["v1.4.0", "v1.7.9", "v1.7.10"].map((v) => join(corpus, v)) as [string, string, string];
+const [OLD, MID, NEW] = ["v1.4.0", "v1.7.9", "v1.7.10"].map((v) => join(corpus, v)) as [
+  string,
+  string,
+  string,
+];
 const variants = process.argv.includes("--variants");
 
 const configs: { name: string; solid: SolidOption }[] = [
@@ -56,7 +60,9 @@ async function checkInstalled(dir: string, tree: string): Promise<void> {
   if (!expected.has(tree)) expected.set(tree, await listing(tree));
   const want = expected.get(tree)!;
   const got = await listing(dir);
-  const wrong = [...want].filter(([p, h]) => got.get(p) !== h).length + [...got.keys()].filter((p) => !want.has(p)).length;
+  const wrong =
+    [...want].filter(([p, h]) => got.get(p) !== h).length +
+    [...got.keys()].filter((p) => !want.has(p)).length;
   if (wrong > 0) throw new Error(`${dir} differs from ${tree} in ${wrong} files`);
 }
 
@@ -96,7 +102,13 @@ async function peers() {
   const casync = async (seed: string, name: string): Promise<number> => {
     const served = join(tmp, `casync-${name}`);
     await mkdir(served, { recursive: true });
-    run("casync", ["make", "--without=all", `--store=${join(served, "store.castr")}`, join(served, "new.caidx"), NEW]);
+    run("casync", [
+      "make",
+      "--without=all",
+      `--store=${join(served, "store.castr")}`,
+      join(served, "new.caidx"),
+      NEW,
+    ]);
     server.take();
     const out = join(scratch, `casync-out-${name}`);
     await runAsync("casync", [

@@ -7,7 +7,12 @@ import { isSha256Hex, type Sha256Hex } from "./hash.js";
 import { resolveLinkTarget, SYMLINKS_FEATURE } from "./links.js";
 import { checkFormatHeader, JsonReader } from "./json-reader.js";
 import { assertSafePath, assertSafePathSet, comparePaths } from "./paths.js";
-import { checkBlockAgreement, SOLID_FEATURE, type SolidLocation, solidLocationProblem } from "./solid-block.js";
+import {
+  checkBlockAgreement,
+  SOLID_FEATURE,
+  type SolidLocation,
+  solidLocationProblem,
+} from "./solid-block.js";
 
 /** Release manifest, docs/FORMAT.md §5. */
 export interface ChunkRef {

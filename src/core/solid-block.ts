@@ -59,10 +59,7 @@ export function blockKey(chunk: BlockChunk): string {
  * Checks that every chunk naming one block agrees on how the block is stored (length, codec, decoded
  * size); `describe` names the document for the error. Two readers must never decode one block two ways.
  */
-export function checkBlockAgreement(
-  chunks: Iterable<BlockChunk>,
-  fail: (what: string) => FerryError,
-): void {
+export function checkBlockAgreement(chunks: Iterable<BlockChunk>, fail: (what: string) => FerryError): void {
   const blocks = new Map<string, string>();
   for (const chunk of chunks) {
     if (!chunk.solid) continue;

@@ -170,7 +170,8 @@ export class TreeWalker {
     if (budget.chunks > MAX_FILE_CHUNKS) throw this.tooLarge();
     this.budget.spend(tuples.length, what);
     for (const [i, tuple] of tuples.entries()) {
-      if (!Array.isArray(tuple) || (tuple.length !== 6 && tuple.length !== 8)) throw treeError(what, `chunk ${i}`);
+      if (!Array.isArray(tuple) || (tuple.length !== 6 && tuple.length !== 8))
+        throw treeError(what, `chunk ${i}`);
       const [hash, size, pack, offset, length, codec, ...solid] = tuple as unknown[];
       into.push([hash, size, this.globalPack(table, pack, what), offset, length, codec, ...solid]);
     }

@@ -187,11 +187,7 @@ export function buildTree(
   );
   const header = {
     ...Object.fromEntries(release),
-    requires: [
-      TREE_FEATURE,
-      ...(parted ? [PARTS_FEATURE] : []),
-      ...contentFeatures(manifest),
-    ],
+    requires: [TREE_FEATURE, ...(parted ? [PARTS_FEATURE] : []), ...contentFeatures(manifest)],
     tree,
     deltas,
     totals: { files: manifest.files.length, bytes: manifest.files.reduce((s, f) => s + f.size, 0) },

@@ -133,10 +133,7 @@ export class SolidPacker {
     const { codec, bytes } = chooseEncoding(data, compressed);
     if (data.length > MAX_BLOCK_RATIO * bytes.length && members.length > 1) {
       const half = Math.ceil(members.length / 2);
-      return [
-        ...(await this.encode(members.slice(0, half))),
-        ...(await this.encode(members.slice(half))),
-      ];
+      return [...(await this.encode(members.slice(0, half))), ...(await this.encode(members.slice(half)))];
     }
     const plain = data.length > MAX_BLOCK_RATIO * bytes.length;
     return [{ members, codec, bytes, blockSize: data.length, plain }];

@@ -176,7 +176,13 @@ describe("solid blocks: decoding", () => {
 
   it("a block decoding to more than its declared size is E_TOO_LARGE (stopped at the cap)", () => {
     expectCode(
-      () => decodeBlock(nodeBrotli, chunk({ solid: { blockSize: 2500, blockOffset: 0 }, size: 100 }), stored, "b"),
+      () =>
+        decodeBlock(
+          nodeBrotli,
+          chunk({ solid: { blockSize: 2500, blockOffset: 0 }, size: 100 }),
+          stored,
+          "b",
+        ),
       "E_TOO_LARGE",
       "oversize",
     );

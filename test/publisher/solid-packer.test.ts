@@ -63,7 +63,12 @@ describe("solid packer", () => {
         async (files, blockBytes) => {
           const fs = new MemoryFileSystem();
           await fs.mkdirp("/build");
-          const packer = new SolidPacker({ maxFileBytes: 4096, blockBytes, quality: 5 }, nodeBrotli, fs, sha256);
+          const packer = new SolidPacker(
+            { maxFileBytes: 4096, blockBytes, quality: 5 },
+            nodeBrotli,
+            fs,
+            sha256,
+          );
           const chunks: { data: Uint8Array; hash: string; placement: SolidPlacement }[] = [];
           const seen = new Set<string>();
           for (const [i, f] of files.entries()) {
@@ -90,7 +95,10 @@ describe("solid packer", () => {
             const location = placement.location!;
             const stored = packBytes.subarray(location.offset, location.offset + location.length);
             if (!placement.solid) {
-              assert.deepEqual(Buffer.from(decode(placement.codec, stored, data.length, "chunk")), Buffer.from(data));
+              assert.deepEqual(
+                Buffer.from(decode(placement.codec, stored, data.length, "chunk")),
+                Buffer.from(data),
+              );
               continue;
             }
             const ref: ChunkRef = {
@@ -117,7 +125,12 @@ describe("solid packer", () => {
   it("puts similar files together: extension first, then path", async () => {
     const fs = new MemoryFileSystem();
     await fs.mkdirp("/b");
-    const packer = new SolidPacker({ maxFileBytes: 1 << 20, blockBytes: 1 << 20, quality: 5 }, nodeBrotli, fs, sha256);
+    const packer = new SolidPacker(
+      { maxFileBytes: 1 << 20, blockBytes: 1 << 20, quality: 5 },
+      nodeBrotli,
+      fs,
+      sha256,
+    );
     const placed: [string, SolidPlacement][] = [];
     for (const path of ["z/a.png", "a/b.json", "m/c.png", "b/a.json"]) {
       const data = new TextEncoder().encode(`content of ${path}`);
@@ -132,7 +145,12 @@ describe("solid packer", () => {
   it("splits a block that would decode to more than MAX_BLOCK_RATIO times its stored size", async () => {
     const fs = new MemoryFileSystem();
     await fs.mkdirp("/b");
-    const packer = new SolidPacker({ maxFileBytes: 1 << 20, blockBytes: 4 << 20, quality: 5 }, nodeBrotli, fs, sha256);
+    const packer = new SolidPacker(
+      { maxFileBytes: 1 << 20, blockBytes: 4 << 20, quality: 5 },
+      nodeBrotli,
+      fs,
+      sha256,
+    );
     // Each file alone compresses about 300:1 (200 random bytes, then zeros); sixteen together share the
     // random bytes and would compress far beyond 1024:1.
     const shared = Uint8Array.from({ length: 200 }, (_, i) => (i * 2654435761) >>> 24);
@@ -147,7 +165,8 @@ describe("solid packer", () => {
     await packer.flush(pack.writer);
     assert.ok(pack.blocks.length > 1, `${pack.blocks.length} block(s)`);
     // Every block is one a reader accepts: decoded size within the ratio of its stored length.
-    for (const b of pack.blocks) assert.ok(b.blockSize <= MAX_BLOCK_RATIO * b.length, `${b.blockSize} from ${b.length}`);
+    for (const b of pack.blocks)
+      assert.ok(b.blockSize <= MAX_BLOCK_RATIO * b.length, `${b.blockSize} from ${b.length}`);
     assert.equal(
       pack.blocks.reduce((s, b) => s + b.members, 0),
       16,
@@ -159,7 +178,12 @@ describe("solid packer", () => {
     await fs.mkdirp("/b");
     const data = new TextEncoder().encode("original bytes");
     await fs.writeFile("/b/f", data);
-    const packer = new SolidPacker({ maxFileBytes: 1 << 20, blockBytes: 1 << 20, quality: 5 }, nodeBrotli, fs, sha256);
+    const packer = new SolidPacker(
+      { maxFileBytes: 1 << 20, blockBytes: 1 << 20, quality: 5 },
+      nodeBrotli,
+      fs,
+      sha256,
+    );
     packer.add(sha256(data), data.length, "f.txt", "/b/f", 0);
     await fs.writeFile("/b/f", new TextEncoder().encode("changed bytes!"));
     await expectCodeAsync(() => packer.flush(memoryPack().writer), "E_IO");

@@ -71,7 +71,8 @@ export const publishCommand: Command = {
     layout: { type: "string", value: "auto|inline|tree", description: "manifest layout (default auto)" },
     solid: {
       type: "boolean",
-      description: "compress small files together in solid blocks (clients before the feature refuse the release)",
+      description:
+        "compress small files together in solid blocks (clients before the feature refuse the release)",
     },
     notes: { type: "string", value: "<text>", description: "release notes shown by the update screen" },
     runtime: {
