@@ -6,7 +6,7 @@
  * whole-tree `zstd -19 --long=27 --patch-from`, and casync with every optional attribute off
  * (`--without=all`: no mtimes) seeded with the old tree. Every installed tree is checked byte for byte.
  *
- * Run from the worktree: npm run bench:solid [-- --variants]   (needs zstd, tar, casync: apt-get install
+ * Run from the worktree: npm run bench:solid [-- --variants] [--solid-only]   (needs zstd, tar, casync: apt-get install
  * zstd casync). `--variants` adds 4 MiB blocks and Brotli 11.
  */
 import "../src/register-node.js";
@@ -28,8 +28,9 @@ const [OLD, MID, NEW] = ["v1.4.0", "v1.7.9", "v1.7.10"].map((v) => join(corpus, 
 ];
 const variants = process.argv.includes("--variants");
 
+const solidOnly = process.argv.includes("--solid-only");
 const configs: { name: string; solid: SolidOption }[] = [
-  { name: "per-chunk (before)", solid: false },
+  ...(solidOnly ? [] : [{ name: "per-chunk (before)", solid: false as const }]),
   { name: "solid 1 MiB q9", solid: true },
   ...(variants
     ? [

@@ -1,5 +1,4 @@
 import type { ChunkRef, DeltaRef, FileEntry, Manifest } from "./manifest.js";
-import { storedShare } from "./solid-block.js";
 import { type CoalesceOptions, coalesce, DEFAULT_COALESCE, type PackRange } from "./ranges.js";
 
 /** A file as it is known to be on disk (hash trusted: verified or stat-cache matched). */
@@ -122,7 +121,8 @@ export function plan(
   const chosenDeltas = new Set<string>();
   for (const w of pending) {
     if (!w.file.deltas || w.missing.length === 0) continue;
-    const saved = w.missing.reduce((sum, c) => sum + (users.get(c.hash) === 1 ? storedShare(c) : 0), 0);
+    // A chunk in a solid block costs the whole block (its neighbours may be delta-built too): full length.
+    const saved = w.missing.reduce((sum, c) => sum + (users.get(c.hash) === 1 ? c.length : 0), 0);
     let best: DeltaSource | undefined;
     let bestCost = saved;
     for (const ref of w.file.deltas) {

@@ -94,16 +94,3 @@ export function takeChunk(block: Uint8Array, chunk: BlockChunk): Uint8Array {
   const at = chunk.solid!.blockOffset;
   return block.subarray(at, at + chunk.size);
 }
-
-/**
- * What a chunk costs to download, for choosing between chunks and deltas: a chunk in a block costs its
- * share of the block (the block is fetched once for all the chunks taken from it).
- */
-export function storedShare(chunk: {
-  readonly size: number;
-  readonly length: number;
-  readonly solid?: SolidLocation | undefined;
-}): number {
-  if (!chunk.solid) return chunk.length;
-  return Math.ceil((chunk.length * chunk.size) / Math.max(1, chunk.solid.blockSize));
-}

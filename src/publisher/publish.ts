@@ -17,7 +17,8 @@ import { parsePointer, type PointerBody, signPointer, verifyPointer } from "../c
 import { expiryAfterDays, timestamp } from "../core/time.js";
 import { type BuiltDelta, type DeltaSettings, deltasForFile, loadHistory } from "./deltas.js";
 import { PackWriter, type PendingLocation } from "./pack-writer.js";
-import { type SolidLocation, storedShare } from "../core/solid-block.js";
+import type { SolidLocation } from "../core/solid-block.js";
+import { sparseBlockChunks } from "./solid-repack.js";
 import { solidPacker, type SolidOption } from "./solid-option.js";
 import { type KnownChunk, loadChunkIndex } from "./repo-index.js";
 import { openStore, type S3Settings } from "./open-store.js";
@@ -295,6 +296,11 @@ export async function publishInto(
   options.onEvent?.({ type: "phase", phase: "chunk", files: files.length, bytes: totalBytes });
 
   const known = await loadChunkIndex(store);
+  const history =
+    deltaSettings.history > 0 ? await loadHistory(store, previousPointer, deltaSettings.history) : [];
+  // Files at a path of the previous release (delta candidates) go into blocks apart from new paths, so a
+  // client building them from deltas does not fetch their blocks for a new file's sake.
+  const previousPaths = new Set(history[0]?.files.keys() ?? []);
   // location is set once the chunk is appended; every append is awaited before locations are resolved.
   const fresh = new Map<
     string,
@@ -342,7 +348,8 @@ export async function publishInto(
       if (known.has(hash) || fresh.has(hash)) return;
       if (inBlocks) {
         // Placed (and read again from the build) when the blocks are built, after every file.
-        fresh.set(hash, solid!.add(hash, data.length, file.path, file.absolute, offset));
+        const group = previousPaths.has(file.path) ? 1 : 0;
+        fresh.set(hash, solid!.add(hash, data.length, file.path, file.absolute, offset, group));
         return;
       }
       const entry: { size: number; codec: Codec; location: PendingLocation | undefined } = {
@@ -405,11 +412,16 @@ export async function publishInto(
     });
   }
   // Solid blocks follow the per-chunk objects; deltas come after both, in file order: deterministic.
-  if (solid) await solid.flush(packs);
+  if (solid) {
+    // Live chunks of blocks this release mostly no longer uses are packed again, densely: a fresh
+    // install then does not fetch old blocks for a few chunks each.
+    for (const chunk of sparseBlockChunks(pendingFiles, known, fresh)) {
+      fresh.set(chunk.hash, solid.add(chunk.hash, chunk.size, chunk.path, chunk.absolute, chunk.offset, 0));
+    }
+    await solid.flush(packs);
+  }
   // Deltas are appended to the same packs, after every chunk, in file order: deterministic.
   const policy = publishPolicy(options, previousPointer, channel);
-  const history =
-    deltaSettings.history > 0 ? await loadHistory(store, previousPointer, deltaSettings.history) : [];
   const deltasByPath = new Map<string, BuiltDelta[]>();
   let newDeltaBytes = 0;
   let newDeltas = 0;
@@ -420,13 +432,10 @@ export async function publishInto(
       releases: history.length,
       files: pendingFiles.length,
     });
-    // A chunk in a solid block counts its share of the block (what fetching it adds).
-    const storedLength = (hash: string): number => {
-      const old = known.get(hash);
-      if (old) return storedShare(old);
-      const f = fresh.get(hash)!;
-      return storedShare({ size: f.size, length: f.location!.length, solid: f.solid });
-    };
+    // A chunk in a solid block counts its whole block: a client fetches the block for it unless it
+    // builds the file from a delta, so deltas are kept as for chunks stored alone.
+    const storedLength = (hash: string): number =>
+      fresh.get(hash)?.location?.length ?? known.get(hash)!.length;
     const keepDelta = async (hash: string, bytes: Uint8Array): Promise<void> => {
       if (known.has(hash) || fresh.has(hash)) return;
       const entry = {
@@ -468,7 +477,8 @@ export async function publishInto(
   const packSizes = new Map<string, number>(packs.written.map((p) => [p.id, p.size]));
   const packIndex = new Map<string, number>();
   const refOf = (hash: string, size: number): ChunkRef => {
-    const old: KnownChunk | undefined = known.get(hash);
+    // A chunk packed again by this publish (a sparse block's) takes its new location.
+    const old: KnownChunk | undefined = fresh.has(hash) ? undefined : known.get(hash);
     const loc =
       old ??
       (() => {

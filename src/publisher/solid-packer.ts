@@ -45,6 +45,7 @@ interface Pending {
   readonly absolute: string;
   readonly offset: number;
   readonly sortKey: string;
+  readonly group: number;
   readonly placement: SolidPlacement;
 }
 
@@ -71,10 +72,21 @@ export class SolidPacker {
     return size <= this.settings.maxFileBytes;
   }
 
-  /** Queues a new chunk of `path`; its placement is filled in by flush(). */
-  add(hash: string, size: number, path: string, absolute: string, offset: number): SolidPlacement {
+  /**
+   * Queues a new chunk of `path`; its placement is filled in by flush(). Chunks of different `group`s
+   * never share a block (group 1: files a client may build from deltas instead).
+   */
+  add(hash: string, size: number, path: string, absolute: string, offset: number, group = 0): SolidPlacement {
     const placement: SolidPlacement = { size, codec: "raw", location: undefined, solid: undefined };
-    this.pending.push({ hash, size, absolute, offset, sortKey: sortKey(path), placement });
+    this.pending.push({
+      hash,
+      size,
+      absolute,
+      offset,
+      sortKey: `${group}\u0000${sortKey(path)}`,
+      group,
+      placement,
+    });
     return placement;
   }
 
@@ -88,7 +100,10 @@ export class SolidPacker {
     let group: Pending[] = [];
     let bytes = 0;
     for (const chunk of order) {
-      if (group.length > 0 && bytes + chunk.size > this.settings.blockBytes) {
+      if (
+        group.length > 0 &&
+        (bytes + chunk.size > this.settings.blockBytes || group[0]!.group !== chunk.group)
+      ) {
         groups.push(group);
         group = [];
         bytes = 0;

@@ -6,13 +6,7 @@ import { FerryError, type FerryErrorCode } from "../../src/core/errors.js";
 import { checkFormatHeader, JsonReader } from "../../src/core/json-reader.js";
 import { SYMLINKS_FEATURE } from "../../src/core/links.js";
 import { type ChunkRef, manifestToJson, parseManifest, serializeManifest } from "../../src/core/manifest.js";
-import {
-  decodeBlock,
-  MAX_BLOCK_SIZE,
-  SOLID_FEATURE,
-  storedShare,
-  takeChunk,
-} from "../../src/core/solid-block.js";
+import { decodeBlock, MAX_BLOCK_SIZE, SOLID_FEATURE, takeChunk } from "../../src/core/solid-block.js";
 import { materializeTree } from "../../src/core/tree-read.js";
 import { buildTree } from "../../src/core/tree.js";
 import { nodeBrotli } from "../../src/node/node-codec.js";
@@ -146,12 +140,6 @@ describe("solid blocks: manifest", () => {
     const store = memoryStore(objects);
     const read = await materializeTree(header, "test", store.load);
     assert.deepEqual(read.manifest.files, m.files);
-  });
-
-  it("storedShare counts a chunk's part of its block", () => {
-    const m = parseManifest(solidDoc());
-    assert.equal(storedShare(m.files[1]!.chunks[0]!), 400);
-    assert.equal(storedShare({ size: 10, length: 7 }), 7);
   });
 });
 

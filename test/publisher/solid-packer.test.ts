@@ -173,6 +173,31 @@ describe("solid packer", () => {
     );
   });
 
+  it("never puts chunks of two groups (new paths, delta candidates) into one block", async () => {
+    const fs = new MemoryFileSystem();
+    await fs.mkdirp("/b");
+    const packer = new SolidPacker(
+      { maxFileBytes: 1 << 20, blockBytes: 1 << 20, quality: 5 },
+      nodeBrotli,
+      fs,
+      sha256,
+    );
+    const placed: [number, SolidPlacement][] = [];
+    for (const [i, group] of [0, 1, 0, 1, 1].entries()) {
+      const data = new TextEncoder().encode(`file ${i} of group ${group}`);
+      await fs.writeFile(`/b/${i}`, data);
+      placed.push([group, packer.add(sha256(data), data.length, `f${i}.txt`, `/b/${i}`, 0, group)]);
+    }
+    const pack = memoryPack();
+    await packer.flush(pack.writer);
+    assert.equal(pack.blocks.length, 2);
+    for (const group of [0, 1]) {
+      const offsets = new Set(placed.filter(([g]) => g === group).map(([, p]) => p.location!.offset));
+      assert.equal(offsets.size, 1, `group ${group} in one block`);
+    }
+    assert.notEqual(placed[0]![1].location!.offset, placed[1]![1].location!.offset);
+  });
+
   it("refuses a build file that changed after it was chunked (E_IO)", async () => {
     const fs = new MemoryFileSystem();
     await fs.mkdirp("/b");
