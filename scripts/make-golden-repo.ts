@@ -32,6 +32,8 @@ export const CREATED = {
   3: Date.UTC(2026, 2, 1),
   4: Date.UTC(2026, 3, 1),
   5: Date.UTC(2026, 4, 1),
+  6: Date.UTC(2026, 5, 1),
+  7: Date.UTC(2026, 6, 1),
 } as const;
 const ROTATED = Date.UTC(2026, 1, 15);
 const EXPIRES = Date.UTC(2099, 0, 1);
@@ -111,7 +113,30 @@ export function linksBuild(r3: Build): Build {
   ]);
 }
 
-/** r5 (channel "bundle"): r3 with one string file edited and one added, for a metadata bundle from r3. */
+/**
+ * r5 and r6 (channels "solid-inline" and "solid", feature "solid"): r3 plus small similar text files, so
+ * several chunks share one solid block (docs/FORMAT.md §4.1); r6 edits one of them and adds one.
+ */
+export function solidBuilds(r3: Build): [Build, Build] {
+  const strings = (lang: string, hello: string, bye: string) =>
+    [`data/strings/${lang}.txt`, { data: utf8(`hello=${hello}\nbye=${bye}\nstart=${hello}!\n`) }] as const;
+  const r5: Build = new Map<string, InputFile>([
+    ...r3,
+    strings("de", "Hallo", "Auf Wiedersehen"),
+    strings("es", "Hola", "Adiós"),
+    strings("it", "Ciao", "Arrivederci"),
+    // In the optional package, in the same block as the base files.
+    ["hd/strings.txt", { data: utf8("hello=Hello in HD\nbye=Goodbye in HD\n") }],
+  ]);
+  const r6: Build = new Map<string, InputFile>([
+    ...r5,
+    strings("es", "Hola", "Hasta luego"),
+    strings("pt", "Olá", "Adeus"),
+  ]);
+  return [r5, r6];
+}
+
+/** r7 (channel "bundle"): r3 with one string file edited and one added, for a metadata bundle from r3. */
 export function bundleBuild(r3: Build): Build {
   return new Map<string, InputFile>([
     ...r3,
@@ -173,7 +198,13 @@ export async function makeGoldenRepo(out: string): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), "ferry-golden-"));
   try {
     const [r1, r2, r3] = builds();
-    const release = async (n: 1 | 2 | 3 | 4 | 5, build: Build, channel: string, key: SigningKey) => {
+    const release = async (
+      n: 1 | 2 | 3 | 4 | 5 | 6 | 7,
+      build: Build,
+      channel: string,
+      key: SigningKey,
+      layout: "inline" | "tree" = n >= 3 ? "tree" : "inline",
+    ) => {
       const dir = join(work, `build-${n}`);
       await writeBuild(dir, build);
       const created = CREATED[n];
@@ -186,7 +217,8 @@ export async function makeGoldenRepo(out: string): Promise<void> {
         created: new Date(created),
         expiresInDays: daysUntilExpiry(created),
         rootExpiresInDays: daysUntilExpiry(created),
-        ...(n >= 3 ? { layout: "tree" as const } : { layout: "inline" as const }),
+        layout,
+        ...(n === 5 || n === 6 ? { solid: true } : {}),
       });
     };
     // "stable" carries r1 -> r2 -> r3 (with deltas from the releases before); "release-1" and
@@ -231,13 +263,18 @@ export async function makeGoldenRepo(out: string): Promise<void> {
     // Last, on its own channel, so every object above keeps its bytes.
     const r4 = linksBuild(r3);
     await release(4, r4, "links", key2);
+    // Then solid blocks: r5 inline on "solid-inline", and r5 (the same manifest) then r6 (tree) on "solid".
+    const [r5, r6] = solidBuilds(r3);
+    await release(5, r5, "solid-inline", key2, "inline");
+    await release(5, r5, "solid", key2, "inline");
+    await release(6, r6, "solid", key2, "tree");
     // Metadata bundles (FORMAT.md §5.4), after everything above for the same reason: "bundle-base" holds
-    // r3's build as its first release, "bundle" the same release (same manifest), then r5, whose tree
+    // r3's build as its first release, "bundle" the same release (same manifest), then r7, whose tree
     // header lists a bundle for that manifest.
     await release(3, r3, "bundle-base", key2);
     await release(3, r3, "bundle", key2);
-    const r5 = bundleBuild(r3);
-    await release(5, r5, "bundle", key2);
+    const r7 = bundleBuild(r3);
+    await release(7, r7, "bundle", key2);
 
     await mkdir(join(out, "expected"), { recursive: true });
     const expected: [string, Build, boolean][] = [
@@ -247,6 +284,9 @@ export async function makeGoldenRepo(out: string): Promise<void> {
       ["r3-with-hd", r3, true],
       ["r4", r4, false],
       ["r5", r5, false],
+      ["r6", r6, false],
+      ["r6-with-hd", r6, true],
+      ["r7", r7, false],
     ];
     for (const [name, build, withHd] of expected) {
       await writeFile(

@@ -7,6 +7,12 @@ import { isSha256Hex, type Sha256Hex } from "./hash.js";
 import { resolveLinkTarget, SYMLINKS_FEATURE } from "./links.js";
 import { checkFormatHeader, JsonReader } from "./json-reader.js";
 import { assertSafePath, assertSafePathSet, comparePaths } from "./paths.js";
+import {
+  checkBlockAgreement,
+  SOLID_FEATURE,
+  type SolidLocation,
+  solidLocationProblem,
+} from "./solid-block.js";
 
 /** Release manifest, docs/FORMAT.md §5. */
 export interface ChunkRef {
@@ -16,6 +22,26 @@ export interface ChunkRef {
   readonly offset: number;
   readonly length: number;
   readonly codec: Codec;
+  /**
+   * Set when the location is a solid block (feature "solid", docs/FORMAT.md §4.1): the stored bytes decode
+   * to `blockSize` bytes and the chunk is the `size` bytes at `blockOffset` of them.
+   */
+  readonly solid?: SolidLocation;
+}
+
+/** A chunk's tuple in the inline form (and recipes): 6 elements, 8 for a chunk in a solid block. */
+export function chunkTuple(c: ChunkRef, pack: number = c.pack): unknown[] {
+  const tuple: unknown[] = [c.hash, c.size, pack, c.offset, c.length, c.codec];
+  if (c.solid) tuple.push(c.solid.blockSize, c.solid.blockOffset);
+  return tuple;
+}
+
+/** The features a release's content needs in `requires` (the layout adds its own). */
+export function contentFeatures(manifest: Manifest): string[] {
+  return [
+    ...(manifest.files.some((f) => f.link !== undefined) ? [SYMLINKS_FEATURE] : []),
+    ...(manifest.files.some((f) => f.chunks.some((c) => c.solid)) ? [SOLID_FEATURE] : []),
+  ];
 }
 
 /**
@@ -91,7 +117,7 @@ export function manifestToJson(manifest: Manifest): unknown {
   return {
     format: 1,
     type: "ferry-release",
-    requires: manifest.files.some((f) => f.link !== undefined) ? [SYMLINKS_FEATURE] : [],
+    requires: contentFeatures(manifest),
     version: manifest.version,
     created: manifest.created,
     previous: manifest.previous,
@@ -106,7 +132,7 @@ export function manifestToJson(manifest: Manifest): unknown {
       sha256: f.sha256,
       executable: f.executable,
       package: f.package,
-      chunks: f.chunks.map((c) => [c.hash, c.size, c.pack, c.offset, c.length, c.codec]),
+      chunks: f.chunks.map((c) => chunkTuple(c)),
       ...(f.link === undefined ? {} : { link: f.link }),
       // Omitted when empty, so manifests without deltas keep their exact bytes.
       ...(f.deltas && f.deltas.length > 0
@@ -136,8 +162,9 @@ export function serializeManifest(manifest: Manifest): Uint8Array {
 /** Parses and fully validates an untrusted manifest. */
 export function parseManifest(json: unknown, document = "release manifest"): Manifest {
   const r = new JsonReader(document, json);
-  checkFormatHeader(r, "ferry-release", [SYMLINKS_FEATURE]);
+  checkFormatHeader(r, "ferry-release", [SYMLINKS_FEATURE, SOLID_FEATURE]);
   const linksAnnounced = r.has("requires") && r.array("requires").includes(SYMLINKS_FEATURE);
+  const solidAnnounced = r.has("requires") && r.array("requires").includes(SOLID_FEATURE);
   const version = r.string("version", VERSION_PATTERN);
   const created = r.string("created", TIME_PATTERN);
   const prev = r.optionalObject("previous");
@@ -167,7 +194,7 @@ export function parseManifest(json: unknown, document = "release manifest"): Man
     if (!Object.hasOwn(packages, pkg)) throw malformed(document, `package ${JSON.stringify(pkg)} of ${path}`);
     let total = 0;
     const chunks = f.array("chunks").map((tuple, i): ChunkRef => {
-      const chunk = parseChunkTuple(tuple, packs, chunking.max);
+      const chunk = parseChunkTuple(tuple, packs, chunking.max, solidAnnounced);
       if (!chunk) throw malformed(document, `chunk ${i} of ${path}`);
       total += chunk.size;
       return chunk;
@@ -206,6 +233,11 @@ export function parseManifest(json: unknown, document = "release manifest"): Man
     if (comparePaths(files[i - 1]!.path, files[i]!.path) >= 0)
       throw malformed(document, "file order (must be sorted, unique)");
   }
+  if (solidAnnounced)
+    checkBlockAgreement(
+      files.flatMap((f) => f.chunks),
+      (what) => malformed(document, what),
+    );
   const notes = r.has("notes") ? r.string("notes") : undefined;
   if (notes !== undefined && notesBytes(notes) > MAX_NOTES_BYTES)
     throw malformed(document, `notes (more than ${MAX_NOTES_BYTES} bytes)`);
@@ -240,9 +272,16 @@ function parseDelta(d: JsonReader, packs: readonly PackRef[], document: string, 
   return ref;
 }
 
-function parseChunkTuple(tuple: unknown, packs: readonly PackRef[], maxSize: number): ChunkRef | undefined {
-  if (!Array.isArray(tuple) || tuple.length !== 6) return undefined;
-  const [hash, size, pack, offset, length, codec] = tuple as unknown[];
+function parseChunkTuple(
+  tuple: unknown,
+  packs: readonly PackRef[],
+  maxSize: number,
+  solidAnnounced: boolean,
+): ChunkRef | undefined {
+  // An 8-element tuple is a chunk in a solid block: only in a release that requires "solid".
+  if (!Array.isArray(tuple) || !(tuple.length === 6 || (solidAnnounced && tuple.length === 8)))
+    return undefined;
+  const [hash, size, pack, offset, length, codec, blockSize, blockOffset] = tuple as unknown[];
   const ints = [size, pack, offset, length].every(
     (n) => typeof n === "number" && Number.isSafeInteger(n) && n >= 0,
   );
@@ -264,6 +303,12 @@ function parseChunkTuple(tuple: unknown, packs: readonly PackRef[], maxSize: num
     ref.offset + ref.length > packRef.size
   )
     return undefined;
+  if (tuple.length === 8) {
+    if (typeof blockSize !== "number" || typeof blockOffset !== "number") return undefined;
+    const solid = { blockSize, blockOffset };
+    if (solidLocationProblem(solid, ref.size, ref.length, codec)) return undefined;
+    return { ...ref, solid };
+  }
   if (codec === "raw" && ref.length !== ref.size) return undefined;
   return ref;
 }

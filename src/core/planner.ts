@@ -121,6 +121,7 @@ export function plan(
   const chosenDeltas = new Set<string>();
   for (const w of pending) {
     if (!w.file.deltas || w.missing.length === 0) continue;
+    // A chunk in a solid block costs the whole block (its neighbours may be delta-built too): full length.
     const saved = w.missing.reduce((sum, c) => sum + (users.get(c.hash) === 1 ? c.length : 0), 0);
     let best: DeltaSource | undefined;
     let bestCost = saved;

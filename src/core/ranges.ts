@@ -26,6 +26,7 @@ export function coalesce(
   const sorted = [...chunks].sort((a, b) => a.pack - b.pack || a.offset - b.offset);
   const ranges: PackRange[] = [];
   let current: { pack: number; start: number; end: number; chunks: ChunkRef[] } | undefined;
+  let hashes = new Set<string>();
   for (const chunk of sorted) {
     const end = chunk.offset + chunk.length;
     if (
@@ -37,10 +38,20 @@ export function coalesce(
     ) {
       current.end = end;
       current.chunks.push(chunk);
+      hashes.add(chunk.hash);
       continue;
     }
-    if (current && current.pack === chunk.pack && chunk.offset < current.end) continue; // same location twice
+    if (current && current.pack === chunk.pack && chunk.offset < current.end) {
+      // The same location again: one chunk listed twice (dropped), or another chunk of the same solid
+      // block (docs/FORMAT.md §4.1), which the range already covers and must list.
+      if (end <= current.end && !hashes.has(chunk.hash)) {
+        current.chunks.push(chunk);
+        hashes.add(chunk.hash);
+      }
+      continue;
+    }
     current = { pack: chunk.pack, start: chunk.offset, end, chunks: [chunk] };
+    hashes = new Set([chunk.hash]);
     ranges.push(current);
   }
   return ranges;

@@ -1,4 +1,5 @@
 import { SYMLINKS_FEATURE } from "./links.js";
+import { SOLID_FEATURE } from "./solid-block.js";
 import { checkFormatHeader, JsonReader } from "./json-reader.js";
 import { type Manifest, parseManifest } from "./manifest.js";
 import { comparePaths } from "./paths.js";
@@ -58,7 +59,7 @@ export interface TreeHeader {
 
 export function readTreeHeader(json: unknown, document: string): TreeHeader {
   const header = new JsonReader(document, json);
-  checkFormatHeader(header, "ferry-release", [TREE_FEATURE, PARTS_FEATURE, SYMLINKS_FEATURE]);
+  checkFormatHeader(header, "ferry-release", [TREE_FEATURE, PARTS_FEATURE, SYMLINKS_FEATURE, SOLID_FEATURE]);
   const root = readStoredRef(header.object("tree"));
   const totals = header.object("totals");
   const deltas = new Map<string, StoredRef>();

@@ -107,10 +107,11 @@ export class TreeWalker {
       let recipe: StoredRef | undefined;
       if (entry.has("chunk")) {
         const tuple = entry.array("chunk");
-        if (tuple.length !== 4) throw treeError(what, `chunk of ${path}`);
-        const [pack, offset, length, codec] = tuple;
+        // 6 elements: a chunk in a solid block (validated, with "solid" required, by parseManifest).
+        if (tuple.length !== 4 && tuple.length !== 6) throw treeError(what, `chunk of ${path}`);
+        const [pack, offset, length, codec, ...solid] = tuple;
         file["chunks"] = [
-          [file["sha256"], file["size"], this.globalPack(table, pack, what), offset, length, codec],
+          [file["sha256"], file["size"], this.globalPack(table, pack, what), offset, length, codec, ...solid],
         ];
       } else if (entry.has("recipe")) {
         recipe = readStoredRef(entry.object("recipe"));
@@ -169,9 +170,10 @@ export class TreeWalker {
     if (budget.chunks > MAX_FILE_CHUNKS) throw this.tooLarge();
     this.budget.spend(tuples.length, what);
     for (const [i, tuple] of tuples.entries()) {
-      if (!Array.isArray(tuple) || tuple.length !== 6) throw treeError(what, `chunk ${i}`);
-      const [hash, size, pack, offset, length, codec] = tuple as unknown[];
-      into.push([hash, size, this.globalPack(table, pack, what), offset, length, codec]);
+      if (!Array.isArray(tuple) || (tuple.length !== 6 && tuple.length !== 8))
+        throw treeError(what, `chunk ${i}`);
+      const [hash, size, pack, offset, length, codec, ...solid] = tuple as unknown[];
+      into.push([hash, size, this.globalPack(table, pack, what), offset, length, codec, ...solid]);
     }
   }
 

@@ -1,9 +1,8 @@
-import { SYMLINKS_FEATURE } from "./links.js";
 import type { PublisherPorts } from "../ports/core-ports.js";
 import { canonicalBytes } from "./canonical-json.js";
 import { brotli } from "./codec.js";
 import { FerryError } from "./errors.js";
-import { type Manifest, manifestToJson } from "./manifest.js";
+import { chunkTuple, contentFeatures, type Manifest, manifestToJson } from "./manifest.js";
 import { comparePaths } from "./paths.js";
 
 /**
@@ -126,7 +125,7 @@ export function buildTree(
   let parted = false;
   const writeLeaf = (chunks: Chunks): StoredRef => {
     const table = packTable(manifest);
-    const tuples = chunks.map((c) => [c.hash, c.size, table.at(c.pack), c.offset, c.length, c.codec]);
+    const tuples = chunks.map((c) => chunkTuple(c, table.at(c.pack)));
     return keep(store({ format: 1, type: "ferry-recipe", packs: table.table, chunks: tuples }));
   };
   const writeRecipe = (chunks: Chunks): StoredRef => {
@@ -151,7 +150,7 @@ export function buildTree(
       if (f.link !== undefined) entries.push({ ...base, link: f.link });
       else if (f.chunks.length === 0) entries.push(base);
       else if (only && only.hash === f.sha256)
-        entries.push({ ...base, chunk: [table.at(only.pack), only.offset, only.length, only.codec] });
+        entries.push({ ...base, chunk: chunkTuple(only, table.at(only.pack)).slice(2) });
       else entries.push({ ...base, recipe: writeRecipe(f.chunks) });
     }
     entries.sort((a, b) => comparePaths(a["name"] as string, b["name"] as string));
@@ -189,11 +188,7 @@ export function buildTree(
   );
   const header = {
     ...Object.fromEntries(release),
-    requires: [
-      TREE_FEATURE,
-      ...(parted ? [PARTS_FEATURE] : []),
-      ...(manifest.files.some((f) => f.link !== undefined) ? [SYMLINKS_FEATURE] : []),
-    ],
+    requires: [TREE_FEATURE, ...(parted ? [PARTS_FEATURE] : []), ...contentFeatures(manifest)],
     tree,
     deltas,
     totals: { files: manifest.files.length, bytes: manifest.files.reduce((s, f) => s + f.size, 0) },

@@ -1,6 +1,7 @@
 import { NodeFileSystem } from "../node/node-fs.js";
 import type { FileSystem } from "../ports/fs.js";
-import { decode, nodeBrotli } from "../node/node-codec.js";
+import { nodeBrotli } from "../node/node-codec.js";
+import { readStoredChunk } from "./block-reader.js";
 import { encodeDelta } from "../core/delta-encode.js";
 import { FerryError, ioError } from "../core/errors.js";
 import { sha256 } from "../node/node-crypto.js";
@@ -81,12 +82,7 @@ export async function readOldFile(
     const pack = `packs/${manifest.packs[chunk.pack]!.id}.pack`;
     const what = `chunk ${chunk.hash} of ${file.path} (release ${manifest.version}) in ${pack}`;
     // A missing pack, a short read or undecodable bytes all mean the same: this history is damaged.
-    const data = await store
-      .readRange(pack, chunk.offset, chunk.length)
-      .then((stored) =>
-        stored.length === chunk.length ? decode(chunk.codec, stored, chunk.size, what) : undefined,
-      )
-      .catch(() => undefined);
+    const data = await readStoredChunk(store, pack, chunk, what).catch(() => undefined);
     if (!data || sha256(data) !== chunk.hash) {
       throw new FerryError(
         "E_HASH_MISMATCH",

@@ -10,6 +10,9 @@ export interface PendingLocation {
   readonly length: number;
 }
 
+/** A pack index entry: `[hash, size, offset, length, codec]`, plus `blockSize, blockOffset` in a solid block. */
+type IndexEntry = [string, number, number, number, string, ...number[]];
+
 /**
  * Appends stored chunks to a pack file, closing it at `maxPackSize` (a chunk never straddles two
  * packs). A pack becomes visible only when closed, under the SHA-256 of its bytes.
@@ -22,7 +25,7 @@ export class PackWriter {
         size: number;
         hash: ReturnType<typeof sha256Stream>;
         locations: PendingLocation[];
-        index: [string, number, number, number, string][];
+        index: IndexEntry[];
       }
     | undefined;
   readonly written: { id: string; size: number }[] = [];
@@ -37,6 +40,28 @@ export class PackWriter {
     chunkSize: number,
     codec: string,
     stored: Uint8Array,
+  ): Promise<PendingLocation> {
+    return this.appendStored(stored, (offset) => [[chunkHash, chunkSize, offset, stored.length, codec]]);
+  }
+
+  /**
+   * Appends a solid block (docs/FORMAT.md §4.1): one stored object holding `members`. The pack index lists
+   * each member as `[hash, size, offset, length, codec, blockSize, blockOffset]`.
+   */
+  async appendBlock(
+    codec: string,
+    stored: Uint8Array,
+    blockSize: number,
+    members: readonly { hash: string; size: number; blockOffset: number }[],
+  ): Promise<PendingLocation> {
+    return this.appendStored(stored, (offset) =>
+      members.map((m) => [m.hash, m.size, offset, stored.length, codec, blockSize, m.blockOffset]),
+    );
+  }
+
+  private async appendStored(
+    stored: Uint8Array,
+    indexEntries: (offset: number) => IndexEntry[],
   ): Promise<PendingLocation> {
     if (this.current && this.current.size > 0 && this.current.size + stored.length > this.maxPackSize)
       await this.close();
@@ -57,7 +82,7 @@ export class PackWriter {
     pack.hash.update(stored);
     pack.size += stored.length;
     pack.locations.push(location);
-    pack.index.push([chunkHash, chunkSize, location.offset, location.length, codec]);
+    for (const entry of indexEntries(location.offset)) pack.index.push(entry);
     return location;
   }
 

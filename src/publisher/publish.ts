@@ -17,6 +17,9 @@ import { parsePointer, type PointerBody, signPointer, verifyPointer } from "../c
 import { expiryAfterDays, timestamp } from "../core/time.js";
 import { type BuiltDelta, type DeltaSettings, deltasForFile, loadHistory } from "./deltas.js";
 import { PackWriter, type PendingLocation } from "./pack-writer.js";
+import type { SolidLocation } from "../core/solid-block.js";
+import { sparseBlockChunks } from "./solid-repack.js";
+import { solidPacker, type SolidOption } from "./solid-option.js";
 import { type KnownChunk, loadChunkIndex } from "./repo-index.js";
 import { openStore, type S3Settings } from "./open-store.js";
 import type { RepoStore } from "./repo-store.js";
@@ -54,6 +57,11 @@ export interface PublishOptions {
    */
   readonly quality?: number;
   readonly maxPackSize?: number;
+  /**
+   * Solid blocks (docs/FORMAT.md §4.1, feature "solid"): new chunks of small files compressed together
+   * in blocks. `true` uses the defaults of solid-packer.ts. Default off: a release then needs no feature.
+   */
+  readonly solid?: SolidOption;
   /**
    * Binary deltas (docs/FORMAT.md §9) from the same path in this many earlier releases of the channel
    * (default 3, at most 8; 0 disables). A delta is kept when it is at most 0.8x what a client holding
@@ -296,9 +304,18 @@ export async function publishInto(
   options.onEvent?.({ type: "phase", phase: "chunk", files: files.length, bytes: totalBytes });
 
   const known = await loadChunkIndex(store);
+  const history =
+    deltaSettings.history > 0 ? await loadHistory(store, previousPointer, deltaSettings.history) : [];
+  // Files at a path of the previous release (delta candidates) go into blocks apart from new paths, so a
+  // client building them from deltas does not fetch their blocks for a new file's sake.
+  const previousPaths = new Set(history[0]?.files.keys() ?? []);
   // location is set once the chunk is appended; every append is awaited before locations are resolved.
-  const fresh = new Map<string, { size: number; codec: Codec; location: PendingLocation | undefined }>();
+  const fresh = new Map<
+    string,
+    { size: number; codec: Codec; location: PendingLocation | undefined; solid?: SolidLocation | undefined }
+  >();
   const packs = new PackWriter(store, options.maxPackSize ?? DEFAULT_MAX_PACK);
+  const solid = solidPacker(options.solid, buildFs);
   const pendingFiles: {
     file: (typeof files)[number];
     sha256: string;
@@ -328,11 +345,21 @@ export async function publishInto(
     const chunks: { hash: string; size: number }[] = [];
     const inFlight: Promise<void>[] = [];
     const incompressible = isIncompressiblePath(file.path);
+    const inBlocks = solid?.takes(file.size) === true;
+    let fileOffset = 0;
     const handle = async (data: Uint8Array): Promise<void> => {
       const hash = sha256(data);
+      const offset = fileOffset;
+      fileOffset += data.length;
       chunks.push({ hash, size: data.length });
       chunkCount++;
       if (known.has(hash) || fresh.has(hash)) return;
+      if (inBlocks) {
+        // Placed (and read again from the build) when the blocks are built, after every file.
+        const group = previousPaths.has(file.path) ? 1 : 0;
+        fresh.set(hash, solid!.add(hash, data.length, file.path, file.absolute, offset, group));
+        return;
+      }
       const entry: { size: number; codec: Codec; location: PendingLocation | undefined } = {
         size: data.length,
         codec: "raw",
@@ -392,10 +419,17 @@ export async function publishInto(
       bytesTotal: totalBytes,
     });
   }
+  // Solid blocks follow the per-chunk objects; deltas come after both, in file order: deterministic.
+  if (solid) {
+    // Live chunks of blocks this release mostly no longer uses are packed again, densely: a fresh
+    // install then does not fetch old blocks for a few chunks each.
+    for (const chunk of sparseBlockChunks(pendingFiles, known, fresh)) {
+      fresh.set(chunk.hash, solid.add(chunk.hash, chunk.size, chunk.path, chunk.absolute, chunk.offset, 0));
+    }
+    await solid.flush(packs);
+  }
   // Deltas are appended to the same packs, after every chunk, in file order: deterministic.
   const policy = publishPolicy(options, previousPointer, channel);
-  const history =
-    deltaSettings.history > 0 ? await loadHistory(store, previousPointer, deltaSettings.history) : [];
   const deltasByPath = new Map<string, BuiltDelta[]>();
   let newDeltaBytes = 0;
   let newDeltas = 0;
@@ -406,8 +440,10 @@ export async function publishInto(
       releases: history.length,
       files: pendingFiles.length,
     });
+    // A chunk in a solid block counts its whole block: a client fetches the block for it unless it
+    // builds the file from a delta, so deltas are kept as for chunks stored alone.
     const storedLength = (hash: string): number =>
-      known.get(hash)?.length ?? fresh.get(hash)!.location!.length;
+      fresh.get(hash)?.location?.length ?? known.get(hash)!.length;
     const keepDelta = async (hash: string, bytes: Uint8Array): Promise<void> => {
       if (known.has(hash) || fresh.has(hash)) return;
       const entry = {
@@ -449,7 +485,8 @@ export async function publishInto(
   const packSizes = new Map<string, number>(packs.written.map((p) => [p.id, p.size]));
   const packIndex = new Map<string, number>();
   const refOf = (hash: string, size: number): ChunkRef => {
-    const old: KnownChunk | undefined = known.get(hash);
+    // A chunk packed again by this publish (a sparse block's) takes its new location.
+    const old: KnownChunk | undefined = fresh.has(hash) ? undefined : known.get(hash);
     const loc =
       old ??
       (() => {
@@ -461,6 +498,7 @@ export async function publishInto(
           length: location.length,
           codec: f.codec,
           packSize: packSizes.get(location.pack!)!,
+          ...(f.solid ? { solid: f.solid } : {}),
         };
       })();
     if (old) packSizes.set(old.pack, old.packSize);
@@ -470,7 +508,8 @@ export async function publishInto(
       packIds.push(loc.pack);
       packIndex.set(loc.pack, pack);
     }
-    return { hash, size, pack, offset: loc.offset, length: loc.length, codec: loc.codec };
+    const inBlock = loc.solid ? { solid: loc.solid } : {};
+    return { hash, size, pack, offset: loc.offset, length: loc.length, codec: loc.codec, ...inBlock };
   };
   const entries: FileEntry[] = pendingFiles.map(({ file, sha256: hash, chunks }) => ({
     path: file.path,
@@ -554,7 +593,7 @@ function deltaRefs(
   const deltas = built.flatMap((d): DeltaRef[] => {
     const ref = refOf(d.hash, d.size);
     // Stored raw by keepDelta; an identical object stored earlier as a compressed chunk is not reused.
-    if (ref.codec !== "raw") return [];
+    if (ref.codec !== "raw" || ref.solid) return [];
     return [
       {
         from: d.from,

@@ -1,4 +1,5 @@
 import type { Codec } from "../core/codec.js";
+import type { SolidLocation } from "../core/solid-block.js";
 import { JsonReader, parseJson } from "../core/json-reader.js";
 import type { RepoStore } from "./repo-store.js";
 
@@ -9,6 +10,7 @@ export interface KnownChunk {
   readonly offset: number;
   readonly length: number;
   readonly codec: Codec;
+  readonly solid?: SolidLocation;
 }
 
 /** Every chunk the repository already stores, from the pack indexes (dedupe across releases). */
@@ -24,8 +26,19 @@ export async function loadChunkIndex(store: RepoStore): Promise<Map<string, Know
     // The index is only trusted as far as its pack exists: a pack removed by hand must not be referenced.
     if (!(await store.exists(`packs/${pack}.pack`))) continue;
     for (const tuple of r.array("chunks")) {
-      const [hash, size, offset, length, codec] = tuple as [string, number, number, number, Codec];
-      if (!known.has(hash)) known.set(hash, { size, pack, packSize, offset, length, codec });
+      const [hash, size, offset, length, codec, blockSize, blockOffset] = tuple as [
+        string,
+        number,
+        number,
+        number,
+        Codec,
+        number?,
+        number?,
+      ];
+      // A chunk in a solid block (docs/FORMAT.md §4.1) is reused with its block's location.
+      const solid =
+        blockSize === undefined || blockOffset === undefined ? {} : { solid: { blockSize, blockOffset } };
+      if (!known.has(hash)) known.set(hash, { size, pack, packSize, offset, length, codec, ...solid });
     }
   }
   return known;

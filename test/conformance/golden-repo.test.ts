@@ -128,19 +128,47 @@ test("golden: links (r4, tree layout with symbolic links): fresh install, and r3
   assert.deepEqual(await listingOf(dir), await expected("r4"));
 });
 
-/** The bundle r5's tree header lists (channel "bundle"), read from the served repository. */
-async function r5Bundle(repo: string) {
+test("golden: solid blocks (r5 inline, r6 tree): fresh installs, r5 -> r6, and hd from the same blocks", async (t) => {
+  const inline = await tempDir(t);
+  assert.equal((await install(inline, "solid-inline")).version, "5.0.0");
+  assert.deepEqual(await listingOf(inline), await expected("r5"));
+  await install(inline, "solid");
+  assert.deepEqual(await listingOf(inline), await expected("r6"));
+  const fresh = await tempDir(t);
+  assert.equal((await install(fresh, "solid", { packages: ["base", "hd"] })).version, "6.0.0");
+  assert.deepEqual(await listingOf(fresh), await expected("r6-with-hd"));
+});
+
+test("golden: an older client (features before solid) refuses r6 with E_UNSUPPORTED_FORMAT", async () => {
+  const { checkFormatHeader, JsonReader } = await import("../../src/core/json-reader.js");
+  const { brotliDecompressSync } = await import("node:zlib");
+  const pointer = JSON.parse(await readFile(join(REPO, "channels", "solid.json"), "utf8")) as {
+    signed: { manifest: { hash: string } };
+  };
+  const header = JSON.parse(
+    brotliDecompressSync(await readFile(join(REPO, "manifests", pointer.signed.manifest.hash))).toString(),
+  ) as { requires: string[] };
+  assert.ok(header.requires.includes("solid"), JSON.stringify(header.requires));
+  assert.throws(
+    () =>
+      checkFormatHeader(new JsonReader("r6", header), "ferry-release", ["tree", "recipe-parts", "symlinks"]),
+    (e: unknown) => e instanceof FerryError && e.code === "E_UNSUPPORTED_FORMAT",
+  );
+});
+
+/** The bundle r7's tree header lists (channel "bundle"), read from the served repository. */
+async function r7Bundle(repo: string) {
   const pointer = JSON.parse(await readFile(join(repo, "channels", "bundle.json"), "utf8")) as {
     signed: { manifest: { hash: string } };
   };
   const stored = await readFile(join(repo, "manifests", pointer.signed.manifest.hash));
-  const header: unknown = JSON.parse(decodeUpTo(nodeBrotli, stored, 1 << 20, "r5 header").toString());
-  const [bundle] = readBundleRefs(header, "r5 header");
-  assert.ok(bundle, "r5's header lists a metadata bundle");
+  const header: unknown = JSON.parse(decodeUpTo(nodeBrotli, stored, 1 << 20, "r7 header").toString());
+  const [bundle] = readBundleRefs(header, "r7 header");
+  assert.ok(bundle, "r7's header lists a metadata bundle");
   return bundle;
 }
 
-test("golden: bundle (r3 on bundle-base -> r5) reads r5's changed metadata from its bundle for r3", async (t) => {
+test("golden: bundle (r3 on bundle-base -> r7) reads r7's changed metadata from its bundle for r3", async (t) => {
   const dir = await tempDir(t);
   assert.equal((await install(dir, "bundle-base")).version, "3.0.0");
   const events: UpdateEvent[] = [];
@@ -152,25 +180,25 @@ test("golden: bundle (r3 on bundle-base -> r5) reads r5's changed metadata from 
     clock,
     onEvent: (e) => events.push(e),
   });
-  assert.equal(result.version, "5.0.0");
-  assert.deepEqual(await listingOf(dir), await expected("r5"));
+  assert.equal(result.version, "7.0.0");
+  assert.deepEqual(await listingOf(dir), await expected("r7"));
   const used = events.find((e) => e.type === "metadata-bundle");
   assert.ok(
     used?.type === "metadata-bundle" && used.objects >= 3 && used.skipped === 0,
     JSON.stringify(used),
   );
-  assert.equal(used.from, (await r5Bundle(REPO)).from);
-  // A fresh install of r5 ignores the bundle and gives the same tree.
+  assert.equal(used.from, (await r7Bundle(REPO)).from);
+  // A fresh install of r7 ignores the bundle and gives the same tree.
   const fresh = await tempDir(t);
   await install(fresh, "bundle");
-  assert.deepEqual(await listingOf(fresh), await expected("r5"));
+  assert.deepEqual(await listingOf(fresh), await expected("r7"));
 });
 
-test("golden negative: a tampered bundle byte fails r3 -> r5 with E_HASH_MISMATCH; r3 stays", async (t) => {
+test("golden negative: a tampered bundle byte fails r3 -> r7 with E_HASH_MISMATCH; r3 stays", async (t) => {
   const dir = await tempDir(t);
   await install(dir, "bundle-base");
   const url = await servedCopy(t, async (repo) => {
-    const path = join(repo, "objects", (await r5Bundle(repo)).hash);
+    const path = join(repo, "objects", (await r7Bundle(repo)).hash);
     const bytes = await readFile(path);
     bytes[bytes.length >> 1]! ^= 0x01;
     await writeFile(path, bytes);

@@ -69,6 +69,11 @@ export const publishCommand: Command = {
       description: "earlier releases to build binary deltas from (default 3)",
     },
     layout: { type: "string", value: "auto|inline|tree", description: "manifest layout (default auto)" },
+    solid: {
+      type: "boolean",
+      description:
+        "compress small files together in solid blocks (clients before the feature refuse the release)",
+    },
     notes: { type: "string", value: "<text>", description: "release notes shown by the update screen" },
     runtime: {
       type: "string",
@@ -144,6 +149,7 @@ export const publishCommand: Command = {
       ...(quality === undefined ? {} : { quality }),
       ...(deltaHistory === undefined ? {} : { deltaHistory }),
       ...(layout === undefined ? {} : { layout: manifestLayout(layout) }),
+      ...(flag(values, "solid") ? { solid: true } : {}),
       ...optional("notes", "notes"),
       ...optional("runtime", "runtime"),
       ...(flag(values, "mandatory") ? { mandatory: true } : {}),

@@ -22,6 +22,7 @@ import { httpError, parseRetryAfter, readCapped } from "../remote/http.js";
 import { retrying } from "../remote/retry.js";
 import type { InstallLayout } from "../install/layout.js";
 import { pool } from "./pool.js";
+import { BlockDecoder } from "./solid-blocks.js";
 import type { RemoteRepository } from "../remote/remote.js";
 
 export interface FetcherOptions {
@@ -76,9 +77,11 @@ export class ChunkFetcher {
   private rangeSupportKnown = false;
   private lastProgress = 0;
   private singleRangeFaults = 0;
+  private readonly blocks: BlockDecoder;
 
   constructor(private readonly options: FetcherOptions) {
     this.mode = options.initialMode ?? "multi";
+    this.blocks = new BlockDecoder(options.brotli);
   }
 
   async fetch(ranges: readonly PackRange[]): Promise<void> {
@@ -414,7 +417,8 @@ export class ChunkFetcher {
 
   private async extractBuffer(pack: number, start: number, data: Uint8Array, url: string): Promise<void> {
     const end = start + data.length;
-    for (const chunk of this.remaining(pack)) {
+    // By offset: the chunks of one solid block follow each other, so the block is decoded once.
+    for (const chunk of this.remaining(pack).sort((a, b) => a.offset - b.offset)) {
       if (chunk.offset >= start && chunk.offset + chunk.length <= end) {
         await this.accept(
           chunk,
@@ -431,9 +435,18 @@ export class ChunkFetcher {
     const needed = this.needed.get(chunk.pack);
     if (!needed?.delete(chunk.hash)) return;
     const what = `chunk ${chunk.hash} at ${url} offset ${chunk.offset}`;
-    const data = decode(this.options.brotli, chunk.codec, stored, chunk.size, what);
+    let data: Uint8Array;
+    try {
+      data = chunk.solid
+        ? this.blocks.chunk(chunk, stored, what)
+        : decode(this.options.brotli, chunk.codec, stored, chunk.size, what);
+    } catch (error) {
+      if (chunk.solid) needed.set(chunk.hash, chunk); // a retry fetches the block again
+      throw error;
+    }
     const actual = await this.options.crypto.sha256(data);
     if (actual !== chunk.hash) {
+      this.blocks.drop();
       needed.set(chunk.hash, chunk); // still needed: another mirror may serve it intact
       throw new FerryError(
         "E_HASH_MISMATCH",
