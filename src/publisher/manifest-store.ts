@@ -4,6 +4,7 @@ import { sha256 } from "../node/node-crypto.js";
 import { type Manifest, serializeManifest } from "../core/manifest.js";
 import { buildTree, type DeltaSourceRelease, objectPath, type StoredRef, storeJson } from "../core/tree.js";
 import type { RepoStore } from "./repo-store.js";
+import { mayStayInline } from "./layout-choice.js";
 
 /**
  * An inline manifest up to this many compressed bytes is stored inline by the "auto" layout: one small
@@ -31,12 +32,17 @@ export async function storeManifest(
 ): Promise<StoredManifest> {
   let inline: { ref: StoredRef; bytes: Uint8Array } | undefined;
   if (layout !== "tree") {
-    const raw = serializeManifest(manifest);
-    const bytes = brotli(raw, 11);
-    inline = { ref: { hash: sha256(bytes), size: bytes.length, codec: "br", rawSize: raw.length }, bytes };
-    if (layout === "inline" || bytes.length <= INLINE_MANIFEST_MAX) {
-      await store.write(`manifests/${inline.ref.hash}`, inline.bytes);
-      return { ref: inline.ref, layout: "inline", objects: 0, newObjects: 0 };
+    let raw: Uint8Array | undefined;
+    const serialized = (): Uint8Array => (raw ??= serializeManifest(manifest));
+    // "auto" compresses the inline form at 11 only while it may fit (layout-choice.ts): same choice.
+    if (layout === "inline" || mayStayInline(manifest, serialized, INLINE_MANIFEST_MAX)) {
+      const raw = serialized();
+      const bytes = brotli(raw, 11);
+      inline = { ref: { hash: sha256(bytes), size: bytes.length, codec: "br", rawSize: raw.length }, bytes };
+      if (layout === "inline" || bytes.length <= INLINE_MANIFEST_MAX) {
+        await store.write(`manifests/${inline.ref.hash}`, inline.bytes);
+        return { ref: inline.ref, layout: "inline", objects: 0, newObjects: 0 };
+      }
     }
   }
   const { header, objects } = buildTree(manifest, nodePorts, deltaSources);

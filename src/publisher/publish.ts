@@ -1,6 +1,7 @@
 import { NodeFileSystem } from "../node/node-fs.js";
 import { Chunker, type ChunkingParams, DEFAULT_CHUNKING } from "../core/chunker.js";
-import { type Codec, encodeChunkAsync, isIncompressiblePath } from "../core/codec.js";
+import type { Codec } from "../core/codec.js";
+import { encodeChunkMeasured } from "../core/compress-trial.js";
 import { nodeBrotli } from "../node/node-codec.js";
 import { FerryError, ioError } from "../core/errors.js";
 import { sha256, sha256Stream } from "../node/node-crypto.js";
@@ -26,6 +27,7 @@ import { storeManifest } from "./manifest-store.js";
 import { releaseInfo } from "../core/release-info.js";
 import { publishPolicy } from "./rollout.js";
 import { scanBuildDirectory } from "./scan.js";
+import { type CachedContent, defaultCacheDir, StatCache } from "./stat-cache.js";
 import { loadPackageRules } from "./packages.js";
 import { packageOf, usedPackages } from "../core/packages-config.js";
 import { checkChannelName, checkRuntimeName } from "../core/names.js";
@@ -92,6 +94,12 @@ export interface PublishOptions {
   readonly allowDowngrade?: boolean;
   /** Guard rail override (--allow-short-expiry): a pointer that expires within MIN_EXPIRY_DAYS (or already has). */
   readonly allowShortExpiry?: boolean;
+  /**
+   * Where the publisher's stat cache lives (stat-cache.ts): a republish does not re-read files whose
+   * identity (inode, size, mtime, ctime) is unchanged since the last publish of this build directory to
+   * this repository. Default defaultCacheDir() (FERRY_CACHE_DIR, else the per-user cache); false: none.
+   */
+  readonly cacheDir?: string | false;
 }
 
 export type PublishEvent =
@@ -152,6 +160,8 @@ export interface PublishResult {
   /** Deltas the manifest lists, and the bytes of the delta objects this publish stored. */
   readonly deltas: number;
   readonly newDeltaBytes: number;
+  /** Files taken from the stat cache (unchanged since the last publish), not read. */
+  readonly cachedFiles: number;
 }
 
 const DEFAULT_MAX_PACK = 64 * 1024 * 1024;
@@ -202,6 +212,35 @@ export async function publishInto(
   options: PublishOptions,
   lock: RepoLock,
   refused?: (error: FerryError) => void,
+): Promise<PublishResult> {
+  // A dry run (planPublish, which passes `refused`) reads the stat cache but never replaces it.
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const cache =
+    cacheDir === false
+      ? undefined
+      : await StatCache.open(
+          cacheDir,
+          options.buildDir,
+          store.location,
+          options.chunking ?? DEFAULT_CHUNKING,
+          refused === undefined,
+        );
+  try {
+    const result = await publishWith(store, options, lock, refused, cache);
+    await cache?.commit(); // after the publish committed: its chunks are in the repository
+    return result;
+  } catch (error) {
+    await cache?.abandon();
+    throw error;
+  }
+}
+
+async function publishWith(
+  store: UploadSession,
+  options: PublishOptions,
+  lock: RepoLock,
+  refused: ((error: FerryError) => void) | undefined,
+  cache: StatCache | undefined,
 ): Promise<PublishResult> {
   const guard = (check: () => void): void => {
     try {
@@ -296,8 +335,12 @@ export async function publishInto(
     sha256: string;
     chunks: { hash: string; size: number }[];
   }[] = [];
+  // Compressions in flight across files (a small file does not wait for its own before the next is read);
+  // each append waits for the one before it, so packs stay deterministic.
+  const inFlight: Promise<void>[] = [];
   let bytesDone = 0;
   let chunkCount = 0;
+  let cachedFiles = 0;
   let bytesRead = 0;
   let reportedAt = 0;
 
@@ -315,11 +358,28 @@ export async function publishInto(
       });
       continue;
     }
+    const cached = await cache?.lookup(file.path, file.identity);
+    if (cached && cachedInRepository(cached, file.size, known)) {
+      // Unchanged since the last publish (same identity), and every chunk is stored: nothing to read.
+      pendingFiles.push({ file, sha256: cached.sha256, chunks: [...cached.chunks] });
+      cache!.record(file.path, file.identity, file.changedMs, cached);
+      chunkCount += cached.chunks.length;
+      cachedFiles++;
+      bytesRead += file.size;
+      bytesDone += file.size;
+      options.onEvent?.({
+        type: "file",
+        path: file.path,
+        done: index + 1,
+        total: files.length,
+        bytesDone,
+        bytesTotal: totalBytes,
+      });
+      continue;
+    }
     const chunker = new Chunker(chunking);
     const fileHash = sha256Stream();
     const chunks: { hash: string; size: number }[] = [];
-    const inFlight: Promise<void>[] = [];
-    const incompressible = isIncompressiblePath(file.path);
     const handle = async (data: Uint8Array): Promise<void> => {
       const hash = sha256(data);
       chunks.push({ hash, size: data.length });
@@ -332,7 +392,7 @@ export async function publishInto(
       };
       fresh.set(hash, entry);
       // Compression runs in the thread pool; appends stay in order so packs are deterministic.
-      const encoded = encodeChunkAsync(nodeBrotli, new Uint8Array(data), quality, incompressible);
+      const encoded = encodeChunkMeasured(nodeBrotli, new Uint8Array(data), quality);
       const previous = inFlight.at(-1) ?? Promise.resolve();
       const appended = (async () => {
         const { codec, bytes } = await encoded;
@@ -340,6 +400,7 @@ export async function publishInto(
         entry.codec = codec;
         entry.location = await packs.append(hash, data.length, codec, bytes);
       })();
+      appended.catch(() => undefined); // awaited below or by the next append; not an unhandled rejection
       inFlight.push(appended);
       if (inFlight.length >= IN_FLIGHT) await inFlight.shift();
     };
@@ -365,7 +426,6 @@ export async function publishInto(
       throw ioError("read", file.absolute, error);
     }
     for (const chunk of chunker.finish()) await handle(chunk);
-    await Promise.all(inFlight);
     if (fileHash.length !== file.size) {
       throw new FerryError(
         "E_IO",
@@ -373,7 +433,9 @@ export async function publishInto(
         { path: file.absolute },
       );
     }
-    pendingFiles.push({ file, sha256: fileHash.digest(), chunks });
+    const digest = fileHash.digest();
+    pendingFiles.push({ file, sha256: digest, chunks });
+    cache?.record(file.path, file.identity, file.changedMs, { sha256: digest, chunks });
     bytesDone += file.size;
     options.onEvent?.({
       type: "file",
@@ -384,6 +446,7 @@ export async function publishInto(
       bytesTotal: totalBytes,
     });
   }
+  await Promise.all(inFlight);
   // Deltas are appended to the same packs, after every chunk, in file order: deterministic.
   const policy = publishPolicy(options, previousPointer, channel);
   const history =
@@ -526,7 +589,22 @@ export async function publishInto(
     storedBytes: packs.written.reduce((s, p) => s + p.size, 0),
     deltas: entries.reduce((n, e) => n + (e.deltas?.length ?? 0), 0),
     newDeltaBytes,
+    cachedFiles,
   };
+}
+
+/** A cache entry is used only when its chunks add up to the file and the repository stores each of them. */
+function cachedInRepository(
+  cached: CachedContent,
+  size: number,
+  known: ReadonlyMap<string, KnownChunk>,
+): boolean {
+  let total = 0;
+  for (const chunk of cached.chunks) {
+    if (known.get(chunk.hash)?.size !== chunk.size) return false;
+    total += chunk.size;
+  }
+  return total === size;
 }
 
 /** The manifest's `deltas` field for a file (absent when there are none). */
