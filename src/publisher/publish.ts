@@ -2,7 +2,8 @@ import { NodeFileSystem } from "../node/node-fs.js";
 import { Chunker, type ChunkingParams, DEFAULT_CHUNKING } from "../core/chunker.js";
 import type { Codec } from "../core/codec.js";
 import { encodeChunkMeasured } from "../core/compress-trial.js";
-import { nodeBrotli } from "../node/node-codec.js";
+import { availableParallelism } from "node:os";
+import { limitedBrotli, nodeBrotli } from "../node/node-codec.js";
 import { FerryError, ioError } from "../core/errors.js";
 import { sha256, sha256Stream } from "../node/node-crypto.js";
 import type { SigningKey } from "../core/keys.js";
@@ -175,6 +176,8 @@ const DEFAULT_DELTA_MAX_FILE = 256 * 1024 * 1024;
  */
 export const DEFAULT_DELTA_QUALITY = 9;
 const IN_FLIGHT = 8;
+/** Files below this size are read in one call of their size. */
+const SMALL_FILE = 256 * 1024;
 
 /**
  * Publishes a build directory as a release: packs (new chunks only), then the manifest, then the signed
@@ -338,6 +341,7 @@ async function publishWith(
   // Compressions in flight across files (a small file does not wait for its own before the next is read);
   // each append waits for the one before it, so packs stay deterministic.
   const inFlight: Promise<void>[] = [];
+  const encoder = limitedBrotli(nodeBrotli, Math.max(1, Math.min(availableParallelism(), 3)));
   let bytesDone = 0;
   let chunkCount = 0;
   let cachedFiles = 0;
@@ -392,7 +396,7 @@ async function publishWith(
       };
       fresh.set(hash, entry);
       // Compression runs in the thread pool; appends stay in order so packs are deterministic.
-      const encoded = encodeChunkMeasured(nodeBrotli, new Uint8Array(data), quality);
+      const encoded = encodeChunkMeasured(encoder, new Uint8Array(data), quality);
       const previous = inFlight.at(-1) ?? Promise.resolve();
       const appended = (async () => {
         const { codec, bytes } = await encoded;
@@ -406,7 +410,12 @@ async function publishWith(
     };
     try {
       // readBlocks reuses its buffer: the hash and the chunker (which copies) consume each block at once.
-      for await (const block of buildFs.readBlocks(file.absolute)) {
+      // A small file is one read of its size (+1, to see it grow): readBlocks allocates 1 MiB per file.
+      const blocks =
+        file.size < SMALL_FILE
+          ? [await buildFs.readRange(file.absolute, 0, file.size + 1)]
+          : buildFs.readBlocks(file.absolute);
+      for await (const block of blocks) {
         fileHash.update(block);
         for (const chunk of chunker.push(block)) await handle(chunk);
         bytesRead += block.length;
