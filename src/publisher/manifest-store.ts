@@ -1,4 +1,5 @@
 import { nodePorts } from "../node/node-ports.js";
+import type { PublisherPorts } from "../ports/core-ports.js";
 import { brotli } from "../node/node-codec.js";
 import { sha256 } from "../node/node-crypto.js";
 import { type Manifest, serializeManifest } from "../core/manifest.js";
@@ -29,6 +30,7 @@ export async function storeManifest(
   manifest: Manifest,
   layout: "auto" | "inline" | "tree",
   deltaSources: readonly DeltaSourceRelease[],
+  ports: PublisherPorts = nodePorts,
 ): Promise<StoredManifest> {
   let inline: { ref: StoredRef; bytes: Uint8Array } | undefined;
   if (layout !== "tree") {
@@ -45,7 +47,7 @@ export async function storeManifest(
       }
     }
   }
-  const { header, objects } = buildTree(manifest, nodePorts, deltaSources);
+  const { header, objects } = buildTree(manifest, ports, deltaSources);
   let written = 0;
   for (const object of objects) {
     const path = objectPath(object.ref.hash);
@@ -53,7 +55,7 @@ export async function storeManifest(
     await store.write(path, object.bytes);
     written++;
   }
-  const stored = storeJson(header, nodePorts);
+  const stored = storeJson(header, ports);
   await store.write(`manifests/${stored.ref.hash}`, stored.bytes);
   return { ref: stored.ref, layout: "tree", objects: objects.length, newObjects: written };
 }

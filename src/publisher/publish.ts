@@ -38,6 +38,7 @@ import type { RepoLock } from "./repo-lock.js";
 import { readForSwap, withRepoLock } from "./repo-writer.js";
 import { DEFAULT_POINTER_EXPIRY_DAYS, requireSafeExpiry } from "./publish-guards.js";
 import { nodeCrypto } from "../node/node-crypto.js";
+import { nodePorts } from "../node/node-ports.js";
 
 export interface PublishOptions {
   readonly buildDir: string;
@@ -561,7 +562,13 @@ async function publishWith(
     files: entries,
     ...releaseInfo(options),
   };
-  const stored = await storeManifest(store, manifest, options.layout ?? "auto", history);
+  const stored = await storeManifest(
+    store,
+    manifest,
+    options.layout ?? "auto",
+    history,
+    cache?.metadataPorts(nodePorts),
+  );
   const manifestHash = stored.ref.hash;
 
   const serial = (previousPointer?.serial ?? 0) + 1;

@@ -1,5 +1,5 @@
 import { closeSync, createReadStream, openSync, writeSync } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -7,6 +7,7 @@ import type { ChunkingParams } from "../core/chunker.js";
 import { ioError } from "../core/errors.js";
 import { comparePaths } from "../core/paths.js";
 import { sha256 } from "../node/node-crypto.js";
+import type { PublisherPorts } from "../ports/core-ports.js";
 
 /**
  * The publisher's stat cache: for each file of the last successful publish of a build directory into a
@@ -54,6 +55,9 @@ export class StatCache {
   private next: Line | undefined;
   private done = false;
   private lastPath: string | undefined;
+  /** Compressed metadata objects of the last publish, by SHA-256 of their raw bytes and quality. */
+  private readonly objects = new Map<string, Uint8Array>();
+  private readonly usedObjects = new Map<string, Uint8Array>();
   /** The new cache, written through a small buffer (sync writes: no backlog can build up in memory). */
   private out: number | undefined;
   private buffered = "";
@@ -97,6 +101,7 @@ export class StatCache {
     }
     const usable = first !== undefined && !first.done && first.value === header;
     if (!usable) lines?.close();
+    const objects = usable ? await readObjects(`${file}.objects`) : new Map<string, Uint8Array>();
     let out: number | undefined;
     if (write) {
       // One publisher per repository at a time (the repository lock), so one temporary name suffices.
@@ -108,7 +113,30 @@ export class StatCache {
         throw ioError("create", `${file}.tmp`, error);
       }
     }
-    return new StatCache(file, header, Date.now(), usable ? lines : undefined, out);
+    const cache = new StatCache(file, header, Date.now(), usable ? lines : undefined, out);
+    for (const [k, v] of objects) cache.objects.set(k, v);
+    return cache;
+  }
+
+  /**
+   * `ports` whose brotli reuses the last publish's output for the same raw bytes and quality (tree
+   * objects of unchanged directories: re-encoding them at quality 11 was most of a republish). A reused
+   * output is decoded and compared with the input first: a damaged cache costs an encode, never a
+   * wrong object.
+   */
+  metadataPorts(ports: PublisherPorts): PublisherPorts {
+    const compress = (data: Uint8Array, options: Parameters<PublisherPorts["brotli"]["compress"]>[1]) => {
+      const key = `${sha256(data)}:${options.quality}:${options.windowBits}`;
+      const hit = this.objects.get(key);
+      if (hit !== undefined && sameBytes(decodeOrUndefined(ports, hit, data.length), data)) {
+        this.usedObjects.set(key, hit);
+        return hit;
+      }
+      const out = ports.brotli.compress(data, options);
+      this.usedObjects.set(key, out);
+      return out;
+    };
+    return { ...ports, brotli: { ...ports.brotli, compress } };
   }
 
   /** What the last publish read for `path` if its identity is unchanged. Call in release-path order. */
@@ -166,6 +194,8 @@ export class StatCache {
       this.closeOut();
     }
     try {
+      await writeFile(`${this.file}.objects.tmp`, encodeObjects(this.usedObjects));
+      await rename(`${this.file}.objects.tmp`, `${this.file}.objects`);
       await rename(this.temp, this.file);
     } catch (error) {
       throw ioError("rename", this.temp, error);
@@ -248,4 +278,60 @@ function parseLine(text: string): Line | undefined {
   // A file of one chunk has the chunk's hash: a cheap check that the line is what was written.
   if (chunks.length === 1 && chunks[0]!.hash !== hash) return undefined;
   return { path, identity, content: { sha256: hash, chunks } };
+}
+
+/** The objects file: per object its key (UTF-8, u16 length), then its bytes (u32 length). */
+function encodeObjects(objects: ReadonlyMap<string, Uint8Array>): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const [key, bytes] of objects) {
+    const k = new TextEncoder().encode(key);
+    const head = new Uint8Array(6);
+    const view = new DataView(head.buffer);
+    view.setUint16(0, k.length);
+    view.setUint32(2, bytes.length);
+    parts.push(head, k, bytes);
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** The objects file's entries; a missing file or a damaged tail reads as what came before it. */
+async function readObjects(path: string): Promise<Map<string, Uint8Array>> {
+  const objects = new Map<string, Uint8Array>();
+  let data: Uint8Array;
+  try {
+    data = await readFile(path);
+  } catch {
+    return objects;
+  }
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  let at = 0;
+  while (at + 6 <= data.length) {
+    const keyLength = view.getUint16(at);
+    const length = view.getUint32(at + 2);
+    if (at + 6 + keyLength + length > data.length) break;
+    const key = new TextDecoder().decode(data.subarray(at + 6, at + 6 + keyLength));
+    objects.set(key, data.slice(at + 6 + keyLength, at + 6 + keyLength + length));
+    at += 6 + keyLength + length;
+  }
+  return objects;
+}
+
+function decodeOrUndefined(ports: PublisherPorts, bytes: Uint8Array, size: number): Uint8Array | undefined {
+  try {
+    return ports.brotli.decompress(bytes, size);
+  } catch {
+    return undefined;
+  }
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
+  if (a === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

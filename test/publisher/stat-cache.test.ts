@@ -6,7 +6,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { brotliDecompressSync } from "node:zlib";
 import { parseManifest, type Manifest } from "../../src/core/manifest.js";
 import { publish } from "../../src/publisher/publish.js";
-import { RACY_MS } from "../../src/publisher/stat-cache.js";
+import { RACY_MS, StatCache } from "../../src/publisher/stat-cache.js";
+import { DEFAULT_CHUNKING } from "../../src/core/chunker.js";
+import { nodePorts } from "../../src/node/node-ports.js";
+import type { BrotliEncodeOptions } from "../../src/ports/codec.js";
 import { pseudoRandom } from "../../src/testing/game-fixture.js";
 import { keys, tempDir } from "../helpers/helpers.js";
 
@@ -94,4 +97,46 @@ test("a damaged cache, or one whose chunks the repository no longer has, is read
   const emptied = await publish({ ...common, version: "1.0.2" });
   assert.equal(emptied.cachedFiles, 0);
   assert.equal(emptied.newChunks, emptied.chunks);
+});
+
+test("metadata objects are re-encoded only when the cache has no verified output for the same bytes", async (t) => {
+  const dir = await tempDir(t);
+  let encodes = 0;
+  const counting = {
+    ...nodePorts,
+    brotli: {
+      ...nodePorts.brotli,
+      compress: (data: Uint8Array, options: BrotliEncodeOptions) => {
+        encodes++;
+        return nodePorts.brotli.compress(data, options);
+      },
+    },
+  };
+  const raw = new TextEncoder().encode('{"directory": "objects", "entries": []}'.repeat(30));
+  const options = { quality: 11, windowBits: 12, sizeHint: raw.length };
+  const round = async (): Promise<Uint8Array> => {
+    const cache = await StatCache.open(
+      join(dir, "cache"),
+      join(dir, "build"),
+      "repo",
+      DEFAULT_CHUNKING,
+      true,
+    );
+    const out = cache.metadataPorts(counting).brotli.compress(raw, options);
+    await cache.commit();
+    return out;
+  };
+  const first = await round();
+  assert.equal(encodes, 1);
+  assert.deepEqual(await round(), first);
+  assert.equal(encodes, 1, "reused from the cache");
+  // Damage the stored output: it no longer decodes to the input, so it is encoded again.
+  const [objects] = (await readdir(join(dir, "cache", "publish"))).filter((n) => n.endsWith(".objects"));
+  const path = join(dir, "cache", "publish", objects!);
+  const bytes = await readFile(path);
+  bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 0xff;
+  await writeFile(path, bytes);
+  const again = await round();
+  assert.equal(encodes, 2);
+  assert.deepEqual(new Uint8Array(nodePorts.brotli.decompress(again, raw.length)!), raw);
 });
