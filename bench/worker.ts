@@ -23,6 +23,8 @@ export type WorkerJob =
       readonly version: string;
       readonly privatePem: string;
       readonly chunking?: ChunkingParams;
+      /** The publisher's stat cache directory (bench/publish-bench.ts gives each run its own). */
+      readonly cacheDir?: string;
     }
   | {
       readonly op: "update";
@@ -62,6 +64,7 @@ async function run(job: WorkerJob): Promise<unknown> {
         version: job.version,
         key: parsePrivateKey(job.privatePem, "bench key"),
         ...(job.chunking ? { chunking: job.chunking } : {}),
+        ...(job.cacheDir === undefined ? {} : { cacheDir: job.cacheDir }),
       });
     case "update":
       return update({

@@ -34,6 +34,36 @@ export const nodeBrotli: PublisherBrotli = {
   compressAsync: (data, options) => brotliCompressAsync(data, { params: zlibParams(options) }),
 };
 
+/**
+ * `port` with at most `concurrency` async encodes running at once (the rest wait their turn, in order).
+ * Node's thread pool has 4 threads shared with file I/O: with every thread busy compressing, each read
+ * of the next file waited behind a compression (the publisher's main thread sat idle). One encode per
+ * core keeps the cores busy and leaves a thread for reads.
+ */
+export function limitedBrotli(port: PublisherBrotli, concurrency: number): PublisherBrotli {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  // A finishing encode hands its slot straight to the next waiter, so `running` never passes the cap.
+  const release = (): void => {
+    const next = waiting.shift();
+    if (next) next();
+    else running--;
+  };
+  return {
+    decompress: (data, max) => port.decompress(data, max),
+    compress: (data, options) => port.compress(data, options),
+    async compressAsync(data, options) {
+      if (running >= concurrency) await new Promise<void>((resolve) => waiting.push(resolve));
+      else running++;
+      try {
+        return await port.compressAsync(data, options);
+      } finally {
+        release();
+      }
+    },
+  };
+}
+
 // The core codec bound to node:zlib, for Node-side code (publisher, tests, tools).
 
 export function decode(codec: Codec, bytes: Uint8Array, expectedSize: number, what: string): Uint8Array {

@@ -55,6 +55,8 @@ export class NodeFileSystem implements FileSystem {
         mtimeMs: Number(s.mtimeNs / 1_000_000n),
         ino: s.ino.toString(),
         executable: (s.mode & 0o100n) !== 0n,
+        identity: `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`,
+        changedMs: Number((s.mtimeNs > s.ctimeNs ? s.mtimeNs : s.ctimeNs) / 1_000_000n),
       };
     } catch (error) {
       if (isCode(error, "ENOENT", "ENOTDIR")) return undefined;

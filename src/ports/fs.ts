@@ -12,6 +12,14 @@ export interface FileStat {
   /** Inode (file id) as a decimal string: NTFS and network file ids exceed 2^53. */
   readonly ino: string;
   readonly executable: boolean;
+  /**
+   * Changes whenever the file may have (device, inode, size, mtime and ctime at the file system's
+   * precision): the publisher's stat cache trusts what it read earlier only while this is equal.
+   * Absent when the file system cannot tell.
+   */
+  readonly identity?: string;
+  /** The later of mtime and ctime, in ms (with `identity`): how recent the last change is. */
+  readonly changedMs?: number;
 }
 
 export interface VolumeSpace {

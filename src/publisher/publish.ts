@@ -1,7 +1,9 @@
 import { NodeFileSystem } from "../node/node-fs.js";
 import { Chunker, type ChunkingParams, DEFAULT_CHUNKING } from "../core/chunker.js";
-import { type Codec, encodeChunkAsync, isIncompressiblePath } from "../core/codec.js";
-import { nodeBrotli } from "../node/node-codec.js";
+import type { Codec } from "../core/codec.js";
+import { encodeChunkMeasured } from "../core/compress-trial.js";
+import { availableParallelism } from "node:os";
+import { limitedBrotli, nodeBrotli } from "../node/node-codec.js";
 import { FerryError, ioError } from "../core/errors.js";
 import { sha256, sha256Stream } from "../node/node-crypto.js";
 import type { SigningKey } from "../core/keys.js";
@@ -29,6 +31,7 @@ import { DEFAULT_METADATA_HISTORY, storeManifest } from "./manifest-store.js";
 import { releaseInfo } from "../core/release-info.js";
 import { publishPolicy } from "./rollout.js";
 import { scanBuildDirectory } from "./scan.js";
+import { type CachedContent, defaultCacheDir, StatCache } from "./stat-cache.js";
 import { loadPackageRules } from "./packages.js";
 import { packageOf, usedPackages } from "../core/packages-config.js";
 import { checkChannelName, checkRuntimeName } from "../core/names.js";
@@ -38,6 +41,7 @@ import type { RepoLock } from "./repo-lock.js";
 import { readForSwap, withRepoLock } from "./repo-writer.js";
 import { DEFAULT_POINTER_EXPIRY_DAYS, requireSafeExpiry } from "./publish-guards.js";
 import { nodeCrypto } from "../node/node-crypto.js";
+import { nodePorts } from "../node/node-ports.js";
 
 export interface PublishOptions {
   readonly buildDir: string;
@@ -105,6 +109,12 @@ export interface PublishOptions {
   readonly allowDowngrade?: boolean;
   /** Guard rail override (--allow-short-expiry): a pointer that expires within MIN_EXPIRY_DAYS (or already has). */
   readonly allowShortExpiry?: boolean;
+  /**
+   * Where the publisher's stat cache lives (stat-cache.ts): a republish does not re-read files whose
+   * identity (inode, size, mtime, ctime) is unchanged since the last publish of this build directory to
+   * this repository. Default defaultCacheDir() (FERRY_CACHE_DIR, else the per-user cache); false: none.
+   */
+  readonly cacheDir?: string | false;
 }
 
 export type PublishEvent =
@@ -168,6 +178,8 @@ export interface PublishResult {
   /** Metadata bundles the tree header lists (docs/FORMAT.md §5.4) and their bytes (0 when inline). */
   readonly metadataBundles: number;
   readonly metadataBundleBytes: number;
+  /** Files taken from the stat cache (unchanged since the last publish), not read. */
+  readonly cachedFiles: number;
 }
 
 const DEFAULT_MAX_PACK = 64 * 1024 * 1024;
@@ -181,6 +193,8 @@ const DEFAULT_DELTA_MAX_FILE = 256 * 1024 * 1024;
  */
 export const DEFAULT_DELTA_QUALITY = 9;
 const IN_FLIGHT = 8;
+/** Files below this size are read in one call of their size. */
+const SMALL_FILE = 256 * 1024;
 
 /**
  * Publishes a build directory as a release: packs (new chunks only), then the manifest, then the signed
@@ -218,6 +232,35 @@ export async function publishInto(
   options: PublishOptions,
   lock: RepoLock,
   refused?: (error: FerryError) => void,
+): Promise<PublishResult> {
+  // A dry run (planPublish, which passes `refused`) reads the stat cache but never replaces it.
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const cache =
+    cacheDir === false
+      ? undefined
+      : await StatCache.open(
+          cacheDir,
+          options.buildDir,
+          store.location,
+          options.chunking ?? DEFAULT_CHUNKING,
+          refused === undefined,
+        );
+  try {
+    const result = await publishWith(store, options, lock, refused, cache);
+    await cache?.commit(); // after the publish committed: its chunks are in the repository
+    return result;
+  } catch (error) {
+    await cache?.abandon();
+    throw error;
+  }
+}
+
+async function publishWith(
+  store: UploadSession,
+  options: PublishOptions,
+  lock: RepoLock,
+  refused: ((error: FerryError) => void) | undefined,
+  cache: StatCache | undefined,
 ): Promise<PublishResult> {
   const guard = (check: () => void): void => {
     try {
@@ -321,8 +364,13 @@ export async function publishInto(
     sha256: string;
     chunks: { hash: string; size: number }[];
   }[] = [];
+  // Compressions in flight across files (a small file does not wait for its own before the next is read);
+  // each append waits for the one before it, so packs stay deterministic.
+  const inFlight: Promise<void>[] = [];
+  const encoder = limitedBrotli(nodeBrotli, Math.max(1, Math.min(availableParallelism(), 3)));
   let bytesDone = 0;
   let chunkCount = 0;
+  let cachedFiles = 0;
   let bytesRead = 0;
   let reportedAt = 0;
 
@@ -340,11 +388,28 @@ export async function publishInto(
       });
       continue;
     }
+    const cached = await cache?.lookup(file.path, file.identity);
+    if (cached && cachedInRepository(cached, file.size, known)) {
+      // Unchanged since the last publish (same identity), and every chunk is stored: nothing to read.
+      pendingFiles.push({ file, sha256: cached.sha256, chunks: [...cached.chunks] });
+      cache!.record(file.path, file.identity, file.changedMs, cached);
+      chunkCount += cached.chunks.length;
+      cachedFiles++;
+      bytesRead += file.size;
+      bytesDone += file.size;
+      options.onEvent?.({
+        type: "file",
+        path: file.path,
+        done: index + 1,
+        total: files.length,
+        bytesDone,
+        bytesTotal: totalBytes,
+      });
+      continue;
+    }
     const chunker = new Chunker(chunking);
     const fileHash = sha256Stream();
     const chunks: { hash: string; size: number }[] = [];
-    const inFlight: Promise<void>[] = [];
-    const incompressible = isIncompressiblePath(file.path);
     const inBlocks = solid?.takes(file.size) === true;
     let fileOffset = 0;
     const handle = async (data: Uint8Array): Promise<void> => {
@@ -367,7 +432,7 @@ export async function publishInto(
       };
       fresh.set(hash, entry);
       // Compression runs in the thread pool; appends stay in order so packs are deterministic.
-      const encoded = encodeChunkAsync(nodeBrotli, new Uint8Array(data), quality, incompressible);
+      const encoded = encodeChunkMeasured(encoder, new Uint8Array(data), quality);
       const previous = inFlight.at(-1) ?? Promise.resolve();
       const appended = (async () => {
         const { codec, bytes } = await encoded;
@@ -375,12 +440,18 @@ export async function publishInto(
         entry.codec = codec;
         entry.location = await packs.append(hash, data.length, codec, bytes);
       })();
+      appended.catch(() => undefined); // awaited below or by the next append; not an unhandled rejection
       inFlight.push(appended);
       if (inFlight.length >= IN_FLIGHT) await inFlight.shift();
     };
     try {
       // readBlocks reuses its buffer: the hash and the chunker (which copies) consume each block at once.
-      for await (const block of buildFs.readBlocks(file.absolute)) {
+      // A small file is one read of its size (+1, to see it grow): readBlocks allocates 1 MiB per file.
+      const blocks =
+        file.size < SMALL_FILE
+          ? [await buildFs.readRange(file.absolute, 0, file.size + 1)]
+          : buildFs.readBlocks(file.absolute);
+      for await (const block of blocks) {
         fileHash.update(block);
         for (const chunk of chunker.push(block)) await handle(chunk);
         bytesRead += block.length;
@@ -400,7 +471,6 @@ export async function publishInto(
       throw ioError("read", file.absolute, error);
     }
     for (const chunk of chunker.finish()) await handle(chunk);
-    await Promise.all(inFlight);
     if (fileHash.length !== file.size) {
       throw new FerryError(
         "E_IO",
@@ -408,7 +478,9 @@ export async function publishInto(
         { path: file.absolute },
       );
     }
-    pendingFiles.push({ file, sha256: fileHash.digest(), chunks });
+    const digest = fileHash.digest();
+    pendingFiles.push({ file, sha256: digest, chunks });
+    cache?.record(file.path, file.identity, file.changedMs, { sha256: digest, chunks });
     bytesDone += file.size;
     options.onEvent?.({
       type: "file",
@@ -419,6 +491,7 @@ export async function publishInto(
       bytesTotal: totalBytes,
     });
   }
+  await Promise.all(inFlight);
   // Solid blocks follow the per-chunk objects; deltas come after both, in file order: deterministic.
   if (solid) {
     // Live chunks of blocks this release mostly no longer uses are packed again, densely: a fresh
@@ -542,7 +615,14 @@ export async function publishInto(
     0,
     MAX_DELTAS_PER_FILE,
   );
-  const stored = await storeManifest(store, manifest, options.layout ?? "auto", history, metadataHistory);
+  const stored = await storeManifest(
+    store,
+    manifest,
+    options.layout ?? "auto",
+    history,
+    metadataHistory,
+    cache?.metadataPorts(nodePorts),
+  );
   const manifestHash = stored.ref.hash;
 
   const serial = (previousPointer?.serial ?? 0) + 1;
@@ -581,7 +661,22 @@ export async function publishInto(
     newDeltaBytes,
     metadataBundles: stored.bundles,
     metadataBundleBytes: stored.bundleBytes,
+    cachedFiles,
   };
+}
+
+/** A cache entry is used only when its chunks add up to the file and the repository stores each of them. */
+function cachedInRepository(
+  cached: CachedContent,
+  size: number,
+  known: ReadonlyMap<string, KnownChunk>,
+): boolean {
+  let total = 0;
+  for (const chunk of cached.chunks) {
+    if (known.get(chunk.hash)?.size !== chunk.size) return false;
+    total += chunk.size;
+  }
+  return total === size;
 }
 
 /** The manifest's `deltas` field for a file (absent when there are none). */
