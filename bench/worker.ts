@@ -23,6 +23,7 @@ export type WorkerJob =
       readonly version: string;
       readonly privatePem: string;
       readonly chunking?: ChunkingParams;
+      readonly deltaHistory?: number;
     }
   | {
       readonly op: "update";
@@ -62,6 +63,7 @@ async function run(job: WorkerJob): Promise<unknown> {
         version: job.version,
         key: parsePrivateKey(job.privatePem, "bench key"),
         ...(job.chunking ? { chunking: job.chunking } : {}),
+        ...(job.deltaHistory === undefined ? {} : { deltaHistory: job.deltaHistory }),
       });
     case "update":
       return update({
