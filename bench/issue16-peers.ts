@@ -174,10 +174,20 @@ export async function zstdTarPatch(v1Tar: string, v2Tar: string, scratch: string
   const windowLog = Math.max(27, Math.min(31, log2ceil((await stat(v1Tar)).size)));
   const long = `--long=${windowLog}`;
   const [patch, out] = [join(scratch, "tar.patch"), join(scratch, "v2.tar")];
-  const enc = await runMeasured("zstd", ["-q", "-f", "-19", long, `--patch-from=${v1Tar}`, v2Tar, "-o", patch]);
+  const enc = await runMeasured("zstd", [
+    "-q",
+    "-f",
+    "-19",
+    long,
+    `--patch-from=${v1Tar}`,
+    v2Tar,
+    "-o",
+    patch,
+  ]);
   const bytes = (await stat(patch)).size;
   const dec = await runMeasured("zstd", ["-q", "-f", "-d", long, `--patch-from=${v1Tar}`, patch, "-o", out]);
-  if ((await sha256File(out)) !== (await sha256File(v2Tar))) throw new Error("zstd tar: rebuilt v2.tar differs");
+  if ((await sha256File(out)) !== (await sha256File(v2Tar)))
+    throw new Error("zstd tar: rebuilt v2.tar differs");
   await rm(scratch, { recursive: true, force: true });
   return {
     bytes,
@@ -248,7 +258,8 @@ export async function copyFsyncHash(v2: string, diff: TreeDiff, scratch: string)
       await handle.close();
     }
     const hash = createHash("sha256");
-    for await (const block of createReadStream(dest, { highWaterMark: 1 << 20 })) hash.update(block as Buffer);
+    for await (const block of createReadStream(dest, { highWaterMark: 1 << 20 }))
+      hash.update(block as Buffer);
     hash.digest();
   }
   const seconds = (performance.now() - start) / 1000;
@@ -296,7 +307,12 @@ export function rsyncReceived(stats: string): number {
 }
 
 /** A real rsync daemon serving v2 on 127.0.0.1; the client updates a `cp -a` copy of v1 with `rsync -az`. */
-export async function rsyncPeer(v1: string, v2: string, diff: TreeDiff, scratch: string): Promise<PeerFigures> {
+export async function rsyncPeer(
+  v1: string,
+  v2: string,
+  diff: TreeDiff,
+  scratch: string,
+): Promise<PeerFigures> {
   await mkdir(scratch, { recursive: true });
   const port = await freePort();
   const config = join(scratch, "rsyncd.conf");
@@ -366,9 +382,13 @@ export async function zsyncPeer(
     for (const [i, p] of names.entries()) {
       await copyFile(join(v2, p), join(served, `f${i}`));
       make.add(
-        await runMeasured("zsyncmake", ["-o", join(served, `f${i}.zsync`), "-u", `f${i}`, join(served, `f${i}`)], {
-          cwd: served,
-        }),
+        await runMeasured(
+          "zsyncmake",
+          ["-o", join(served, `f${i}.zsync`), "-u", `f${i}`, join(served, `f${i}`)],
+          {
+            cwd: served,
+          },
+        ),
       );
     }
     const changed = new Set(diff.changed);

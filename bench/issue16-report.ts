@@ -110,7 +110,19 @@ function updateTable(s: SeriesResult, p: PairResult): string {
   const f = ferryOf(s);
   const u = f?.updates.get(p.spec.from);
   const rows: string[][] = [];
-  if (u === undefined) rows.push(["**Ferry**", `n/a (${isNa(s.ferry) ? s.ferry.na : "not run"})`, "", "", "", "", "", "", "", ""]);
+  if (u === undefined)
+    rows.push([
+      "**Ferry**",
+      `n/a (${isNa(s.ferry) ? s.ferry.na : "not run"})`,
+      "",
+      "",
+      "",
+      "",
+      "",
+      "",
+      "",
+      "",
+    ]);
   else
     rows.push([
       "**Ferry**",
@@ -229,16 +241,30 @@ function freshTable(s: SeriesResult): string {
 
 function publishTable(s: SeriesResult): string {
   const f = ferryOf(s);
-  const casync = s.pairs.map((p) => p.peers.get("casync")).find((o): o is PeerFigures => o !== undefined && !isNa(o));
+  const casync = s.pairs
+    .map((p) => p.peers.get("casync"))
+    .find((o): o is PeerFigures => o !== undefined && !isNa(o));
   const rows: string[][] = [];
   const cs = casync?.publishSeconds ?? Number.NaN;
   const cr = casync?.publishRssMiB ?? Number.NaN;
   const last = s.spec.releases.at(-1)?.version ?? "?";
   if (f !== null) {
-    rows.push([`**Ferry** cold publish of ${last} (empty repository)`, sec(f.cold.seconds), mib(f.cold.rssMiB), ratio(f.cold.seconds, cs), ratio(f.cold.rssMiB, cr)]);
+    rows.push([
+      `**Ferry** cold publish of ${last} (empty repository)`,
+      sec(f.cold.seconds),
+      mib(f.cold.rssMiB),
+      ratio(f.cold.seconds, cs),
+      ratio(f.cold.rssMiB, cr),
+    ]);
     const re = f.publishes.at(-1);
     if (re !== undefined)
-      rows.push([`**Ferry** republish: ${last} after ${s.spec.releases.at(-2)?.version ?? "?"}`, sec(re.seconds), mib(re.rssMiB), ratio(re.seconds, cs), ratio(re.rssMiB, cr)]);
+      rows.push([
+        `**Ferry** republish: ${last} after ${s.spec.releases.at(-2)?.version ?? "?"}`,
+        sec(re.seconds),
+        mib(re.rssMiB),
+        ratio(re.seconds, cs),
+        ratio(re.rssMiB, cr),
+      ]);
   }
   rows.push(["casync make (timestamps off, empty store)", sec(cs), mib(cr), "1×", "1×"]);
   return table(["publish", "wall s", "peak RSS MiB", "÷ casync make, s", "÷ casync make, RSS"], rows);
@@ -330,7 +356,13 @@ export function report(input: ReportInput): string {
   for (const s of input.series)
     for (const p of s.pairs)
       for (const g of pairFigures(s, p))
-        goals.push([p.spec.label, g.goal.replaceAll("|", "\\|"), g.measured, g.limit, g.verdict === "NOT met" ? "**NOT met**" : g.verdict]);
+        goals.push([
+          p.spec.label,
+          g.goal.replaceAll("|", "\\|"),
+          g.measured,
+          g.limit,
+          g.verdict === "NOT met" ? "**NOT met**" : g.verdict,
+        ]);
   out.push(table(["pair", "goal", "measured", "limit", "verdict"], goals) + "\n");
   out.push(
     "Update bytes are Ferry's at the server with headers and metadata; the floor and the per-file peers count payload only. " +

@@ -109,6 +109,12 @@ export function toolVersions(): Record<string, string> {
   };
 }
 
+/** The added files' zstd figures, computed only when zstd is present (every peer using them needs it). */
+function need<T>(value: T | null): T {
+  if (value === null) throw new Error("zstd is absent: the added files were not compressed");
+  return value;
+}
+
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split("\n")[0] ?? "";
 
 export async function runIssue16(o: Issue16Options): Promise<Issue16Run> {
@@ -123,13 +129,19 @@ export async function runIssue16(o: Issue16Options): Promise<Issue16Run> {
   for (const tools of Object.values(TOOLS))
     for (const tool of tools) if (!hasCommand(tool)) absent.set(tool, "absent");
   if (absent.size > 0)
-    notes.push(`Missing: ${[...absent.keys()].join(", ")}. Install with \`${INSTALL_HINT}\`; their peers are skipped.`);
+    notes.push(
+      `Missing: ${[...absent.keys()].join(", ")}. Install with \`${INSTALL_HINT}\`; their peers are skipped.`,
+    );
   const unavailable = (name: PeerName | "fresh"): PeerNa | null => {
     if (o.skip?.has(name)) return { na: "skipped (FERRY_BENCH_SKIP)" };
     const missing = TOOLS[name].filter((t) => absent.has(t));
     return missing.length > 0 ? { na: `${missing.join(", ")} absent: \`${INSTALL_HINT}\`` } : null;
   };
-  const attempt = async <T>(label: string, name: PeerName | "fresh", fn: () => Promise<T>): Promise<T | PeerNa> => {
+  const attempt = async <T>(
+    label: string,
+    name: PeerName | "fresh",
+    fn: () => Promise<T>,
+  ): Promise<T | PeerNa> => {
     const skipped = unavailable(name);
     if (skipped !== null) return skipped;
     o.log(`${label}: ${name}`);
@@ -148,7 +160,8 @@ export async function runIssue16(o: Issue16Options): Promise<Issue16Run> {
       const diffs = new Map<number, TreeDiff>();
       for (const pair of series.pairs) {
         const from = series.releases[pair.from];
-        if (from === undefined || from === last) throw new Error(`pair ${pair.key}: bad release index ${pair.from}`);
+        if (from === undefined || from === last)
+          throw new Error(`pair ${pair.key}: bad release index ${pair.from}`);
         o.log(`${pair.key}: diff ${from.version} -> ${last.version}`);
         diffs.set(pair.from, await diffTrees(from.dir, last.dir));
       }
@@ -201,11 +214,13 @@ export async function runIssue16(o: Issue16Options): Promise<Issue16Run> {
         const added = unavailable("floor") === null ? await compressAdded(v2, diff, scratch("added")) : null;
         peers.set(
           "floor",
-          await attempt(spec.key, "floor", () => zstdFloor(v1, v2, diff, added!, scratch("zstd"))),
+          await attempt(spec.key, "floor", () => zstdFloor(v1, v2, diff, need(added), scratch("zstd"))),
         );
         peers.set(
           "xdelta3",
-          await attempt(spec.key, "xdelta3", () => xdelta3PerFile(v1, v2, diff, added!, scratch("xdelta3"))),
+          await attempt(spec.key, "xdelta3", () =>
+            xdelta3PerFile(v1, v2, diff, need(added), scratch("xdelta3")),
+          ),
         );
         peers.set("rsync", await attempt(spec.key, "rsync", () => rsyncPeer(v1, v2, diff, scratch("rsync"))));
         peers.set(
@@ -214,7 +229,9 @@ export async function runIssue16(o: Issue16Options): Promise<Issue16Run> {
         );
         peers.set(
           "casync",
-          await attempt(spec.key, "casync", () => casyncPeer(v1, v2, diff, server, serveDir, scratch("casync"))),
+          await attempt(spec.key, "casync", () =>
+            casyncPeer(v1, v2, diff, server, serveDir, scratch("casync")),
+          ),
         );
         peers.set(
           "zstd tar",

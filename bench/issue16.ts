@@ -48,7 +48,8 @@ for (const name of SKIP)
   if (!(PEER_NAMES as readonly string[]).includes(name))
     throw new Error(`FERRY_BENCH_SKIP: unknown peer "${name}" (peers: ${PEER_NAMES.join(", ")})`);
 const GENERATED = positiveInt("FERRY_BENCH_GENERATED", 2000, 10);
-const DELTA_HISTORY = env("FERRY_BENCH_DELTA_HISTORY") === undefined ? undefined : positiveInt("FERRY_BENCH_DELTA_HISTORY", 3, 0);
+const DELTA_HISTORY =
+  env("FERRY_BENCH_DELTA_HISTORY") === undefined ? undefined : positiveInt("FERRY_BENCH_DELTA_HISTORY", 3, 0);
 const OUT = env("FERRY_BENCH_OUT");
 
 const started = performance.now();
@@ -85,7 +86,10 @@ async function main(): Promise<void> {
         });
       } else if (key === "openrct2") {
         const root = join(CORPUS, "openrct2-objects");
-        const releases = ["v1.4.0", "v1.7.9", "v1.7.10"].map((v) => ({ version: v.slice(1), dir: join(root, v) }));
+        const releases = ["v1.4.0", "v1.7.9", "v1.7.10"].map((v) => ({
+          version: v.slice(1),
+          dir: join(root, v),
+        }));
         if (!(await Promise.all(releases.map((r) => isDir(r.dir)))).every(Boolean)) {
           missing.push(`OpenRCT2 objects not found under ${root}`);
           continue;
@@ -95,8 +99,20 @@ async function main(): Promise<void> {
           label: "OpenRCT2 objects (4,450 small JSON and PNG files), published v1.4.0, v1.7.9, v1.7.10",
           releases,
           pairs: [
-            { key: "rct-bugfix", label: "OpenRCT2 v1.7.9→v1.7.10 (bugfix)", from: 1, smallChange: true, farHop: false },
-            { key: "rct-far", label: "OpenRCT2 v1.4.0→v1.7.10 (far hop)", from: 0, smallChange: false, farHop: true },
+            {
+              key: "rct-bugfix",
+              label: "OpenRCT2 v1.7.9→v1.7.10 (bugfix)",
+              from: 1,
+              smallChange: true,
+              farHop: false,
+            },
+            {
+              key: "rct-far",
+              label: "OpenRCT2 v1.4.0→v1.7.10 (far hop)",
+              from: 0,
+              smallChange: false,
+              farHop: true,
+            },
           ],
         });
       } else if (key === "generated") {
@@ -111,7 +127,15 @@ async function main(): Promise<void> {
             { version: "1.0.0", dir: join(dir, "v1") },
             { version: "2.0.0", dir: join(dir, "v2") },
           ],
-          pairs: [{ key: "loose", label: `loose tree ${GENERATED} files`, from: 0, smallChange: true, farHop: false }],
+          pairs: [
+            {
+              key: "loose",
+              label: `loose tree ${GENERATED} files`,
+              from: 0,
+              smallChange: true,
+              farHop: false,
+            },
+          ],
         });
       } else throw new Error(`FERRY_BENCH_SERIES: unknown series "${key}" (spd, openrct2, generated)`);
     }
