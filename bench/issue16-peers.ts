@@ -49,6 +49,11 @@ async function expectHash(path: string, want: string | undefined, what: string):
   if (got !== want) throw new Error(`${what}: rebuilt ${path} does not match v2 (sha256 ${got})`);
 }
 
+/** Copies of the corpus keep its read-only modes: a real install is writable, and rm needs it too. */
+async function makeWritable(dir: string): Promise<void> {
+  await runMeasured("chmod", ["-R", "u+w", dir]);
+}
+
 // -------------------------------------------------------------------------------------------------------
 // Per-file patch peers
 
@@ -227,9 +232,11 @@ export async function freshReferences(
     extracted,
   ]);
   await checkTree(extracted, diff);
+  await makeWritable(extracted);
   const copied = join(scratch, "copied");
   const copy = await runMeasured("sh", ["-c", 'cp -a "$1" "$2" && sync', "sh", v2, copied]);
   await checkTree(copied, diff);
+  await makeWritable(copied);
   await rm(scratch, { recursive: true, force: true });
   return {
     tarZstd: {
@@ -340,6 +347,7 @@ export async function rsyncPeer(
     await waitForPort(port, daemon);
     const dest = join(scratch, "install");
     await runMeasured("cp", ["-a", v1, dest]);
+    await makeWritable(dest);
     const client = await runMeasured("rsync", [
       "-az",
       "--stats",
@@ -348,6 +356,7 @@ export async function rsyncPeer(
       `${dest}/`,
     ]);
     await checkTree(dest, diff);
+    await makeWritable(dest);
     return {
       bytes: rsyncReceived(client.stdout),
       requests: 1,
@@ -457,6 +466,7 @@ export async function casyncPeer(
     ]);
     const counts = server.take();
     await checkTree(out, diff);
+    await makeWritable(out);
     return {
       bytes: counts.wire,
       requests: counts.requests,

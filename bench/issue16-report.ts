@@ -132,8 +132,9 @@ function updateTable(s: SeriesResult, p: PairResult): string {
       mib(u.rssMiB),
       f === null ? "n/a" : sec(f.publishes.at(-1)?.seconds ?? Number.NaN),
       f === null ? "n/a" : mib(f.publishes.at(-1)?.rssMiB ?? Number.NaN),
-      "1× / 1×",
+      "1× / 1× / 1×",
     ]);
+  const ferryPublish = f?.publishes.at(-1)?.seconds ?? Number.NaN;
   for (const [name, o] of p.peers) {
     const label = PEER_LABEL[name] ?? name;
     if (isNa(o)) {
@@ -151,7 +152,7 @@ function updateTable(s: SeriesResult, p: PairResult): string {
       mib(o.updateRssMiB),
       sec(o.publishSeconds),
       mib(o.publishRssMiB),
-      `${ratio(u?.seconds ?? Number.NaN, o.updateSeconds)} / ${ratio(u?.rssMiB ?? Number.NaN, o.updateRssMiB)}`,
+      `${ratio(u?.seconds ?? Number.NaN, o.updateSeconds)} / ${ratio(u?.rssMiB ?? Number.NaN, o.updateRssMiB)} / ${ratio(ferryPublish, o.publishSeconds)}`,
     ]);
   }
   rows.push([
@@ -177,7 +178,7 @@ function updateTable(s: SeriesResult, p: PairResult): string {
       "update peak RSS MiB",
       "publish s",
       "publish peak RSS MiB",
-      "Ferry ÷ method, update s / RSS",
+      "Ferry ÷ method: update s / update RSS / publish s",
     ],
     rows,
   );
