@@ -7,7 +7,7 @@
  *   floor     per changed file `zstd -19 --long=27 --patch-from=old new`, added files `zstd -19 --long=27`
  *   xdelta3   per changed file `xdelta3 -9`, added files as in the floor
  *   zstd tar  whole-tree `zstd -19 --patch-from=v1.tar v2.tar`
- *   rsync     a real `rsync --daemon` on 127.0.0.1; client `rsync -az --stats` into a copy of v1
+ *   rsync     a real `rsync --daemon` on 127.0.0.1; client `rsync -az --checksum --stats` into a copy of v1
  *   zsync     per changed/added file, over the loopback HTTP server, seeded with the v1 file
  *   casync    `casync make` (timestamps off) served over loopback HTTP, `casync extract --seed=v1`
  * and the references: `tar | zstd -19 --long=27` of v2 (fresh install), `cp -a` + `sync` of v2, and
@@ -348,8 +348,11 @@ export async function rsyncPeer(
     const dest = join(scratch, "install");
     await runMeasured("cp", ["-a", v1, dest]);
     await makeWritable(dest);
+    // --checksum: the quick check (size + mtime) skips changed files of equal size when the trees'
+    // mtimes say nothing (the corpus carries its export time), and the result would not be v2.
     const client = await runMeasured("rsync", [
       "-az",
+      "--checksum",
       "--stats",
       "--delete",
       `rsync://127.0.0.1:${port}/new/`,
@@ -364,10 +367,14 @@ export async function rsyncPeer(
       publishRssMiB: Number.NaN,
       updateSeconds: client.seconds,
       updateRssMiB: client.rssMiB,
-      note: "one connection",
+      note: "--checksum, one connection",
     };
   } finally {
+    // Wait for the daemon to exit: it writes its log into scratch while exiting (rm would race it).
+    const exited = daemon.exitCode !== null || daemon.signalCode !== null;
+    const closed = exited ? Promise.resolve() : new Promise((r) => daemon.once("close", r));
     daemon.kill("SIGTERM");
+    await closed;
     await rm(scratch, { recursive: true, force: true });
   }
 }

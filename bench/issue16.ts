@@ -4,7 +4,7 @@
  * computed from the numbers. Prints markdown on stdout (progress on stderr) and writes it to
  * $FERRY_BENCH_OUT when set.
  *
- *   npm run bench                                        # build, then this (about 10-15 min on 2 idle cores)
+ *   npm run bench                              # build, then this (73 min on the 2 shared cores at load ~20; idle not measured)
  *   FERRY_BENCH_OUT=/tmp/issue16.md node dist/bench/issue16.js
  *
  * Environment:
