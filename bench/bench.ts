@@ -2,7 +2,7 @@
  * Ferry benchmark: publish, fresh install and update over loopback HTTP, each library call in its own
  * child process (so its peak RSS is its own), with baselines measured in the same run on the same machine.
  *
- *   npm run bench
+ *   npm run bench:ferry
  *   FERRY_BENCH_SCALE=4 FERRY_BENCH_CHUNKS=1 node dist/bench/bench.js
  *
  * Scenarios: (a) generated content sampleGame(1, scale) -> sampleGame(2, scale); (b) the real corpus
@@ -582,7 +582,7 @@ async function main(): Promise<void> {
     }
 
     const cpu = cpus();
-    const command = `FERRY_BENCH_SCALE=${SCALE} FERRY_BENCH_CHUNKS=${CHUNK_STUDY ? 1 : 0} npm run bench`;
+    const command = `FERRY_BENCH_SCALE=${SCALE} FERRY_BENCH_CHUNKS=${CHUNK_STUDY ? 1 : 0} npm run bench:ferry`;
     console.log("## Ferry benchmark\n");
     console.log(
       `Node ${process.version}, ${process.platform}/${process.arch}, ${cpu.length} × ${cpu[0]?.model.trim() ?? "unknown CPU"}; ` +

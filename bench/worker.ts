@@ -25,6 +25,7 @@ export type WorkerJob =
       readonly chunking?: ChunkingParams;
       /** The publisher's stat cache directory (bench/publish-bench.ts gives each run its own). */
       readonly cacheDir?: string;
+      readonly deltaHistory?: number;
     }
   | {
       readonly op: "update";
@@ -65,6 +66,7 @@ async function run(job: WorkerJob): Promise<unknown> {
         key: parsePrivateKey(job.privatePem, "bench key"),
         ...(job.chunking ? { chunking: job.chunking } : {}),
         ...(job.cacheDir === undefined ? {} : { cacheDir: job.cacheDir }),
+        ...(job.deltaHistory === undefined ? {} : { deltaHistory: job.deltaHistory }),
       });
     case "update":
       return update({
