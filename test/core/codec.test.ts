@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import { brotliCompressSync, constants } from "node:zlib";
 import fc from "fast-check";
-import { isCodec, isIncompressiblePath } from "../../src/core/codec.js";
+import { isCodec } from "../../src/core/codec.js";
 import { brotli, decode, encodeChunk } from "../../src/node/node-codec.js";
 import { FerryError } from "../../src/core/errors.js";
 
@@ -122,14 +122,5 @@ describe("codec: helpers", () => {
     assert.equal(isCodec("raw"), true);
     assert.equal(isCodec("br"), true);
     for (const v of ["gzip", "zstd", "BR", "", null, undefined, 1]) assert.equal(isCodec(v), false);
-  });
-
-  it("isIncompressiblePath recognises already-compressed extensions case-insensitively", () => {
-    for (const p of ["a.png", "b/c.JPG", "music.ogg", "x.mp3", "y.zip", "tex.ktx2", "a.b.gz"]) {
-      assert.equal(isIncompressiblePath(p), true, p);
-    }
-    for (const p of ["a.txt", "bin/game", "png", "a.png.txt", "data.json", "noext."]) {
-      assert.equal(isIncompressiblePath(p), false, p);
-    }
   });
 });

@@ -77,7 +77,15 @@ test("npm pack ships the build, types, docs and LICENSE only; the tarball instal
       (f.endsWith(".ts") && !f.endsWith(".d.ts")),
   );
   assert.deepEqual(unwanted, [], "test code, sources and source maps stay out of the package");
-  for (const needed of ["LICENSE", "README.md", "package.json", "docs/FORMAT.md", "dist/lib/cli/main.js"])
+  for (const needed of [
+    "LICENSE",
+    "README.md",
+    "package.json",
+    "docs/FORMAT.md",
+    "dist/lib/cli/main.js",
+    "dist/web/ferry-web.js",
+    "dist/web/ferry-sw.js",
+  ])
     assert.ok(files.includes(needed), `${needed} is shipped`);
   for (const entry of [
     "index",
