@@ -144,18 +144,21 @@ export async function reportChannel(
     const carried = carrySelection(older?.manifest, current, target.manifest);
     const p = plan(restrict(target.manifest, carried.selection), local, new Set());
     const newObjects = target.objects.filter((o) => !older?.objects.has(o.hash));
-    const metadataBytes =
-      (older ? 0 : rootBytes) +
-      pointerBytes +
-      pointer.manifest.size +
-      newObjects.reduce((s, o) => s + o.size, 0);
+    // A player on a release the header lists a metadata bundle for reads the new objects from that one
+    // object (docs/FORMAT.md §5.4), rebuilt from the objects it holds.
+    const bundle =
+      older && newObjects.length > 0 ? target.bundles.find((b) => b.from === older.hash) : undefined;
+    const objectBytes = bundle ? bundle.size : newObjects.reduce((s, o) => s + o.size, 0);
+    const objectRequests = bundle ? 1 : newObjects.length;
+    const metadataBytes = (older ? 0 : rootBytes) + pointerBytes + pointer.manifest.size + objectBytes;
     updates.push({
       from: older?.manifest.version ?? null,
       payloadBytes: p.downloadBytes,
       ranges: p.ranges.length,
       payloadRequests: payloadRequests(p.ranges),
-      // Root chain (fresh install) or none, the probe for a newer root, the pointer, the manifest, new objects.
-      requests: payloadRequests(p.ranges) + (older ? 0 : roots.length) + 3 + newObjects.length,
+      // Root chain (fresh install) or none, the probe for a newer root, the pointer, the manifest, new objects
+      // (or their bundle).
+      requests: payloadRequests(p.ranges) + (older ? 0 : roots.length) + 3 + objectRequests,
       metadataBytes,
       totalBytes: p.downloadBytes + metadataBytes,
       filesWritten: p.writes.length,

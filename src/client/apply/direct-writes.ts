@@ -165,9 +165,11 @@ export class DirectWrites {
 
   /**
    * The download failed: close every open staged file and copy each directly written chunk into
-   * staging/chunks, so the next run finds it there. Returns the number of chunks kept.
+   * staging/chunks, so the next run finds it there. Returns the number of chunks kept. With `keep`
+   * false only closes them: when the disk refuses renames for good, each kept chunk's rename would wait
+   * the whole retry bound again before the error reaches the player.
    */
-  async salvage(): Promise<number> {
+  async salvage(keep = true): Promise<number> {
     this.closed = true;
     await Promise.allSettled([...this.syncing]);
     for (const file of this.open.values()) {
@@ -175,6 +177,7 @@ export class DirectWrites {
       this.writtenFiles.set(file.index, file.cursor);
     }
     this.open.clear();
+    if (!keep) return 0;
     const { fs, layout } = this.deps;
     let kept = 0;
     // Every downloaded chunk a staged file holds: all of a finished file's, an open one's up to its cursor.

@@ -207,7 +207,9 @@ export async function executePlan(
   } catch (error) {
     // Until the journal exists the run can fail and be run again: what arrived is kept for that run
     // as staged chunks (the staged files are discarded then).
-    await direct.salvage().catch((salvageError: unknown) => noteSalvageFailure(error, salvageError));
+    await direct
+      .salvage(!renameRefused(error))
+      .catch((salvageError: unknown) => noteSalvageFailure(error, salvageError));
     throw error;
   }
   // The point of no return: once the journal is durable, recovery rolls forward to the new release.
@@ -217,4 +219,9 @@ export async function executePlan(
   if (displaced) await reportDisplaced(ctx, displaced, newState);
   await cleanup(ctx, input.state.manifest.hash, input.objects, newState);
   return { bytesReused, fetcher, deltaCounts, pending: false };
+}
+
+/** The run stopped because the file system refused a rename for good (a scanner holding the folder). */
+function renameRefused(error: unknown): boolean {
+  return error instanceof FerryError && error.code === "E_IO" && error.data.operation === "rename";
 }
