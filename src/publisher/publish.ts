@@ -374,18 +374,21 @@ async function publishWith(
   let bytesRead = 0;
   let reportedAt = 0;
 
+  const fileDone = (path: string, index: number): void =>
+    options.onEvent?.({
+      type: "file",
+      path,
+      done: index + 1,
+      total: files.length,
+      bytesDone,
+      bytesTotal: totalBytes,
+    });
+
   for (const [index, file] of files.entries()) {
     if (file.link !== undefined) {
       // A link's content is its target, carried in the manifest: nothing goes into a pack.
       pendingFiles.push({ file, sha256: sha256(new TextEncoder().encode(file.link)), chunks: [] });
-      options.onEvent?.({
-        type: "file",
-        path: file.path,
-        done: index + 1,
-        total: files.length,
-        bytesDone,
-        bytesTotal: totalBytes,
-      });
+      fileDone(file.path, index);
       continue;
     }
     const cached = await cache?.lookup(file.path, file.identity);
@@ -397,14 +400,7 @@ async function publishWith(
       cachedFiles++;
       bytesRead += file.size;
       bytesDone += file.size;
-      options.onEvent?.({
-        type: "file",
-        path: file.path,
-        done: index + 1,
-        total: files.length,
-        bytesDone,
-        bytesTotal: totalBytes,
-      });
+      fileDone(file.path, index);
       continue;
     }
     const chunker = new Chunker(chunking);
@@ -482,14 +478,7 @@ async function publishWith(
     pendingFiles.push({ file, sha256: digest, chunks });
     cache?.record(file.path, file.identity, file.changedMs, { sha256: digest, chunks });
     bytesDone += file.size;
-    options.onEvent?.({
-      type: "file",
-      path: file.path,
-      done: index + 1,
-      total: files.length,
-      bytesDone,
-      bytesTotal: totalBytes,
-    });
+    fileDone(file.path, index);
   }
   await Promise.all(inFlight);
   // Solid blocks follow the per-chunk objects; deltas come after both, in file order: deterministic.
