@@ -4,8 +4,15 @@ import type { Transport, TransportRequest, TransportResponse } from "../ports/tr
 /**
  * The Transport port over the browser's fetch. Requests carry only CORS-safelisted headers (a single
  * `Range: bytes=N-M` is one), so a repository on another origin needs no preflight; the host must send
- * Access-Control-Allow-Origin and expose Content-Range (docs/HOSTING.md, docs/WEB.md). `cache: "no-store"`
- * for channel pointers would hide 304s: the HTTP cache is left to the server's Cache-Control headers.
+ * Access-Control-Allow-Origin and expose Content-Range (docs/HOSTING.md, docs/WEB.md).
+ *
+ * Every request bypasses the HTTP cache (`cache: "no-store"`): the runtime keeps what it needs in
+ * OPFS/IndexedDB itself, and the HTTP cache only adds ways to be wrong. Content-addressed objects are
+ * immutable for a year, so a damaged answer once cached would be served again to every retry and every
+ * later update (E_HASH_MISMATCH for good, even after the host is repaired). Pointers are mutable, and
+ * revalidating them is not enough: nginx's ETag and Last-Modified are mtime seconds (+ size), so a
+ * pointer replaced within one second by one of the same size answers 304 and the browser would hand back
+ * the stale one (E_ROLLBACK, or a missed release). Pointers are under 1 KiB: always fetch them whole.
  */
 export const fetchTransport: Transport = {
   async get(url: string, request: TransportRequest = {}): Promise<TransportResponse> {
@@ -14,7 +21,7 @@ export const fetchTransport: Transport = {
       response = await fetch(url, {
         headers: request.headers ?? {},
         ...(request.signal ? { signal: request.signal } : {}),
-        cache: cacheMode(new URL(url).pathname),
+        cache: "no-store",
         credentials: "omit",
         redirect: "follow",
       });
@@ -63,18 +70,6 @@ export const fetchTransport: Transport = {
     };
   },
 };
-
-/**
- * Pointers must be fresh: revalidate with the server instead of trusting a heuristic cache entry.
- * Content-addressed objects bypass the HTTP cache: they are immutable for a year, so a damaged answer
- * once cached would be served again to every retry and every later update (E_HASH_MISMATCH for good,
- * even after the host is repaired), and what the runtime keeps it stores in OPFS/IndexedDB itself.
- */
-function cacheMode(path: string): RequestCache {
-  if (/\/channels\/[^/]+\.json$/.test(path)) return "no-cache";
-  if (/\/(packs|objects|manifests)\/[^/]+$/.test(path)) return "no-store";
-  return "default";
-}
 
 function abortedError(signal: AbortSignal, url: string): FerryError {
   const reason: unknown = signal.reason;

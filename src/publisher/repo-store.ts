@@ -51,6 +51,11 @@ export function conflictError(location: string, path: string, expected: string |
   );
 }
 
+/** The first whole second after `time`. */
+function laterSecond(time: Date): Date {
+  return new Date((Math.floor(time.getTime() / 1000) + 1) * 1000);
+}
+
 export class DirectoryStore implements RepoStore {
   constructor(
     readonly root: string,
@@ -66,14 +71,20 @@ export class DirectoryStore implements RepoStore {
     return data && { data, tag: sha256(data) };
   }
 
-  /** Compare, then atomic rename: a true compare-and-swap only among writers holding lock(). */
+  /**
+   * Compare, then atomic rename: a true compare-and-swap only among writers holding lock(). The new
+   * version's mtime is in a later whole second than the one it replaces: nginx's ETag and Last-Modified
+   * are mtime seconds (+ size), so a pointer replaced within one second by one of the same size would
+   * otherwise keep its validators, and a CDN or browser revalidating it would keep the stale pointer.
+   */
   async writeIf(path: string, data: Uint8Array, expected: string | null): Promise<void> {
     const current = await this.readTagged(path);
     if ((current?.tag ?? null) !== expected) {
       if (current && Buffer.from(current.data).equals(data)) return; // already written (a retry)
       throw conflictError(this.location, path, expected);
     }
-    await this.write(path, data);
+    const replaced = current ? await this.head(path) : undefined;
+    await this.write(path, data, replaced && laterSecond(replaced.modified));
   }
 
   get location(): string {
@@ -148,13 +159,18 @@ export class DirectoryStore implements RepoStore {
     }
   }
 
-  async write(path: string, data: Uint8Array): Promise<void> {
+  /** Writes through a temp file and a rename; `minMtime`: the file's mtime is at least this. */
+  async write(path: string, data: Uint8Array, minMtime?: Date): Promise<void> {
     const temp = await this.tempPath();
     const handle = await open(temp, "w", 0o644).catch((e) => {
       throw ioError("create", temp, e);
     });
     try {
       await handle.writeFile(data);
+      if (minMtime) {
+        const info = await handle.stat();
+        if (info.mtimeMs < minMtime.getTime()) await handle.utimes(minMtime, minMtime);
+      }
       await handle.sync();
     } catch (error) {
       await handle.close();

@@ -4,7 +4,7 @@
  * expired pointer (E_EXPIRED).
  */
 import assert from "node:assert/strict";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { Page } from "playwright-core";
@@ -81,6 +81,7 @@ test("refused: tampered pack, rolled-back pointer, expired pointer; the stored r
   // Rollback: the host serves 1.0.0's signed pointer again.
   const pointer2 = await readFile(pointerPath);
   await writeFile(pointerPath, pointer1);
+  const replayed = await stat(pointerPath);
   const rollback = await rejects(page, "update", "E_ROLLBACK");
   await rejects(page, "check", "E_ROLLBACK");
   t.diagnostic(`older pointer: E_ROLLBACK: ${rollback}`);
@@ -93,6 +94,12 @@ test("refused: tampered pack, rolled-back pointer, expired pointer; the stored r
     expiresInDays: 1,
     allowShortExpiry: true,
   });
+  // The browser last fetched the replayed pointer. Give 3.0.0's pointer the same mtime: nginx's validators
+  // (ETag = mtime seconds + size, Last-Modified) then match the replayed one's, so a runtime that
+  // revalidates pointers through the HTTP cache gets a 304 and the stale pointer back (E_ROLLBACK).
+  const pointer3 = await readFile(pointerPath);
+  assert.equal(pointer3.length, pointer1.length, "the two pointers have one size (one nginx ETag)");
+  await utimes(pointerPath, replayed.atime, replayed.mtime);
   const expired = await rejects(page, "update", "E_EXPIRED");
   t.diagnostic(`expired pointer: E_EXPIRED: ${expired}`);
   await intact(page, demo, "2.0.0", r2, ["added-1.txt", "added-3.txt"]);
