@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { DirectoryStore } from "../../src/publisher/repo-store.js";
-import { sha256 as sha256Hex } from "../../src/node/node-crypto.js";
+import { sha256 } from "../../src/node/node-crypto.js";
 import { findNginx, startNginx } from "../../src/testing/nginx.js";
 
 const POINTER = "channels/stable.json";
@@ -23,7 +23,7 @@ test("writeIf: each replacement of a file lands in a later mtime second, even th
   const seconds: number[] = [];
   for (const data of versions) {
     await store.writeIf(POINTER, data, expected);
-    expected = sha256Hex(data);
+    expected = sha256(data);
     seconds.push(Math.floor((await stat(join(dir, POINTER))).mtimeMs / 1000));
   }
   for (let i = 1; i < seconds.length; i++)
@@ -59,7 +59,7 @@ test("writeIf behind nginx: a same-size pointer replaced at once answers 200 wit
   const lastModified = before.headers.get("last-modified");
   assert.ok(etag && lastModified, "nginx sends ETag and Last-Modified");
   assert.equal(await before.text(), '{"serial":1}');
-  await store.writeIf(POINTER, second, sha256Hex(first));
+  await store.writeIf(POINTER, second, sha256(first));
   const after = await fetch(url, { headers: { "if-none-match": etag, "if-modified-since": lastModified } });
   assert.equal(after.status, 200, `revalidation of ${etag} must not answer 304`);
   assert.notEqual(after.headers.get("etag"), etag);
